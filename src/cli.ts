@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+/** The `ferry` command: serve, migrate, and the API commands (accounts, tokens, credentials, connections). */
+import { Command, CommanderError } from "commander";
+import { ApiError } from "./cli/client.js";
+import { registerApiCommands } from "./cli/commands.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { migrate } from "./db/migrate.js";
+import { createLogger } from "./log.js";
+import { openDatabase, startFerry } from "./server.js";
+import { version } from "./version.js";
+
+/** Flags of `serve` and `migrate`, by the environment variable they override. */
+function serverFlags(cmd: Command): Command {
+  return cmd
+    .option("--data-dir <dir>", "data directory (env FERRY_DATA_DIR, default ./data)")
+    .option("--database-url <url>", "external PostgreSQL (env DATABASE_URL; default: embedded)")
+    .option("--http-port <port>", "HTTP port (env FERRY_HTTP_PORT, default 8080)")
+    .option("--bind <address>", "listen address (env FERRY_BIND, default 0.0.0.0)");
+}
+
+function configFrom(options: Record<string, string | undefined>): Config {
+  return loadConfig(process.env, {
+    FERRY_DATA_DIR: options.dataDir,
+    DATABASE_URL: options.databaseUrl,
+    FERRY_HTTP_PORT: options.httpPort,
+    FERRY_BIND: options.bind,
+  });
+}
+
+function printFirstStart(ferry: Awaited<ReturnType<typeof startFerry>>): void {
+  const b = ferry.bootstrap;
+  if (!b.created) return;
+  const lines = [
+    "",
+    "  Ferry is set up. This is printed once, on this first start: store it now.",
+    "",
+    `  Web / API:     ${ferry.httpUrl}`,
+    `  Login:         ${b.login}`,
+    `  Password:      ${b.password ?? "(from FERRY_ADMIN_PASSWORD)"}`,
+    `  API token:     ${b.token ?? "(from FERRY_ADMIN_TOKEN)"}`,
+    "",
+    "  Try:  export FERRY_TOKEN=<API token>; npx ferry credentials list",
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+const program = new Command("ferry")
+  .description("Ferry: batch data connectors over SFTP, FTP and email")
+  .version(version)
+  .option(
+    "--url <url>",
+    "Ferry's HTTP address (env FERRY_URL)",
+    process.env.FERRY_URL ?? "http://localhost:8080",
+  )
+  .option("--token <token>", "API token (env FERRY_TOKEN)")
+  .option("--json", "print JSON");
+
+serverFlags(
+  program.command("serve").description("start Ferry (embedded PostgreSQL unless DATABASE_URL is set)"),
+).action(async (options) => {
+  const started = Date.now();
+  const config = configFrom(options);
+  const log = createLogger(config.logLevel);
+  const ferry = await startFerry(config, log);
+  log.info({ url: ferry.httpUrl, ms: Date.now() - started }, "ferry ready");
+  printFirstStart(ferry);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    await ferry.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+});
+
+serverFlags(program.command("migrate").description("bring the database schema up to date, then exit")).action(
+  async (options) => {
+    const config = configFrom(options);
+    const log = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
+    const { handle, embedded } = await openDatabase(config, log);
+    try {
+      const results = await migrate(handle.pool);
+      if (program.opts().json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+      else
+        for (const r of results) process.stdout.write(`${r.id}_${r.name}: ${r.status.replace("_", " ")}\n`);
+    } finally {
+      await handle.close();
+      await embedded?.stop();
+    }
+  },
+);
+
+registerApiCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ApiError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    for (const f of err.fields) process.stderr.write(`  ${f.path}: ${f.message}\n`);
+  } else if (err instanceof ConfigError) {
+    process.stderr.write(`error: ${err.message}\n`);
+  } else if (err instanceof CommanderError) {
+    process.stderr.write(`error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+/** The CLI's client of the REST API: the CLI acts exactly as an API user would, with the same scoping. */
+
+/** An error answered by the API, or the API being unreachable. */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly fields: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiClient {
+  request<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export function apiClient(baseUrl: string, token: string | undefined): ApiClient {
+  return {
+    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+      if (!token) {
+        throw new ApiError("No API token: set FERRY_TOKEN or pass --token (see the README: first start)", 0);
+      }
+      let response: Response;
+      try {
+        response = await fetch(new URL(path, baseUrl), {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
+      } catch (err) {
+        const reason = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+        throw new ApiError(
+          `Cannot reach Ferry at ${baseUrl} (${reason}); is it running? Set FERRY_URL or --url`,
+          0,
+        );
+      }
+      const text = await response.text();
+      const json = text ? JSON.parse(text) : undefined;
+      if (!response.ok) {
+        const e = json?.error;
+        throw new ApiError(e?.message ?? `HTTP ${response.status}`, response.status, e?.fields ?? []);
+      }
+      return json as T;
+    },
+  };
+}

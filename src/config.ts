@@ -1,0 +1,105 @@
+/** Ferry's one typed configuration: resolved once from the environment and CLI flags, checked with zod. */
+import path from "node:path";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** What the environment and flags may say; every value is optional and has a default below. */
+const RawConfig = z.object({
+  /** PostgreSQL connection string. When unset, Ferry starts an embedded PostgreSQL. (Default: unset) */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must start with postgres:// or postgresql://")
+    .optional(),
+  /** Where Ferry keeps its state: the embedded database, files, keys. (Default: ./data) */
+  FERRY_DATA_DIR: z.string().min(1).default("./data"),
+  /** Address the servers listen on. (Default: 0.0.0.0) */
+  FERRY_BIND: z.string().min(1).default("0.0.0.0"),
+  /** Host name users' clients connect to, used in connection addresses. (Default: localhost) */
+  FERRY_PUBLIC_HOST: z.string().min(1).default("localhost"),
+  /** HTTP port: REST API, web UI, /healthz, /metrics. (Default: 8080) */
+  FERRY_HTTP_PORT: port.default(8080),
+  /** SFTP server port. (Default: 2222) */
+  FERRY_SFTP_PORT: port.default(2222),
+  /** FTP server port. (Default: 2121) */
+  FERRY_FTP_PORT: port.default(2121),
+  /** SMTP server port. (Default: 2525) */
+  FERRY_SMTP_PORT: port.default(2525),
+  /** Port of the embedded PostgreSQL, on 127.0.0.1 only. (Default: 5439) */
+  FERRY_EMBEDDED_PG_PORT: port.default(5439),
+  /** On a first start, the administrator's password instead of a generated one. (Default: generated) */
+  FERRY_ADMIN_PASSWORD: z.string().min(12, "must be at least 12 characters").optional(),
+  /** On a first start, the administrator's API token instead of a generated one. (Default: generated) */
+  FERRY_ADMIN_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9_\-.]{24,200}$/, "must be 24 to 200 characters of A-Z a-z 0-9 _ - .")
+    .optional(),
+  /**
+   * 32-byte key (base64) that encrypts secrets Ferry must be able to read back, such as the password of a
+   * third-party server. Several Ferry processes must share it. (Default: generated once in the data directory)
+   */
+  FERRY_MASTER_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64-encoded")
+    .optional(),
+  /** pino log level. (Default: info) */
+  FERRY_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+/** The resolved configuration that the rest of Ferry sees. */
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  bind: string;
+  publicHost: string;
+  httpPort: number;
+  sftpPort: number;
+  ftpPort: number;
+  smtpPort: number;
+  embeddedPgPort: number;
+  adminPassword: string | undefined;
+  adminToken: string | undefined;
+  masterKey: Buffer | undefined;
+  logLevel: z.infer<typeof RawConfig>["FERRY_LOG_LEVEL"];
+}
+
+/** A configuration value was refused; the message names the variable and the reason. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Resolves the configuration from environment variables, overridden by flags (given with the same
+ * names, e.g. `{ FERRY_HTTP_PORT: "9000" }`). Throws ConfigError naming every bad variable.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  flags: Record<string, string | undefined> = {},
+): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(RawConfig.shape)) {
+    const value = flags[key] ?? env[key];
+    if (value !== undefined && value !== "") input[key] = value;
+  }
+  const parsed = RawConfig.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const c = parsed.data;
+  return {
+    databaseUrl: c.DATABASE_URL,
+    dataDir: path.resolve(c.FERRY_DATA_DIR),
+    bind: c.FERRY_BIND,
+    publicHost: c.FERRY_PUBLIC_HOST,
+    httpPort: c.FERRY_HTTP_PORT,
+    sftpPort: c.FERRY_SFTP_PORT,
+    ftpPort: c.FERRY_FTP_PORT,
+    smtpPort: c.FERRY_SMTP_PORT,
+    embeddedPgPort: c.FERRY_EMBEDDED_PG_PORT,
+    adminPassword: c.FERRY_ADMIN_PASSWORD,
+    adminToken: c.FERRY_ADMIN_TOKEN,
+    masterKey: c.FERRY_MASTER_KEY ? Buffer.from(c.FERRY_MASTER_KEY, "base64") : undefined,
+    logLevel: c.FERRY_LOG_LEVEL,
+  };
+}

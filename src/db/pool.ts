@@ -1,0 +1,40 @@
+/** The database handle every part shares: one pg pool and a Kysely over it, optionally bound to a schema. */
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { Database } from "./schema.js";
+
+export type Db = Kysely<Database>;
+
+export interface DbHandle {
+  pool: pg.Pool;
+  db: Db;
+  /** Closes the pool. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a pool on `url`. With `schema`, every connection's search_path is that schema, which is how tests get
+ * an isolated database each (and how an operator can run Ferry inside a schema of a shared database).
+ */
+export function openDb(url: string, options: { schema?: string; max?: number } = {}): DbHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    ...(options.schema ? { options: `-c search_path=${checkSchemaName(options.schema)}` } : {}),
+  });
+  // An idle client that loses its server (restart, network) must not crash the process; pg re-connects.
+  pool.on("error", () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { pool, db, close: () => db.destroy() };
+}
+
+/** A schema name safe to pass in connection options unquoted. */
+export function checkSchemaName(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`Bad schema name: ${name}`);
+  return name;
+}
+
+/** Quotes a SQL identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,162 @@
+/** Accounts (tenants: a brand or a partner) and the API tokens that act inside them. */
+import type { Kysely, Selectable } from "kysely";
+import { newId } from "../db/ids.js";
+import type { AccountsTable, Database } from "../db/schema.js";
+import type { Actor } from "./actor.js";
+import { audit } from "./audit.js";
+import { DomainError, notFound } from "./errors.js";
+import { generateToken, hashToken, tokenPrefix } from "./secrets.js";
+
+export type AccountType = "brand" | "partner";
+
+export interface Account {
+  id: string;
+  name: string;
+  type: AccountType;
+  timeZone: string;
+  currency: string;
+  createdAt: Date;
+}
+
+export interface NewAccount {
+  name: string;
+  type: AccountType;
+  timeZone?: string | undefined;
+  currency?: string | undefined;
+}
+
+/** A token as listed: never the token itself. */
+export interface ApiToken {
+  id: string;
+  accountId: string;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+function toAccount(r: Selectable<AccountsTable>): Account {
+  return {
+    id: r.id,
+    name: r.name,
+    type: r.type,
+    timeZone: r.time_zone,
+    currency: r.currency,
+    createdAt: r.created_at,
+  };
+}
+
+function requireAdmin(actor: Actor, what: string): void {
+  if (actor.role !== "admin")
+    throw new DomainError("FORBIDDEN", `Only the platform administrator can ${what}`);
+}
+
+/** Creates an account. Only the platform administrator may. */
+export async function createAccount(db: Kysely<Database>, actor: Actor, input: NewAccount): Promise<Account> {
+  requireAdmin(actor, "create accounts");
+  const row = await db
+    .insertInto("accounts")
+    .values({
+      id: newId(),
+      name: input.name,
+      type: input.type,
+      ...(input.timeZone ? { time_zone: input.timeZone } : {}),
+      ...(input.currency ? { currency: input.currency } : {}),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await audit(
+    db,
+    { ...actor, accountId: row.id },
+    "account.created",
+    { type: "account", id: row.id },
+    {
+      name: row.name,
+      type: row.type,
+      byAccountId: actor.accountId,
+    },
+  );
+  return toAccount(row);
+}
+
+/** One account: the actor's own, or any for the administrator; otherwise "not found". */
+export async function getAccount(db: Kysely<Database>, actor: Actor, id: string): Promise<Account> {
+  if (actor.role !== "admin" && id !== actor.accountId) throw notFound("Account");
+  const row = await db.selectFrom("accounts").selectAll().where("id", "=", id).executeTakeFirst();
+  if (!row) throw notFound("Account");
+  return toAccount(row);
+}
+
+/** The accounts the actor can see: all for the administrator, its own otherwise. */
+export async function listAccounts(db: Kysely<Database>, actor: Actor): Promise<Account[]> {
+  let q = db.selectFrom("accounts").selectAll().orderBy("id");
+  if (actor.role !== "admin") q = q.where("id", "=", actor.accountId);
+  return (await q.execute()).map(toAccount);
+}
+
+/**
+ * Creates an API token in `accountId`, returned in clear this once. The administrator may do so for any
+ * account, anyone else only for their own. New tokens are never administrators.
+ */
+export async function createToken(
+  db: Kysely<Database>,
+  actor: Actor,
+  accountId: string,
+  input: { name?: string | undefined },
+): Promise<ApiToken & { token: string }> {
+  await getAccount(db, actor, accountId);
+  const token = generateToken();
+  const row = await db
+    .insertInto("api_tokens")
+    .values({
+      id: newId(),
+      account_id: accountId,
+      user_id: null,
+      name: input.name ?? "API token",
+      role: "member",
+      token_hash: hashToken(token),
+      prefix: tokenPrefix(token),
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await audit(
+    db,
+    { ...actor, accountId },
+    "token.created",
+    { type: "api_token", id: row.id },
+    {
+      name: row.name,
+      prefix: row.prefix,
+      byAccountId: actor.accountId,
+    },
+  );
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    lastUsedAt: null,
+    token,
+  };
+}
+
+/** The actor a bearer token stands for, or null if it is unknown or revoked. */
+export async function authenticateToken(
+  db: Kysely<Database>,
+  token: string,
+  ip?: string,
+): Promise<Actor | null> {
+  const row = await db
+    .selectFrom("api_tokens")
+    .select(["id", "account_id", "role", "last_used_at"])
+    .where("token_hash", "=", hashToken(token))
+    .where("revoked_at", "is", null)
+    .executeTakeFirst();
+  if (!row) return null;
+  // Record use at most once a minute, so reads stay reads.
+  if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
+    await db.updateTable("api_tokens").set({ last_used_at: new Date() }).where("id", "=", row.id).execute();
+  }
+  return { accountId: row.account_id, type: "token", id: row.id, role: row.role, ip };
+}

@@ -1,0 +1,18 @@
+/** Who is acting: every domain call takes one, and every query it makes is scoped to actor.accountId. */
+
+export interface Actor {
+  /** The account all reads and writes are confined to. */
+  accountId: string;
+  type: "user" | "token" | "system";
+  /** The user or token id; null for the system itself. */
+  id: string | null;
+  /** `admin` is the platform administrator: may create accounts and tokens for any account. */
+  role: "admin" | "member";
+  /** The client's address, for the audit trail. */
+  ip?: string | undefined;
+}
+
+/** The system acting inside an account (start-up bootstrap, scheduled work). */
+export function systemActor(accountId: string): Actor {
+  return { accountId, type: "system", id: null, role: "admin" };
+}

@@ -1,0 +1,290 @@
+/**
+ * Which connections make sense, as data: the data types and methodologies of each direction, when a credential
+ * is needed, and the shape of `details` for each direction × method × methodology. Validation, the OpenAPI
+ * document and the web UI's choices all read these tables.
+ */
+import net from "node:net";
+import { z } from "zod";
+import type { FieldError } from "./errors.js";
+
+export const DIRECTIONS = ["inbound", "outbound"] as const;
+export const DATA_TYPES = [
+  "conversions",
+  "action_modifications",
+  "clicks",
+  "product_catalog",
+  "reports",
+  "performance_bonus_detail",
+] as const;
+export const METHODS = ["sftp", "ftp", "email"] as const;
+export const METHODOLOGIES = ["push_to_platform", "pull_from_third_party", "pull_from_platform"] as const;
+
+export type Direction = (typeof DIRECTIONS)[number];
+export type DataType = (typeof DATA_TYPES)[number];
+export type Method = (typeof METHODS)[number];
+export type Methodology = (typeof METHODOLOGIES)[number];
+
+/** What each direction allows. */
+export const DIRECTION_RULES: Record<Direction, { dataTypes: DataType[]; methodologies: Methodology[] }> = {
+  inbound: {
+    dataTypes: ["conversions", "action_modifications", "clicks", "product_catalog"],
+    methodologies: ["push_to_platform", "pull_from_third_party"],
+  },
+  outbound: { dataTypes: ["reports", "performance_bonus_detail"], methodologies: ["pull_from_platform"] },
+};
+
+/** Reports an outbound `reports` connection can produce. */
+export const REPORTS = ["performance_by_partner", "action_listing", "action_updates"] as const;
+
+export const SCHEDULE_FREQUENCIES = [
+  "hourly",
+  "every_2_hours",
+  "every_4_hours",
+  "every_8_hours",
+  "twice_daily",
+  "daily",
+  "weekly",
+  "monthly",
+] as const;
+
+/**
+ * A credential is the login to Ferry's own SFTP/FTP server, so it is needed exactly when a client connects to
+ * Ferry over SFTP or FTP: push to the platform, or pull from it. Email and pull from a third party do not use one.
+ */
+export function needsCredential(method: Method, methodology: Methodology): boolean {
+  return method !== "email" && methodology !== "pull_from_third_party";
+}
+
+// --- field shapes -------------------------------------------------------------------------------------------
+
+const hostName =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const host = z
+  .string()
+  .refine((v) => hostName.test(v) || net.isIP(v) !== 0, "must be a host name or an IP address");
+const port = z.number().int().min(1).max(65535);
+const email = z.email("must be an email address");
+/** File pattern: an exact name or a glob with `*` and `?`; never a path. */
+const filePattern = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^/\\:<>|"\0]+$/, 'must be a file name or a glob with * and ?, without / \\ : < > | "');
+/** An absolute folder on a remote server. */
+const folder = z
+  .string()
+  .max(1024)
+  .regex(/^\/[^\0]*$/, "must be an absolute path starting with /")
+  .refine((v) => !v.split("/").includes(".."), "must not contain ..");
+const username = z.string().min(1).max(200);
+/** A secret given once and kept encrypted; reads show only `passwordSet`. */
+const secret = z.string().min(1).max(1024);
+const fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must be an OpenSSH SHA256 fingerprint");
+
+const PLACEHOLDER = /\{([a-z_]+)(?::[A-Za-z]+)?\}/g;
+const PLACEHOLDERS = ["connection", "report", "period_start", "period_end", "run_id", "ext"];
+const fileNameTemplate = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^/\\:<>|"?*\0]+$/, 'must be a file name, without / \\ : < > | " ? *')
+  .refine(
+    (v) => [...v.matchAll(PLACEHOLDER)].every((m) => PLACEHOLDERS.includes(m[1]!)),
+    `may use only the placeholders ${PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
+  );
+
+const schedule = z
+  .strictObject({
+    frequency: z.enum(SCHEDULE_FREQUENCIES),
+    /** Local time HH:MM in the account's time zone, for daily, weekly and monthly. */
+    time: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM, 24-hour")
+      .optional(),
+    dayOfWeek: z
+      .enum(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+      .optional(),
+    /** 1..28, so that every month has the day. */
+    dayOfMonth: z.number().int().min(1).max(28).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.frequency === "weekly" && !s.dayOfWeek) {
+      ctx.addIssue({ code: "custom", path: ["dayOfWeek"], message: "is required for a weekly schedule" });
+    }
+    if (s.frequency === "monthly" && !s.dayOfMonth) {
+      ctx.addIssue({ code: "custom", path: ["dayOfMonth"], message: "is required for a monthly schedule" });
+    }
+    if (s.frequency !== "weekly" && s.dayOfWeek) {
+      ctx.addIssue({ code: "custom", path: ["dayOfWeek"], message: "is only for a weekly schedule" });
+    }
+    if (s.frequency !== "monthly" && s.dayOfMonth) {
+      ctx.addIssue({ code: "custom", path: ["dayOfMonth"], message: "is only for a monthly schedule" });
+    }
+  });
+
+// --- details by direction × method × methodology ------------------------------------------------------------
+
+const inbound = {
+  /** Reject the whole file when any row fails, instead of applying the good rows. (Default: false) */
+  allOrNothing: z.boolean().default(false),
+};
+
+const pushFiles = z.strictObject({ ...inbound });
+
+const pushEmail = z.strictObject({
+  ...inbound,
+  /** Which attachments are taken. (Default: *) */
+  filePattern: filePattern.default("*"),
+  /** Where receipts and result files are sent. */
+  returnAddress: email.optional(),
+  /** Only mail from these senders is accepted; empty: any sender. */
+  allowedSenders: z.array(email).max(100).optional(),
+});
+
+const pullCommon = {
+  ...inbound,
+  host,
+  username,
+  password: secret.optional(),
+  folder,
+  filePattern,
+  /** Remove remote files once they are safely received. (Default: false, as recommended) */
+  deleteAfterPull: z.boolean().default(false),
+  /** Where receipt and result files are uploaded on the remote server; none when unset. */
+  resultFolder: folder.optional(),
+  /** Minutes between pulls. (Default: 15) */
+  pullEveryMinutes: z.number().int().min(5).max(1440).default(15),
+};
+
+const pullSftp = z.strictObject({
+  ...pullCommon,
+  port: port.default(22),
+  /** Password, or the account's key pair generated by Ferry. (Default: password) */
+  authMethod: z.enum(["password", "key"]).default("password"),
+  /** The server's host key fingerprint; recorded at the first connection when unset. */
+  hostKeyFingerprint: fingerprint.optional(),
+});
+
+const pullFtp = z.strictObject({
+  ...pullCommon,
+  port: port.default(21),
+  /** FTPS explicit (AUTH TLS), implicit, or plain FTP only when chosen. (Default: explicit) */
+  security: z.enum(["explicit", "implicit", "none"]).default("explicit"),
+});
+
+const pullEmail = z.strictObject({
+  ...inbound,
+  host,
+  port: port.default(993),
+  /** IMAP over TLS. (Default: true) */
+  tls: z.boolean().default(true),
+  username,
+  password: secret.optional(),
+  /** Mailbox folder. (Default: INBOX) */
+  mailbox: z.string().min(1).max(200).default("INBOX"),
+  filePattern,
+});
+
+const outboundCommon = {
+  schedule: schedule.default({ frequency: "daily", time: "02:00" }),
+  /** (Default: csv) */
+  format: z.enum(["csv", "tsv", "pipe", "jsonl"]).default("csv"),
+  /** (Default: none) */
+  compression: z.enum(["none", "gzip"]).default("none"),
+  /** (Default: {connection}_{period_start:yyyyMMdd}.{ext}) */
+  fileNameTemplate: fileNameTemplate.default("{connection}_{period_start:yyyyMMdd}.{ext}"),
+};
+
+const outboundFiles = z.strictObject({ ...outboundCommon });
+const outboundEmail = z.strictObject({ ...outboundCommon, recipients: z.array(email).min(1).max(50) });
+
+/** The details schema of a combination, before the data-type-specific fields. */
+export function detailsSchema(method: Method, methodology: Methodology): z.ZodObject {
+  switch (methodology) {
+    case "push_to_platform":
+      return method === "email" ? pushEmail : pushFiles;
+    case "pull_from_third_party":
+      return method === "sftp" ? pullSftp : method === "ftp" ? pullFtp : pullEmail;
+    case "pull_from_platform":
+      return method === "email" ? outboundEmail : outboundFiles;
+  }
+}
+
+/** Fields of details that hold secrets: stored encrypted, never returned. */
+export const SECRET_DETAILS = ["password"] as const;
+
+/**
+ * Checks a connection's combination and details. Returns the details with defaults filled in, or every field
+ * error found (paths like `dataType`, `details.port`).
+ */
+export function validateConnection(c: {
+  direction: Direction;
+  dataType: DataType;
+  method: Method;
+  methodology: Methodology;
+  credentialId?: string | null | undefined;
+  details: Record<string, unknown>;
+  /** True when the connection already holds a password, so `details.password` may be omitted. */
+  hasStoredPassword?: boolean;
+}): { ok: true; details: Record<string, unknown> } | { ok: false; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const rule = DIRECTION_RULES[c.direction];
+  if (!rule.dataTypes.includes(c.dataType)) {
+    errors.push({
+      path: "dataType",
+      message: `"${c.dataType}" is not a data type of ${c.direction} connections; allowed: ${rule.dataTypes.join(", ")}`,
+    });
+  }
+  if (!rule.methodologies.includes(c.methodology)) {
+    errors.push({
+      path: "methodology",
+      message: `"${c.methodology}" is not a methodology of ${c.direction} connections; allowed: ${rule.methodologies.join(", ")}`,
+    });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  if (needsCredential(c.method, c.methodology)) {
+    if (!c.credentialId) {
+      errors.push({
+        path: "credentialId",
+        message: `is required: clients log in to Ferry's ${c.method.toUpperCase()} server with it`,
+      });
+    }
+  } else if (c.credentialId) {
+    errors.push({
+      path: "credentialId",
+      message:
+        c.methodology === "pull_from_third_party"
+          ? "is not used when Ferry pulls from a third party; give the remote login in details"
+          : "is not used by email connections; leave it out",
+    });
+  }
+
+  let shape = detailsSchema(c.method, c.methodology);
+  if (c.dataType === "reports") shape = shape.extend({ report: z.enum(REPORTS) });
+  const parsed = shape.safeParse(c.details);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) {
+          errors.push({
+            path: ["details", ...issue.path, key].join("."),
+            message: `is not a setting of ${c.direction} ${c.method} connections (${c.methodology}); allowed: ${Object.keys(shape.shape).join(", ")}`,
+          });
+        }
+      } else {
+        errors.push({ path: ["details", ...issue.path].join("."), message: issue.message });
+      }
+    }
+  } else {
+    const d = parsed.data as Record<string, unknown>;
+    const wantsPassword =
+      c.methodology === "pull_from_third_party" && (c.method !== "sftp" || d.authMethod === "password");
+    if (wantsPassword && d.password === undefined && !c.hasStoredPassword) {
+      errors.push({ path: "details.password", message: "is required to log in to the remote server" });
+    }
+  }
+  return errors.length > 0
+    ? { ok: false, errors }
+    : { ok: true, details: parsed.data as Record<string, unknown> };
+}

@@ -1,0 +1,353 @@
+/**
+ * Connections: configured data feeds. Created once with an immutable direction, data type, method and
+ * methodology; edited (name, credential, details), disabled and re-enabled; never deleted. Every change is
+ * audited. Secrets in details are sealed with the master key and never returned.
+ */
+import type { Kysely, Selectable, Updateable } from "kysely";
+import { isId, newId } from "../db/ids.js";
+import type { ConnectionsTable, Database } from "../db/schema.js";
+import type { Actor } from "./actor.js";
+import { audit } from "./audit.js";
+import {
+  type DataType,
+  type Direction,
+  type Method,
+  type Methodology,
+  SECRET_DETAILS,
+  validateConnection,
+} from "./connection-rules.js";
+import { DomainError, invalid, isUniqueViolation, notFound } from "./errors.js";
+import { type Page, type PageRequest, pageBounds, toPage } from "./page.js";
+import type { SecretBox } from "./secretbox.js";
+
+export type ConnectionStatus = "active" | "disabled";
+
+/** A connection as the API shows it. */
+export interface Connection {
+  id: string;
+  name: string;
+  direction: Direction;
+  dataType: DataType;
+  method: Method;
+  methodology: Methodology;
+  credentialId: string | null;
+  status: ConnectionStatus;
+  /** Method details; secrets appear only as `<name>Set: true`. */
+  details: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+  statusChangedAt: Date;
+}
+
+export interface NewConnection {
+  name: string;
+  direction: Direction;
+  dataType: DataType;
+  method: Method;
+  methodology: Methodology;
+  credentialId?: string | null | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+/** A change: details are merged into the stored ones key by key; a null value removes a setting. */
+export interface ConnectionChange {
+  name?: string | undefined;
+  credentialId?: string | null | undefined;
+  details?: Record<string, unknown> | undefined;
+}
+
+export interface ConnectionFilter extends PageRequest {
+  direction?: Direction | undefined;
+  dataType?: DataType | undefined;
+  method?: Method | undefined;
+  methodology?: Methodology | undefined;
+  status?: ConnectionStatus | undefined;
+  credentialId?: string | undefined;
+}
+
+/** What the connection functions need besides the actor. */
+export interface ConnectionDeps {
+  db: Kysely<Database>;
+  box: SecretBox;
+}
+
+type Row = Selectable<ConnectionsTable>;
+const SEALED = "Sealed";
+
+function toConnection(r: Row): Connection {
+  const details: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(r.details)) {
+    if (key.endsWith(SEALED)) details[`${key.slice(0, -SEALED.length)}Set`] = true;
+    else details[key] = value;
+  }
+  return {
+    id: r.id,
+    name: r.name,
+    direction: r.direction,
+    dataType: r.data_type as DataType,
+    method: r.method as Method,
+    methodology: r.methodology as Methodology,
+    credentialId: r.credential_id,
+    status: r.status,
+    details,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    statusChangedAt: r.status_changed_at,
+  };
+}
+
+function checkName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length < 1 || trimmed.length > 100) {
+    throw invalid([{ path: "name", message: "must be 1 to 100 characters" }]);
+  }
+  return trimmed;
+}
+
+function nameTaken(name: string): DomainError {
+  return new DomainError("CONFLICT", `A connection named "${name}" already exists in this account`, [
+    { path: "name", message: "is already used by another connection (connections are never deleted)" },
+  ]);
+}
+
+async function checkCredential(db: Kysely<Database>, actor: Actor, credentialId: string | null | undefined) {
+  if (!credentialId) return;
+  const found =
+    isId(credentialId) &&
+    (await db
+      .selectFrom("credentials")
+      .select("id")
+      .where("account_id", "=", actor.accountId)
+      .where("id", "=", credentialId)
+      .executeTakeFirst());
+  if (!found)
+    throw invalid([{ path: "credentialId", message: "no credential with this id in your account" }]);
+}
+
+/**
+ * Validates details (stored sealed secrets count as present) and seals any secret given in clear.
+ * `stored` are the current stored details on an update.
+ */
+function prepareDetails(
+  deps: ConnectionDeps,
+  c: Omit<NewConnection, "details" | "name">,
+  given: Record<string, unknown>,
+  stored: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const sealed: Record<string, unknown> = {};
+  const plain: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(stored)) (key.endsWith(SEALED) ? sealed : plain)[key] = value;
+  for (const [key, value] of Object.entries(given)) {
+    if (value === null) {
+      delete plain[key];
+      delete sealed[`${key}${SEALED}`];
+    } else plain[key] = value;
+  }
+  const result = validateConnection({
+    ...c,
+    details: plain,
+    hasStoredPassword: `password${SEALED}` in sealed,
+  });
+  if (!result.ok) throw invalid(result.errors);
+  const details = { ...result.details, ...sealed };
+  for (const key of SECRET_DETAILS) {
+    const value = details[key];
+    if (typeof value === "string") details[`${key}${SEALED}`] = deps.box.seal(value);
+    delete details[key];
+  }
+  return details;
+}
+
+/** Creates a connection in the actor's account. */
+export async function createConnection(
+  deps: ConnectionDeps,
+  actor: Actor,
+  input: NewConnection,
+): Promise<Connection> {
+  const { db } = deps;
+  const name = checkName(input.name);
+  const details = prepareDetails(deps, input, input.details ?? {});
+  await checkCredential(db, actor, input.credentialId);
+  try {
+    const row = await db
+      .insertInto("connections")
+      .values({
+        id: newId(),
+        account_id: actor.accountId,
+        name,
+        direction: input.direction,
+        data_type: input.dataType,
+        method: input.method,
+        methodology: input.methodology,
+        credential_id: input.credentialId ?? null,
+        details: JSON.stringify(details),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const connection = toConnection(row);
+    await audit(
+      db,
+      actor,
+      "connection.created",
+      { type: "connection", id: row.id },
+      {
+        name,
+        direction: connection.direction,
+        dataType: connection.dataType,
+        method: connection.method,
+        methodology: connection.methodology,
+        credentialId: connection.credentialId,
+        details: connection.details,
+      },
+    );
+    return connection;
+  } catch (err) {
+    if (isUniqueViolation(err, "connections_account_name")) throw nameTaken(name);
+    throw err;
+  }
+}
+
+async function findRow(db: Kysely<Database>, actor: Actor, id: string): Promise<Row> {
+  if (!isId(id)) throw notFound("Connection");
+  const row = await db
+    .selectFrom("connections")
+    .selectAll()
+    .where("account_id", "=", actor.accountId)
+    .where("id", "=", id)
+    .executeTakeFirst();
+  if (!row) throw notFound("Connection");
+  return row;
+}
+
+/** One connection of the actor's account. */
+export async function getConnection(deps: ConnectionDeps, actor: Actor, id: string): Promise<Connection> {
+  return toConnection(await findRow(deps.db, actor, id));
+}
+
+/** The actor's connections matching the filter, oldest first, a page at a time. */
+export async function listConnections(
+  deps: ConnectionDeps,
+  actor: Actor,
+  filter: ConnectionFilter = {},
+): Promise<Page<Connection>> {
+  const { limit, after } = pageBounds(filter);
+  let q = deps.db
+    .selectFrom("connections")
+    .selectAll()
+    .where("account_id", "=", actor.accountId)
+    .orderBy("id")
+    .limit(limit + 1);
+  if (after) q = q.where("id", ">", after);
+  if (filter.direction) q = q.where("direction", "=", filter.direction);
+  if (filter.dataType) q = q.where("data_type", "=", filter.dataType);
+  if (filter.method) q = q.where("method", "=", filter.method);
+  if (filter.methodology) q = q.where("methodology", "=", filter.methodology);
+  if (filter.status) q = q.where("status", "=", filter.status);
+  if (filter.credentialId) {
+    if (!isId(filter.credentialId)) return { items: [], nextCursor: null };
+    q = q.where("credential_id", "=", filter.credentialId);
+  }
+  return toPage(await q.execute(), limit, toConnection);
+}
+
+/** Changes name, credential and/or details. Direction, data type, method and methodology never change. */
+export async function updateConnection(
+  deps: ConnectionDeps,
+  actor: Actor,
+  id: string,
+  change: ConnectionChange & Record<string, unknown>,
+): Promise<Connection> {
+  const { db } = deps;
+  const fixed = ["direction", "dataType", "method", "methodology"].filter((k) => change[k] !== undefined);
+  if (fixed.length > 0) {
+    throw invalid(
+      fixed.map((path) => ({
+        path,
+        message: "cannot be changed after creation; create a new connection and disable this one",
+      })),
+    );
+  }
+  const row = await findRow(db, actor, id);
+  const current = toConnection(row);
+  const set: Updateable<ConnectionsTable> = {};
+  if (change.name !== undefined) set.name = checkName(change.name);
+  const credentialId = change.credentialId === undefined ? row.credential_id : change.credentialId;
+  if (change.credentialId !== undefined) {
+    await checkCredential(db, actor, change.credentialId);
+    set.credential_id = change.credentialId;
+  }
+  const details =
+    change.details !== undefined || change.credentialId !== undefined
+      ? prepareDetails(deps, { ...current, credentialId }, change.details ?? {}, row.details)
+      : row.details;
+  if (Object.keys(set).length === 0 && change.details === undefined) return current;
+
+  try {
+    const updated = await db
+      .updateTable("connections")
+      .set({ ...set, details: JSON.stringify(details), updated_at: new Date() })
+      .where("account_id", "=", actor.accountId)
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const after = toConnection(updated);
+    const changes: Record<string, { from: unknown; to: unknown }> = {};
+    for (const key of ["name", "credentialId", "details"] as const) {
+      if (JSON.stringify(current[key]) !== JSON.stringify(after[key])) {
+        changes[key] = { from: current[key], to: after[key] };
+      }
+    }
+    // A new secret with the same visible form (passwordSet: true) is still a change worth recording.
+    const secrets = Object.keys(change.details ?? {}).filter((k) =>
+      (SECRET_DETAILS as readonly string[]).includes(k),
+    );
+    if (Object.keys(changes).length > 0 || secrets.length > 0) {
+      await audit(
+        db,
+        actor,
+        "connection.updated",
+        { type: "connection", id },
+        {
+          changes,
+          ...(secrets.length ? { secretsChanged: secrets } : {}),
+        },
+      );
+    }
+    return after;
+  } catch (err) {
+    if (isUniqueViolation(err, "connections_account_name")) throw nameTaken(set.name ?? "");
+    throw err;
+  }
+}
+
+/** Sets a connection active or disabled; a no-op (and no audit) when it already is. */
+export async function setConnectionStatus(
+  deps: ConnectionDeps,
+  actor: Actor,
+  id: string,
+  status: ConnectionStatus,
+): Promise<Connection> {
+  const row = await findRow(deps.db, actor, id);
+  if (row.status === status) return toConnection(row);
+  const now = new Date();
+  const updated = await deps.db
+    .updateTable("connections")
+    .set({ status, status_changed_at: now, updated_at: now })
+    .where("account_id", "=", actor.accountId)
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await audit(deps.db, actor, status === "disabled" ? "connection.disabled" : "connection.enabled", {
+    type: "connection",
+    id,
+  });
+  return toConnection(updated);
+}
+
+/** The error a delete request gets: connections keep their history forever. */
+export function connectionDeleteRefused(): DomainError {
+  return new DomainError(
+    "METHOD_NOT_ALLOWED",
+    "Connections cannot be deleted, so that everything they did stays visible. Disable it instead: POST /api/v1/connections/{id}/disable",
+  );
+}

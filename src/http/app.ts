@@ -1,0 +1,77 @@
+/** The HTTP server: REST API under /api/v1, its OpenAPI document, /healthz and /metrics. */
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { type Kysely, sql } from "kysely";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { Database } from "../db/schema.js";
+import type { SecretBox } from "../domain/secretbox.js";
+import { installAuth } from "./auth.js";
+import { installErrorHandler } from "./errors.js";
+import { installMetrics } from "./metrics.js";
+import { accountRoutes } from "./routes/accounts.js";
+import { connectionRoutes } from "./routes/connections.js";
+import { credentialRoutes } from "./routes/credentials.js";
+
+/** What the API needs. */
+export interface ApiDeps {
+  db: Kysely<Database>;
+  box: SecretBox;
+  metrics: Registry;
+  logger?: Logger | undefined;
+  version?: string | undefined;
+}
+
+export const API_PREFIX = "/api/v1";
+
+/** Builds the app (not listening): `server.ts` listens, tests use `app.inject`. */
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger | undefined,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  installErrorHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "Ferry API",
+        version: deps.version ?? "0.0.0",
+        description:
+          "Batch data connectors: credentials and connections through which files are exchanged over SFTP, FTP and email. Authenticate with `Authorization: Bearer <token>`. Errors have the shape `{ error: { code, message, fields?, requestId } }`. Another account's objects answer 404.",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await sql`SELECT 1`.execute(deps.db);
+      return { status: "ok" };
+    } catch {
+      return reply.status(503).send({ status: "unavailable", reason: "database unreachable" });
+    }
+  });
+  installMetrics(app, deps.metrics);
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  installAuth(app, deps.db, API_PREFIX);
+  await app.register(accountRoutes(deps), { prefix: API_PREFIX });
+  await app.register(credentialRoutes(deps), { prefix: API_PREFIX });
+  await app.register(connectionRoutes(deps), { prefix: API_PREFIX });
+  return app;
+}

@@ -1,0 +1,65 @@
+/** /api/v1/accounts: the administrator creates accounts and API tokens for them; everyone sees their own. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { createAccount, createToken, getAccount, listAccounts } from "../../domain/accounts.js";
+import type { ApiDeps } from "../app.js";
+import { actorOf } from "../auth.js";
+import { Account, AccountBody, CreatedToken, ErrorBody, IdParams, TokenBody } from "../schemas.js";
+
+export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    const tags = ["accounts"];
+    app.post(
+      "/accounts",
+      {
+        schema: {
+          tags,
+          summary: "Create an account (administrator only)",
+          body: AccountBody,
+          response: { 201: Account, 400: ErrorBody, 403: ErrorBody },
+        },
+      },
+      async (request, reply) =>
+        reply.status(201).send(await createAccount(deps.db, actorOf(request), request.body)),
+    );
+    app.get(
+      "/accounts",
+      {
+        schema: {
+          tags,
+          summary: "Accounts you can see",
+          response: { 200: z.object({ items: z.array(Account) }) },
+        },
+      },
+      async (request) => ({ items: await listAccounts(deps.db, actorOf(request)) }),
+    );
+    app.get(
+      "/accounts/:id",
+      {
+        schema: {
+          tags,
+          summary: "One account",
+          params: IdParams,
+          response: { 200: Account, 404: ErrorBody },
+        },
+      },
+      async (request) => getAccount(deps.db, actorOf(request), request.params.id),
+    );
+    app.post(
+      "/accounts/:id/tokens",
+      {
+        schema: {
+          tags,
+          summary: "Create an API token for an account; the token is shown once",
+          params: IdParams,
+          body: TokenBody.optional(),
+          response: { 201: CreatedToken, 404: ErrorBody },
+        },
+      },
+      async (request, reply) =>
+        reply
+          .status(201)
+          .send(await createToken(deps.db, actorOf(request), request.params.id, request.body ?? {})),
+    );
+  };
+}

@@ -1,0 +1,136 @@
+/** /api/v1/connections: create, list with filters, get, edit, disable/enable; never delete. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { listAuditEvents } from "../../domain/audit.js";
+import {
+  connectionDeleteRefused,
+  createConnection,
+  getConnection,
+  listConnections,
+  setConnectionStatus,
+  updateConnection,
+} from "../../domain/connections.js";
+import type { ApiDeps } from "../app.js";
+import { actorOf } from "../auth.js";
+import {
+  AuditEvent,
+  Connection,
+  ConnectionBody,
+  ConnectionPatch,
+  ConnectionQuery,
+  ErrorBody,
+  IdParams,
+  pageOf,
+} from "../schemas.js";
+
+export function connectionRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    const tags = ["connections"];
+    app.post(
+      "/connections",
+      {
+        schema: {
+          tags,
+          summary: "Create a connection",
+          body: ConnectionBody,
+          response: { 201: Connection, 400: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) =>
+        reply.status(201).send(await createConnection(deps, actorOf(request), request.body)),
+    );
+    app.get(
+      "/connections",
+      {
+        schema: {
+          tags,
+          summary: "List connections, with filters",
+          querystring: ConnectionQuery,
+          response: { 200: pageOf(Connection) },
+        },
+      },
+      async (request) => listConnections(deps, actorOf(request), request.query),
+    );
+    app.get(
+      "/connections/:id",
+      {
+        schema: {
+          tags,
+          summary: "One connection",
+          params: IdParams,
+          response: { 200: Connection, 404: ErrorBody },
+        },
+      },
+      async (request) => getConnection(deps, actorOf(request), request.params.id),
+    );
+    app.patch(
+      "/connections/:id",
+      {
+        schema: {
+          tags,
+          summary: "Edit name, credential or details",
+          params: IdParams,
+          body: ConnectionPatch,
+          response: { 200: Connection, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request) => updateConnection(deps, actorOf(request), request.params.id, request.body),
+    );
+    for (const action of ["disable", "enable"] as const) {
+      app.post(
+        `/connections/:id/${action}`,
+        {
+          schema: {
+            tags,
+            summary:
+              action === "disable"
+                ? "Disable a connection (it stays visible)"
+                : "Enable a disabled connection",
+            params: IdParams,
+            response: { 200: Connection, 404: ErrorBody },
+          },
+        },
+        async (request) =>
+          setConnectionStatus(
+            deps,
+            actorOf(request),
+            request.params.id,
+            action === "disable" ? "disabled" : "active",
+          ),
+      );
+    }
+    app.delete(
+      "/connections/:id",
+      {
+        schema: {
+          tags,
+          summary: "Not allowed: connections are never deleted (405)",
+          params: IdParams,
+          response: { 405: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        // Answer 404 for another account's id, as everywhere; 405 for one's own.
+        await getConnection(deps, actorOf(request), request.params.id);
+        reply.header("allow", "GET, PATCH");
+        throw connectionDeleteRefused();
+      },
+    );
+    app.get(
+      "/connections/:id/audit",
+      {
+        schema: {
+          tags,
+          summary: "The connection's audit trail",
+          params: IdParams,
+          response: { 200: z.object({ items: z.array(AuditEvent) }), 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const connection = await getConnection(deps, actor, request.params.id);
+        return { items: await listAuditEvents(deps.db, actor, { type: "connection", id: connection.id }) };
+      },
+    );
+  };
+}

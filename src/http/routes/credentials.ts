@@ -1,0 +1,114 @@
+/** /api/v1/credentials: create (password shown once), list, get, rename or replace key, reset password. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { listAuditEvents } from "../../domain/audit.js";
+import {
+  createCredential,
+  getCredential,
+  listCredentials,
+  resetPassword,
+  updateCredential,
+} from "../../domain/credentials.js";
+import type { ApiDeps } from "../app.js";
+import { actorOf } from "../auth.js";
+import {
+  AuditEvent,
+  Credential,
+  CredentialBody,
+  CredentialKind,
+  CredentialPatch,
+  CredentialWithSecret,
+  ErrorBody,
+  IdParams,
+  PageQuery,
+  pageOf,
+} from "../schemas.js";
+
+export function credentialRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    const tags = ["credentials"];
+    app.post(
+      "/credentials",
+      {
+        schema: {
+          tags,
+          summary: "Create a credential; a generated password is in this response only",
+          body: CredentialBody,
+          response: { 201: CredentialWithSecret, 400: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        reply.header("cache-control", "no-store");
+        return reply.status(201).send(await createCredential(deps.db, actorOf(request), request.body));
+      },
+    );
+    app.get(
+      "/credentials",
+      {
+        schema: {
+          tags,
+          summary: "List credentials (never any secret)",
+          querystring: z.object({ ...PageQuery, kind: CredentialKind.optional() }),
+          response: { 200: pageOf(Credential) },
+        },
+      },
+      async (request) => listCredentials(deps.db, actorOf(request), request.query),
+    );
+    app.get(
+      "/credentials/:id",
+      {
+        schema: {
+          tags,
+          summary: "One credential",
+          params: IdParams,
+          response: { 200: Credential, 404: ErrorBody },
+        },
+      },
+      async (request) => getCredential(deps.db, actorOf(request), request.params.id),
+    );
+    app.patch(
+      "/credentials/:id",
+      {
+        schema: {
+          tags,
+          summary: "Rename, or replace the public key",
+          params: IdParams,
+          body: CredentialPatch,
+          response: { 200: Credential, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request) => updateCredential(deps.db, actorOf(request), request.params.id, request.body),
+    );
+    app.post(
+      "/credentials/:id/reset-password",
+      {
+        schema: {
+          tags,
+          summary: "Generate a new password, shown in this response only",
+          params: IdParams,
+          response: { 200: CredentialWithSecret, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        reply.header("cache-control", "no-store");
+        return resetPassword(deps.db, actorOf(request), request.params.id);
+      },
+    );
+    app.get(
+      "/credentials/:id/audit",
+      {
+        schema: {
+          tags,
+          summary: "The credential's audit trail",
+          params: IdParams,
+          response: { 200: z.object({ items: z.array(AuditEvent) }), 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        const credential = await getCredential(deps.db, actor, request.params.id);
+        return { items: await listAuditEvents(deps.db, actor, { type: "credential", id: credential.id }) };
+      },
+    );
+  };
+}

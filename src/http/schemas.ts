@@ -1,0 +1,162 @@
+/** The API's request and response shapes (zod): they validate input, filter output and make the OpenAPI document. */
+import { z } from "zod";
+import { DATA_TYPES, DIRECTIONS, METHODOLOGIES, METHODS } from "../domain/connection-rules.js";
+
+export const Id = z.string().describe("UUID");
+export const IdParams = z.object({ id: Id });
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      fields: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+      requestId: z.string().optional(),
+    }),
+  })
+  .describe("Every error has this shape");
+
+export const PageQuery = {
+  limit: z.coerce.number().int().min(1).max(200).optional().describe("Rows per page (1..200, default 50)"),
+  cursor: z.string().optional().describe("nextCursor of the previous page"),
+};
+
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+export const AccountBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  type: z.enum(["brand", "partner"]),
+  timeZone: z
+    .string()
+    .refine(
+      (tz) => Intl.supportedValuesOf("timeZone").includes(tz) || tz === "UTC",
+      "must be an IANA time zone",
+    )
+    .optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD")
+    .optional(),
+});
+
+export const Account = z.object({
+  id: Id,
+  name: z.string(),
+  type: z.enum(["brand", "partner"]),
+  timeZone: z.string(),
+  currency: z.string(),
+  createdAt: z.date(),
+});
+
+export const TokenBody = z.strictObject({ name: z.string().trim().min(1).max(200).optional() });
+
+export const CreatedToken = z.object({
+  id: Id,
+  accountId: Id,
+  name: z.string(),
+  prefix: z.string(),
+  token: z.string().describe("Shown once: store it now"),
+  createdAt: z.date(),
+});
+
+export const CredentialKind = z.enum(["password", "public_key"]);
+
+export const CredentialBody = z.strictObject({
+  name: z.string().max(200).describe("Describe its use case, e.g. 'Orders export from ERP'"),
+  kind: CredentialKind,
+  publicKey: z
+    .string()
+    .max(16_384)
+    .optional()
+    .describe(
+      "For kind public_key: OpenSSH (ssh-ed25519, ecdsa-sha2-*, ssh-rsa ≥ 2048 bits), RFC 4716 or PEM",
+    ),
+});
+
+export const CredentialPatch = z.strictObject({
+  name: z.string().max(200).optional(),
+  publicKey: z.string().max(16_384).optional().describe("Replaces the key (kind public_key only)"),
+});
+
+export const Credential = z.object({
+  id: Id,
+  name: z.string(),
+  kind: CredentialKind,
+  username: z.string(),
+  publicKey: z.string().nullable(),
+  keyType: z.string().nullable(),
+  keyBits: z.number().nullable(),
+  fingerprint: z.string().nullable(),
+  usedBy: z.array(z.object({ id: Id, name: z.string() })),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  lastUsedAt: z.date().nullable(),
+});
+
+export const CredentialWithSecret = Credential.extend({
+  password: z.string().optional().describe("Generated password: shown in this response only"),
+});
+
+const Details = z.record(z.string(), z.unknown());
+
+export const ConnectionBody = z.strictObject({
+  name: z.string().max(100),
+  direction: z.enum(DIRECTIONS),
+  dataType: z.enum(DATA_TYPES),
+  method: z.enum(METHODS),
+  methodology: z.enum(METHODOLOGIES),
+  credentialId: Id.nullable().optional(),
+  details: Details.optional().describe("Settings that depend on direction, method and methodology"),
+});
+
+export const ConnectionPatch = z.strictObject({
+  name: z.string().max(100).optional(),
+  credentialId: Id.nullable().optional(),
+  details: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("Merged into the current details key by key; null removes a setting"),
+  direction: z.string().optional().describe("Cannot be changed (answered 400)"),
+  dataType: z.string().optional().describe("Cannot be changed (answered 400)"),
+  method: z.string().optional().describe("Cannot be changed (answered 400)"),
+  methodology: z.string().optional().describe("Cannot be changed (answered 400)"),
+});
+
+export const Connection = z.object({
+  id: Id,
+  name: z.string(),
+  direction: z.enum(DIRECTIONS),
+  dataType: z.enum(DATA_TYPES),
+  method: z.enum(METHODS),
+  methodology: z.enum(METHODOLOGIES),
+  credentialId: Id.nullable(),
+  status: z.enum(["active", "disabled"]),
+  details: Details,
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  statusChangedAt: z.date(),
+});
+
+export const ConnectionQuery = z.object({
+  ...PageQuery,
+  direction: z.enum(DIRECTIONS).optional(),
+  dataType: z.enum(DATA_TYPES).optional(),
+  method: z.enum(METHODS).optional(),
+  methodology: z.enum(METHODOLOGIES).optional(),
+  status: z.enum(["active", "disabled"]).optional(),
+  credentialId: Id.optional(),
+});
+
+export const AuditEvent = z.object({
+  id: Id,
+  action: z.string(),
+  actorType: z.string(),
+  actorId: Id.nullable(),
+  objectType: z.string(),
+  objectId: Id.nullable(),
+  details: Details,
+  ip: z.string().nullable(),
+  at: z.date(),
+});

@@ -1,0 +1,103 @@
+/** Builds and starts the parts a Ferry process runs, by hand: database, migrations, bootstrap, HTTP API. */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import { type EmbeddedDb, startEmbeddedPostgres } from "./db/embedded.js";
+import { migrate } from "./db/migrate.js";
+import { type DbHandle, openDb } from "./db/pool.js";
+import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js";
+import { secretBox } from "./domain/secretbox.js";
+import { buildApp } from "./http/app.js";
+import { createMetrics } from "./http/metrics.js";
+import { version } from "./version.js";
+
+/** A running Ferry. */
+export interface Ferry {
+  httpUrl: string;
+  bootstrap: BootstrapResult;
+  close(): Promise<void>;
+}
+
+/** The database this process uses: DATABASE_URL, or the embedded PostgreSQL started here. */
+export async function openDatabase(
+  config: Config,
+  log: Logger,
+): Promise<{ handle: DbHandle; embedded: EmbeddedDb | undefined }> {
+  let embedded: EmbeddedDb | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    const started = Date.now();
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPgPort,
+      onLog: (line) => log.debug({ component: "postgres" }, line),
+    });
+    url = embedded.url;
+    log.info(
+      {
+        component: "postgres",
+        port: config.embeddedPgPort,
+        initialised: embedded.initialised,
+        ms: Date.now() - started,
+      },
+      "embedded PostgreSQL started",
+    );
+  }
+  return { handle: openDb(url), embedded };
+}
+
+/** The master key: from config, or generated once into the data directory (mode 0600). */
+async function masterKey(config: Config, log: Logger): Promise<Buffer> {
+  if (config.masterKey) return config.masterKey;
+  const file = path.join(config.dataDir, "master.key");
+  try {
+    return Buffer.from((await readFile(file, "utf8")).trim(), "base64");
+  } catch {
+    await mkdir(config.dataDir, { recursive: true });
+    const key = randomBytes(32);
+    await writeFile(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
+    if (config.databaseUrl) {
+      log.warn(
+        { file },
+        "generated a master key in the data directory; set FERRY_MASTER_KEY on every Ferry process that shares this database",
+      );
+    }
+    return key;
+  }
+}
+
+/** Starts Ferry: database (embedded unless DATABASE_URL), migrations, first-start administrator, HTTP API. */
+export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
+  const { handle, embedded } = await openDatabase(config, log);
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch((err) => log.error({ err }, "error while stopping"));
+  };
+  if (embedded) closers.push(() => embedded.stop());
+  closers.push(() => handle.close());
+  try {
+    const applied = (await migrate(handle.pool)).filter((m) => m.status === "applied");
+    if (applied.length)
+      log.info({ migrations: applied.map((m) => `${m.id}_${m.name}`) }, "migrations applied");
+    const bootstrap = await ensureAdministrator(handle.db, {
+      password: config.adminPassword,
+      token: config.adminToken,
+    });
+    const app = await buildApp({
+      db: handle.db,
+      box: secretBox(await masterKey(config, log)),
+      metrics: createMetrics(),
+      logger: log.child({ component: "http" }),
+      version,
+    });
+    closers.push(() => app.close());
+    await app.listen({ host: config.bind, port: config.httpPort });
+    const host = config.bind === "0.0.0.0" || config.bind === "::" ? "localhost" : config.bind;
+    return { httpUrl: `http://${host}:${config.httpPort}`, bootstrap, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
