@@ -87,7 +87,10 @@ const fileNameTemplate = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[^/\\:<>|"?*\0]+$/, 'must be a file name, without / \\ : < > | " ? *')
+  .refine(
+    (v) => /^[^/\\:<>|"?*\0]+$/.test(v.replace(PLACEHOLDER, "x")),
+    'must be a file name, without / \\ : < > | " ? *',
+  )
   .refine(
     (v) => [...v.matchAll(PLACEHOLDER)].every((m) => PLACEHOLDERS.includes(m[1]!)),
     `may use only the placeholders ${PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,

@@ -61,6 +61,7 @@ export function tokenPrefix(token: string): string {
 export function generateUsername(name: string): string {
   const slug = name
     .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "")

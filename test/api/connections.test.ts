@@ -1,0 +1,226 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTestApi } from "../helpers/api.js";
+
+const api = useTestApi();
+let token: string;
+let credentialId: string;
+
+beforeAll(async () => {
+  token = (await api.current.newAccount()).token;
+  credentialId = (await call("POST", "/api/v1/credentials", { name: "Main", kind: "password" })).body.id;
+});
+
+const call = (method: string, url: string, body?: unknown) => api.current.call(token, method, url, body);
+
+const push = (name: string, extra: Record<string, unknown> = {}) =>
+  call("POST", "/api/v1/connections", {
+    name,
+    direction: "inbound",
+    dataType: "conversions",
+    method: "sftp",
+    methodology: "push_to_platform",
+    credentialId,
+    ...extra,
+  });
+
+describe("creating connections", () => {
+  it("stores the choices and fills in default details", async () => {
+    const res = await push("Conversions push");
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      name: "Conversions push",
+      direction: "inbound",
+      dataType: "conversions",
+      method: "sftp",
+      methodology: "push_to_platform",
+      credentialId,
+      status: "active",
+      details: { allOrNothing: false },
+    });
+  });
+
+  it("rejects an invalid combination, naming the field and the allowed values", async () => {
+    const res = await push("Wrong", { direction: "outbound" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("VALIDATION_FAILED");
+    expect(res.body.error.fields).toEqual([
+      { path: "dataType", message: expect.stringContaining("allowed: reports, performance_bonus_detail") },
+      { path: "methodology", message: expect.stringContaining("allowed: pull_from_platform") },
+    ]);
+  });
+
+  it("rejects unknown values with the path of each bad field", async () => {
+    const res = await push("Bad", { method: "carrier_pigeon", details: { allOrNothing: "yes" } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields.map((f: { path: string }) => f.path)).toEqual(["method"]);
+    expect(res.body.error.fields[0].message).toMatch(/sftp.*ftp.*email/);
+    const details = await push("Bad details", { details: { allOrNothing: "yes" } });
+    expect(details.body.error.fields).toEqual([
+      { path: "details.allOrNothing", message: expect.any(String) },
+    ]);
+    const unknown = await call("POST", "/api/v1/connections", { name: "x", extra: 1 });
+    expect(unknown.body.error.fields.map((f: { path: string }) => f.path)).toContain("extra");
+  });
+
+  it("refuses a credential id that is not in the account", async () => {
+    const res = await push("Ghost", { credentialId: "01900000-0000-7000-8000-000000000000" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([
+      { path: "credentialId", message: "no credential with this id in your account" },
+    ]);
+  });
+
+  it("refuses a second connection with the same name", async () => {
+    await push("Twice");
+    expect((await push("TWICE")).status).toBe(409);
+  });
+
+  it("keeps a remote password sealed: never returned, never stored in clear", async () => {
+    const res = await call("POST", "/api/v1/connections", {
+      name: "Pull from partner",
+      direction: "inbound",
+      dataType: "clicks",
+      method: "ftp",
+      methodology: "pull_from_third_party",
+      details: {
+        host: "ftp.example.com",
+        username: "feeds",
+        password: "hunter2-remote",
+        folder: "/exports",
+        filePattern: "clicks_*.csv",
+      },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.details).toMatchObject({
+      passwordSet: true,
+      security: "explicit",
+      port: 21,
+      deleteAfterPull: false,
+    });
+    expect(res.body.details).not.toHaveProperty("password");
+    const row = await api.current.db.db
+      .selectFrom("connections")
+      .select("details")
+      .where("id", "=", res.body.id)
+      .executeTakeFirstOrThrow();
+    expect(JSON.stringify(row.details)).not.toContain("hunter2-remote");
+    expect(String(row.details.passwordSealed)).toMatch(/^v1\./);
+    expect(api.current.logs.join("")).not.toContain("hunter2-remote");
+
+    // Editing other details keeps the stored password; sending a new one replaces it, and is audited.
+    const edited = await call("PATCH", `/api/v1/connections/${res.body.id}`, {
+      details: { folder: "/exports/daily" },
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.body.details).toMatchObject({ folder: "/exports/daily", passwordSet: true });
+    await call("PATCH", `/api/v1/connections/${res.body.id}`, { details: { password: "new-secret" } });
+    const audit = (await call("GET", `/api/v1/connections/${res.body.id}/audit`)).body.items;
+    expect(audit.at(-1)).toMatchObject({
+      action: "connection.updated",
+      details: { secretsChanged: ["password"] },
+    });
+    expect(JSON.stringify(audit)).not.toContain("new-secret");
+  });
+});
+
+describe("editing connections", () => {
+  it("changes name, credential and details, and records each change", async () => {
+    const { id } = (await push("Editable")).body;
+    const other = (await call("POST", "/api/v1/credentials", { name: "Other", kind: "password" })).body.id;
+    const res = await call("PATCH", `/api/v1/connections/${id}`, {
+      name: "Edited",
+      credentialId: other,
+      details: { allOrNothing: true },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: "Edited", credentialId: other, details: { allOrNothing: true } });
+    const audit = (await call("GET", `/api/v1/connections/${id}/audit`)).body.items;
+    expect(audit.map((e: { action: string }) => e.action)).toEqual([
+      "connection.created",
+      "connection.updated",
+    ]);
+    expect(audit[1].details.changes).toEqual({
+      name: { from: "Editable", to: "Edited" },
+      credentialId: { from: credentialId, to: other },
+      details: { from: { allOrNothing: false }, to: { allOrNothing: true } },
+    });
+  });
+
+  it("refuses to change direction, data type, method or methodology", async () => {
+    const { id } = (await push("Fixed")).body;
+    const res = await call("PATCH", `/api/v1/connections/${id}`, { dataType: "clicks" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields).toEqual([
+      { path: "dataType", message: expect.stringMatching(/cannot be changed/) },
+    ]);
+  });
+
+  it("validates merged details", async () => {
+    const { id } = (await push("Strict")).body;
+    const res = await call("PATCH", `/api/v1/connections/${id}`, { details: { host: "x" } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.fields[0].path).toBe("details.host");
+  });
+});
+
+describe("disabling, enabling and never deleting", () => {
+  it("disables and re-enables, keeping the connection visible", async () => {
+    const { id } = (await push("Seasonal")).body;
+    const disabled = await call("POST", `/api/v1/connections/${id}/disable`);
+    expect(disabled.body.status).toBe("disabled");
+    expect((await call("GET", `/api/v1/connections/${id}`)).body.status).toBe("disabled");
+    const enabled = await call("POST", `/api/v1/connections/${id}/enable`);
+    expect(enabled.body.status).toBe("active");
+    expect(new Date(enabled.body.statusChangedAt).getTime()).toBeGreaterThanOrEqual(
+      new Date(disabled.body.statusChangedAt).getTime(),
+    );
+    const actions = (await call("GET", `/api/v1/connections/${id}/audit`)).body.items.map(
+      (e: { action: string }) => e.action,
+    );
+    expect(actions).toEqual(["connection.created", "connection.disabled", "connection.enabled"]);
+  });
+
+  it("answers DELETE with 405 and an explanation, and the connection stays", async () => {
+    const { id } = (await push("Permanent")).body;
+    const res = await call("DELETE", `/api/v1/connections/${id}`);
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe("GET, PATCH");
+    expect(res.body.error.message).toMatch(/cannot be deleted.*Disable it instead/);
+    expect((await call("GET", `/api/v1/connections/${id}`)).status).toBe(200);
+  });
+
+  it("cannot be deleted even in SQL", async () => {
+    const { id } = (await push("Guarded")).body;
+    await expect(api.current.db.db.deleteFrom("connections").where("id", "=", id).execute()).rejects.toThrow(
+      /cannot be deleted/,
+    );
+  });
+});
+
+describe("listing connections", () => {
+  it("filters by direction, type, method and status", async () => {
+    await call("POST", "/api/v1/connections", {
+      name: "Daily report",
+      direction: "outbound",
+      dataType: "reports",
+      method: "sftp",
+      methodology: "pull_from_platform",
+      credentialId,
+      details: {
+        report: "performance_by_partner",
+        schedule: { frequency: "weekly", dayOfWeek: "monday", time: "06:00" },
+      },
+    });
+    const names = async (q: string) =>
+      (await call("GET", `/api/v1/connections?limit=200&${q}`)).body.items.map(
+        (c: { name: string }) => c.name,
+      );
+    expect(await names("direction=outbound")).toEqual(["Daily report"]);
+    expect(await names("dataType=reports&method=sftp")).toEqual(["Daily report"]);
+    expect(await names("method=ftp")).toEqual(["Pull from partner"]);
+    const disabled = (await push("Off")).body.id;
+    await call("POST", `/api/v1/connections/${disabled}/disable`);
+    expect(await names("status=disabled")).toEqual(["Off"]);
+    expect((await call("GET", "/api/v1/connections?status=gone")).status).toBe(400);
+  });
+});

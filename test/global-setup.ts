@@ -1,0 +1,30 @@
+/**
+ * One PostgreSQL server for the whole run: DATABASE_URL when set (e.g. the machine's own), otherwise an
+ * embedded one started here in a temporary directory. Test files then isolate themselves in a schema each.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { startEmbeddedPostgres } from "../src/db/embedded.js";
+import { freePort } from "./helpers/ports.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  if (process.env.DATABASE_URL) {
+    project.provide("databaseUrl", process.env.DATABASE_URL);
+    return;
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), "ferry-test-pg-"));
+  const pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
+  project.provide("databaseUrl", pg.url);
+  return async () => {
+    await pg.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+}
