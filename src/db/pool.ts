@@ -25,7 +25,15 @@ export function openDb(url: string, options: { schema?: string; max?: number } =
   // An idle client that loses its server (restart, network) must not crash the process; pg re-connects.
   pool.on("error", () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { pool, db, close: () => db.destroy() };
+  return {
+    pool,
+    db,
+    // Kysely ends the pool only if it ever ran a query; migrations use the pool directly, so end it here too.
+    close: async () => {
+      await db.destroy();
+      if (!pool.ended) await pool.end();
+    },
+  };
 }
 
 /** A schema name safe to pass in connection options unquoted. */

@@ -1,0 +1,72 @@
+import { statSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningFerry, startServe } from "../helpers/ferry.js";
+import { freePort } from "../helpers/ports.js";
+
+let dataDir: string;
+let env: Record<string, string>;
+let ferry: RunningFerry | undefined;
+const token = `e2e_admin_token_${Date.now()}_abcdefghijkl`;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), "ferry-embedded-"));
+  env = {
+    FERRY_DATA_DIR: dataDir,
+    FERRY_HTTP_PORT: String(await freePort()),
+    FERRY_EMBEDDED_PG_PORT: String(await freePort()),
+    FERRY_ADMIN_PASSWORD: "a-long-admin-password",
+    FERRY_ADMIN_TOKEN: token,
+  };
+});
+
+afterAll(async () => {
+  await ferry?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const api = (url: string, method: string, body?: unknown) =>
+  fetch(`${ferry!.url}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+
+describe("ferry serve with no DATABASE_URL", () => {
+  it("starts an embedded PostgreSQL in its data directory and takes the administrator from the environment", async () => {
+    ferry = await startServe(env);
+    expect(statSync(path.join(dataDir, "postgres", "PG_VERSION")).isFile()).toBe(true);
+    expect(ferry.output()).toMatch(/Password:\s+\(from FERRY_ADMIN_PASSWORD\)/);
+    expect(ferry.output()).toMatch(/API token:\s+\(from FERRY_ADMIN_TOKEN\)/);
+    expect(ferry.output()).not.toContain("a-long-admin-password");
+    expect(statSync(path.join(dataDir, "postgres.password")).mode & 0o777).toBe(0o600);
+    const res = await api("/api/v1/credentials", "POST", { name: "Survives restarts", kind: "password" });
+    expect(res.status).toBe(201);
+  });
+
+  it("restarts on the same data in well under 10 seconds, keeping everything", async () => {
+    await ferry!.stop();
+    ferry = await startServe(env);
+    expect(ferry.readyMs).toBeLessThan(10_000);
+    expect(ferry.output()).not.toMatch(/Ferry is set up/);
+    const list = (await (await api("/api/v1/credentials", "GET")).json()) as { items: { name: string }[] };
+    expect(list.items.map((c: { name: string }) => c.name)).toEqual(["Survives restarts"]);
+  });
+
+  it("stops its PostgreSQL when it stops", async () => {
+    await ferry!.stop();
+    ferry = undefined;
+    const net = await import("node:net");
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(Number(env.FERRY_EMBEDDED_PG_PORT), "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once("error", () => resolve(true));
+    });
+    expect(refused).toBe(true);
+  });
+});

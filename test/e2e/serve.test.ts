@@ -1,0 +1,218 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "../helpers/db.js";
+import { type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
+import { freePort } from "../helpers/ports.js";
+
+let dataDir: string;
+let database: { url: string; drop: () => Promise<void> };
+let env: Record<string, string>;
+let ferry: RunningFerry;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(path.join(os.tmpdir(), "ferry-e2e-"));
+  database = await createTestDatabase();
+  env = { DATABASE_URL: database.url, FERRY_DATA_DIR: dataDir, FERRY_HTTP_PORT: String(await freePort()) };
+  ferry = await startServe(env);
+});
+
+afterAll(async () => {
+  await ferry?.stop();
+  await database?.drop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function firstStart(output: string): { login: string; password: string; token: string } | null {
+  const login = /Login:\s+(\S+)/.exec(output)?.[1];
+  const password = /Password:\s+(\S+)/.exec(output)?.[1];
+  const token = /API token:\s+(\S+)/.exec(output)?.[1];
+  return login && password && token ? { login, password, token } : null;
+}
+
+describe("ferry serve with DATABASE_URL", () => {
+  it("uses that database and starts no embedded PostgreSQL", async () => {
+    expect(existsSync(path.join(dataDir, "postgres"))).toBe(false);
+    const health = await fetch(`${ferry.url}/healthz`);
+    expect(await health.json()).toEqual({ status: "ok" });
+  });
+
+  it("prints the administrator's login once, on the first start only", async () => {
+    const creds = firstStart(ferry.output());
+    expect(creds).toMatchObject({ login: "admin", token: expect.stringMatching(/^fry_/) });
+    const me = await fetch(`${ferry.url}/api/v1/accounts`, {
+      headers: { authorization: `Bearer ${creds!.token}` },
+    });
+    expect(me.status).toBe(200);
+    // The log lines (JSON) never carry the secrets; only the human block does.
+    const logLines = ferry
+      .output()
+      .split("\n")
+      .filter((l) => l.startsWith("{"));
+    expect(logLines.join("\n")).not.toContain(creds!.password);
+    expect(logLines.join("\n")).not.toContain(creds!.token);
+
+    await ferry.stop();
+    ferry = await startServe(env);
+    expect(firstStart(ferry.output())).toBeNull();
+    expect(ferry.output()).not.toContain(creds!.password);
+  });
+});
+
+describe("the ferry CLI", () => {
+  let admin: Record<string, string>;
+  beforeAll(() => {
+    // The first start's token was printed by the process that has since restarted; mint one with the API.
+    admin = { FERRY_URL: ferry.url };
+  });
+
+  it("works through the API with an account's token, as JSON or for people", async () => {
+    const token = await adminToken();
+    const account = await runCli(["accounts", "create", "--name", "Brand A", "--type", "brand", "--json"], {
+      ...admin,
+      FERRY_TOKEN: token,
+    });
+    expect(account.code).toBe(0);
+    const tokenA = (
+      await runCli(["tokens", "create", "--account", account.json().id, "--json"], {
+        ...admin,
+        FERRY_TOKEN: token,
+      })
+    ).json().token;
+    const asA = { ...admin, FERRY_TOKEN: tokenA };
+
+    const cred = await runCli(["credentials", "create", "--name", "Uploads", "--kind", "password"], asA);
+    expect(cred.code).toBe(0);
+    expect(cred.stdout).toMatch(/password: [A-Za-z0-9]{24}/);
+    expect(cred.stdout).toMatch(/never shown again/);
+    const password = /password: (\S+)/.exec(cred.stdout)![1]!;
+    const credId = /id:\s+(\S+)/.exec(cred.stdout)![1]!;
+
+    const list = await runCli(["credentials", "list"], asA);
+    expect(list.stdout).toMatch(/Uploads\s+password\s+uploads-/);
+    expect(list.stdout).not.toContain(password);
+
+    const reset = await runCli(["credentials", "reset", credId, "--json"], asA);
+    expect(reset.json().password).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(reset.json().password).not.toBe(password);
+
+    const conn = await runCli(
+      [
+        "connections",
+        "create",
+        "--name",
+        "Orders",
+        "--direction",
+        "inbound",
+        "--data-type",
+        "conversions",
+        "--method",
+        "sftp",
+        "--methodology",
+        "push_to_platform",
+        "--credential",
+        credId,
+        "--json",
+      ],
+      asA,
+    );
+    expect(conn.code).toBe(0);
+    const connId = conn.json().id;
+    expect((await runCli(["connections", "disable", connId, "--json"], asA)).json().status).toBe("disabled");
+    expect((await runCli(["connections", "list", "--status", "disabled"], asA)).stdout).toMatch(
+      /Orders\s+conversions\s+inbound\s+sftp\s+push_to_platform\s+disabled/,
+    );
+    expect((await runCli(["connections", "enable", connId, "--json"], asA)).json().status).toBe("active");
+    expect((await runCli(["connections", "show", connId], asA)).stdout).toMatch(/status:\s+active/);
+
+    // Another account's token sees none of it.
+    const accountB = (
+      await runCli(["accounts", "create", "--name", "Partner B", "--type", "partner", "--json"], {
+        ...admin,
+        FERRY_TOKEN: token,
+      })
+    ).json();
+    const asB = {
+      ...admin,
+      FERRY_TOKEN: (
+        await runCli(["tokens", "create", "--account", accountB.id, "--json"], {
+          ...admin,
+          FERRY_TOKEN: token,
+        })
+      ).json().token,
+    };
+    const peek = await runCli(["connections", "show", connId], asB);
+    expect(peek.code).not.toBe(0);
+    expect(peek.stderr).toMatch(/Connection not found/);
+    expect((await runCli(["credentials", "reset", credId], asB)).code).not.toBe(0);
+    expect((await runCli(["connections", "list", "--json"], asB)).json()).toEqual([]);
+  });
+
+  it("explains bad input and exits non-zero", async () => {
+    const asAdmin = { ...admin, FERRY_TOKEN: await adminToken() };
+    const bad = await runCli(
+      [
+        "connections",
+        "create",
+        "--name",
+        "x",
+        "--direction",
+        "outbound",
+        "--data-type",
+        "clicks",
+        "--method",
+        "ftp",
+        "--methodology",
+        "pull_from_platform",
+      ],
+      asAdmin,
+    );
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(
+      /dataType: "clicks" is not a data type of outbound connections; allowed: reports, performance_bonus_detail/,
+    );
+    const choice = await runCli(["connections", "list", "--method", "pigeon"], asAdmin);
+    expect(choice.code).not.toBe(0);
+    expect(choice.stderr).toMatch(/Allowed choices are sftp, ftp, email/);
+    const noToken = await runCli(["credentials", "list"], admin);
+    expect(noToken.code).not.toBe(0);
+    expect(noToken.stderr).toMatch(/No API token/);
+    const down = await runCli(["credentials", "list", "--url", "http://127.0.0.1:1"], { FERRY_TOKEN: "x" });
+    expect(down.stderr).toMatch(/Cannot reach Ferry/);
+    const help = await runCli(["credentials", "create", "--help"]);
+    expect(help.stdout).toMatch(/--kind <kind>/);
+  });
+
+  /** A fresh administrator token, made the way an operator would: none is needed beyond the database. */
+  async function adminToken(): Promise<string> {
+    const pg = (await import("pg")).default;
+    const { generateToken, hashToken, tokenPrefix } = await import("../../src/domain/secrets.js");
+    const { newId } = await import("../../src/db/ids.js");
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const token = generateToken();
+    await client.query(
+      `INSERT INTO api_tokens (id, account_id, name, role, token_hash, prefix)
+       SELECT $1, account_id, 'e2e', 'admin', $2, $3 FROM users WHERE login = 'admin'`,
+      [newId(), hashToken(token), tokenPrefix(token)],
+    );
+    await client.end();
+    return token;
+  }
+});
+
+describe("configuration", () => {
+  it("stops start-up on a bad value, naming the variable and the reason", async () => {
+    const res = await runCli(["serve"], { FERRY_HTTP_PORT: "eighty", FERRY_DATA_DIR: dataDir });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/FERRY_HTTP_PORT: .*number/i);
+  });
+
+  it("migrates on demand and reports what it did", async () => {
+    const res = await runCli(["migrate", "--json"], { DATABASE_URL: database.url, FERRY_DATA_DIR: dataDir });
+    expect(res.code).toBe(0);
+    expect(res.json()).toEqual([{ id: 1, name: "foundation", status: "already_applied" }]);
+  });
+});

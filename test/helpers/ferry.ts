@@ -1,0 +1,93 @@
+/** Runs the built `ferry` command as a user would: `serve` as a child process, other commands to completion. */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+
+function checkBuilt(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+}
+
+/** The environment of a child: PATH and HOME only, plus what the test gives, so no outer setting leaks in. */
+function childEnv(env: Record<string, string>): Record<string, string> {
+  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env };
+}
+
+export interface RunningFerry {
+  url: string;
+  /** Everything printed so far on stdout. */
+  output(): string;
+  /** Milliseconds from spawn to the "ferry ready" log line. */
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `ferry serve` and resolves once it logs "ferry ready"; rejects with its output if it exits first. */
+export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningFerry> {
+  checkBuilt();
+  const started = Date.now();
+  const child: ChildProcess = spawn(process.execPath, [CLI, "serve"], {
+    env: childEnv({ FERRY_BIND: "127.0.0.1", ...env }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => {
+    stdout += d;
+  });
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const readyMs = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`ferry serve not ready after ${timeoutMs} ms:\n${stdout}\n${stderr}`)),
+      timeoutMs,
+    );
+    const check = () => {
+      if (/"msg":"ferry ready"/.test(stdout)) {
+        clearTimeout(timer);
+        resolve(Date.now() - started);
+      }
+    };
+    child.stdout!.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`ferry serve exited with ${code} before ready:\n${stdout}\n${stderr}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${env.FERRY_HTTP_PORT}`,
+    output: () => stdout,
+    readyMs,
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON (for --json). */
+  json(): any;
+}
+
+/** Runs `ferry <args>` to completion. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  checkBuilt();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: childEnv(env), timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) });
+      },
+    );
+  });
+}
