@@ -70,8 +70,9 @@ serverFlags(
   const { createLogger, startFerry } = await serverParts();
   const log = createLogger(config.logLevel);
   const ferry = await startFerry(config, log);
-  log.info({ url: ferry.httpUrl, ms: Date.now() - started }, "ferry ready");
+  // The first-start block comes before "ready", so whoever waits for ready has it.
   printFirstStart(ferry);
+  log.info({ url: ferry.httpUrl, ms: Date.now() - started }, "ferry ready");
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -82,6 +83,11 @@ serverFlags(
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  // A bug must not leave the embedded PostgreSQL running without its owner: log, stop cleanly, exit non-zero.
+  process.on("uncaughtException", (err) => {
+    log.fatal({ err }, "uncaught exception; stopping");
+    void ferry.close().finally(() => process.exit(1));
+  });
 });
 
 serverFlags(program.command("migrate").description("bring the database schema up to date, then exit")).action(

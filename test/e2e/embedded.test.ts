@@ -55,6 +55,13 @@ describe("ferry serve with no DATABASE_URL", () => {
     expect(list.items.map((c: { name: string }) => c.name)).toEqual(["Survives restarts"]);
   });
 
+  it("starts again after a crash (SIGKILL) that left its PostgreSQL running, losing nothing", async () => {
+    await ferry!.stop("SIGKILL");
+    ferry = await startServe(env);
+    const list = (await (await api("/api/v1/credentials", "GET")).json()) as { items: { name: string }[] };
+    expect(list.items.map((c) => c.name)).toEqual(["Survives restarts"]);
+  });
+
   it("stops its PostgreSQL when it stops", async () => {
     await ferry!.stop();
     ferry = undefined;

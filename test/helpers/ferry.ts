@@ -20,7 +20,8 @@ export interface RunningFerry {
   output(): string;
   /** Milliseconds from spawn to the "ferry ready" log line. */
   readyMs: number;
-  stop(): Promise<void>;
+  /** Stops it with SIGTERM (graceful), or the given signal (SIGKILL: a crash). */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** Starts `ferry serve` and resolves once it logs "ferry ready"; rejects with its output if it exits first. */
@@ -61,8 +62,8 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
     url: `http://127.0.0.1:${env.FERRY_HTTP_PORT}`,
     output: () => stdout,
     readyMs,
-    stop: async () => {
-      if (child.exitCode === null) child.kill("SIGTERM");
+    stop: async (signal: NodeJS.Signals = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
     },
   };
