@@ -113,7 +113,9 @@ registerApiCommands(program);
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ApiError) {
     process.stderr.write(`error: ${err.message}\n`);
-    for (const f of err.fields) process.stderr.write(`  ${f.path}: ${f.message}\n`);
+    // A single field is already the message; several are listed one per line.
+    if (err.fields.length > 1)
+      for (const f of err.fields) process.stderr.write(`  ${f.path}: ${f.message}\n`);
   } else if (err instanceof ConfigError) {
     process.stderr.write(`error: ${err.message}\n`);
   } else if (err instanceof CommanderError) {

@@ -94,6 +94,44 @@ describe("the ferry CLI", () => {
     expect(list.stdout).toMatch(/Uploads\s+password\s+uploads-/);
     expect(list.stdout).not.toContain(password);
 
+    const keyFile = (name: string) => new URL(`../fixtures/keys/${name}`, import.meta.url).pathname;
+    const keyCred = await runCli(
+      [
+        "credentials",
+        "create",
+        "--name",
+        "Laptop",
+        "--kind",
+        "public_key",
+        "--public-key-file",
+        keyFile("ed25519.pub"),
+        "--json",
+      ],
+      asA,
+    );
+    expect(keyCred.json().fingerprint).toBe("SHA256:Re3w0vaK+pd1nnpVDzFgtXijX9JBKU1c9smBWCOIFgE");
+    const rotated = await runCli(
+      [
+        "credentials",
+        "rotate-key",
+        keyCred.json().id,
+        "--public-key-file",
+        keyFile("ecdsa521.pub"),
+        "--json",
+      ],
+      asA,
+    );
+    expect(rotated.json().fingerprint).toBe("SHA256:6t71Oi6t+KHdJKm9jPwCz6H8B694IMM2mouOGKaTXtk");
+    const weak = await runCli(
+      ["credentials", "rotate-key", keyCred.json().id, "--public-key-file", keyFile("rsa1024.pub")],
+      asA,
+    );
+    expect(weak.code).not.toBe(0);
+    expect(weak.stderr).toMatch(/publicKey: Public key is RSA with 1024 bits/);
+    expect(
+      (await runCli(["credentials", "rename", keyCred.json().id, "Old laptop", "--json"], asA)).json().name,
+    ).toBe("Old laptop");
+
     const reset = await runCli(["credentials", "reset", credId, "--json"], asA);
     expect(reset.json().password).toMatch(/^[A-Za-z0-9]{24}$/);
     expect(reset.json().password).not.toBe(password);
