@@ -88,6 +88,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     const app = await buildApp({
       db: handle.db,
       box: secretBox(await masterKey(config, log)),
+      endpoints: { publicHost: config.publicHost, sftpPort: config.sftpPort, ftpPort: config.ftpPort },
       metrics: createMetrics(),
       logger: log.child({ component: "http" }),
       version,

@@ -5,6 +5,9 @@ import type { Database } from "./schema.js";
 
 export type Db = Kysely<Database>;
 
+// int8 (bigint: file sizes, counts) as a JS number: exact up to 2^53 bytes, far beyond any file.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
 export interface DbHandle {
   pool: pg.Pool;
   db: Db;

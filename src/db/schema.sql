@@ -64,17 +64,20 @@ CREATE TABLE connections (
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
   status_changed_at timestamp with time zone NOT NULL DEFAULT now(),
+  folder text NOT NULL,
   CONSTRAINT connections_account_id_credential_id_fkey FOREIGN KEY (account_id, credential_id) REFERENCES credentials(account_id, id),
   CONSTRAINT connections_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
   CONSTRAINT connections_account_id_id_key UNIQUE (account_id, id),
   CONSTRAINT connections_data_type_check CHECK ((data_type = ANY (ARRAY['conversions'::text, 'action_modifications'::text, 'clicks'::text, 'product_catalog'::text, 'reports'::text, 'performance_bonus_detail'::text]))),
   CONSTRAINT connections_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
+  CONSTRAINT connections_folder_check CHECK ((folder ~ '^[a-z0-9][a-z0-9._-]{0,63}$'::text)),
   CONSTRAINT connections_method_check CHECK ((method = ANY (ARRAY['sftp'::text, 'ftp'::text, 'email'::text]))),
   CONSTRAINT connections_methodology_check CHECK ((methodology = ANY (ARRAY['push_to_platform'::text, 'pull_from_third_party'::text, 'pull_from_platform'::text]))),
   CONSTRAINT connections_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
   CONSTRAINT connections_pkey PRIMARY KEY (id),
   CONSTRAINT connections_status_check CHECK ((status = ANY (ARRAY['active'::text, 'disabled'::text])))
 );
+CREATE UNIQUE INDEX connections_account_folder ON connections USING btree (account_id, folder);
 CREATE UNIQUE INDEX connections_account_name ON connections USING btree (account_id, lower(name));
 CREATE INDEX connections_credential ON connections USING btree (credential_id);
 CREATE TRIGGER connections_no_delete BEFORE DELETE ON connections FOR EACH ROW EXECUTE FUNCTION connections_no_delete();
@@ -111,6 +114,63 @@ CREATE TABLE ferry_migrations (
   applied_at timestamp with time zone NOT NULL DEFAULT now(),
   CONSTRAINT ferry_migrations_pkey PRIMARY KEY (id)
 );
+
+CREATE TABLE staged_files (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  file_name text NOT NULL,
+  store_key text NOT NULL,
+  size bigint NOT NULL,
+  sha256 text NOT NULL,
+  credential_id uuid,
+  remote_ip inet,
+  protocol text NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT staged_files_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
+  CONSTRAINT staged_files_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT staged_files_connection_id_file_name_key UNIQUE (connection_id, file_name),
+  CONSTRAINT staged_files_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 255))),
+  CONSTRAINT staged_files_pkey PRIMARY KEY (id)
+);
+
+CREATE TABLE transfers (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  direction text NOT NULL,
+  file_name text NOT NULL,
+  store_key text,
+  size bigint NOT NULL,
+  sha256 text NOT NULL,
+  status text NOT NULL,
+  credential_id uuid,
+  protocol text NOT NULL,
+  remote_ip inet,
+  duplicate_of uuid,
+  error text,
+  result_key text,
+  download_count integer NOT NULL DEFAULT 0,
+  first_downloaded_at timestamp with time zone,
+  last_downloaded_at timestamp with time zone,
+  hidden_at timestamp with time zone,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT transfers_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
+  CONSTRAINT transfers_account_id_credential_id_fkey FOREIGN KEY (account_id, credential_id) REFERENCES credentials(account_id, id),
+  CONSTRAINT transfers_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT transfers_account_id_id_key UNIQUE (account_id, id),
+  CONSTRAINT transfers_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
+  CONSTRAINT transfers_duplicate_of_fkey FOREIGN KEY (duplicate_of) REFERENCES transfers(id),
+  CONSTRAINT transfers_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 255))),
+  CONSTRAINT transfers_pkey PRIMARY KEY (id),
+  CONSTRAINT transfers_protocol_check CHECK ((protocol = ANY (ARRAY['sftp'::text, 'ftp'::text, 'email'::text, 'http'::text, 'pull'::text, 'schedule'::text]))),
+  CONSTRAINT transfers_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+  CONSTRAINT transfers_size_check CHECK ((size >= 0)),
+  CONSTRAINT transfers_status_check CHECK ((status = ANY (ARRAY['received'::text, 'processing'::text, 'processed'::text, 'failed'::text, 'duplicate'::text, 'generated'::text, 'delivered'::text, 'downloaded'::text])))
+);
+CREATE INDEX transfers_connection ON transfers USING btree (connection_id, id);
+CREATE INDEX transfers_connection_sha256 ON transfers USING btree (connection_id, sha256);
 
 CREATE TABLE users (
   id uuid NOT NULL,

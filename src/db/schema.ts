@@ -61,6 +61,8 @@ export interface ConnectionsTable {
   method: string;
   methodology: string;
   credential_id: string | null;
+  /** Stable folder name in the SFTP/FTP view, set at creation. */
+  folder: string;
   status: Generated<"active" | "disabled">;
   details: Json;
   created_at: CreatedAt;
@@ -81,6 +83,56 @@ export interface AuditEventsTable {
   at: CreatedAt;
 }
 
+export type TransferStatus =
+  | "received"
+  | "processing"
+  | "processed"
+  | "failed"
+  | "duplicate"
+  | "generated"
+  | "delivered"
+  | "downloaded";
+
+export type TransferProtocol = "sftp" | "ftp" | "email" | "http" | "pull" | "schedule";
+
+export interface TransfersTable {
+  id: string;
+  account_id: string;
+  connection_id: string;
+  direction: "inbound" | "outbound";
+  file_name: string;
+  store_key: string | null;
+  size: ColumnType<number, number, number>;
+  sha256: string;
+  status: TransferStatus;
+  credential_id: string | null;
+  protocol: TransferProtocol;
+  remote_ip: string | null;
+  duplicate_of: string | null;
+  error: string | null;
+  result_key: string | null;
+  download_count: Generated<number>;
+  first_downloaded_at: Timestamp | null;
+  last_downloaded_at: Timestamp | null;
+  hidden_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface StagedFilesTable {
+  id: string;
+  account_id: string;
+  connection_id: string;
+  file_name: string;
+  store_key: string;
+  size: ColumnType<number, number, number>;
+  sha256: string;
+  credential_id: string | null;
+  remote_ip: string | null;
+  protocol: TransferProtocol;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -88,4 +140,6 @@ export interface Database {
   credentials: CredentialsTable;
   connections: ConnectionsTable;
   audit_events: AuditEventsTable;
+  transfers: TransfersTable;
+  staged_files: StagedFilesTable;
 }

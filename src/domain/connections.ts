@@ -31,6 +31,10 @@ export interface Connection {
   method: Method;
   methodology: Methodology;
   credentialId: string | null;
+  /** Its folder in the SFTP/FTP view of its credential; stable across renames. */
+  folder: string;
+  /** Where a client connects, e.g. `sftp://user@host:2222/folder/`; null when Ferry is the client. */
+  address: string | null;
   status: ConnectionStatus;
   /** Method details; secrets appear only as `<name>Set: true`. */
   details: Record<string, unknown>;
@@ -65,16 +69,43 @@ export interface ConnectionFilter extends PageRequest {
   credentialId?: string | undefined;
 }
 
+/** Where Ferry's servers are reached, for connection addresses. */
+export interface Endpoints {
+  publicHost: string;
+  sftpPort: number;
+  ftpPort: number;
+}
+
 /** What the connection functions need besides the actor. */
 export interface ConnectionDeps {
   db: Kysely<Database>;
   box: SecretBox;
+  endpoints: Endpoints;
 }
 
-type Row = Selectable<ConnectionsTable>;
+type Row = Selectable<ConnectionsTable> & { username: string | null };
 const SEALED = "Sealed";
 
-function toConnection(r: Row): Connection {
+/** A folder name from a connection name: lower-case letters, digits, `.`, `_` and `-`, at most 64. */
+export function folderName(name: string): string {
+  const slug = name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^[-._]+|-+$/g, "")
+    .slice(0, 56)
+    .replace(/[-._]+$/, "");
+  return slug || "connection";
+}
+
+function addressOf(r: Row, endpoints: Endpoints): string | null {
+  if (r.methodology === "pull_from_third_party" || r.method === "email" || !r.username) return null;
+  const port = r.method === "sftp" ? endpoints.sftpPort : endpoints.ftpPort;
+  return `${r.method}://${r.username}@${endpoints.publicHost}:${port}/${r.folder}/`;
+}
+
+function toConnection(r: Row, endpoints: Endpoints): Connection {
   const details: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(r.details)) {
     if (key.endsWith(SEALED)) details[`${key.slice(0, -SEALED.length)}Set`] = true;
@@ -88,6 +119,8 @@ function toConnection(r: Row): Connection {
     method: r.method as Method,
     methodology: r.methodology as Methodology,
     credentialId: r.credential_id,
+    folder: r.folder,
+    address: addressOf(r, endpoints),
     status: r.status,
     details,
     createdAt: r.created_at,
@@ -168,60 +201,90 @@ export async function createConnection(
   const name = checkName(input.name);
   const details = prepareDetails(deps, input, input.details ?? {});
   await checkCredential(db, actor, input.credentialId);
-  try {
-    const row = await db
-      .insertInto("connections")
-      .values({
-        id: newId(),
-        account_id: actor.accountId,
-        name,
-        direction: input.direction,
-        data_type: input.dataType,
-        method: input.method,
-        methodology: input.methodology,
-        credential_id: input.credentialId ?? null,
-        details: JSON.stringify(details),
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const connection = toConnection(row);
-    await audit(
-      db,
-      actor,
-      "connection.created",
-      { type: "connection", id: row.id },
-      {
-        name,
-        direction: connection.direction,
-        dataType: connection.dataType,
-        method: connection.method,
-        methodology: connection.methodology,
-        credentialId: connection.credentialId,
-        details: connection.details,
-      },
-    );
-    return connection;
-  } catch (err) {
-    if (isUniqueViolation(err, "connections_account_name")) throw nameTaken(name);
-    throw err;
+  const id = newId();
+  // The folder is the name's slug, made unique in the account with -2, -3…; a concurrent create that took
+  // the same folder first makes the insert fail on the unique index, and the next free one is tried.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await db
+        .insertInto("connections")
+        .values({
+          id,
+          account_id: actor.accountId,
+          name,
+          direction: input.direction,
+          data_type: input.dataType,
+          method: input.method,
+          methodology: input.methodology,
+          credential_id: input.credentialId ?? null,
+          folder: await freeFolder(db, actor.accountId, folderName(name)),
+          details: JSON.stringify(details),
+        })
+        .execute();
+      break;
+    } catch (err) {
+      if (isUniqueViolation(err, "connections_account_name")) throw nameTaken(name);
+      if (isUniqueViolation(err, "connections_account_folder") && attempt < 5) continue;
+      throw err;
+    }
   }
+  const connection = toConnection(await findRow(db, actor, id), deps.endpoints);
+  await audit(
+    db,
+    actor,
+    "connection.created",
+    { type: "connection", id },
+    {
+      name,
+      folder: connection.folder,
+      direction: connection.direction,
+      dataType: connection.dataType,
+      method: connection.method,
+      methodology: connection.methodology,
+      credentialId: connection.credentialId,
+      details: connection.details,
+    },
+  );
+  return connection;
+}
+
+async function freeFolder(db: Kysely<Database>, accountId: string, base: string): Promise<string> {
+  const taken = new Set(
+    (
+      await db
+        .selectFrom("connections")
+        .select("folder")
+        .where("account_id", "=", accountId)
+        .where((eb) => eb.or([eb("folder", "=", base), eb("folder", "like", `${base}-%`)]))
+        .execute()
+    ).map((r) => r.folder),
+  );
+  for (let n = 1; ; n++) {
+    const folder = n === 1 ? base : `${base}-${n}`;
+    if (!taken.has(folder)) return folder;
+  }
+}
+
+/** Connections with their credential's username (for addresses), confined to one account. */
+function selectRows(db: Kysely<Database>, accountId: string) {
+  return db
+    .selectFrom("connections as c")
+    .leftJoin("credentials as k", "k.id", "c.credential_id")
+    .selectAll("c")
+    .select("k.username")
+    .where("c.account_id", "=", accountId);
 }
 
 async function findRow(db: Kysely<Database>, actor: Actor, id: string): Promise<Row> {
   if (!isId(id)) throw notFound("Connection");
-  const row = await db
-    .selectFrom("connections")
-    .selectAll()
-    .where("account_id", "=", actor.accountId)
-    .where("id", "=", id)
-    .executeTakeFirst();
+  const row = await selectRows(db, actor.accountId).where("c.id", "=", id).executeTakeFirst();
   if (!row) throw notFound("Connection");
   return row;
 }
 
 /** One connection of the actor's account. */
 export async function getConnection(deps: ConnectionDeps, actor: Actor, id: string): Promise<Connection> {
-  return toConnection(await findRow(deps.db, actor, id));
+  return toConnection(await findRow(deps.db, actor, id), deps.endpoints);
 }
 
 /** The actor's connections matching the filter, oldest first, a page at a time. */
@@ -231,23 +294,20 @@ export async function listConnections(
   filter: ConnectionFilter = {},
 ): Promise<Page<Connection>> {
   const { limit, after } = pageBounds(filter);
-  let q = deps.db
-    .selectFrom("connections")
-    .selectAll()
-    .where("account_id", "=", actor.accountId)
-    .orderBy("id")
+  let q = selectRows(deps.db, actor.accountId)
+    .orderBy("c.id")
     .limit(limit + 1);
-  if (after) q = q.where("id", ">", after);
-  if (filter.direction) q = q.where("direction", "=", filter.direction);
-  if (filter.dataType) q = q.where("data_type", "=", filter.dataType);
-  if (filter.method) q = q.where("method", "=", filter.method);
-  if (filter.methodology) q = q.where("methodology", "=", filter.methodology);
-  if (filter.status) q = q.where("status", "=", filter.status);
+  if (after) q = q.where("c.id", ">", after);
+  if (filter.direction) q = q.where("c.direction", "=", filter.direction);
+  if (filter.dataType) q = q.where("c.data_type", "=", filter.dataType);
+  if (filter.method) q = q.where("c.method", "=", filter.method);
+  if (filter.methodology) q = q.where("c.methodology", "=", filter.methodology);
+  if (filter.status) q = q.where("c.status", "=", filter.status);
   if (filter.credentialId) {
     if (!isId(filter.credentialId)) return { items: [], nextCursor: null };
-    q = q.where("credential_id", "=", filter.credentialId);
+    q = q.where("c.credential_id", "=", filter.credentialId);
   }
-  return toPage(await q.execute(), limit, toConnection);
+  return toPage(await q.execute(), limit, (r) => toConnection(r, deps.endpoints));
 }
 
 /** Changes name, credential and/or details. Direction, data type, method and methodology never change. */
@@ -268,7 +328,7 @@ export async function updateConnection(
     );
   }
   const row = await findRow(db, actor, id);
-  const current = toConnection(row);
+  const current = toConnection(row, deps.endpoints);
   const set: Updateable<ConnectionsTable> = {};
   if (change.name !== undefined) set.name = checkName(change.name);
   const credentialId = change.credentialId === undefined ? row.credential_id : change.credentialId;
@@ -283,14 +343,13 @@ export async function updateConnection(
   if (Object.keys(set).length === 0 && change.details === undefined) return current;
 
   try {
-    const updated = await db
+    await db
       .updateTable("connections")
       .set({ ...set, details: JSON.stringify(details), updated_at: new Date() })
       .where("account_id", "=", actor.accountId)
       .where("id", "=", id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const after = toConnection(updated);
+      .execute();
+    const after = toConnection(await findRow(db, actor, id), deps.endpoints);
     const changes: Record<string, { from: unknown; to: unknown }> = {};
     for (const key of ["name", "credentialId", "details"] as const) {
       if (JSON.stringify(current[key]) !== JSON.stringify(after[key])) {
@@ -328,20 +387,19 @@ export async function setConnectionStatus(
   status: ConnectionStatus,
 ): Promise<Connection> {
   const row = await findRow(deps.db, actor, id);
-  if (row.status === status) return toConnection(row);
+  if (row.status === status) return toConnection(row, deps.endpoints);
   const now = new Date();
-  const updated = await deps.db
+  await deps.db
     .updateTable("connections")
     .set({ status, status_changed_at: now, updated_at: now })
     .where("account_id", "=", actor.accountId)
     .where("id", "=", id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+    .execute();
   await audit(deps.db, actor, status === "disabled" ? "connection.disabled" : "connection.enabled", {
     type: "connection",
     id,
   });
-  return toConnection(updated);
+  return toConnection(await findRow(deps.db, actor, id), deps.endpoints);
 }
 
 /** The error a delete request gets: connections keep their history forever. */

@@ -7,6 +7,7 @@ import { type Kysely, sql } from "kysely";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Database } from "../db/schema.js";
+import type { Endpoints } from "../domain/connections.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import { installAuth } from "./auth.js";
 import { installErrorHandler } from "./errors.js";
@@ -19,6 +20,7 @@ import { credentialRoutes } from "./routes/credentials.js";
 export interface ApiDeps {
   db: Kysely<Database>;
   box: SecretBox;
+  endpoints: Endpoints;
   metrics: Registry;
   logger?: Logger | undefined;
   version?: string | undefined;

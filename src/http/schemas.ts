@@ -132,6 +132,8 @@ export const Connection = z.object({
   method: z.enum(METHODS),
   methodology: z.enum(METHODOLOGIES),
   credentialId: Id.nullable(),
+  folder: z.string().describe("Its folder in the SFTP/FTP view of its credential"),
+  address: z.string().nullable().describe("Where a client connects, e.g. sftp://user@host:2222/folder/"),
   status: z.enum(["active", "disabled"]),
   details: Details,
   createdAt: z.date(),

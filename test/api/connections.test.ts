@@ -224,3 +224,27 @@ describe("listing connections", () => {
     expect((await call("GET", "/api/v1/connections?status=gone")).status).toBe(400);
   });
 });
+
+describe("folders and addresses", () => {
+  it("gives each connection a safe, unique folder that survives renames, and its client address", async () => {
+    const first = (await push("Orders: Q1 / EU")).body;
+    expect(first.folder).toBe("orders-q1-eu");
+    const credential = (await call("GET", `/api/v1/credentials/${credentialId}`)).body;
+    expect(first.address).toBe(`sftp://${credential.username}@ferry.test:2222/orders-q1-eu/`);
+    const second = (await push("orders q1 eu")).body;
+    expect(second.folder).toBe("orders-q1-eu-2");
+    const renamed = (await call("PATCH", `/api/v1/connections/${first.id}`, { name: "Orders Q1 (renamed)" }))
+      .body;
+    expect(renamed.folder).toBe("orders-q1-eu");
+    const ftp = (await push("Über FTP", { method: "ftp" })).body;
+    expect(ftp).toMatchObject({
+      folder: "uber-ftp",
+      address: expect.stringMatching(/^ftp:\/\/.+@ferry\.test:2121\/uber-ftp\/$/),
+    });
+  });
+
+  it("has no address when Ferry is the client", async () => {
+    const res = await call("GET", "/api/v1/connections?methodology=pull_from_third_party");
+    expect(res.body.items[0].address).toBeNull();
+  });
+});

@@ -91,6 +91,7 @@ describe("the database", () => {
           id: newId(),
           account_id: b.id,
           name: "sneaky",
+          folder: "sneaky",
           direction: "inbound",
           data_type: "clicks",
           method: "sftp",

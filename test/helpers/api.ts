@@ -44,6 +44,7 @@ export function useTestApi(): { current: TestApi } {
     const app = await buildApp({
       db: db.current.db,
       box: secretBox(randomBytes(32)),
+      endpoints: { publicHost: "ferry.test", sftpPort: 2222, ftpPort: 2121 },
       metrics: createMetrics(),
       logger: createLogger("debug", sink),
     });
