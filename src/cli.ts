@@ -73,6 +73,8 @@ serverFlags(
   // The first-start block comes before "ready", so whoever waits for ready has it.
   printFirstStart(ferry);
   log.info({ url: ferry.httpUrl, ms: Date.now() - started }, "ferry ready");
+  // One plain line whatever the log level, for people and scripts waiting on start-up.
+  process.stdout.write(`Ferry is ready: ${ferry.httpUrl} (SFTP port ${ferry.sftpPort})\n`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

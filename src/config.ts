@@ -25,6 +25,22 @@ const RawConfig = z.object({
   FERRY_FTP_PORT: port.default(2121),
   /** SMTP server port. (Default: 2525) */
   FERRY_SMTP_PORT: port.default(2525),
+  /** Largest file accepted by upload, in bytes. (Default: 5 GiB) */
+  FERRY_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5 * 1024 ** 3),
+  /** SFTP/FTP sessions idle this many seconds are closed. (Default: 600) */
+  FERRY_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(600),
+  /** Concurrent SFTP/FTP sessions allowed per credential. (Default: 10) */
+  FERRY_MAX_SESSIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(10),
+  /** Failed logins within 15 minutes, per IP address or per username, that cause a ban. (Default: 10) */
+  FERRY_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
+  /** How long such a ban lasts, in seconds. (Default: 1800) */
+  FERRY_LOGIN_BAN_SECONDS: z.coerce.number().int().min(1).default(1800),
+  /** Comma-separated files of SSH host private keys; when unset they are generated in the data directory. */
+  FERRY_SSH_HOST_KEYS: z.string().optional(),
   /** Port of the embedded PostgreSQL, on 127.0.0.1 only. (Default: 5439) */
   FERRY_EMBEDDED_PG_PORT: port.default(5439),
   /** On a first start, the administrator's password instead of a generated one. (Default: generated) */
@@ -57,6 +73,12 @@ export interface Config {
   ftpPort: number;
   smtpPort: number;
   embeddedPgPort: number;
+  maxUploadBytes: number;
+  idleTimeoutMs: number;
+  maxSessionsPerCredential: number;
+  loginMaxFailures: number;
+  loginBanMs: number;
+  sshHostKeys: string[];
   adminPassword: string | undefined;
   adminToken: string | undefined;
   masterKey: Buffer | undefined;
@@ -97,6 +119,16 @@ export function loadConfig(
     ftpPort: c.FERRY_FTP_PORT,
     smtpPort: c.FERRY_SMTP_PORT,
     embeddedPgPort: c.FERRY_EMBEDDED_PG_PORT,
+    maxUploadBytes: c.FERRY_MAX_UPLOAD_BYTES,
+    idleTimeoutMs: c.FERRY_IDLE_TIMEOUT_SECONDS * 1000,
+    maxSessionsPerCredential: c.FERRY_MAX_SESSIONS_PER_CREDENTIAL,
+    loginMaxFailures: c.FERRY_LOGIN_MAX_FAILURES,
+    loginBanMs: c.FERRY_LOGIN_BAN_SECONDS * 1000,
+    sshHostKeys: c.FERRY_SSH_HOST_KEYS
+      ? c.FERRY_SSH_HOST_KEYS.split(",")
+          .map((f) => f.trim())
+          .filter(Boolean)
+      : [],
     adminPassword: c.FERRY_ADMIN_PASSWORD,
     adminToken: c.FERRY_ADMIN_TOKEN,
     masterKey: c.FERRY_MASTER_KEY ? Buffer.from(c.FERRY_MASTER_KEY, "base64") : undefined,

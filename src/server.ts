@@ -11,11 +11,16 @@ import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js
 import { secretBox } from "./domain/secretbox.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
+import { LoginGuard } from "./protocols/guard.js";
+import { loadHostKeys } from "./protocols/sftp/host-keys.js";
+import { startSftpServer } from "./protocols/sftp/server.js";
+import { localStore } from "./store/local.js";
 import { version } from "./version.js";
 
 /** A running Ferry. */
 export interface Ferry {
   httpUrl: string;
+  sftpPort: number;
   bootstrap: BootstrapResult;
   close(): Promise<void>;
 }
@@ -93,10 +98,32 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       logger: log.child({ component: "http" }),
       version,
     });
+
+    const store = localStore(path.join(config.dataDir, "files"));
+    const guard = new LoginGuard({
+      maxFailures: config.loginMaxFailures,
+      windowMs: 15 * 60_000,
+      banMs: config.loginBanMs,
+      maxSessionsPerCredential: config.maxSessionsPerCredential,
+    });
+    const sftp = await startSftpServer(
+      { db: handle.db, store, maxUploadBytes: config.maxUploadBytes },
+      guard,
+      {
+        hostKeys: await loadHostKeys(config.dataDir, config.sshHostKeys),
+        port: config.sftpPort,
+        bind: config.bind,
+        idleMs: config.idleTimeoutMs,
+      },
+      log.child({ component: "sftp" }),
+    );
+    closers.push(() => sftp.close());
+
+    // HTTP last: once /healthz answers, every server of this process is up.
     closers.push(() => app.close());
     await app.listen({ host: config.bind, port: config.httpPort });
     const host = config.bind === "0.0.0.0" || config.bind === "::" ? "localhost" : config.bind;
-    return { httpUrl: `http://${host}:${config.httpPort}`, bootstrap, close };
+    return { httpUrl: `http://${host}:${config.httpPort}`, sftpPort: sftp.port, bootstrap, close };
   } catch (err) {
     await close();
     throw err;

@@ -45,7 +45,7 @@ CREATE TABLE audit_events (
   ip inet,
   at timestamp with time zone NOT NULL DEFAULT now(),
   CONSTRAINT audit_events_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
-  CONSTRAINT audit_events_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'token'::text, 'system'::text]))),
+  CONSTRAINT audit_events_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'token'::text, 'credential'::text, 'system'::text]))),
   CONSTRAINT audit_events_pkey PRIMARY KEY (id)
 );
 CREATE INDEX audit_events_object ON audit_events USING btree (account_id, object_type, object_id, at);

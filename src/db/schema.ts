@@ -73,7 +73,7 @@ export interface ConnectionsTable {
 export interface AuditEventsTable {
   id: string;
   account_id: string;
-  actor_type: "user" | "token" | "system";
+  actor_type: "user" | "token" | "credential" | "system";
   actor_id: string | null;
   action: string;
   object_type: string;

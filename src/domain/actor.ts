@@ -3,8 +3,8 @@
 export interface Actor {
   /** The account all reads and writes are confined to. */
   accountId: string;
-  type: "user" | "token" | "system";
-  /** The user or token id; null for the system itself. */
+  type: "user" | "token" | "credential" | "system";
+  /** The user, token or credential (an SFTP/FTP login) id; null for the system itself. */
   id: string | null;
   /** `admin` is the platform administrator: may create accounts and tokens for any account. */
   role: "admin" | "member";

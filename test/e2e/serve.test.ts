@@ -251,6 +251,9 @@ describe("configuration", () => {
   it("migrates on demand and reports what it did", async () => {
     const res = await runCli(["migrate", "--json"], { DATABASE_URL: database.url, FERRY_DATA_DIR: dataDir });
     expect(res.code).toBe(0);
-    expect(res.json()).toEqual([{ id: 1, name: "foundation", status: "already_applied" }]);
+    expect(res.json()).toEqual([
+      { id: 1, name: "foundation", status: "already_applied" },
+      { id: 2, name: "transfers", status: "already_applied" },
+    ]);
   });
 });

@@ -41,25 +41,30 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
     stderr += d;
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const readyMs = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`ferry serve not ready after ${timeoutMs} ms:\n${stdout}\n${stderr}`)),
-      timeoutMs,
-    );
-    const check = () => {
-      if (/"msg":"ferry ready"/.test(stdout)) {
-        clearTimeout(timer);
-        resolve(Date.now() - started);
-      }
-    };
-    child.stdout!.on("data", check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`ferry serve exited with ${code} before ready:\n${stdout}\n${stderr}`));
-    });
+  // Ready is what a load balancer sees: /healthz answers (HTTP starts after every other server).
+  let gone: number | null | undefined;
+  void exited.then((code) => {
+    gone = code;
   });
+  const url = `http://127.0.0.1:${env.FERRY_HTTP_PORT}`;
+  for (;;) {
+    if (gone !== undefined)
+      throw new Error(`ferry serve exited with ${gone} before ready:\n${stdout}\n${stderr}`);
+    if (Date.now() - started > timeoutMs) {
+      child.kill("SIGKILL");
+      throw new Error(`ferry serve not ready after ${timeoutMs} ms:\n${stdout}\n${stderr}`);
+    }
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    // The ready line comes after the first-start block; stdout may trail the HTTP answer.
+    if (ok && stdout.includes("Ferry is ready:")) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const readyMs = Date.now() - started;
   return {
-    url: `http://127.0.0.1:${env.FERRY_HTTP_PORT}`,
+    url,
     output: () => stdout,
     readyMs,
     stop: async (signal: NodeJS.Signals = "SIGTERM") => {

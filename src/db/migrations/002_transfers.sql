@@ -61,3 +61,8 @@ CREATE TABLE staged_files (
   UNIQUE (connection_id, file_name),
   FOREIGN KEY (account_id, connection_id) REFERENCES connections (account_id, id)
 );
+
+-- SFTP/FTP logins act with a credential; the audit trail names it.
+ALTER TABLE audit_events DROP CONSTRAINT audit_events_actor_type_check;
+ALTER TABLE audit_events ADD CONSTRAINT audit_events_actor_type_check
+  CHECK (actor_type IN ('user', 'token', 'credential', 'system'));

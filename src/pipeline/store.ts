@@ -1,0 +1,34 @@
+/** The FileStore port: where the bytes of every transfer live, addressed by an immutable key. */
+
+/** An object being written. Nothing is visible under a key until commit. */
+export interface Upload {
+  /** Writes bytes at a position; sequential writes are coalesced into large writes. */
+  write(data: Buffer, position: number): Promise<void>;
+  /** The size so far: the highest byte written. */
+  readonly size: number;
+  /** Flushes, makes durable (fsync), and files the bytes under a new key. The durability point. */
+  commit(): Promise<StoredObject>;
+  /** Throws the bytes away. */
+  abort(): Promise<void>;
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  /** Lower-case hex. */
+  sha256: string;
+}
+
+/** Random-access reads of a stored object. */
+export interface ObjectReader {
+  readonly size: number;
+  /** Up to `length` bytes from `position`; fewer (or none) at the end. */
+  read(position: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export interface FileStore {
+  create(): Promise<Upload>;
+  open(key: string): Promise<ObjectReader>;
+  remove(key: string): Promise<void>;
+}

@@ -1,0 +1,167 @@
+/** The SFTP server: SSH with password and public-key logins against credentials, serving the virtual file system. */
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import ssh2, { type Connection } from "ssh2";
+import type { LoginGuard } from "../guard.js";
+import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
+import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";
+import { serveSftp } from "./session.js";
+
+/**
+ * Modern algorithms only: no SHA-1 (kex, MACs, ssh-rsa signatures), no CBC, no 3DES. Orders follow OpenSSH's
+ * preferences; AES-GCM first because it is the fastest here (AES-NI in OpenSSL).
+ */
+export const ALGORITHMS = {
+  kex: [
+    "curve25519-sha256",
+    "curve25519-sha256@libssh.org",
+    "ecdh-sha2-nistp256",
+    "ecdh-sha2-nistp384",
+    "ecdh-sha2-nistp521",
+    "diffie-hellman-group-exchange-sha256",
+    "diffie-hellman-group16-sha512",
+    "diffie-hellman-group18-sha512",
+    "diffie-hellman-group14-sha256",
+  ],
+  cipher: [
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "chacha20-poly1305@openssh.com",
+    "aes128-ctr",
+    "aes192-ctr",
+    "aes256-ctr",
+  ],
+  hmac: ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512"],
+  serverHostKey: ["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"],
+  compress: ["none"],
+};
+
+export interface SftpServerOptions {
+  hostKeys: Buffer[];
+  port: number;
+  bind: string;
+  /** Sessions idle this long are closed. */
+  idleMs: number;
+}
+
+export interface RunningServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startSftpServer(
+  deps: VfsDeps,
+  guard: LoginGuard,
+  options: SftpServerOptions,
+  log: Logger,
+): Promise<RunningServer> {
+  const clients = new Set<Connection>();
+  const server = new ssh2.Server(
+    { hostKeys: options.hostKeys, algorithms: ALGORITHMS as never, ident: "Ferry" },
+    (client, info) => {
+      clients.add(client);
+      client.on("close", () => clients.delete(client));
+      handleClient(client, info.ip, deps, guard, options, log);
+    },
+  );
+  server.on("error", (err: Error) => log.error({ err }, "sftp server error"));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.bind, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port }, "sftp server listening");
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Connected clients would hold close() open; end them.
+        for (const c of clients) c.end();
+      }),
+  };
+}
+
+function handleClient(
+  client: Connection,
+  ip: string,
+  deps: VfsDeps,
+  guard: LoginGuard,
+  options: SftpServerOptions,
+  parentLog: Logger,
+): void {
+  let log = parentLog.child({ protocol: "sftp", ip });
+  let login: Login | undefined;
+  let idle: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      log.info("idle timeout; closing session");
+      client.end();
+    }, options.idleMs);
+  };
+  touch();
+
+  client.on("authentication", (ctx) => {
+    touch();
+    const accept = async (l: Login, method: string) => {
+      if (!guard.openSession(l.credentialId)) {
+        log.warn({ username: l.username }, "too many concurrent sessions for this credential");
+        return ctx.reject();
+      }
+      login = l;
+      log = log.child({ username: l.username, credentialId: l.credentialId, accountId: l.accountId });
+      guard.succeeded(l.username);
+      await loginSucceeded(deps.db, l, method);
+      ctx.accept();
+    };
+    const refuse = () => {
+      guard.failed(ip, ctx.username);
+      ctx.reject(["password", "publickey"]);
+    };
+    (async () => {
+      if (ctx.method === "none") return ctx.reject(["password", "publickey"]);
+      if (guard.isBanned(ip, ctx.username)) {
+        log.warn({ username: ctx.username }, "login refused: temporarily banned after repeated failures");
+        return ctx.reject(["password", "publickey"]);
+      }
+      if (ctx.method === "password") {
+        const l = await passwordLogin(deps.db, ctx.username, ctx.password, "sftp", ip);
+        return l ? accept(l, "password") : refuse();
+      }
+      if (ctx.method === "publickey") {
+        const found = await publicKeyCandidate(deps.db, ctx.username, ctx.key.data, "sftp", ip);
+        if (!found) return refuse();
+        // RFC 4252 §7: without a signature the client only asks whether this key would do.
+        if (!ctx.signature) return ctx.accept();
+        const key = ssh2.utils.parseKey(found.publicKey);
+        if (key instanceof Error || !key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo)) return refuse();
+        return accept(found.login, "publickey");
+      }
+      return ctx.reject(["password", "publickey"]);
+    })().catch((err) => {
+      log.error({ err }, "authentication failed with an error");
+      ctx.reject();
+    });
+  });
+
+  client.on("ready", () => {
+    client.on("session", (acceptSession) => {
+      const session = acceptSession();
+      session.on("sftp", (acceptSftp) => {
+        if (!login) return;
+        serveSftp(acceptSftp(), new VirtualFs(deps, login), log, touch);
+      });
+      // Only the SFTP subsystem (scp in OpenSSH ≥ 9 uses it too): no shell, no exec, no forwarding.
+      session.on("exec", (_accept, reject) => reject());
+      session.on("shell", (_accept, reject) => reject());
+      session.on("pty", (_accept, reject) => reject?.());
+    });
+  });
+
+  client.on("error", (err) => log.debug({ err }, "client connection error"));
+  client.on("close", () => {
+    clearTimeout(idle);
+    if (login) guard.closeSession(login.credentialId);
+  });
+}

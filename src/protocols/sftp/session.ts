@@ -1,0 +1,221 @@
+/** One SFTP v3 subsystem (draft-ietf-secsh-filexfer-02) served from the virtual file system. */
+import type { Logger } from "pino";
+import ssh2, { type Attributes, type FileEntry, type SFTPWrapper } from "ssh2";
+import type { ObjectReader } from "../../pipeline/store.js";
+import { normalisePath, type VfsEntry, VfsError, type VirtualFs, type WriteHandle } from "../vfs.js";
+
+const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+/** Entries per READDIR answer: keeps each packet well under the 32 KiB SFTP packet limit. */
+const READDIR_BATCH = 100;
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+type Handle =
+  | { kind: "write"; path: string; file: WriteHandle; size: number }
+  | { kind: "read"; path: string; file: ObjectReader }
+  | { kind: "dir"; path: string; entries: FileEntry[]; sent: number };
+
+function attrs(e: VfsEntry): Attributes {
+  const time = Math.floor(e.mtime.getTime() / 1000);
+  const mode = e.type === "dir" ? S_IFDIR | 0o755 : S_IFREG | 0o644;
+  return { mode, uid: 0, gid: 0, size: e.size, atime: time, mtime: time };
+}
+
+/** The `ls -l` line clients show (OpenSSH's sftp prints it for `ls -l`). */
+function longname(e: VfsEntry): string {
+  const d = e.mtime;
+  const date = `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2)} ${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
+  const perms = e.type === "dir" ? "drwxr-xr-x" : "-rw-r--r--";
+  return `${perms}    1 ferry    ferry    ${String(e.size).padStart(12)} ${date} ${e.name}`;
+}
+
+function entry(e: VfsEntry): FileEntry {
+  return { filename: e.name, longname: longname(e), attrs: attrs(e) as FileEntry["attrs"] };
+}
+
+/** ssh2's SFTP server stream has no exit(); its channel and protocol objects do what is needed. */
+function sendExitStatus(sftp: SFTPWrapper, status: number): void {
+  const s = sftp as unknown as {
+    _protocol?: { exitStatus(channel: number, status: number): void };
+    outgoing?: { id: number; state: string };
+  };
+  if (s._protocol && s.outgoing && (s.outgoing.state === "open" || s.outgoing.state === "eof")) {
+    s._protocol.exitStatus(s.outgoing.id, status);
+  }
+}
+
+/**
+ * Serves one SFTP channel. Every request is answered; errors become the matching SFTP status with a message
+ * the client can show. Uploads still open when the channel ends are aborted: they never become Transfers.
+ */
+export function serveSftp(sftp: SFTPWrapper, vfs: VirtualFs, log: Logger, onActivity: () => void): void {
+  const handles = new Map<number, Handle>();
+  let nextHandle = 1;
+
+  const newHandle = (h: Handle): Buffer => {
+    const id = nextHandle++;
+    handles.set(id, h);
+    const buf = Buffer.alloc(4);
+    buf.writeUInt32BE(id);
+    return buf;
+  };
+  const handleOf = (buf: Buffer): [number, Handle | undefined] => {
+    const id = buf.length === 4 ? buf.readUInt32BE(0) : -1;
+    return [id, handles.get(id)];
+  };
+
+  const fail = (reqid: number, err: unknown, op: string) => {
+    if (err instanceof VfsError) {
+      const code =
+        err.code === "NO_SUCH_FILE"
+          ? STATUS_CODE.NO_SUCH_FILE
+          : err.code === "PERMISSION_DENIED"
+            ? STATUS_CODE.PERMISSION_DENIED
+            : STATUS_CODE.FAILURE;
+      sftp.status(reqid, code, err.message);
+      return;
+    }
+    log.error({ err, op }, "sftp request failed");
+    sftp.status(reqid, STATUS_CODE.FAILURE, "Internal error; the operation was not completed");
+  };
+
+  /** Runs a request handler; any error becomes a status. */
+  const on = <A extends unknown[]>(event: string, handler: (reqid: number, ...args: A) => Promise<void>) => {
+    sftp.on(
+      event as "OPEN",
+      ((reqid: number, ...args: A) => {
+        onActivity();
+        handler(reqid, ...args).catch((err) => fail(reqid, err, event));
+      }) as never,
+    );
+  };
+
+  on("OPEN", async (reqid, filename: string, flags: number) => {
+    const path = normalisePath(filename);
+    if (flags & OPEN_MODE.APPEND) {
+      sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, "Appending is not supported; upload the whole file");
+      return;
+    }
+    if (flags & OPEN_MODE.WRITE) {
+      const file = await vfs.openWrite(path);
+      sftp.handle(reqid, newHandle({ kind: "write", path, file, size: 0 }));
+      return;
+    }
+    const file = await vfs.openRead(path);
+    sftp.handle(reqid, newHandle({ kind: "read", path, file }));
+  });
+
+  on("WRITE", async (reqid, handle: Buffer, offset: number, data: Buffer) => {
+    const [, h] = handleOf(handle);
+    if (h?.kind !== "write")
+      return void sftp.status(reqid, STATUS_CODE.FAILURE, "Not a file open for writing");
+    h.size = Math.max(h.size, offset + data.length);
+    await h.file.write(data, offset);
+    sftp.status(reqid, STATUS_CODE.OK);
+  });
+
+  on("READ", async (reqid, handle: Buffer, offset: number, length: number) => {
+    const [, h] = handleOf(handle);
+    if (h?.kind !== "read")
+      return void sftp.status(reqid, STATUS_CODE.FAILURE, "Not a file open for reading");
+    const data = await h.file.read(offset, length);
+    if (data.length === 0) sftp.status(reqid, STATUS_CODE.EOF);
+    else sftp.data(reqid, data);
+  });
+
+  on("CLOSE", async (reqid, handle: Buffer) => {
+    const [id, h] = handleOf(handle);
+    if (!h) return void sftp.status(reqid, STATUS_CODE.FAILURE, "Unknown handle");
+    handles.delete(id);
+    if (h.kind === "write") {
+      // The durability point: the client hears OK only once the file is stored and recorded.
+      const result = await h.file.close();
+      log.info({ path: h.path, ...result }, "upload received");
+    } else if (h.kind === "read") {
+      await h.file.close();
+    }
+    sftp.status(reqid, STATUS_CODE.OK);
+  });
+
+  const statOf = async (reqid: number, path: string) => {
+    sftp.attrs(reqid, attrs(await vfs.stat(path)));
+  };
+  on("STAT", (reqid, path: string) => statOf(reqid, path));
+  on("LSTAT", (reqid, path: string) => statOf(reqid, path));
+  on("FSTAT", async (reqid, handle: Buffer) => {
+    const [, h] = handleOf(handle);
+    if (!h) return void sftp.status(reqid, STATUS_CODE.FAILURE, "Unknown handle");
+    if (h.kind === "write") {
+      sftp.attrs(reqid, attrs({ name: "", type: "file", size: h.size, mtime: new Date() }));
+    } else if (h.kind === "read") {
+      sftp.attrs(reqid, attrs({ name: "", type: "file", size: h.file.size, mtime: new Date() }));
+    } else await statOf(reqid, h.path);
+  });
+  // Times and modes mean nothing here; clients set them after uploads (scp -p, sftp -p): accept and ignore.
+  on("SETSTAT", async (reqid, path: string) => {
+    await vfs.stat(path);
+    sftp.status(reqid, STATUS_CODE.OK);
+  });
+  on("FSETSTAT", async (reqid, handle: Buffer) => {
+    const [, h] = handleOf(handle);
+    sftp.status(reqid, h ? STATUS_CODE.OK : STATUS_CODE.FAILURE);
+  });
+
+  on("OPENDIR", async (reqid, dirPath: string) => {
+    const path = normalisePath(dirPath);
+    const list = await vfs.list(path);
+    const self = await vfs.stat(path);
+    const entries = [{ ...self, name: "." }, { ...self, name: ".." }, ...list].map(entry);
+    sftp.handle(reqid, newHandle({ kind: "dir", path, entries, sent: 0 }));
+  });
+  on("READDIR", async (reqid, handle: Buffer) => {
+    const [, h] = handleOf(handle);
+    if (h?.kind !== "dir") return void sftp.status(reqid, STATUS_CODE.FAILURE, "Not a directory handle");
+    if (h.sent >= h.entries.length) return void sftp.status(reqid, STATUS_CODE.EOF);
+    const batch = h.entries.slice(h.sent, h.sent + READDIR_BATCH);
+    h.sent += batch.length;
+    sftp.name(reqid, batch);
+  });
+
+  on("REALPATH", async (reqid, path: string) => {
+    const p = normalisePath(path);
+    sftp.name(reqid, [{ filename: p, longname: p, attrs: {} as FileEntry["attrs"] }]);
+  });
+  on("REMOVE", async (reqid, path: string) => {
+    await vfs.remove(path);
+    sftp.status(reqid, STATUS_CODE.OK);
+  });
+  on("RENAME", async (reqid, from: string, to: string) => {
+    const result = await vfs.rename(from, to);
+    if (result) log.info({ from, to, ...result }, "upload received by rename");
+    sftp.status(reqid, STATUS_CODE.OK);
+  });
+  on("MKDIR", async (_reqid, path: string) => vfs.mkdir(path));
+  on("RMDIR", async (_reqid, path: string) => vfs.rmdir(path));
+  on(
+    "READLINK",
+    async (reqid) => void sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE, "There are no links here"),
+  );
+  on(
+    "SYMLINK",
+    async (reqid) => void sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, "Links cannot be made here"),
+  );
+
+  // The client sent EOF (it quit): answer as sshd does when sftp-server exits — exit-status 0, then close
+  // (RFC 4254 §6.10, §5.3). Without exit-status, OpenSSH reports "Exit status -1" and scp fails.
+  sftp.on("end", () => {
+    sendExitStatus(sftp, 0);
+    sftp.end();
+  });
+
+  // A channel that ends with uploads open (client killed, network lost) leaves nothing behind.
+  sftp.on("close", () => {
+    for (const h of handles.values()) {
+      if (h.kind === "write") void h.file.abort().catch(() => {});
+      else if (h.kind === "read") void h.file.close().catch(() => {});
+    }
+    handles.clear();
+  });
+}

@@ -1,0 +1,371 @@
+/**
+ * The virtual file system every SFTP/FTP login sees, built from the database and the FileStore, never from
+ * server paths:
+ *
+ *   /<connection folder>/inbox/     inbound connections: upload here; received files are listed
+ *   /<connection folder>/results/   inbound connections: result files of processed uploads
+ *   /<connection folder>/outbox/    outbound connections: generated files to download
+ *
+ * Only the active connections of the login's credential over the login's protocol appear. Paths are
+ * normalised against "/" first, so `..`, absolute paths and links can never leave this view.
+ */
+import path from "node:path";
+import type { Kysely } from "kysely";
+import type { Database, TransferProtocol } from "../db/schema.js";
+import { audit } from "../domain/audit.js";
+import { isTemporaryName, refuseName } from "../pipeline/names.js";
+import {
+  dropStaged,
+  promoteStaged,
+  type Received,
+  recordUpload,
+  renameStaged,
+  type Sender,
+  stageUpload,
+} from "../pipeline/receive.js";
+import type { FileStore, ObjectReader, Upload } from "../pipeline/store.js";
+
+export type VfsErrorCode = "NO_SUCH_FILE" | "PERMISSION_DENIED" | "FAILURE";
+
+/** An error with the status a protocol should answer and a message for the person at the client. */
+export class VfsError extends Error {
+  override name = "VfsError";
+  constructor(
+    readonly code: VfsErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const noSuchFile = (p: string) => new VfsError("NO_SUCH_FILE", `No such file or directory: ${p}`);
+const denied = (why: string) => new VfsError("PERMISSION_DENIED", why);
+
+export interface VfsEntry {
+  name: string;
+  type: "dir" | "file";
+  size: number;
+  mtime: Date;
+}
+
+/** A logged-in client. */
+export interface Login {
+  accountId: string;
+  credentialId: string;
+  username: string;
+  protocol: Extract<TransferProtocol, "sftp" | "ftp">;
+  remoteIp: string | null;
+}
+
+export interface VfsDeps {
+  db: Kysely<Database>;
+  store: FileStore;
+  /** Largest upload accepted, in bytes. */
+  maxUploadBytes: number;
+}
+
+interface ConnectionView {
+  id: string;
+  folder: string;
+  direction: "inbound" | "outbound";
+  created_at: Date;
+}
+
+const AREAS = { inbound: ["inbox", "results"], outbound: ["outbox"] } as const;
+
+/** An upload in progress: bytes go to the store; close() makes it a Transfer (or a staged file). */
+export interface WriteHandle {
+  write(data: Buffer, position: number): Promise<void>;
+  close(): Promise<Received | { staged: string }>;
+  abort(): Promise<void>;
+}
+
+/** Turns any path a client sends into the absolute, normalised path inside the view. */
+export function normalisePath(p: string, cwd = "/"): string {
+  const joined = p.startsWith("/") ? p : `${cwd}/${p}`;
+  // posix.normalize of an absolute path resolves every `..` and clamps at "/".
+  const normal = path.posix.normalize(`/${joined}`);
+  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
+}
+
+function split(p: string): string[] {
+  return normalisePath(p).split("/").filter(Boolean);
+}
+
+export class VirtualFs {
+  private views: { at: number; list: ConnectionView[] } | undefined;
+
+  constructor(
+    private deps: VfsDeps,
+    readonly login: Login,
+  ) {}
+
+  /** The login's connections, re-read at most every 2 s so a disabled connection vanishes quickly. */
+  private async connections(): Promise<ConnectionView[]> {
+    if (this.views && Date.now() - this.views.at < 2000) return this.views.list;
+    const list = await this.deps.db
+      .selectFrom("connections")
+      .select(["id", "folder", "direction", "created_at"])
+      .where("account_id", "=", this.login.accountId)
+      .where("credential_id", "=", this.login.credentialId)
+      .where("status", "=", "active")
+      .where("method", "=", this.login.protocol)
+      .where("methodology", "in", ["push_to_platform", "pull_from_platform"])
+      .orderBy("folder")
+      .execute();
+    this.views = { at: Date.now(), list };
+    return list;
+  }
+
+  private async connection(folder: string, p: string): Promise<ConnectionView> {
+    const c = (await this.connections()).find((x) => x.folder === folder);
+    if (!c) throw noSuchFile(p);
+    return c;
+  }
+
+  /** Resolves a path to what it names. */
+  private async locate(p: string) {
+    const parts = split(p);
+    if (parts.length === 0) return { kind: "root" as const };
+    const connection = await this.connection(parts[0]!, p);
+    if (parts.length === 1) return { kind: "connection" as const, connection };
+    const area = parts[1]!;
+    if (!(AREAS[connection.direction] as readonly string[]).includes(area)) throw noSuchFile(p);
+    if (parts.length === 2) return { kind: "area" as const, connection, area };
+    if (parts.length === 3) return { kind: "file" as const, connection, area, name: parts[2]! };
+    throw noSuchFile(p);
+  }
+
+  private sender(connectionId: string): Sender {
+    return {
+      accountId: this.login.accountId,
+      connectionId,
+      credentialId: this.login.credentialId,
+      protocol: this.login.protocol,
+      remoteIp: this.login.remoteIp,
+    };
+  }
+
+  /** Files of an area: received (inbox), generated (outbox); the newest of each name. */
+  private async files(connection: ConnectionView, area: string) {
+    const { db } = this.deps;
+    if (area === "results") return [];
+    const direction = area === "inbox" ? "inbound" : "outbound";
+    const transfers = await db
+      .selectFrom("transfers")
+      .select(["id", "file_name as name", "size", "created_at as mtime", "store_key", "direction"])
+      .distinctOn("file_name")
+      .where("account_id", "=", this.login.accountId)
+      .where("connection_id", "=", connection.id)
+      .where("direction", "=", direction)
+      .where("hidden_at", "is", null)
+      .where("store_key", "is not", null)
+      .orderBy("file_name")
+      .orderBy("id", "desc")
+      .limit(10_000)
+      .execute();
+    const rows: {
+      id: string;
+      name: string;
+      size: number;
+      mtime: Date;
+      store_key: string | null;
+      staged: boolean;
+    }[] = transfers.map((t) => ({ ...t, staged: false }));
+    if (area === "inbox") {
+      const staged = await db
+        .selectFrom("staged_files")
+        .select(["id", "file_name as name", "size", "created_at as mtime", "store_key"])
+        .where("account_id", "=", this.login.accountId)
+        .where("connection_id", "=", connection.id)
+        .execute();
+      for (const s of staged) {
+        const i = rows.findIndex((r) => r.name === s.name);
+        if (i >= 0) rows.splice(i, 1);
+        rows.push({ ...s, staged: true });
+      }
+    }
+    return rows;
+  }
+
+  private async file(connection: ConnectionView, area: string, name: string, p: string) {
+    const found = (await this.files(connection, area)).find((f) => f.name === name);
+    if (!found) throw noSuchFile(p);
+    return found;
+  }
+
+  async list(p: string): Promise<VfsEntry[]> {
+    const at = await this.locate(p);
+    switch (at.kind) {
+      case "root":
+        return (await this.connections()).map((c) => ({
+          name: c.folder,
+          type: "dir",
+          size: 0,
+          mtime: c.created_at,
+        }));
+      case "connection":
+        return AREAS[at.connection.direction].map((a) => ({
+          name: a,
+          type: "dir",
+          size: 0,
+          mtime: at.connection.created_at,
+        }));
+      case "area":
+        return (await this.files(at.connection, at.area))
+          .map((f) => ({ name: f.name, type: "file" as const, size: f.size, mtime: f.mtime }))
+          .sort((a, b) => a.name.localeCompare(b.name));
+      case "file":
+        throw new VfsError("FAILURE", `Not a directory: ${p}`);
+    }
+  }
+
+  async stat(p: string): Promise<VfsEntry> {
+    const at = await this.locate(p);
+    const name = path.posix.basename(normalisePath(p)) || "/";
+    if (at.kind === "root") return { name, type: "dir", size: 0, mtime: new Date(0) };
+    if (at.kind !== "file") return { name, type: "dir", size: 0, mtime: at.connection.created_at };
+    const f = await this.file(at.connection, at.area, at.name, p);
+    return { name, type: "file", size: f.size, mtime: f.mtime };
+  }
+
+  /** Starts an upload into an inbox. */
+  async openWrite(p: string): Promise<WriteHandle> {
+    const where = `Upload into an inbox/ folder: /<connection>/inbox/<file> (not ${normalisePath(p)})`;
+    const parts = split(p);
+    if (parts.length !== 3 || parts[1] !== "inbox") throw denied(where);
+    const at = await this.locate(p);
+    if (at.kind !== "file") throw denied(where);
+    const why = refuseName(at.name);
+    if (why) throw denied(`The file name ${why}`);
+    const upload = await this.deps.store.create();
+    return this.writeHandle(upload, at.connection, at.name);
+  }
+
+  private writeHandle(upload: Upload, connection: ConnectionView, name: string): WriteHandle {
+    const max = this.deps.maxUploadBytes;
+    let failed: VfsError | undefined;
+    return {
+      write: async (data, position) => {
+        if (failed) throw failed;
+        if (position + data.length > max) {
+          failed = new VfsError("FAILURE", `File too large: the limit is ${max} bytes`);
+          await upload.abort();
+          throw failed;
+        }
+        await upload.write(data, position);
+      },
+      close: async () => {
+        if (failed) throw failed;
+        const object = await upload.commit();
+        const { db, store } = this.deps;
+        if (isTemporaryName(name)) {
+          const replaced = await stageUpload(db, this.sender(connection.id), name, object);
+          if (replaced) await store.remove(replaced);
+          return { staged: name };
+        }
+        return recordUpload(db, this.sender(connection.id), name, object);
+      },
+      abort: () => upload.abort(),
+    };
+  }
+
+  /** Opens a file for reading; a download from outbox/ is counted and audited. */
+  async openRead(p: string): Promise<ObjectReader> {
+    const at = await this.locate(p);
+    if (at.kind !== "file") throw new VfsError("FAILURE", `Is a directory: ${normalisePath(p)}`);
+    const f = await this.file(at.connection, at.area, at.name, p);
+    const reader = await this.deps.store.open(f.store_key!);
+    if (at.area === "outbox") await this.markDownloaded(f.id, at.name);
+    return reader;
+  }
+
+  private async markDownloaded(transferId: string, name: string): Promise<void> {
+    const { db } = this.deps;
+    const now = new Date();
+    await db
+      .updateTable("transfers")
+      .set((eb) => ({
+        download_count: eb("download_count", "+", 1),
+        first_downloaded_at: eb.fn.coalesce("first_downloaded_at", eb.val(now)),
+        last_downloaded_at: now,
+        status: eb
+          .case()
+          .when("status", "in", ["generated", "delivered"])
+          .then("downloaded" as const)
+          .else(eb.ref("status"))
+          .end(),
+        updated_at: now,
+      }))
+      .where("account_id", "=", this.login.accountId)
+      .where("id", "=", transferId)
+      .execute();
+    await audit(
+      db,
+      {
+        accountId: this.login.accountId,
+        type: "credential",
+        id: this.login.credentialId,
+        role: "member",
+        ip: this.login.remoteIp ?? undefined,
+      },
+      "transfer.downloaded",
+      { type: "transfer", id: transferId },
+      { fileName: name, protocol: this.login.protocol, username: this.login.username },
+    );
+  }
+
+  /** Renames within one inbox: a file uploaded under a temporary name becomes a Transfer here. */
+  async rename(from: string, to: string): Promise<Received | null> {
+    const a = await this.locate(from);
+    const b = await this.locate(to).catch(() => null);
+    if (a.kind !== "file" || a.area !== "inbox" || !b || b.kind !== "file" || b.area !== "inbox") {
+      throw denied("Only files in an inbox/ can be renamed, within the same inbox/");
+    }
+    if (a.connection.id !== b.connection.id) throw denied("Files cannot move between connections");
+    const why = refuseName(b.name);
+    if (why) throw denied(`The file name ${why}`);
+    const { db } = this.deps;
+    const staged = (await this.file(a.connection, "inbox", a.name, from)).staged;
+    if (!staged) throw denied("A received file cannot be renamed: it is already recorded as a transfer");
+    if (isTemporaryName(b.name)) {
+      await renameStaged(db, a.connection.id, a.name, b.name);
+      return null;
+    }
+    const received = await promoteStaged(db, a.connection.id, a.name, b.name);
+    if (!received) throw noSuchFile(from);
+    return received;
+  }
+
+  /** Removes a file from an inbox/ or outbox/ view; the Transfer itself is kept. */
+  async remove(p: string): Promise<void> {
+    const at = await this.locate(p);
+    if (at.kind !== "file" || at.area === "results") throw denied(`Cannot remove ${normalisePath(p)}`);
+    const f = await this.file(at.connection, at.area, at.name, p);
+    const { db, store } = this.deps;
+    if (f.staged) {
+      const key = await dropStaged(db, at.connection.id, at.name);
+      if (key) await store.remove(key);
+      return;
+    }
+    await db
+      .updateTable("transfers")
+      .set({ hidden_at: new Date() })
+      .where("account_id", "=", this.login.accountId)
+      .where("connection_id", "=", at.connection.id)
+      .where("file_name", "=", at.name)
+      .where("hidden_at", "is", null)
+      .execute();
+  }
+
+  /** The folder structure is fixed. */
+  async mkdir(p: string): Promise<never> {
+    await this.locate(p).catch(() => null);
+    throw denied("Folders are fixed: one per connection, with inbox/, results/ or outbox/");
+  }
+
+  async rmdir(p: string): Promise<never> {
+    await this.locate(p);
+    throw denied("Folders are fixed and cannot be removed");
+  }
+}

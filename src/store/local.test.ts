@@ -1,0 +1,72 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { localStore } from "./local.js";
+
+const roots: string[] = [];
+async function store() {
+  const root = await mkdtemp(path.join(os.tmpdir(), "ferry-store-"));
+  roots.push(root);
+  return { root, store: localStore(root) };
+}
+afterAll(() => Promise.all(roots.map((r) => rm(r, { recursive: true, force: true }))));
+
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+describe("the local store", () => {
+  it("stores sequential writes with their size and SHA-256, readable by range", async () => {
+    const { store: s } = await store();
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const upload = await s.create();
+    for (let at = 0; at < data.length; at += 32768) await upload.write(data.subarray(at, at + 32768), at);
+    const obj = await upload.commit();
+    expect(obj).toMatchObject({ size: data.length, sha256: sha(data) });
+    const reader = await s.open(obj.key);
+    expect(reader.size).toBe(data.length);
+    expect((await reader.read(1000, 50)).equals(data.subarray(1000, 1050))).toBe(true);
+    expect((await reader.read(data.length - 5, 100)).length).toBe(5);
+    expect((await reader.read(data.length, 100)).length).toBe(0);
+    await reader.close();
+  });
+
+  it("hashes the bytes on disk when writes come out of order", async () => {
+    const { store: s } = await store();
+    const data = randomBytes(200_000);
+    const upload = await s.create();
+    await upload.write(data.subarray(100_000), 100_000);
+    await upload.write(data.subarray(0, 100_000), 0);
+    expect(await upload.commit()).toMatchObject({ size: data.length, sha256: sha(data) });
+  });
+
+  it("does not keep the caller's buffer", async () => {
+    const { store: s } = await store();
+    const buffer = Buffer.from("hello");
+    const upload = await s.create();
+    await upload.write(buffer, 0);
+    buffer.fill(0);
+    const obj = await upload.commit();
+    const reader = await s.open(obj.key);
+    expect((await reader.read(0, 5)).toString()).toBe("hello");
+    await reader.close();
+  });
+
+  it("leaves nothing behind when an upload is aborted", async () => {
+    const { root, store: s } = await store();
+    const upload = await s.create();
+    await upload.write(randomBytes(5000), 0);
+    await upload.abort();
+    expect(await readdir(path.join(root, "tmp"))).toEqual([]);
+  });
+
+  it("puts committed objects under their key, and removes them", async () => {
+    const { root, store: s } = await store();
+    const upload = await s.create();
+    await upload.write(Buffer.from("x"), 0);
+    const { key } = await upload.commit();
+    expect(await readFile(path.join(root, "objects", key.slice(-2), key), "utf8")).toBe("x");
+    await s.remove(key);
+    await expect(s.open(key)).rejects.toThrow(/ENOENT/);
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * The local FileStore: objects under <root>/objects/<2 chars>/<key>, uploads in <root>/tmp until committed.
+ * Sequential writes are gathered into 1 MiB writes (per-request writes were the bottleneck: ARCHITECTURE.md,
+ * "Measured facts") and hashed as they arrive; commit fsyncs the file, renames it into place and fsyncs the
+ * directory, so a committed object survives a crash.
+ */
+import { createHash } from "node:crypto";
+import { constants, createReadStream } from "node:fs";
+import { type FileHandle, mkdir, open, rename, rm, unlink } from "node:fs/promises";
+import path from "node:path";
+import { newId } from "../db/ids.js";
+import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
+
+/** Pending bytes gathered before one write to disk. */
+const CHUNK = 1024 * 1024;
+/** Pending bytes beyond which write() waits for the disk (bounds memory per upload). */
+const MAX_PENDING = 8 * CHUNK;
+
+export function localStore(root: string): FileStore {
+  const tmpDir = path.join(root, "tmp");
+  const objectsDir = path.join(root, "objects");
+  const objectPath = (key: string) => {
+    if (!/^[0-9a-f-]{36}$/.test(key)) throw new Error(`Bad object key: ${key}`);
+    return path.join(objectsDir, key.slice(-2), key);
+  };
+  let ready: Promise<unknown> | undefined;
+  const ensureDirs = () => {
+    ready ??= Promise.all([mkdir(tmpDir, { recursive: true }), mkdir(objectsDir, { recursive: true })]);
+    return ready;
+  };
+
+  return {
+    async create() {
+      await ensureDirs();
+      const key = newId();
+      const file = path.join(tmpDir, `${key}.upload`);
+      const fd = await open(file, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, 0o600);
+      return new LocalUpload(fd, file, key, objectPath(key));
+    },
+    async open(key) {
+      const fd = await open(objectPath(key), "r");
+      const { size } = await fd.stat();
+      return new LocalReader(fd, size);
+    },
+    async remove(key) {
+      await unlink(objectPath(key)).catch((err) => {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      });
+    },
+  };
+}
+
+class LocalUpload implements Upload {
+  size = 0;
+  private pending: Buffer[] = [];
+  private pendingStart = 0;
+  private pendingLength = 0;
+  private flushing: Promise<void> = Promise.resolve();
+  private failed: Error | undefined;
+  /** Hash of bytes 0..hashed, valid while all writes were sequential. */
+  private hash = createHash("sha256");
+  private hashed = 0;
+  private sequential = true;
+  private done = false;
+
+  constructor(
+    private fd: FileHandle,
+    private tmpFile: string,
+    private key: string,
+    private finalFile: string,
+  ) {}
+
+  async write(data: Buffer, position: number): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.done) throw new Error("Upload already finished");
+    const end = position + data.length;
+    if (this.sequential && position === this.hashed) {
+      this.hash.update(data);
+      this.hashed = end;
+    } else {
+      this.sequential = false;
+    }
+    // Keep a copy: protocol libraries may reuse the buffer they handed us.
+    const copy = Buffer.from(data);
+    if (this.pendingLength > 0 && position === this.pendingStart + this.pendingLength) {
+      this.pending.push(copy);
+      this.pendingLength += copy.length;
+    } else {
+      this.flush();
+      this.pending = [copy];
+      this.pendingStart = position;
+      this.pendingLength = data.length;
+    }
+    this.size = Math.max(this.size, end);
+    if (this.pendingLength >= CHUNK) this.flush();
+    // Wait for the disk when too much is pending, so a fast client cannot fill memory.
+    if (this.pendingLength >= MAX_PENDING) await this.flushing;
+    if (this.failed) throw this.failed;
+  }
+
+  /** Queues the pending bytes for one positional write. */
+  private flush(): void {
+    if (this.pendingLength === 0) return;
+    const buffer =
+      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingLength);
+    const at = this.pendingStart;
+    this.pending = [];
+    this.pendingLength = 0;
+    this.flushing = this.flushing.then(async () => {
+      if (this.failed) return;
+      try {
+        let written = 0;
+        while (written < buffer.length) {
+          const { bytesWritten } = await this.fd.write(
+            buffer,
+            written,
+            buffer.length - written,
+            at + written,
+          );
+          written += bytesWritten;
+        }
+      } catch (err) {
+        this.failed = err as Error;
+      }
+    });
+  }
+
+  async commit(): Promise<StoredObject> {
+    this.flush();
+    await this.flushing;
+    if (this.failed) {
+      await this.abort();
+      throw this.failed;
+    }
+    this.done = true;
+    let sha256: string;
+    if (this.sequential && this.hashed === this.size) {
+      sha256 = this.hash.digest("hex");
+    } else {
+      // Out-of-order writes: hash what is on disk.
+      sha256 = await hashFile(this.tmpFile);
+    }
+    await this.fd.sync();
+    await this.fd.close();
+    await mkdir(path.dirname(this.finalFile), { recursive: true });
+    await rename(this.tmpFile, this.finalFile);
+    await syncDir(path.dirname(this.finalFile));
+    return { key: this.key, size: this.size, sha256 };
+  }
+
+  async abort(): Promise<void> {
+    this.done = true;
+    await this.flushing;
+    await this.fd.close().catch(() => {});
+    await rm(this.tmpFile, { force: true });
+  }
+}
+
+class LocalReader implements ObjectReader {
+  constructor(
+    private fd: FileHandle,
+    readonly size: number,
+  ) {}
+
+  async read(position: number, length: number): Promise<Buffer> {
+    const n = Math.max(0, Math.min(length, this.size - position));
+    if (n === 0) return Buffer.alloc(0);
+    const buffer = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await this.fd.read(buffer, got, n - got, position + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === n ? buffer : buffer.subarray(0, got);
+  }
+
+  close(): Promise<void> {
+    return this.fd.close();
+  }
+}
+
+function hashFile(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(file)
+      .on("data", (d) => hash.update(d))
+      .on("end", () => resolve(hash.digest("hex")))
+      .on("error", reject);
+  });
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fd = await open(dir, "r");
+  try {
+    await fd.sync();
+  } finally {
+    await fd.close();
+  }
+}

@@ -1,0 +1,333 @@
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { localStore } from "../../src/store/local.js";
+import { createTestDatabase } from "../helpers/db.js";
+import { type RunningFerry, startServe } from "../helpers/ferry.js";
+import { type SshLogin, scp, sftpBatch, sftpSpawn } from "../helpers/openssh.js";
+import { freePort } from "../helpers/ports.js";
+
+const ADMIN = `sftp_e2e_admin_${randomBytes(8).toString("hex")}`;
+const MAX_UPLOAD = 8 * 1024 * 1024;
+
+let dir: string;
+let database: { url: string; drop: () => Promise<void> };
+let ferry: RunningFerry;
+let sftpPort: number;
+let db: pg.Client;
+let keyLogin: SshLogin;
+let passwordLogin: SshLogin;
+let otherLogin: SshLogin;
+let inbound: { id: string; folder: string };
+let outbound: { id: string; folder: string };
+
+async function api(token: string, method: string, url: string, body?: unknown) {
+  const res = await fetch(`${ferry.url}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return (await res.json()) as any;
+}
+
+async function newAccount(name: string) {
+  const account = await api(ADMIN, "POST", "/api/v1/accounts", { name, type: "brand" });
+  return (await api(ADMIN, "POST", `/api/v1/accounts/${account.id}/tokens`, {})).token as string;
+}
+
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+const transfers = async (connectionId: string) =>
+  (
+    await db.query(
+      "SELECT file_name, size::int, sha256, status, protocol, host(remote_ip) AS ip FROM transfers WHERE connection_id = $1 ORDER BY id",
+      [connectionId],
+    )
+  ).rows;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "ferry-sftp-e2e-"));
+  database = await createTestDatabase();
+  sftpPort = await freePort();
+  ferry = await startServe({
+    DATABASE_URL: database.url,
+    FERRY_DATA_DIR: path.join(dir, "data"),
+    FERRY_HTTP_PORT: String(await freePort()),
+    FERRY_SFTP_PORT: String(sftpPort),
+    FERRY_ADMIN_TOKEN: ADMIN,
+    FERRY_MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
+    FERRY_LOGIN_MAX_FAILURES: "3",
+    FERRY_LOG_LEVEL: "warn",
+  });
+  db = new pg.Client({ connectionString: database.url });
+  await db.connect();
+
+  const tokenA = await newAccount("Brand A");
+  const keyFile = path.join(dir, "id_ed25519");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
+  const keyCred = await api(tokenA, "POST", "/api/v1/credentials", {
+    name: "Key",
+    kind: "public_key",
+    publicKey: await readFile(`${keyFile}.pub`, "utf8"),
+  });
+  const pwCred = await api(tokenA, "POST", "/api/v1/credentials", { name: "Password", kind: "password" });
+  inbound = await api(tokenA, "POST", "/api/v1/connections", {
+    name: "Conversions In",
+    direction: "inbound",
+    dataType: "conversions",
+    method: "sftp",
+    methodology: "push_to_platform",
+    credentialId: keyCred.id,
+  });
+  await api(tokenA, "POST", "/api/v1/connections", {
+    name: "Clicks In",
+    direction: "inbound",
+    dataType: "clicks",
+    method: "sftp",
+    methodology: "push_to_platform",
+    credentialId: pwCred.id,
+  });
+  outbound = await api(tokenA, "POST", "/api/v1/connections", {
+    name: "Reports Out",
+    direction: "outbound",
+    dataType: "reports",
+    method: "sftp",
+    methodology: "pull_from_platform",
+    credentialId: pwCred.id,
+    details: { report: "action_listing" },
+  });
+  keyLogin = { port: sftpPort, username: keyCred.username, keyFile, workDir: dir };
+  passwordLogin = { port: sftpPort, username: pwCred.username, password: pwCred.password, workDir: dir };
+
+  const tokenB = await newAccount("Brand B");
+  const credB = await api(tokenB, "POST", "/api/v1/credentials", { name: "B", kind: "password" });
+  await api(tokenB, "POST", "/api/v1/connections", {
+    name: "B feed",
+    direction: "inbound",
+    dataType: "clicks",
+    method: "sftp",
+    methodology: "push_to_platform",
+    credentialId: credB.id,
+  });
+  otherLogin = { port: sftpPort, username: credB.username, password: credB.password, workDir: dir };
+});
+
+afterAll(async () => {
+  await db?.end();
+  await ferry?.stop();
+  await database?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("SFTP with OpenSSH's sftp and scp", () => {
+  it("shows a key login one folder per connection of its credential, with an inbox and results", async () => {
+    const res = await sftpBatch(keyLogin, ["ls -1", "cd conversions-in", "ls -1"]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(
+      /sftp> ls -1\nconversions-in\nsftp> cd conversions-in\nsftp> ls -1\ninbox\nresults\n/,
+    );
+  });
+
+  it("receives an upload as a Transfer with its size and SHA-256, and gives it back", async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 123);
+    await writeFile(path.join(dir, "orders.csv"), data);
+    const res = await sftpBatch(keyLogin, [
+      "cd /conversions-in/inbox",
+      `put ${path.join(dir, "orders.csv")}`,
+      "ls -l",
+      `get orders.csv ${path.join(dir, "orders-back.csv")}`,
+    ]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/-rw-r--r-- .* 3145851 .* orders\.csv/);
+    expect((await readFile(path.join(dir, "orders-back.csv"))).equals(data)).toBe(true);
+    expect(await transfers(inbound.id)).toEqual([
+      {
+        file_name: "orders.csv",
+        size: data.length,
+        sha256: sha256(data),
+        status: "received",
+        protocol: "sftp",
+        ip: "127.0.0.1",
+      },
+    ]);
+  });
+
+  it("records the same content again as a duplicate", async () => {
+    const res = await sftpBatch(keyLogin, [
+      `put ${path.join(dir, "orders.csv")} /conversions-in/inbox/orders-again.csv`,
+    ]);
+    expect(res.code).toBe(0);
+    expect((await transfers(inbound.id)).map((t) => [t.file_name, t.status])).toEqual([
+      ["orders.csv", "received"],
+      ["orders-again.csv", "duplicate"],
+    ]);
+  });
+
+  it("takes a file written under a temporary name only when it is renamed", async () => {
+    await writeFile(path.join(dir, "clicks.csv"), "ClickId,CampaignId\nabc,1\n");
+    const before = (await transfers(inbound.id)).length;
+    const staged = await sftpBatch(keyLogin, [
+      `put ${path.join(dir, "clicks.csv")} /conversions-in/inbox/clicks.csv.part`,
+      "ls -1 /conversions-in/inbox",
+    ]);
+    expect(staged.stdout).toMatch(/clicks\.csv\.part/);
+    expect((await transfers(inbound.id)).length).toBe(before);
+    const renamed = await sftpBatch(keyLogin, [
+      "rename /conversions-in/inbox/clicks.csv.part /conversions-in/inbox/clicks.csv",
+    ]);
+    expect(renamed.code).toBe(0);
+    expect((await transfers(inbound.id)).at(-1)).toMatchObject({
+      file_name: "clicks.csv",
+      status: "received",
+      size: 25,
+    });
+  });
+
+  it("works with scp (uploads and downloads) and with password logins", async () => {
+    await writeFile(path.join(dir, "scp.csv"), "a,b\n1,2\n");
+    const up = await scp(passwordLogin, path.join(dir, "scp.csv"), "remote:/clicks-in/inbox/scp.csv");
+    expect(up, JSON.stringify(up)).toMatchObject({ code: 0 });
+    const down = await scp(passwordLogin, "remote:/clicks-in/inbox/scp.csv", path.join(dir, "scp-back.csv"));
+    expect(down.code).toBe(0);
+    expect(await readFile(path.join(dir, "scp-back.csv"), "utf8")).toBe("a,b\n1,2\n");
+  });
+
+  it("lets a client download a generated file from outbox, counting and auditing it", async () => {
+    // Outbound files are generated by the scheduler (a later issue); put one in place the way it will.
+    const store = localStore(path.join(dir, "data", "files"));
+    const upload = await store.create();
+    await upload.write(Buffer.from("ActionId,Payout\n1,2.50\n"), 0);
+    const obj = await upload.commit();
+    const { rows } = await db.query("SELECT account_id FROM connections WHERE id = $1", [outbound.id]);
+    await db.query(
+      `INSERT INTO transfers (id, account_id, connection_id, direction, file_name, store_key, size, sha256, status, protocol)
+       VALUES ($1, $2, $3, 'outbound', 'actions_20261124.csv', $4, $5, $6, 'generated', 'schedule')`,
+      [
+        "01a20000-0000-7000-8000-000000000001",
+        rows[0].account_id,
+        outbound.id,
+        obj.key,
+        obj.size,
+        obj.sha256,
+      ],
+    );
+    const res = await sftpBatch(passwordLogin, [
+      `get /reports-out/outbox/actions_20261124.csv ${path.join(dir, "actions.csv")}`,
+    ]);
+    expect(res.code).toBe(0);
+    expect(await readFile(path.join(dir, "actions.csv"), "utf8")).toBe("ActionId,Payout\n1,2.50\n");
+    const t = (
+      await db.query(
+        "SELECT status, download_count, first_downloaded_at FROM transfers WHERE file_name = 'actions_20261124.csv'",
+      )
+    ).rows[0];
+    expect(t).toMatchObject({
+      status: "downloaded",
+      download_count: 1,
+      first_downloaded_at: expect.any(Date),
+    });
+    const audit = (
+      await db.query("SELECT actor_type, details FROM audit_events WHERE action = 'transfer.downloaded'")
+    ).rows;
+    expect(audit).toEqual([
+      {
+        actor_type: "credential",
+        details: expect.objectContaining({ fileName: "actions_20261124.csv", protocol: "sftp" }),
+      },
+    ]);
+  });
+});
+
+describe("SFTP refuses", () => {
+  it("paths outside the view: cd ../.., absolute paths, links", async () => {
+    const res = await sftpBatch(keyLogin, [
+      "cd /conversions-in/inbox",
+      "cd ../../..",
+      "pwd",
+      "-get /etc/passwd /dev/null",
+      "-get ../../../../etc/passwd /dev/null",
+      "-symlink /etc/passwd /conversions-in/inbox/pw",
+      "-ls /etc",
+      "-mkdir /conversions-in/inbox/sub",
+      "-put /etc/hostname /outside.txt",
+    ]);
+    expect(res.stdout).toMatch(/Remote working directory: \/\n/);
+    expect(res.stderr).toMatch(/File "\/etc\/passwd" not found/);
+    expect(res.stderr).toMatch(/File "\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd" not found/);
+    expect(res.stderr).toMatch(/symlink .*: Permission denied/);
+    expect(res.stderr).toMatch(/Can't ls: "\/etc" not found/);
+    expect(res.stderr).toMatch(/mkdir .*Permission denied/i);
+    expect(res.stderr).toMatch(/dest open "\/outside.txt": Permission denied/);
+  });
+
+  it("reserved and forbidden file names", async () => {
+    await writeFile(path.join(dir, "x.csv"), "x\n");
+    const res = await sftpBatch(keyLogin, [
+      `-put ${path.join(dir, "x.csv")} /conversions-in/inbox/result_x.csv`,
+      `-put ${path.join(dir, "x.csv")} "/conversions-in/inbox/a:b.csv"`,
+    ]);
+    expect(res.stderr.match(/Permission denied/g)?.length).toBe(2);
+    expect((await transfers(inbound.id)).map((t) => t.file_name)).not.toContain("result_x.csv");
+  });
+
+  it("another account's folders, even by exact path", async () => {
+    const res = await sftpBatch(otherLogin, [
+      "ls -1",
+      "-ls /conversions-in/inbox",
+      "-get /conversions-in/inbox/orders.csv /dev/null",
+    ]);
+    expect(res.stdout).toMatch(/sftp> ls -1\nb-feed\n/);
+    expect(res.stderr).toMatch(/Can't ls: "\/conversions-in\/inbox" not found/);
+    expect(res.stderr).toMatch(/File "\/conversions-in\/inbox\/orders.csv" not found/);
+  });
+
+  it("an upload over the size limit, leaving no Transfer", async () => {
+    await writeFile(path.join(dir, "huge.bin"), randomBytes(MAX_UPLOAD + 1));
+    const res = await sftpBatch(keyLogin, [
+      `put ${path.join(dir, "huge.bin")} /conversions-in/inbox/huge.bin`,
+    ]);
+    expect(res.code).not.toBe(0);
+    expect((await transfers(inbound.id)).map((t) => t.file_name)).not.toContain("huge.bin");
+  });
+
+  it("to record an upload interrupted by a killed client", async () => {
+    await writeFile(path.join(dir, "slow.bin"), randomBytes(6 * 1024 * 1024));
+    // -l: 4000 Kbit/s, so that the upload is still running when the client dies.
+    const child = await sftpSpawn(
+      keyLogin,
+      [`put ${path.join(dir, "slow.bin")} /conversions-in/inbox/slow.bin`],
+      ["-l", "4000"],
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await transfers(inbound.id)).map((t) => t.file_name)).not.toContain("slow.bin");
+    expect(await readdir(path.join(dir, "data", "files", "tmp"))).toEqual([]);
+    const ls = await sftpBatch(keyLogin, ["ls -1 /conversions-in/inbox"]);
+    expect(ls.stdout).not.toContain("slow.bin");
+  });
+
+  it("a wrong password, then bans the username after repeated failures", async () => {
+    const wrong = await sftpBatch({ ...passwordLogin, password: "wrong" }, ["ls"]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/Permission denied/);
+    const unknown = await sftpBatch({ ...passwordLogin, username: "nobody-here", password: "wrong" }, ["ls"]);
+    expect(unknown.stderr.replace("nobody-here", passwordLogin.username)).toBe(wrong.stderr);
+    const failures = (
+      await db.query("SELECT count(*)::int AS n FROM audit_events WHERE action = 'login.failed'")
+    ).rows[0].n;
+    expect(failures).toBe(1);
+    // FERRY_LOGIN_MAX_FAILURES=3: two more failures ban this username, even with the right password.
+    await sftpBatch({ ...passwordLogin, password: "wrong" }, ["ls"]);
+    await sftpBatch({ ...passwordLogin, password: "wrong" }, ["ls"]);
+    const banned = await sftpBatch(passwordLogin, ["ls"]);
+    expect(banned.code).not.toBe(0);
+    // The address is banned too (every client here is 127.0.0.1), so even a valid key is refused now.
+    const sameAddress = await sftpBatch(keyLogin, ["ls /"]);
+    expect(sameAddress.code).not.toBe(0);
+  });
+});
