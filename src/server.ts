@@ -90,16 +90,17 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       password: config.adminPassword,
       token: config.adminToken,
     });
+    const store = localStore(path.join(config.dataDir, "files"));
     const app = await buildApp({
       db: handle.db,
       box: secretBox(await masterKey(config, log)),
+      store,
       endpoints: { publicHost: config.publicHost, sftpPort: config.sftpPort, ftpPort: config.ftpPort },
       metrics: createMetrics(),
       logger: log.child({ component: "http" }),
       version,
     });
 
-    const store = localStore(path.join(config.dataDir, "files"));
     const guard = new LoginGuard({
       maxFailures: config.loginMaxFailures,
       windowMs: 15 * 60_000,

@@ -14,38 +14,44 @@ export class ApiError extends Error {
 
 export interface ApiClient {
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /** A GET whose body is a file: the response, checked for errors. */
+  download(path: string): Promise<Response>;
 }
 
 export function apiClient(baseUrl: string, token: string | undefined): ApiClient {
+  const send = async (method: string, path: string, body?: unknown): Promise<Response> => {
+    if (!token) {
+      throw new ApiError("No API token: set FERRY_TOKEN or pass --token (see the README: first start)", 0);
+    }
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, baseUrl), {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (err) {
+      const reason = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new ApiError(
+        `Cannot reach Ferry at ${baseUrl} (${reason}); is it running? Set FERRY_URL or --url`,
+        0,
+      );
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      const e = text.startsWith("{") ? JSON.parse(text).error : undefined;
+      throw new ApiError(e?.message ?? `HTTP ${response.status}`, response.status, e?.fields ?? []);
+    }
+    return response;
+  };
   return {
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      if (!token) {
-        throw new ApiError("No API token: set FERRY_TOKEN or pass --token (see the README: first start)", 0);
-      }
-      let response: Response;
-      try {
-        response = await fetch(new URL(path, baseUrl), {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            ...(body !== undefined ? { "content-type": "application/json" } : {}),
-          },
-          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        });
-      } catch (err) {
-        const reason = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-        throw new ApiError(
-          `Cannot reach Ferry at ${baseUrl} (${reason}); is it running? Set FERRY_URL or --url`,
-          0,
-        );
-      }
-      const text = await response.text();
-      const json = text ? JSON.parse(text) : undefined;
-      if (!response.ok) {
-        const e = json?.error;
-        throw new ApiError(e?.message ?? `HTTP ${response.status}`, response.status, e?.fields ?? []);
-      }
-      return json as T;
+      const text = await (await send(method, path, body)).text();
+      return (text ? JSON.parse(text) : undefined) as T;
     },
+    download: (path) => send("GET", path),
   };
 }

@@ -1,5 +1,7 @@
 /** The CLI commands that act through the REST API: accounts, tokens, credentials, connections. */
-import { readFileSync } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { DATA_TYPES, DIRECTIONS, METHODOLOGIES, METHODS } from "../domain/connection-rules.js";
 import { type ApiClient, apiClient } from "./client.js";
@@ -324,4 +326,66 @@ export function registerApiCommands(program: Command): void {
         ),
       );
   }
+
+  // --- transfers ---
+  const transfers = program
+    .command("transfers")
+    .description("files through connections: history and downloads");
+  transfers
+    .command("list")
+    .description("a connection's transfers, oldest first")
+    .requiredOption("--connection <id>", "connection id")
+    .option("--status <status>", "only this status (received, duplicate, processed, failed, downloaded, ...)")
+    .option("--since <time>", "created at or after (ISO 8601)")
+    .option("--until <time>", "created before (ISO 8601)")
+    .action(
+      action(
+        (api, o: Obj) =>
+          allPages(api, `/api/v1/connections/${encodeURIComponent(String(o.connection))}/transfers`, {
+            status: o.status as string | undefined,
+            since: o.since as string | undefined,
+            until: o.until as string | undefined,
+          }),
+        (rows: Obj[]) =>
+          printTable(rows, {
+            id: "ID",
+            createdAt: "TIME",
+            fileName: "FILE",
+            size: "SIZE",
+            status: "STATUS",
+            protocol: "VIA",
+            username: "USER",
+          }),
+      ),
+    );
+  transfers
+    .command("show <id>")
+    .description("one transfer: size, sha256, status, times, who, how")
+    .action(
+      action(
+        (api, id: string) => api.request("GET", `/api/v1/transfers/${encodeURIComponent(id)}`),
+        printObject,
+      ),
+    );
+  transfers
+    .command("download <id>")
+    .description("download a transfer's original file (or --result: its result file)")
+    .option("-o, --output <file>", "where to write it (default: its own name; - for stdout)")
+    .option("--result", "the result file instead of the original")
+    .action(async (id: string, o: Obj, cmd: Command) => {
+      const { api } = client(cmd);
+      const response = await api.download(
+        `/api/v1/transfers/${encodeURIComponent(id)}/${o.result ? "result" : "content"}`,
+      );
+      const disposition = response.headers.get("content-disposition") ?? "";
+      const name = /filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1];
+      const output = (o.output as string | undefined) ?? (name ? decodeURIComponent(name) : id);
+      const body = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
+      if (output === "-") await pipeline(body, process.stdout);
+      else {
+        // "wx": never overwrite an existing file by surprise.
+        await pipeline(body, createWriteStream(output, { flags: "wx" }));
+        process.stderr.write(`saved ${output}\n`);
+      }
+    });
 }

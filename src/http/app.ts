@@ -9,17 +9,20 @@ import type { Registry } from "prom-client";
 import type { Database } from "../db/schema.js";
 import type { Endpoints } from "../domain/connections.js";
 import type { SecretBox } from "../domain/secretbox.js";
+import type { FileStore } from "../pipeline/store.js";
 import { installAuth } from "./auth.js";
 import { installErrorHandler } from "./errors.js";
 import { installMetrics } from "./metrics.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { credentialRoutes } from "./routes/credentials.js";
+import { transferRoutes } from "./routes/transfers.js";
 
 /** What the API needs. */
 export interface ApiDeps {
   db: Kysely<Database>;
   box: SecretBox;
+  store: FileStore;
   endpoints: Endpoints;
   metrics: Registry;
   logger?: Logger | undefined;
@@ -75,5 +78,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(accountRoutes(deps), { prefix: API_PREFIX });
   await app.register(credentialRoutes(deps), { prefix: API_PREFIX });
   await app.register(connectionRoutes(deps), { prefix: API_PREFIX });
+  await app.register(transferRoutes(deps), { prefix: API_PREFIX });
   return app;
 }

@@ -162,3 +162,44 @@ export const AuditEvent = z.object({
   ip: z.string().nullable(),
   at: z.date(),
 });
+
+export const TRANSFER_STATUSES = [
+  "received",
+  "processing",
+  "processed",
+  "failed",
+  "duplicate",
+  "generated",
+  "delivered",
+  "downloaded",
+] as const;
+
+export const Transfer = z.object({
+  id: Id,
+  connectionId: Id,
+  direction: z.enum(DIRECTIONS),
+  fileName: z.string(),
+  size: z.number(),
+  sha256: z.string(),
+  status: z.enum(TRANSFER_STATUSES),
+  protocol: z.string(),
+  credentialId: Id.nullable(),
+  username: z.string().nullable(),
+  remoteIp: z.string().nullable(),
+  duplicateOf: Id.nullable(),
+  error: z.string().nullable(),
+  contentAvailable: z.boolean(),
+  resultAvailable: z.boolean(),
+  downloadCount: z.number(),
+  firstDownloadedAt: z.date().nullable(),
+  lastDownloadedAt: z.date().nullable(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+
+export const TransferQuery = z.object({
+  ...PageQuery,
+  status: z.enum(TRANSFER_STATUSES).optional(),
+  since: z.coerce.date().optional().describe("Created at or after (ISO 8601)"),
+  until: z.coerce.date().optional().describe("Created before (ISO 8601)"),
+});

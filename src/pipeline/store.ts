@@ -1,4 +1,5 @@
 /** The FileStore port: where the bytes of every transfer live, addressed by an immutable key. */
+import { Readable } from "node:stream";
 
 /** An object being written. Nothing is visible under a key until commit. */
 export interface Upload {
@@ -31,4 +32,37 @@ export interface FileStore {
   create(): Promise<Upload>;
   open(key: string): Promise<ObjectReader>;
   remove(key: string): Promise<void>;
+}
+
+/** A readable stream of a whole object, 1 MiB at a time; closes the reader when done or destroyed. */
+export function objectStream(reader: ObjectReader): Readable {
+  let position = 0;
+  let closed = false;
+  const close = async () => {
+    if (!closed) {
+      closed = true;
+      await reader.close();
+    }
+  };
+  return new Readable({
+    async read() {
+      try {
+        const chunk = await reader.read(position, 1024 * 1024);
+        position += chunk.length;
+        if (chunk.length > 0) this.push(chunk);
+        else {
+          await close();
+          this.push(null);
+        }
+      } catch (err) {
+        this.destroy(err as Error);
+      }
+    },
+    destroy(err, callback) {
+      close().then(
+        () => callback(err),
+        (closeErr) => callback(err ?? closeErr),
+      );
+    },
+  });
 }

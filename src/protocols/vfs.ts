@@ -13,6 +13,7 @@ import path from "node:path";
 import type { Kysely } from "kysely";
 import type { Database, TransferProtocol } from "../db/schema.js";
 import { audit } from "../domain/audit.js";
+import { countDownload } from "../domain/transfers.js";
 import { isTemporaryName, refuseName } from "../pipeline/names.js";
 import {
   dropStaged,
@@ -282,24 +283,7 @@ export class VirtualFs {
 
   private async markDownloaded(transferId: string, name: string): Promise<void> {
     const { db } = this.deps;
-    const now = new Date();
-    await db
-      .updateTable("transfers")
-      .set((eb) => ({
-        download_count: eb("download_count", "+", 1),
-        first_downloaded_at: eb.fn.coalesce("first_downloaded_at", eb.val(now)),
-        last_downloaded_at: now,
-        status: eb
-          .case()
-          .when("status", "in", ["generated", "delivered"])
-          .then("downloaded" as const)
-          .else(eb.ref("status"))
-          .end(),
-        updated_at: now,
-      }))
-      .where("account_id", "=", this.login.accountId)
-      .where("id", "=", transferId)
-      .execute();
+    await countDownload(db, this.login.accountId, transferId);
     await audit(
       db,
       {

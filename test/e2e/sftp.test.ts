@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localStore } from "../../src/store/local.js";
 import { createTestDatabase } from "../helpers/db.js";
-import { type RunningFerry, startServe } from "../helpers/ferry.js";
+import { type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
 import { type SshLogin, scp, sftpBatch, sftpSpawn } from "../helpers/openssh.js";
 import { freePort } from "../helpers/ports.js";
 
@@ -23,6 +23,7 @@ let keyLogin: SshLogin;
 let passwordLogin: SshLogin;
 let otherLogin: SshLogin;
 let inbound: { id: string; folder: string };
+let tokenA: string;
 let outbound: { id: string; folder: string };
 
 async function api(token: string, method: string, url: string, body?: unknown) {
@@ -66,7 +67,7 @@ beforeAll(async () => {
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
 
-  const tokenA = await newAccount("Brand A");
+  tokenA = await newAccount("Brand A");
   const keyFile = path.join(dir, "id_ed25519");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
   const keyCred = await api(tokenA, "POST", "/api/v1/credentials", {
@@ -156,6 +157,25 @@ describe("SFTP with OpenSSH's sftp and scp", () => {
     ]);
   });
 
+  it("shows the upload with the CLI, which downloads it byte for byte", async () => {
+    const env = { FERRY_URL: ferry.url, FERRY_TOKEN: tokenA };
+    const list = await runCli(["transfers", "list", "--connection", inbound.id, "--json"], env);
+    expect(list.code).toBe(0);
+    const [t] = list.json();
+    expect(t).toMatchObject({
+      fileName: "orders.csv",
+      status: "received",
+      protocol: "sftp",
+      username: keyLogin.username,
+    });
+    const out = path.join(dir, "via-cli.csv");
+    const dl = await runCli(["transfers", "download", t.id, "-o", out], env);
+    expect(dl.code).toBe(0);
+    expect(sha256(await readFile(out))).toBe(t.sha256);
+    expect((await runCli(["transfers", "download", t.id, "-o", out], env)).stderr).toMatch(/EEXIST|exists/);
+    expect((await runCli(["transfers", "show", t.id], env)).stdout).toMatch(/sha256:\s+[0-9a-f]{64}/);
+  });
+
   it("records the same content again as a duplicate", async () => {
     const res = await sftpBatch(keyLogin, [
       `put ${path.join(dir, "orders.csv")} /conversions-in/inbox/orders-again.csv`,
@@ -231,7 +251,9 @@ describe("SFTP with OpenSSH's sftp and scp", () => {
       first_downloaded_at: expect.any(Date),
     });
     const audit = (
-      await db.query("SELECT actor_type, details FROM audit_events WHERE action = 'transfer.downloaded'")
+      await db.query(
+        "SELECT actor_type, details FROM audit_events WHERE action = 'transfer.downloaded' AND actor_type = 'credential'",
+      )
     ).rows;
     expect(audit).toEqual([
       {

@@ -1,5 +1,8 @@
 /** An in-process Ferry API on the file's test schema, driven with app.inject, with its logs captured. */
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll } from "vitest";
@@ -8,6 +11,8 @@ import { secretBox } from "../../src/domain/secretbox.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/http/metrics.js";
 import { createLogger } from "../../src/log.js";
+import type { FileStore } from "../../src/pipeline/store.js";
+import { localStore } from "../../src/store/local.js";
 import { type TestDb, useTestDb } from "./db.js";
 
 export interface Response<T = any> {
@@ -19,6 +24,7 @@ export interface Response<T = any> {
 export interface TestApi {
   db: TestDb;
   app: FastifyInstance;
+  store: FileStore;
   /** Every log line the app wrote. */
   logs: string[];
   adminToken: string;
@@ -31,6 +37,7 @@ export interface TestApi {
 export function useTestApi(): { current: TestApi } {
   const db = useTestDb();
   const ref = {} as { current: TestApi };
+  const cleanup: (() => Promise<void>)[] = [];
   beforeAll(async () => {
     const logs: string[] = [];
     const sink = new Writable({
@@ -39,11 +46,15 @@ export function useTestApi(): { current: TestApi } {
         done();
       },
     });
+    const storeDir = await mkdtemp(path.join(os.tmpdir(), "ferry-api-store-"));
+    cleanup.push(() => rm(storeDir, { recursive: true, force: true }));
+    const store = localStore(storeDir);
     const adminToken = `test_admin_${randomBytes(16).toString("hex")}`;
     await ensureAdministrator(db.current.db, { token: adminToken, password: "test-admin-password" });
     const app = await buildApp({
       db: db.current.db,
       box: secretBox(randomBytes(32)),
+      store,
       endpoints: { publicHost: "ferry.test", sftpPort: 2222, ftpPort: 2121 },
       metrics: createMetrics(),
       logger: createLogger("debug", sink),
@@ -67,10 +78,11 @@ export function useTestApi(): { current: TestApi } {
       });
       return { id: account.body.id as string, token: token.body.token as string };
     };
-    ref.current = { db: db.current, app, logs, adminToken, call, newAccount };
+    ref.current = { db: db.current, app, store, logs, adminToken, call, newAccount };
   });
   afterAll(async () => {
     await ref.current?.app.close();
+    for (const c of cleanup) await c();
   });
   return ref;
 }

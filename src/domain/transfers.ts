@@ -1,0 +1,176 @@
+/** Transfers as their owners see them: the immutable history of every file through a connection. */
+import type { Kysely, Selectable } from "kysely";
+import { isId } from "../db/ids.js";
+import type { Database, TransferStatus, TransfersTable } from "../db/schema.js";
+import type { Actor } from "./actor.js";
+import { audit } from "./audit.js";
+import { invalid, notFound } from "./errors.js";
+import { type Page, type PageRequest, pageBounds, toPage } from "./page.js";
+
+export interface Transfer {
+  id: string;
+  connectionId: string;
+  direction: "inbound" | "outbound";
+  fileName: string;
+  size: number;
+  sha256: string;
+  status: TransferStatus;
+  protocol: string;
+  /** The credential that sent or fetched it, and its username. */
+  credentialId: string | null;
+  username: string | null;
+  remoteIp: string | null;
+  duplicateOf: string | null;
+  error: string | null;
+  /** Whether the original bytes are still kept (retention may remove them; the record stays). */
+  contentAvailable: boolean;
+  resultAvailable: boolean;
+  downloadCount: number;
+  firstDownloadedAt: Date | null;
+  lastDownloadedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TransferFilter extends PageRequest {
+  status?: TransferStatus | undefined;
+  /** Created at or after. */
+  since?: Date | undefined;
+  /** Created before. */
+  until?: Date | undefined;
+}
+
+type Row = Selectable<TransfersTable> & { username: string | null };
+
+function toTransfer(r: Row): Transfer {
+  return {
+    id: r.id,
+    connectionId: r.connection_id,
+    direction: r.direction,
+    fileName: r.file_name,
+    size: r.size,
+    sha256: r.sha256,
+    status: r.status,
+    protocol: r.protocol,
+    credentialId: r.credential_id,
+    username: r.username,
+    remoteIp: r.remote_ip,
+    duplicateOf: r.duplicate_of,
+    error: r.error,
+    contentAvailable: r.store_key !== null,
+    resultAvailable: r.result_key !== null,
+    downloadCount: r.download_count,
+    firstDownloadedAt: r.first_downloaded_at,
+    lastDownloadedAt: r.last_downloaded_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function selectRows(db: Kysely<Database>, accountId: string) {
+  return db
+    .selectFrom("transfers as t")
+    .leftJoin("credentials as k", "k.id", "t.credential_id")
+    .selectAll("t")
+    .select("k.username")
+    .where("t.account_id", "=", accountId);
+}
+
+/** The transfers of one of the actor's connections, oldest first, a page at a time. */
+export async function listTransfers(
+  db: Kysely<Database>,
+  actor: Actor,
+  connectionId: string,
+  filter: TransferFilter = {},
+): Promise<Page<Transfer>> {
+  const connection =
+    isId(connectionId) &&
+    (await db
+      .selectFrom("connections")
+      .select("id")
+      .where("account_id", "=", actor.accountId)
+      .where("id", "=", connectionId)
+      .executeTakeFirst());
+  if (!connection) throw notFound("Connection");
+  if (filter.since && filter.until && filter.since >= filter.until) {
+    throw invalid([{ path: "until", message: "must be after since" }]);
+  }
+  const { limit, after } = pageBounds(filter);
+  let q = selectRows(db, actor.accountId)
+    .where("t.connection_id", "=", connectionId)
+    .orderBy("t.id")
+    .limit(limit + 1);
+  if (after) q = q.where("t.id", ">", after);
+  if (filter.status) q = q.where("t.status", "=", filter.status);
+  if (filter.since) q = q.where("t.created_at", ">=", filter.since);
+  if (filter.until) q = q.where("t.created_at", "<", filter.until);
+  return toPage(await q.execute(), limit, toTransfer);
+}
+
+async function findRow(db: Kysely<Database>, actor: Actor, id: string): Promise<Row> {
+  if (!isId(id)) throw notFound("Transfer");
+  const row = await selectRows(db, actor.accountId).where("t.id", "=", id).executeTakeFirst();
+  if (!row) throw notFound("Transfer");
+  return row;
+}
+
+/** Counts a download of a generated file: first/last time, count, and status `downloaded`. */
+export async function countDownload(db: Kysely<Database>, accountId: string, id: string): Promise<void> {
+  const now = new Date();
+  await db
+    .updateTable("transfers")
+    .set((eb) => ({
+      download_count: eb("download_count", "+", 1),
+      first_downloaded_at: eb.fn.coalesce("first_downloaded_at", eb.val(now)),
+      last_downloaded_at: now,
+      status: eb
+        .case()
+        .when("status", "in", ["generated", "delivered"])
+        .then("downloaded" as const)
+        .else(eb.ref("status"))
+        .end(),
+      updated_at: now,
+    }))
+    .where("account_id", "=", accountId)
+    .where("id", "=", id)
+    .execute();
+}
+
+/** One transfer of the actor's account. */
+export async function getTransfer(db: Kysely<Database>, actor: Actor, id: string): Promise<Transfer> {
+  return toTransfer(await findRow(db, actor, id));
+}
+
+/**
+ * The store key of a transfer's original file (or its result file) for download through the API, audited;
+ * downloading a generated outbound file counts as its download.
+ */
+export async function openTransferFile(
+  db: Kysely<Database>,
+  actor: Actor,
+  id: string,
+  which: "content" | "result",
+): Promise<{ transfer: Transfer; key: string; fileName: string }> {
+  const row = await findRow(db, actor, id);
+  const key = which === "content" ? row.store_key : row.result_key;
+  if (!key) {
+    throw notFound(
+      which === "content"
+        ? "The file's content (removed by the retention policy)"
+        : "A result file (none yet: it is written when the file is processed)",
+    );
+  }
+  if (which === "content" && row.direction === "outbound") await countDownload(db, actor.accountId, id);
+  await audit(
+    db,
+    actor,
+    "transfer.downloaded",
+    { type: "transfer", id },
+    { which, fileName: row.file_name, protocol: "http" },
+  );
+  return {
+    transfer: toTransfer(row),
+    key,
+    fileName: which === "content" ? row.file_name : `${row.file_name}.result.csv`,
+  };
+}

@@ -1,0 +1,125 @@
+import { createHash } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { recordUpload } from "../../src/pipeline/receive.js";
+import { useTestApi } from "../helpers/api.js";
+
+const api = useTestApi();
+let token: string;
+let accountId: string;
+let connectionId: string;
+let ids: string[] = [];
+
+const call = (method: string, url: string, body?: unknown) => api.current.call(token, method, url, body);
+
+/** Receives a file through the real pipeline: store, then the receive transaction. */
+async function receive(name: string, content: string) {
+  const upload = await api.current.store.create();
+  await upload.write(Buffer.from(content), 0);
+  const object = await upload.commit();
+  const sender = {
+    accountId,
+    connectionId,
+    credentialId: null,
+    protocol: "sftp" as const,
+    remoteIp: "203.0.113.7",
+  };
+  return recordUpload(api.current.db.db, sender, name, object);
+}
+
+beforeAll(async () => {
+  ({ id: accountId, token } = await api.current.newAccount());
+  const credentialId = (await call("POST", "/api/v1/credentials", { name: "c", kind: "password" })).body.id;
+  connectionId = (
+    await call("POST", "/api/v1/connections", {
+      name: "Orders",
+      direction: "inbound",
+      dataType: "conversions",
+      method: "sftp",
+      methodology: "push_to_platform",
+      credentialId,
+    })
+  ).body.id;
+  ids = [
+    (await receive("a.csv", "OrderId\n1\n")).transferId,
+    (await receive("b.csv", "OrderId\n2\n")).transferId,
+    (await receive("a-again.csv", "OrderId\n1\n")).transferId,
+  ];
+});
+
+describe("transfers", () => {
+  it("are listed per connection with their checksum, sender and status", async () => {
+    const res = await call("GET", `/api/v1/connections/${connectionId}/transfers`);
+    expect(res.status).toBe(200);
+    expect(res.body.items.map((t: { fileName: string; status: string }) => [t.fileName, t.status])).toEqual([
+      ["a.csv", "received"],
+      ["b.csv", "received"],
+      ["a-again.csv", "duplicate"],
+    ]);
+    expect(res.body.items[0]).toMatchObject({
+      size: 10,
+      sha256: createHash("sha256").update("OrderId\n1\n").digest("hex"),
+      protocol: "sftp",
+      remoteIp: "203.0.113.7",
+      contentAvailable: true,
+      resultAvailable: false,
+    });
+    expect(res.body.items[2].duplicateOf).toBe(ids[0]);
+  });
+
+  it("are filtered by status and time range", async () => {
+    const status = await call("GET", `/api/v1/connections/${connectionId}/transfers?status=duplicate`);
+    expect(status.body.items.map((t: { id: string }) => t.id)).toEqual([ids[2]]);
+    const future = new Date(Date.now() + 60_000).toISOString();
+    expect(
+      (await call("GET", `/api/v1/connections/${connectionId}/transfers?since=${future}`)).body.items,
+    ).toEqual([]);
+    const past = new Date(Date.now() - 60_000).toISOString();
+    expect(
+      (await call("GET", `/api/v1/connections/${connectionId}/transfers?since=${past}&until=${future}`)).body
+        .items,
+    ).toHaveLength(3);
+    const bad = await call(
+      "GET",
+      `/api/v1/connections/${connectionId}/transfers?since=${future}&until=${past}`,
+    );
+    expect(bad.status).toBe(400);
+    expect((await call("GET", `/api/v1/connections/${connectionId}/transfers?since=yesterday`)).status).toBe(
+      400,
+    );
+  });
+
+  it("give back the original file with its name and checksum, audited", async () => {
+    const res = await api.current.app.inject({
+      method: "GET",
+      url: `/api/v1/transfers/${ids[1]}/content`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toBe("OrderId\n2\n");
+    expect(res.headers["content-disposition"]).toBe(`attachment; filename="b.csv"; filename*=UTF-8''b.csv`);
+    expect(res.headers["x-content-sha256"]).toBe(createHash("sha256").update("OrderId\n2\n").digest("hex"));
+    const audit = await api.current.db.db
+      .selectFrom("audit_events")
+      .select(["action", "object_id"])
+      .where("action", "=", "transfer.downloaded")
+      .execute();
+    expect(audit).toEqual([{ action: "transfer.downloaded", object_id: ids[1] }]);
+  });
+
+  it("have no result file before processing", async () => {
+    const res = await call("GET", `/api/v1/transfers/${ids[0]}/result`);
+    expect(res.status).toBe(404);
+    expect(res.body.error.message).toMatch(/written when the file is processed/);
+  });
+
+  it("of another account answer 404", async () => {
+    const other = await api.current.newAccount();
+    for (const url of [
+      `/api/v1/transfers/${ids[0]}`,
+      `/api/v1/transfers/${ids[0]}/content`,
+      `/api/v1/connections/${connectionId}/transfers`,
+    ]) {
+      expect((await api.current.call(other.token, "GET", url)).status).toBe(404);
+    }
+  });
+});
