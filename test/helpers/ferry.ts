@@ -16,6 +16,7 @@ function childEnv(env: Record<string, string>): Record<string, string> {
 
 export interface RunningFerry {
   url: string;
+  pid: number;
   /** Everything printed so far on stdout. */
   output(): string;
   /** Milliseconds from spawn to the "ferry ready" log line. */
@@ -65,6 +66,7 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
   const readyMs = Date.now() - started;
   return {
     url,
+    pid: child.pid!,
     output: () => stdout,
     readyMs,
     stop: async (signal: NodeJS.Signals = "SIGTERM") => {

@@ -1,0 +1,71 @@
+/** A Ferry for benchmarks: the built `ferry serve` on the embedded database (or DATABASE_URL), one account,
+ * one public-key credential and one inbound SFTP connection. */
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { startServe } from "../test/helpers/ferry.js";
+import { freePort } from "../test/helpers/ports.js";
+
+export interface BenchFerry {
+  url: string;
+  sftpPort: number;
+  username: string;
+  folder: string;
+  token: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startFerryForBench(
+  dir: string,
+  publicKey: string,
+  extraEnv: Record<string, string> = {},
+): Promise<BenchFerry> {
+  const admin = `bench_admin_${randomBytes(12).toString("hex")}`;
+  const sftpPort = await freePort();
+  const ferry = await startServe({
+    FERRY_DATA_DIR: path.join(dir, "ferry-data"),
+    FERRY_HTTP_PORT: String(await freePort()),
+    FERRY_SFTP_PORT: String(sftpPort),
+    FERRY_EMBEDDED_PG_PORT: String(await freePort()),
+    FERRY_ADMIN_TOKEN: admin,
+    FERRY_LOG_LEVEL: "warn",
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...extraEnv,
+  });
+  const call = async (token: string, method: string, url: string, body?: unknown) => {
+    const res = await fetch(`${ferry.url}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body ?? {}),
+    });
+    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as any;
+  };
+  const account = await call(admin, "POST", "/api/v1/accounts", {
+    name: `Bench ${Date.now()}`,
+    type: "brand",
+  });
+  const token = (await call(admin, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
+  const credential = await call(token, "POST", "/api/v1/credentials", {
+    name: "bench",
+    kind: "public_key",
+    publicKey,
+  });
+  const connection = await call(token, "POST", "/api/v1/connections", {
+    name: "Bench inbox",
+    direction: "inbound",
+    dataType: "conversions",
+    method: "sftp",
+    methodology: "push_to_platform",
+    credentialId: credential.id,
+  });
+  return {
+    url: ferry.url,
+    sftpPort,
+    username: credential.username,
+    folder: connection.folder,
+    token,
+    pid: ferry.pid,
+    stop: () => ferry.stop(),
+  };
+}
