@@ -39,6 +39,22 @@ const RawConfig = z.object({
   FERRY_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
   /** How long such a ban lasts, in seconds. (Default: 1800) */
   FERRY_LOGIN_BAN_SECONDS: z.coerce.number().int().min(1).default(1800),
+  /** Address given to FTP clients for passive data connections. (Default: 127.0.0.1) */
+  FERRY_FTP_PASV_ADDRESS: z.string().min(1).default("127.0.0.1"),
+  /** Passive FTP data ports, "min-max". (Default: 30000-30099) */
+  FERRY_FTP_PASV_PORTS: z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'must be "min-max", e.g. 30000-30099')
+    .refine((v) => {
+      const [a, b] = v.split("-").map(Number) as [number, number];
+      return a >= 1024 && b <= 65535 && a <= b;
+    }, "must be a range within 1024-65535, min <= max")
+    .default("30000-30099"),
+  /** Refuse FTP logins before AUTH TLS; plain FTP only when set to false. (Default: true) */
+  FERRY_FTP_REQUIRE_TLS: z.enum(["true", "false"]).default("true"),
+  /** FTPS certificate and key files (PEM); when unset a self-signed pair is generated in the data directory. */
+  FERRY_FTP_TLS_CERT: z.string().optional(),
+  FERRY_FTP_TLS_KEY: z.string().optional(),
   /** Comma-separated files of SSH host private keys; when unset they are generated in the data directory. */
   FERRY_SSH_HOST_KEYS: z.string().optional(),
   /** Port of the embedded PostgreSQL, on 127.0.0.1 only. (Default: 5439) */
@@ -79,6 +95,11 @@ export interface Config {
   loginMaxFailures: number;
   loginBanMs: number;
   sshHostKeys: string[];
+  ftpPassiveAddress: string;
+  ftpPassivePorts: [number, number];
+  ftpRequireTls: boolean;
+  ftpTlsCert: string | undefined;
+  ftpTlsKey: string | undefined;
   adminPassword: string | undefined;
   adminToken: string | undefined;
   masterKey: Buffer | undefined;
@@ -124,6 +145,11 @@ export function loadConfig(
     maxSessionsPerCredential: c.FERRY_MAX_SESSIONS_PER_CREDENTIAL,
     loginMaxFailures: c.FERRY_LOGIN_MAX_FAILURES,
     loginBanMs: c.FERRY_LOGIN_BAN_SECONDS * 1000,
+    ftpPassiveAddress: c.FERRY_FTP_PASV_ADDRESS,
+    ftpPassivePorts: c.FERRY_FTP_PASV_PORTS.split("-").map(Number) as [number, number],
+    ftpRequireTls: c.FERRY_FTP_REQUIRE_TLS === "true",
+    ftpTlsCert: c.FERRY_FTP_TLS_CERT,
+    ftpTlsKey: c.FERRY_FTP_TLS_KEY,
     sshHostKeys: c.FERRY_SSH_HOST_KEYS
       ? c.FERRY_SSH_HOST_KEYS.split(",")
           .map((f) => f.trim())

@@ -11,6 +11,8 @@ import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js
 import { secretBox } from "./domain/secretbox.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
+import { startFtpServer } from "./protocols/ftp/server.js";
+import { loadTlsCertificate } from "./protocols/ftp/tls.js";
 import { LoginGuard } from "./protocols/guard.js";
 import { loadHostKeys } from "./protocols/sftp/host-keys.js";
 import { startSftpServer } from "./protocols/sftp/server.js";
@@ -119,6 +121,24 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       log.child({ component: "sftp" }),
     );
     closers.push(() => sftp.close());
+    const ftp = await startFtpServer(
+      { db: handle.db, store, maxUploadBytes: config.maxUploadBytes },
+      guard,
+      {
+        port: config.ftpPort,
+        bind: config.bind,
+        passiveAddress: config.ftpPassiveAddress,
+        passivePorts: config.ftpPassivePorts,
+        tls: await loadTlsCertificate(config.dataDir, config.publicHost, {
+          cert: config.ftpTlsCert,
+          key: config.ftpTlsKey,
+        }),
+        requireTls: config.ftpRequireTls,
+        idleMs: config.idleTimeoutMs,
+      },
+      log.child({ component: "ftp" }),
+    );
+    closers.push(() => ftp.close());
 
     // HTTP last: once /healthz answers, every server of this process is up.
     closers.push(() => app.close());

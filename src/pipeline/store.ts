@@ -34,9 +34,9 @@ export interface FileStore {
   remove(key: string): Promise<void>;
 }
 
-/** A readable stream of a whole object, 1 MiB at a time; closes the reader when done or destroyed. */
-export function objectStream(reader: ObjectReader): Readable {
-  let position = 0;
+/** A readable stream of an object from `start`, 1 MiB at a time; closes the reader when done or destroyed. */
+export function objectStream(reader: ObjectReader, start = 0): Readable {
+  let position = start;
   let closed = false;
   const close = async () => {
     if (!closed) {

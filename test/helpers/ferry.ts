@@ -2,6 +2,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { freePort } from "./ports.js";
 
 export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
 
@@ -29,6 +30,15 @@ export interface RunningFerry {
 export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningFerry> {
   checkBuilt();
   const started = Date.now();
+  // Every server gets free ports unless the test chose them, so test files can run in parallel.
+  const passive = await freePort();
+  const ports = {
+    FERRY_HTTP_PORT: String(await freePort()),
+    FERRY_SFTP_PORT: String(await freePort()),
+    FERRY_FTP_PORT: String(await freePort()),
+    FERRY_FTP_PASV_PORTS: `${passive}-${passive}`,
+  };
+  env = { ...ports, ...env };
   const child: ChildProcess = spawn(process.execPath, [CLI, "serve"], {
     env: childEnv({ FERRY_BIND: "127.0.0.1", ...env }),
     stdio: ["ignore", "pipe", "pipe"],

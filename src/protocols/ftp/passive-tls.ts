@@ -1,0 +1,83 @@
+/**
+ * A fix for ftp-srv's passive mode over TLS (open upstream: QuorumDMS/ftp-srv#192, #333). ftp-srv marks the
+ * data connection ready only after its TLS handshake and sends "150" only then; but RFC 4217 clients such as
+ * lftp start the data handshake after reading "150", so both sides waited and the server answered 425.
+ * Here the data socket counts as connected as soon as TCP connects: it is wrapped at once in a server-side
+ * TLSSocket, which buffers the reply data until the handshake completes. Same address check, port choice and
+ * timeouts as ftp-srv's own setupServer, which this replaces.
+ */
+import { createRequire } from "node:module";
+import net from "node:net";
+import tls from "node:tls";
+
+const require = createRequire(import.meta.url);
+// biome-ignore lint/suspicious/noExplicitAny: ftp-srv's internals are untyped CommonJS.
+const Passive = require("ftp-srv/src/connector/passive.js") as { prototype: any };
+
+const CONNECT_TIMEOUT = 30_000;
+const plain = (ip: string | undefined) => (ip ?? "").replace(/^::ffff:/, "");
+
+let installed = false;
+
+export function installPassiveTlsFix(): void {
+  if (installed) return;
+  installed = true;
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
+  Passive.prototype.setupServer = function setupServer(this: any) {
+    this.closeServer();
+    return this.server.getNextPasvPort().then((port: number) => {
+      this.dataSocket = null;
+      let idleServerTimeout: NodeJS.Timeout | undefined;
+      const secure = Boolean(this.connection.secure);
+      const secureContext = secure ? tls.createSecureContext(this.server.options.tls) : undefined;
+
+      const connectionHandler = (raw: net.Socket) => {
+        if (plain(this.connection.commandSocket.remoteAddress) !== plain(raw.remoteAddress)) {
+          this.log.error(
+            {
+              pasv_connection: raw.remoteAddress,
+              cmd_connection: this.connection.commandSocket.remoteAddress,
+            },
+            "Connecting addresses do not match",
+          );
+          raw.destroy();
+          return this.connection
+            .reply(550, "Remote addresses do not match")
+            .then(() => this.connection.close());
+        }
+        clearTimeout(idleServerTimeout);
+        const socket = secure ? new tls.TLSSocket(raw, { isServer: true, secureContext }) : raw;
+        this.dataSocket = socket;
+        socket.on("error", (err: Error) =>
+          this.server?.emit("client-error", {
+            connection: this.connection,
+            context: "dataSocket",
+            error: err,
+          }),
+        );
+        socket.once("close", () => this.closeServer());
+        (socket as net.Socket & { connected?: boolean }).connected = true;
+      };
+
+      // Plain sockets stay paused until ftp-srv pipes them; a TLSSocket must read to do its handshake (its
+      // decrypted data waits in the stream until ftp-srv reads it).
+      this.dataServer = net.createServer({ pauseOnConnect: !secure }, connectionHandler);
+      this.dataServer.maxConnections = 1;
+      this.dataServer.on("error", (err: Error) =>
+        this.server?.emit("client-error", { connection: this.connection, context: "dataServer", error: err }),
+      );
+      this.dataServer.once("close", () => {
+        this.log.trace("Passive server closed");
+        this.end();
+      });
+      return new Promise((resolve, reject) => {
+        this.dataServer.listen(port, this.server.url.hostname, (err?: Error) => {
+          if (err) return reject(err);
+          idleServerTimeout = setTimeout(() => this.closeServer(), CONNECT_TIMEOUT);
+          this.log.debug({ port }, "Passive connection listening");
+          resolve(this.dataServer);
+        });
+      });
+    });
+  };
+}
