@@ -19,7 +19,7 @@ let database: { url: string; drop: () => Promise<void> };
 let ferry: RunningFerry;
 let sftpPort: number;
 let db: pg.Client;
-let keyLogin: SshLogin;
+let keyLogin: SshLogin & { credentialId: string };
 let passwordLogin: SshLogin;
 let otherLogin: SshLogin;
 let inbound: { id: string; folder: string };
@@ -101,7 +101,7 @@ beforeAll(async () => {
     credentialId: pwCred.id,
     details: { report: "action_listing" },
   });
-  keyLogin = { port: sftpPort, username: keyCred.username, keyFile, workDir: dir };
+  keyLogin = { port: sftpPort, username: keyCred.username, keyFile, workDir: dir, credentialId: keyCred.id };
   passwordLogin = { port: sftpPort, username: pwCred.username, password: pwCred.password, workDir: dir };
 
   const tokenB = await newAccount("Brand B");
@@ -205,6 +205,27 @@ describe("SFTP with OpenSSH's sftp and scp", () => {
       status: "received",
       size: 25,
     });
+  });
+
+  it("accepts RSA keys with SHA-2 signatures, and refuses SHA-1 (ssh-rsa) signatures", async () => {
+    const rsaKey = path.join(dir, "id_rsa");
+    execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "3072", "-N", "", "-f", rsaKey]);
+    const cred = await api(tokenA, "POST", "/api/v1/credentials", {
+      name: "RSA key",
+      kind: "public_key",
+      publicKey: await readFile(`${rsaKey}.pub`, "utf8"),
+    });
+    await api(tokenA, "PATCH", `/api/v1/connections/${inbound.id}`, { credentialId: cred.id });
+    const rsaLogin = { port: sftpPort, username: cred.username, keyFile: rsaKey, workDir: dir };
+    try {
+      expect((await sftpBatch(rsaLogin, ["ls -1 /"])).stdout).toMatch(/conversions-in/);
+      const sha1 = await sftpBatch(rsaLogin, ["ls -1 /"], ["-o", "PubkeyAcceptedAlgorithms=ssh-rsa"]);
+      expect(sha1.code).not.toBe(0);
+    } finally {
+      await api(tokenA, "PATCH", `/api/v1/connections/${inbound.id}`, {
+        credentialId: keyLogin.credentialId,
+      });
+    }
   });
 
   it("works with scp (uploads and downloads) and with password logins", async () => {

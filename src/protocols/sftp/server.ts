@@ -137,6 +137,10 @@ function handleClient(
         return l ? accept(l, "password") : refuse();
       }
       if (ctx.method === "publickey") {
+        // The "ssh-rsa" signature algorithm is RSA with SHA-1 (RFC 8332): refused, so that clients sign with
+        // rsa-sha2-256/512 and the same key (OpenSSH does by default since 8.8). ssh2 names the hash here.
+        const sha2 = ctx.hashAlgo === "sha256" || ctx.hashAlgo === "sha512";
+        if (ctx.key.algo === "ssh-rsa" && !sha2) return ctx.reject(["password", "publickey"]);
         const found = await publicKeyCandidate(deps.db, ctx.username, ctx.key.data, "sftp", ip);
         if (!found) return refuse();
         // RFC 4252 §7: without a signature the client only asks whether this key would do.
