@@ -225,12 +225,10 @@ describe("plain FTP, when an operator allows it", () => {
     plainDir = await mkdtemp(path.join(os.tmpdir(), "ferry-ftp-plain-"));
     plainDb = await createTestDatabase();
     plainPort = await freePort();
-    const passive = await freePort();
     plain = await startServe({
       DATABASE_URL: plainDb.url,
       FERRY_DATA_DIR: path.join(plainDir, "data"),
       FERRY_FTP_PORT: String(plainPort),
-      FERRY_FTP_PASV_PORTS: `${passive}-${passive}`,
       FERRY_FTP_REQUIRE_TLS: "false",
       FERRY_MAX_SESSIONS_PER_CREDENTIAL: "2",
       FERRY_ADMIN_TOKEN: ADMIN,

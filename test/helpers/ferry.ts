@@ -31,12 +31,14 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
   checkBuilt();
   const started = Date.now();
   // Every server gets free ports unless the test chose them, so test files can run in parallel.
-  const passive = await freePort();
+  // A block of passive FTP ports below the ephemeral range (outgoing connections never take them); ftp-srv
+  // skips ports in use, and consecutive sessions need more than one so a closing data listener is not reused.
+  const passive = 20_000 + Math.floor(Math.random() * 500) * 20;
   const ports = {
     FERRY_HTTP_PORT: String(await freePort()),
     FERRY_SFTP_PORT: String(await freePort()),
     FERRY_FTP_PORT: String(await freePort()),
-    FERRY_FTP_PASV_PORTS: `${passive}-${passive}`,
+    FERRY_FTP_PASV_PORTS: `${passive}-${passive + 19}`,
   };
   env = { ...ports, ...env };
   const child: ChildProcess = spawn(process.execPath, [CLI, "serve"], {

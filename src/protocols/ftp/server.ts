@@ -9,7 +9,7 @@ import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin } from "../logins.js";
 import { type VfsDeps, VirtualFs } from "../vfs.js";
 import { FerryFileSystem } from "./filesystem.js";
-import { installPassiveTlsFix } from "./passive-tls.js";
+import { installFtpSrvFixes } from "./ftp-srv-fixes.js";
 
 export interface FtpServerOptions {
   port: number;
@@ -34,7 +34,7 @@ export async function startFtpServer(
   options: FtpServerOptions,
   parentLog: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  installPassiveTlsFix();
+  installFtpSrvFixes();
   const log = parentLog.child({ protocol: "ftp" });
   const server = new FtpSrv({
     url: `ftp://${options.bind}:${options.port}`,

@@ -1,5 +1,11 @@
 /**
- * A fix for ftp-srv's passive mode over TLS (open upstream: QuorumDMS/ftp-srv#192, #333). ftp-srv marks the
+ * Two fixes to ftp-srv's TLS handling, applied once at start-up, each found by the end-to-end tests.
+ *
+ * 1. AUTH TLS: ftp-srv wrote "234" and only then wrapped the control socket in TLS, so a client's ClientHello
+ *    arriving in between was read as plain FTP commands and the handshake failed (curl exit 35, now and then
+ *    under load). The socket is now paused before "234" and the TLS wrap reads what is waiting.
+ *
+ * 2. A fix for ftp-srv's passive mode over TLS (open upstream: QuorumDMS/ftp-srv#192, #333). ftp-srv marks the
  * data connection ready only after its TLS handshake and sends "150" only then; but RFC 4217 clients such as
  * lftp start the data handshake after reading "150", so both sides waited and the server answered 425.
  * Here the data socket counts as connected as soon as TCP connects: it is wrapped at once in a server-side
@@ -19,9 +25,36 @@ const plain = (ip: string | undefined) => (ip ?? "").replace(/^::ffff:/, "");
 
 let installed = false;
 
-export function installPassiveTlsFix(): void {
+/** ftp-srv's command table: directive → handler, called with the connection as `this`. */
+type CommandHandler = (this: unknown, args: { command?: { arg?: string } }) => unknown;
+const registry = require("ftp-srv/src/commands/registry.js") as Record<string, { handler: CommandHandler }>;
+
+export function installFtpSrvFixes(): void {
   if (installed) return;
   installed = true;
+
+  const auth = registry.AUTH!;
+  const originalAuth = auth.handler;
+  // biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
+  auth.handler = function authHandler(this: any, args: { command?: { arg?: string } }) {
+    const isTls = String(args?.command?.arg ?? "").toUpperCase() === "TLS";
+    if (!isTls || !this.server.options.tls || this.secure) return originalAuth.call(this, args);
+    this.commandSocket.pause();
+    return this.reply(234).then(() => {
+      const plainSocket = this.commandSocket;
+      const secureSocket = new tls.TLSSocket(plainSocket, {
+        isServer: true,
+        secureContext: tls.createSecureContext(this.server.options.tls),
+      });
+      // As ftp-srv does: its listeners stay on the plain socket, so forward the TLS socket's events there.
+      for (const event of ["data", "timeout", "end", "close", "drain", "error"]) {
+        secureSocket.on(event, (...eventArgs: unknown[]) => plainSocket.emit(event, ...eventArgs));
+      }
+      this.commandSocket = secureSocket;
+      this.secure = true;
+    });
+  };
+
   // biome-ignore lint/suspicious/noExplicitAny: see above.
   Passive.prototype.setupServer = function setupServer(this: any) {
     this.closeServer();
