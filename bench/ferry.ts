@@ -1,5 +1,5 @@
 /** A Ferry for benchmarks: the built `ferry serve` on the embedded database (or DATABASE_URL), one account,
- * one public-key credential and one inbound SFTP connection. */
+ * one credential (a public key for SFTP, a password for FTP) and one inbound connection of that method. */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { startServe } from "../test/helpers/ferry.js";
@@ -8,7 +8,10 @@ import { freePort } from "../test/helpers/ports.js";
 export interface BenchFerry {
   url: string;
   sftpPort: number;
+  ftpPort: number;
   username: string;
+  /** For FTP: the generated password. */
+  password: string;
   folder: string;
   token: string;
   pid: number;
@@ -19,13 +22,16 @@ export async function startFerryForBench(
   dir: string,
   publicKey: string,
   extraEnv: Record<string, string> = {},
+  method: "sftp" | "ftp" = "sftp",
 ): Promise<BenchFerry> {
   const admin = `bench_admin_${randomBytes(12).toString("hex")}`;
   const sftpPort = await freePort();
+  const ftpPort = await freePort();
   const ferry = await startServe({
     FERRY_DATA_DIR: path.join(dir, "ferry-data"),
     FERRY_HTTP_PORT: String(await freePort()),
     FERRY_SFTP_PORT: String(sftpPort),
+    FERRY_FTP_PORT: String(ftpPort),
     FERRY_EMBEDDED_PG_PORT: String(await freePort()),
     FERRY_ADMIN_TOKEN: admin,
     FERRY_LOG_LEVEL: "warn",
@@ -46,23 +52,28 @@ export async function startFerryForBench(
     type: "brand",
   });
   const token = (await call(admin, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
-  const credential = await call(token, "POST", "/api/v1/credentials", {
-    name: "bench",
-    kind: "public_key",
-    publicKey,
-  });
+  const credential = await call(
+    token,
+    "POST",
+    "/api/v1/credentials",
+    method === "sftp"
+      ? { name: "bench", kind: "public_key", publicKey }
+      : { name: "bench", kind: "password" },
+  );
   const connection = await call(token, "POST", "/api/v1/connections", {
     name: "Bench inbox",
     direction: "inbound",
     dataType: "conversions",
-    method: "sftp",
+    method,
     methodology: "push_to_platform",
     credentialId: credential.id,
   });
   return {
     url: ferry.url,
     sftpPort,
+    ftpPort,
     username: credential.username,
+    password: credential.password ?? "",
     folder: connection.folder,
     token,
     pid: ferry.pid,

@@ -70,3 +70,24 @@ describe("the local store", () => {
     await expect(s.open(key)).rejects.toThrow(/ENOENT/);
   });
 });
+
+describe("the local store under a fast writer", () => {
+  it("makes write() wait for the disk once 8 MiB are buffered, so memory stays bounded", async () => {
+    const { store: s } = await store();
+    const upload = await s.create();
+    const chunk = Buffer.alloc(1024 * 1024, 1);
+    // Without back-pressure all 64 writes resolve at once; with it, some must wait for disk writes.
+    let resolvedImmediately = 0;
+    for (let i = 0; i < 64; i++) {
+      let done = false;
+      const p = upload.write(chunk, i * chunk.length).then(() => {
+        done = true;
+      });
+      await Promise.resolve();
+      if (done) resolvedImmediately++;
+      await p;
+    }
+    expect(resolvedImmediately).toBeLessThan(64);
+    expect((await upload.commit()).size).toBe(64 * chunk.length);
+  });
+});

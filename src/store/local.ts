@@ -13,6 +13,11 @@ import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/
 
 /** Pending bytes gathered before one write to disk. */
 const CHUNK = 1024 * 1024;
+/**
+ * Bytes written between background fdatasync calls. Syncing while the upload still streams in lets the disk
+ * work in parallel with the network, so the final fsync at commit (the durability point) has little left.
+ */
+const SYNC_EVERY = 32 * CHUNK;
 /** Pending bytes beyond which write() waits for the disk (bounds memory per upload). */
 const MAX_PENDING = 8 * CHUNK;
 
@@ -55,6 +60,10 @@ class LocalUpload implements Upload {
   private pending: Buffer[] = [];
   private pendingStart = 0;
   private pendingLength = 0;
+  /** Bytes handed to the disk but not yet written. */
+  private inFlight = 0;
+  private unsynced = 0;
+  private syncing: Promise<unknown> = Promise.resolve();
   private flushing: Promise<void> = Promise.resolve();
   private failed: Error | undefined;
   /** Hash of bytes 0..hashed, valid while all writes were sequential. */
@@ -93,8 +102,8 @@ class LocalUpload implements Upload {
     }
     this.size = Math.max(this.size, end);
     if (this.pendingLength >= CHUNK) this.flush();
-    // Wait for the disk when too much is pending, so a fast client cannot fill memory.
-    if (this.pendingLength >= MAX_PENDING) await this.flushing;
+    // Wait for the disk when too much is buffered, so a client faster than the disk cannot fill memory.
+    if (this.inFlight + this.pendingLength >= MAX_PENDING) await this.flushing;
     if (this.failed) throw this.failed;
   }
 
@@ -106,9 +115,10 @@ class LocalUpload implements Upload {
     const at = this.pendingStart;
     this.pending = [];
     this.pendingLength = 0;
+    this.inFlight += buffer.length;
     this.flushing = this.flushing.then(async () => {
-      if (this.failed) return;
       try {
+        if (this.failed) return;
         let written = 0;
         while (written < buffer.length) {
           const { bytesWritten } = await this.fd.write(
@@ -121,6 +131,14 @@ class LocalUpload implements Upload {
         }
       } catch (err) {
         this.failed = err as Error;
+        this.unsynced += buffer.length;
+        if (this.unsynced >= SYNC_EVERY) {
+          this.unsynced = 0;
+          // Not awaited here: later writes go on while the disk syncs; commit waits for it.
+          this.syncing = Promise.all([this.syncing, this.fd.datasync().catch(() => {})]);
+        }
+      } finally {
+        this.inFlight -= buffer.length;
       }
     });
   }
@@ -140,6 +158,7 @@ class LocalUpload implements Upload {
       // Out-of-order writes: hash what is on disk.
       sha256 = await hashFile(this.tmpFile);
     }
+    await this.syncing;
     await this.fd.sync();
     await this.fd.close();
     await mkdir(path.dirname(this.finalFile), { recursive: true });
@@ -151,6 +170,7 @@ class LocalUpload implements Upload {
   async abort(): Promise<void> {
     this.done = true;
     await this.flushing;
+    await this.syncing;
     await this.fd.close().catch(() => {});
     await rm(this.tmpFile, { force: true });
   }
