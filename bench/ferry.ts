@@ -2,7 +2,7 @@
  * one credential (a public key for SFTP, a password for FTP) and one inbound connection of that method. */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { startServe } from "../test/helpers/ferry.js";
+import { apiCall, startServe } from "../test/helpers/ferry.js";
 import { freePort } from "../test/helpers/ports.js";
 
 export interface BenchFerry {
@@ -38,15 +38,8 @@ export async function startFerryForBench(
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...extraEnv,
   });
-  const call = async (token: string, method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${ferry.url}${url}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify(body ?? {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as any;
-  };
+  const call = (token: string, method: string, url: string, body?: unknown) =>
+    apiCall(ferry.url, token, method, url, body);
   const account = await call(admin, "POST", "/api/v1/accounts", {
     name: `Bench ${Date.now()}`,
     type: "brand",

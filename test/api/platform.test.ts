@@ -65,6 +65,13 @@ describe("accounts and tokens", () => {
     const res = await api.current.call(acct.token, "POST", `/api/v1/accounts/${acct.id}/tokens`, {});
     expect(res.status).toBe(201);
   });
+
+  it("creates a token with no request body at all", async () => {
+    const acct = await api.current.newAccount();
+    const res = await api.current.call(acct.token, "POST", `/api/v1/accounts/${acct.id}/tokens`);
+    expect(res.status).toBe(201);
+    expect(res.body.name).toBe("API token");
+  });
 });
 
 describe("errors", () => {

@@ -6,7 +6,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
-import { type RunningFerry, startServe } from "../helpers/ferry.js";
+import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
 import { connectRawFtp } from "../helpers/raw-ftp.js";
 
@@ -59,14 +59,8 @@ const transfers = async () =>
     )
   ).rows;
 
-async function api(token: string, method: string, p: string, body?: unknown) {
-  const res = await fetch(`${ferry.url}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(body ?? {}),
-  });
-  return (await res.json()) as any;
-}
+const api = (token: string, method: string, p: string, body?: unknown) =>
+  apiCall(ferry.url, token, method, p, body);
 
 async function account(name: string) {
   const a = await api(ADMIN, "POST", "/api/v1/accounts", { name, type: "partner" });
@@ -234,14 +228,8 @@ describe("plain FTP, when an operator allows it", () => {
       FERRY_ADMIN_TOKEN: ADMIN,
       FERRY_LOG_LEVEL: "warn",
     });
-    const call = async (token: string, method: string, p: string, body?: unknown) =>
-      (await (
-        await fetch(`${plain.url}${p}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: JSON.stringify(body ?? {}),
-        })
-      ).json()) as any;
+    const call = (token: string, method: string, p: string, body?: unknown) =>
+      apiCall(plain.url, token, method, p, body);
     const a = await call(ADMIN, "POST", "/api/v1/accounts", { name: "Plain", type: "brand" });
     const token = (await call(ADMIN, "POST", `/api/v1/accounts/${a.id}/tokens`)).token;
     const cred = await call(token, "POST", "/api/v1/credentials", { name: "plain", kind: "password" });

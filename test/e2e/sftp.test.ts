@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localStore } from "../../src/store/local.js";
 import { createTestDatabase } from "../helpers/db.js";
-import { type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
+import { apiCall, type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
 import { type SshLogin, scp, sftpBatch, sftpSpawn } from "../helpers/openssh.js";
 import { freePort } from "../helpers/ports.js";
 
@@ -26,14 +26,8 @@ let inbound: { id: string; folder: string };
 let tokenA: string;
 let outbound: { id: string; folder: string };
 
-async function api(token: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(`${ferry.url}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return (await res.json()) as any;
-}
+const api = (token: string, method: string, url: string, body?: unknown) =>
+  apiCall(ferry.url, token, method, url, body);
 
 async function newAccount(name: string) {
   const account = await api(ADMIN, "POST", "/api/v1/accounts", { name, type: "brand" });

@@ -111,3 +111,17 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     );
   });
 }
+
+/** Calls a running Ferry's API as a client would (JSON in and out); throws on any answer that is not 2xx. */
+export async function apiCall(baseUrl: string, token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as any;
+}

@@ -52,7 +52,7 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           tags,
           summary: "Create an API token for an account; the token is shown once",
           params: IdParams,
-          body: TokenBody.optional(),
+          body: TokenBody.nullish(),
           response: { 201: CreatedToken, 404: ErrorBody },
         },
       },
