@@ -170,6 +170,7 @@ CREATE TABLE transfers (
   CONSTRAINT transfers_status_check CHECK ((status = ANY (ARRAY['received'::text, 'processing'::text, 'processed'::text, 'failed'::text, 'duplicate'::text, 'generated'::text, 'delivered'::text, 'downloaded'::text])))
 );
 CREATE INDEX transfers_connection ON transfers USING btree (connection_id, id);
+CREATE INDEX transfers_connection_name ON transfers USING btree (connection_id, file_name, id DESC);
 CREATE INDEX transfers_connection_sha256 ON transfers USING btree (connection_id, sha256);
 
 CREATE TABLE users (

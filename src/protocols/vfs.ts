@@ -147,12 +147,12 @@ export class VirtualFs {
     };
   }
 
-  /** Files of an area: received (inbox), generated (outbox); the newest of each name. */
-  private async files(connection: ConnectionView, area: string) {
+  /** Files of an area (or the one called `name`): received (inbox), generated (outbox); newest of each name. */
+  private async files(connection: ConnectionView, area: string, name?: string) {
     const { db } = this.deps;
     if (area === "results") return [];
     const direction = area === "inbox" ? "inbound" : "outbound";
-    const transfers = await db
+    let transfersQuery = db
       .selectFrom("transfers")
       .select(["id", "file_name as name", "size", "created_at as mtime", "store_key", "direction"])
       .distinctOn("file_name")
@@ -163,8 +163,9 @@ export class VirtualFs {
       .where("store_key", "is not", null)
       .orderBy("file_name")
       .orderBy("id", "desc")
-      .limit(10_000)
-      .execute();
+      .limit(10_000);
+    if (name !== undefined) transfersQuery = transfersQuery.where("file_name", "=", name);
+    const transfers = await transfersQuery.execute();
     const rows: {
       id: string;
       name: string;
@@ -174,23 +175,25 @@ export class VirtualFs {
       staged: boolean;
     }[] = transfers.map((t) => ({ ...t, staged: false }));
     if (area === "inbox") {
-      const staged = await db
+      let stagedQuery = db
         .selectFrom("staged_files")
         .select(["id", "file_name as name", "size", "created_at as mtime", "store_key"])
         .where("account_id", "=", this.login.accountId)
-        .where("connection_id", "=", connection.id)
-        .execute();
-      for (const s of staged) {
-        const i = rows.findIndex((r) => r.name === s.name);
-        if (i >= 0) rows.splice(i, 1);
-        rows.push({ ...s, staged: true });
-      }
+        .where("connection_id", "=", connection.id);
+      if (name !== undefined) stagedQuery = stagedQuery.where("file_name", "=", name);
+      const staged = await stagedQuery.execute();
+      // A staged file stands in for a received one of the same name.
+      const stagedNames = new Set(staged.map((s) => s.name));
+      return [
+        ...rows.filter((r) => !stagedNames.has(r.name)),
+        ...staged.map((s) => ({ ...s, staged: true })),
+      ];
     }
     return rows;
   }
 
   private async file(connection: ConnectionView, area: string, name: string, p: string) {
-    const found = (await this.files(connection, area)).find((f) => f.name === name);
+    const [found] = await this.files(connection, area, name);
     if (!found) throw noSuchFile(p);
     return found;
   }

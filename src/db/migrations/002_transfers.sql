@@ -45,6 +45,8 @@ CREATE TABLE transfers (
 );
 CREATE INDEX transfers_connection ON transfers (connection_id, id);
 CREATE INDEX transfers_connection_sha256 ON transfers (connection_id, sha256);
+-- SFTP/FTP stat and open look a file up by name: the newest transfer of that name.
+CREATE INDEX transfers_connection_name ON transfers (connection_id, file_name, id DESC);
 
 CREATE TABLE staged_files (
   id uuid PRIMARY KEY,
