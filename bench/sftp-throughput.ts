@@ -14,6 +14,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { sshClientOptions } from "../test/helpers/openssh.js";
 import { freePort } from "../test/helpers/ports.js";
 import { startFerryForBench } from "./ferry.js";
 
@@ -71,24 +72,7 @@ function sftp(port: number, user: string, key: string, commands: string): number
   const started = process.hrtime.bigint();
   execFileSync(
     "sftp",
-    [
-      "-q",
-      "-c",
-      CIPHER,
-      "-P",
-      String(port),
-      "-i",
-      key,
-      "-o",
-      "StrictHostKeyChecking=no",
-      "-o",
-      "UserKnownHostsFile=/dev/null",
-      "-o",
-      "LogLevel=ERROR",
-      "-b",
-      "-",
-      `${user}@127.0.0.1`,
-    ],
+    ["-q", "-c", CIPHER, ...sshClientOptions(port), "-i", key, "-b", "-", `${user}@127.0.0.1`],
     { input: commands, stdio: ["pipe", "ignore", "inherit"] },
   );
   return Number(process.hrtime.bigint() - started) / 1e9;

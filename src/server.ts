@@ -109,8 +109,10 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       banMs: config.loginBanMs,
       maxSessionsPerCredential: config.maxSessionsPerCredential,
     });
+    // SFTP and FTP serve the same virtual file system, over the same store and limits.
+    const vfsDeps = { db: handle.db, store, maxUploadBytes: config.maxUploadBytes };
     const sftp = await startSftpServer(
-      { db: handle.db, store, maxUploadBytes: config.maxUploadBytes },
+      vfsDeps,
       guard,
       {
         hostKeys: await loadHostKeys(config.dataDir, config.sshHostKeys),
@@ -122,7 +124,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     );
     closers.push(() => sftp.close());
     const ftp = await startFtpServer(
-      { db: handle.db, store, maxUploadBytes: config.maxUploadBytes },
+      vfsDeps,
       guard,
       {
         port: config.ftpPort,

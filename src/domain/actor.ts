@@ -12,6 +12,11 @@ export interface Actor {
   ip?: string | undefined;
 }
 
+/** An SFTP/FTP client logged in with a credential, acting inside the credential's account. */
+export function credentialActor(accountId: string, credentialId: string, ip: string | null): Actor {
+  return { accountId, type: "credential", id: credentialId, role: "member", ip: ip ?? undefined };
+}
+
 /** The system acting inside an account (start-up bootstrap, scheduled work). */
 export function systemActor(accountId: string): Actor {
   return { accountId, type: "system", id: null, role: "admin" };

@@ -17,6 +17,7 @@ import {
   validateConnection,
 } from "./connection-rules.js";
 import { DomainError, invalid, isUniqueViolation, notFound } from "./errors.js";
+import { ownedBy } from "./owned.js";
 import { type Page, type PageRequest, pageBounds, toPage } from "./page.js";
 import type { SecretBox } from "./secretbox.js";
 
@@ -145,15 +146,7 @@ function nameTaken(name: string): DomainError {
 
 async function checkCredential(db: Kysely<Database>, actor: Actor, credentialId: string | null | undefined) {
   if (!credentialId) return;
-  const found =
-    isId(credentialId) &&
-    (await db
-      .selectFrom("credentials")
-      .select("id")
-      .where("account_id", "=", actor.accountId)
-      .where("id", "=", credentialId)
-      .executeTakeFirst());
-  if (!found)
+  if (!(await ownedBy(db, "credentials", actor.accountId, credentialId)))
     throw invalid([{ path: "credentialId", message: "no credential with this id in your account" }]);
 }
 

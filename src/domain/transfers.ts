@@ -5,6 +5,7 @@ import type { Database, TransferStatus, TransfersTable } from "../db/schema.js";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
 import { invalid, notFound } from "./errors.js";
+import { ownedBy } from "./owned.js";
 import { type Page, type PageRequest, pageBounds, toPage } from "./page.js";
 
 export interface Transfer {
@@ -83,15 +84,7 @@ export async function listTransfers(
   connectionId: string,
   filter: TransferFilter = {},
 ): Promise<Page<Transfer>> {
-  const connection =
-    isId(connectionId) &&
-    (await db
-      .selectFrom("connections")
-      .select("id")
-      .where("account_id", "=", actor.accountId)
-      .where("id", "=", connectionId)
-      .executeTakeFirst());
-  if (!connection) throw notFound("Connection");
+  if (!(await ownedBy(db, "connections", actor.accountId, connectionId))) throw notFound("Connection");
   if (filter.since && filter.until && filter.since >= filter.until) {
     throw invalid([{ path: "until", message: "must be after since" }]);
   }

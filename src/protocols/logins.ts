@@ -1,6 +1,7 @@
 /** How SFTP/FTP clients log in with a credential: password or public key, audited either way. */
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
+import { credentialActor } from "../domain/actor.js";
 import { audit } from "../domain/audit.js";
 import { hashPassword, verifyPassword } from "../domain/secrets.js";
 import type { Login } from "./vfs.js";
@@ -79,7 +80,7 @@ async function loginFailed(
 ): Promise<void> {
   await audit(
     db,
-    { accountId: c.account_id, type: "credential", id: c.id, role: "member", ip: remoteIp ?? undefined },
+    credentialActor(c.account_id, c.id, remoteIp),
     "login.failed",
     { type: "credential", id: c.id },
     { protocol, method, username: c.username },
@@ -96,13 +97,7 @@ export async function loginSucceeded(db: Kysely<Database>, login: Login, method:
     .execute();
   await audit(
     db,
-    {
-      accountId: login.accountId,
-      type: "credential",
-      id: login.credentialId,
-      role: "member",
-      ip: login.remoteIp ?? undefined,
-    },
+    credentialActor(login.accountId, login.credentialId, login.remoteIp),
     "login.succeeded",
     { type: "credential", id: login.credentialId },
     { protocol: login.protocol, method, username: login.username },

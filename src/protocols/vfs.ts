@@ -12,6 +12,7 @@
 import path from "node:path";
 import type { Kysely } from "kysely";
 import type { Database, TransferProtocol } from "../db/schema.js";
+import { credentialActor } from "../domain/actor.js";
 import { audit } from "../domain/audit.js";
 import { countDownload } from "../domain/transfers.js";
 import { isTemporaryName, refuseName } from "../pipeline/names.js";
@@ -289,13 +290,7 @@ export class VirtualFs {
     await countDownload(db, this.login.accountId, transferId);
     await audit(
       db,
-      {
-        accountId: this.login.accountId,
-        type: "credential",
-        id: this.login.credentialId,
-        role: "member",
-        ip: this.login.remoteIp ?? undefined,
-      },
+      credentialActor(this.login.accountId, this.login.credentialId, this.login.remoteIp),
       "transfer.downloaded",
       { type: "transfer", id: transferId },
       { fileName: name, protocol: this.login.protocol, username: this.login.username },

@@ -20,19 +20,22 @@ export interface ClientResult {
   stderr: string;
 }
 
-async function sshArgs(login: SshLogin): Promise<{ args: string[]; env: Record<string, string> }> {
-  const args = [
+/** Options every OpenSSH client run here needs: the port, no host-key bookkeeping for throwaway servers, quiet. */
+export function sshClientOptions(port: number): string[] {
+  return [
     "-P",
-    String(login.port),
+    String(port),
     "-o",
     "StrictHostKeyChecking=no",
     "-o",
     "UserKnownHostsFile=/dev/null",
     "-o",
     "LogLevel=ERROR",
-    "-o",
-    "ConnectTimeout=10",
   ];
+}
+
+async function sshArgs(login: SshLogin): Promise<{ args: string[]; env: Record<string, string> }> {
+  const args = [...sshClientOptions(login.port), "-o", "ConnectTimeout=10"];
   const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: login.workDir };
   if (login.keyFile) {
     args.push("-i", login.keyFile, "-o", "PasswordAuthentication=no", "-o", "IdentitiesOnly=yes");
