@@ -1,7 +1,9 @@
 /** A Ferry for benchmarks: the built `ferry serve` on the embedded database (or DATABASE_URL), one account,
  * one credential (a public key for SFTP, a password for FTP) and one inbound connection of that method. */
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
+import pg from "pg";
 import { apiCall, startServe } from "../test/helpers/ferry.js";
 import { freePort } from "../test/helpers/ports.js";
 
@@ -71,5 +73,44 @@ export async function startFerryForBench(
     token,
     pid: ferry.pid,
     stop: () => ferry.stop(),
+  };
+}
+
+/** A process's memory from /proc: resident now and its peak (VmHWM), in bytes. */
+export async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+}
+
+/**
+ * The built `ferry serve` on its embedded PostgreSQL (or DATABASE_URL), with an administrator token and a
+ * direct client on its database, for benchmarks that set data up or read results with SQL.
+ */
+export async function startFerryWithDatabase(dir: string, extraEnv: Record<string, string> = {}) {
+  const admin = `bench_admin_${Date.now()}_0123456789abcdef`;
+  const pgPort = await freePort();
+  const dataDir = path.join(dir, "ferry-data");
+  const ferry = await startServe({
+    FERRY_DATA_DIR: dataDir,
+    FERRY_EMBEDDED_PG_PORT: String(pgPort),
+    FERRY_ADMIN_TOKEN: admin,
+    FERRY_LOG_LEVEL: "warn",
+    ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+    ...extraEnv,
+  });
+  const password = process.env.DATABASE_URL
+    ? ""
+    : (await readFile(path.join(dataDir, "postgres.password"), "utf8")).trim();
+  const databaseUrl =
+    process.env.DATABASE_URL ?? `postgres://ferry:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/ferry`;
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  return {
+    ferry,
+    admin,
+    databaseUrl,
+    db,
+    call: (method: string, url: string, body?: unknown) => apiCall(ferry.url, admin, method, url, body),
   };
 }

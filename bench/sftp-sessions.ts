@@ -13,18 +13,12 @@ import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { startFerryForBench } from "./ferry.js";
+import { memoryOf, startFerryForBench } from "./ferry.js";
 
 const { values } = parseArgs({
   options: { sessions: { type: "string", default: "1000" }, bytes: { type: "string", default: "4096" } },
 });
 const SESSIONS = Number(values.sessions);
-
-async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
-}
 
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), "ferry-bench-sessions-"));

@@ -1,8 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-old-space-size=256
 /** The `ferry` command: serve, migrate, and the API commands (accounts, tokens, credentials, connections). */
 import { Command, CommanderError } from "commander";
 import { ApiError } from "./cli/client.js";
 import { registerApiCommands } from "./cli/commands.js";
+import { registerPlatformCommands } from "./cli/platform.js";
+import { registerTransferCommands } from "./cli/transfers.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import type { Ferry } from "./server.js";
 import { version } from "./version.js";
@@ -111,6 +113,8 @@ serverFlags(program.command("migrate").description("bring the database schema up
 );
 
 registerApiCommands(program);
+registerTransferCommands(program);
+registerPlatformCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ApiError) {

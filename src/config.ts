@@ -25,6 +25,29 @@ const RawConfig = z.object({
   FERRY_FTP_PORT: port.default(2121),
   /** SMTP server port. (Default: 2525) */
   FERRY_SMTP_PORT: port.default(2525),
+  /** Domain of inbound email connections' addresses, accepted at RCPT. (Default: FERRY_PUBLIC_HOST) */
+  FERRY_EMAIL_DOMAIN: z.string().min(1).optional(),
+  /** SMTP relay for outgoing mail, smtp://user:pass@host:587 or smtps://…; unset: nothing is sent. */
+  FERRY_SMTP_RELAY_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "must start with smtp:// or smtps://")
+    .optional(),
+  /** Sender of outgoing mail. (Default: ferry@FERRY_EMAIL_DOMAIN) */
+  FERRY_MAIL_FROM: z.email().optional(),
+  /** Generated files larger than this go by email as a download link instead. (Default: 10 MiB) */
+  FERRY_EMAIL_ATTACHMENT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10 * 1024 ** 2),
+  /** Ferry's HTTP address as users reach it, for links in emails. (Default: http://FERRY_PUBLIC_HOST:FERRY_HTTP_PORT) */
+  FERRY_PUBLIC_URL: z.url().optional(),
+  /** Largest email accepted, in bytes. (Default: 50 MiB) */
+  FERRY_SMTP_MAX_MESSAGE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(50 * 1024 ** 2),
   /** Largest file accepted by upload, in bytes. (Default: 5 GiB) */
   FERRY_MAX_UPLOAD_BYTES: z.coerce
     .number()
@@ -74,6 +97,27 @@ const RawConfig = z.object({
     .string()
     .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64-encoded")
     .optional(),
+  /** Days generated (outbound) files are kept; then their bytes go, their Transfer stays. (Default: 30) */
+  FERRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Files processed at once by this process; 0 runs no processing here (API/servers only). (Default: 2) */
+  FERRY_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+  /** Schema of the job queue's tables (pg-boss). (Default: ferry_jobs) */
+  FERRY_JOBS_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case SQL identifier")
+    .default("ferry_jobs"),
+  /** Longest row of a delimited file, in characters; longer rows are row errors. (Default: 1048576) */
+  FERRY_MAX_LINE_CHARS: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  /** Largest size a packed file (.gz, .zip) may unpack to, in bytes. (Default: 20 GiB) */
+  FERRY_MAX_UNPACKED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20 * 1024 ** 3),
   /** pino log level. (Default: info) */
   FERRY_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -88,6 +132,12 @@ export interface Config {
   sftpPort: number;
   ftpPort: number;
   smtpPort: number;
+  emailDomain: string;
+  smtpMaxMessageBytes: number;
+  smtpRelayUrl: string | undefined;
+  mailFrom: string;
+  emailAttachmentMaxBytes: number;
+  publicUrl: string;
   embeddedPgPort: number;
   maxUploadBytes: number;
   idleTimeoutMs: number;
@@ -103,6 +153,11 @@ export interface Config {
   adminPassword: string | undefined;
   adminToken: string | undefined;
   masterKey: Buffer | undefined;
+  workers: number;
+  retentionDays: number;
+  jobsSchema: string;
+  maxLineChars: number;
+  maxUnpackedBytes: number;
   logLevel: z.infer<typeof RawConfig>["FERRY_LOG_LEVEL"];
 }
 
@@ -139,6 +194,15 @@ export function loadConfig(
     sftpPort: c.FERRY_SFTP_PORT,
     ftpPort: c.FERRY_FTP_PORT,
     smtpPort: c.FERRY_SMTP_PORT,
+    emailDomain: (c.FERRY_EMAIL_DOMAIN ?? c.FERRY_PUBLIC_HOST).toLowerCase(),
+    smtpMaxMessageBytes: c.FERRY_SMTP_MAX_MESSAGE_BYTES,
+    smtpRelayUrl: c.FERRY_SMTP_RELAY_URL,
+    mailFrom: c.FERRY_MAIL_FROM ?? `ferry@${(c.FERRY_EMAIL_DOMAIN ?? c.FERRY_PUBLIC_HOST).toLowerCase()}`,
+    emailAttachmentMaxBytes: c.FERRY_EMAIL_ATTACHMENT_MAX_BYTES,
+    publicUrl: (c.FERRY_PUBLIC_URL ?? `http://${c.FERRY_PUBLIC_HOST}:${c.FERRY_HTTP_PORT}`).replace(
+      /\/$/,
+      "",
+    ),
     embeddedPgPort: c.FERRY_EMBEDDED_PG_PORT,
     maxUploadBytes: c.FERRY_MAX_UPLOAD_BYTES,
     idleTimeoutMs: c.FERRY_IDLE_TIMEOUT_SECONDS * 1000,
@@ -158,6 +222,11 @@ export function loadConfig(
     adminPassword: c.FERRY_ADMIN_PASSWORD,
     adminToken: c.FERRY_ADMIN_TOKEN,
     masterKey: c.FERRY_MASTER_KEY ? Buffer.from(c.FERRY_MASTER_KEY, "base64") : undefined,
+    workers: c.FERRY_WORKERS,
+    retentionDays: c.FERRY_RETENTION_DAYS,
+    jobsSchema: c.FERRY_JOBS_SCHEMA,
+    maxLineChars: c.FERRY_MAX_LINE_CHARS,
+    maxUnpackedBytes: c.FERRY_MAX_UNPACKED_BYTES,
     logLevel: c.FERRY_LOG_LEVEL,
   };
 }

@@ -11,11 +11,18 @@ import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js
 import { secretBox } from "./domain/secretbox.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
+import { noMailer } from "./pipeline/mailer.js";
+import { expireFiles } from "./pipeline/retention.js";
+import { startScheduler } from "./pipeline/schedule.js";
+import { startProcessing } from "./pipeline/worker.js";
+import { smtpMailer } from "./protocols/email/mailer.js";
+import { startSmtpServer } from "./protocols/email/server.js";
 import { startFtpServer } from "./protocols/ftp/server.js";
 import { loadTlsCertificate } from "./protocols/ftp/tls.js";
 import { LoginGuard } from "./protocols/guard.js";
 import { loadHostKeys } from "./protocols/sftp/host-keys.js";
 import { startSftpServer } from "./protocols/sftp/server.js";
+import { BossQueue } from "./queue/boss.js";
 import { localStore } from "./store/local.js";
 import { version } from "./version.js";
 
@@ -31,7 +38,7 @@ export interface Ferry {
 export async function openDatabase(
   config: Config,
   log: Logger,
-): Promise<{ handle: DbHandle; embedded: EmbeddedDb | undefined }> {
+): Promise<{ handle: DbHandle; embedded: EmbeddedDb | undefined; url: string }> {
   let embedded: EmbeddedDb | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -52,7 +59,7 @@ export async function openDatabase(
       "embedded PostgreSQL started",
     );
   }
-  return { handle: openDb(url), embedded };
+  return { handle: openDb(url), embedded, url };
 }
 
 /** The master key: from config, or generated once into the data directory (mode 0600). */
@@ -77,7 +84,7 @@ async function masterKey(config: Config, log: Logger): Promise<Buffer> {
 
 /** Starts Ferry: database (embedded unless DATABASE_URL), migrations, first-start administrator, HTTP API. */
 export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
-  const { handle, embedded } = await openDatabase(config, log);
+  const { handle, embedded, url } = await openDatabase(config, log);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch((err) => log.error({ err }, "error while stopping"));
@@ -93,12 +100,57 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       token: config.adminToken,
     });
     const store = localStore(path.join(config.dataDir, "files"));
+    const queue = await BossQueue.start(
+      { url, schema: config.jobsSchema, pollingSeconds: 0.5 },
+      log.child({ component: "jobs" }),
+    );
+    closers.push(() => queue.stop());
+    if (config.workers > 0) {
+      const processing = await startProcessing(
+        queue,
+        {
+          pool: handle.pool,
+          store,
+          log: log.child({ component: "process" }),
+          limits: {
+            maxLineChars: config.maxLineChars,
+            unpack: { maxUnpackedBytes: config.maxUnpackedBytes, maxRatio: 200 },
+          },
+        },
+        {
+          mailer: config.smtpRelayUrl ? smtpMailer(config.smtpRelayUrl, config.mailFrom) : noMailer,
+          maxAttachmentBytes: config.emailAttachmentMaxBytes,
+          publicUrl: config.publicUrl,
+          linkDays: 7,
+        },
+        { concurrency: config.workers, pollingSeconds: 0.5, reapEveryMs: 5000, graceSeconds: 10 },
+      );
+      closers.push(() => processing.stop());
+    }
+    // Every process may tick: the unique index on scheduled periods makes each run exactly once.
+    const scheduler = startScheduler(handle.db, queue, log.child({ component: "schedule" }), 30_000);
+    closers.push(() => scheduler.stop());
+    const retention = setInterval(() => {
+      expireFiles(handle.db, store, config.retentionDays).then(
+        (n) => n > 0 && log.info({ component: "retention", files: n }, "expired generated files"),
+        (err) => log.error({ component: "retention", err }, "retention failed"),
+      );
+    }, 600_000);
+    retention.unref();
+    closers.push(async () => clearInterval(retention));
     const app = await buildApp({
       db: handle.db,
       box: secretBox(await masterKey(config, log)),
       store,
-      endpoints: { publicHost: config.publicHost, sftpPort: config.sftpPort, ftpPort: config.ftpPort },
+      endpoints: {
+        publicHost: config.publicHost,
+        sftpPort: config.sftpPort,
+        ftpPort: config.ftpPort,
+        emailDomain: config.emailDomain,
+      },
       metrics: createMetrics(),
+      queue,
+      maxUploadBytes: config.maxUploadBytes,
       logger: log.child({ component: "http" }),
       version,
     });
@@ -110,7 +162,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       maxSessionsPerCredential: config.maxSessionsPerCredential,
     });
     // SFTP and FTP serve the same virtual file system, over the same store and limits.
-    const vfsDeps = { db: handle.db, store, maxUploadBytes: config.maxUploadBytes };
+    const vfsDeps = { db: handle.db, store, queue, maxUploadBytes: config.maxUploadBytes };
     const sftp = await startSftpServer(
       vfsDeps,
       guard,
@@ -123,6 +175,11 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       log.child({ component: "sftp" }),
     );
     closers.push(() => sftp.close());
+    // One certificate for FTPS and SMTP STARTTLS.
+    const tls = await loadTlsCertificate(config.dataDir, config.publicHost, {
+      cert: config.ftpTlsCert,
+      key: config.ftpTlsKey,
+    });
     const ftp = await startFtpServer(
       vfsDeps,
       guard,
@@ -131,16 +188,25 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         bind: config.bind,
         passiveAddress: config.ftpPassiveAddress,
         passivePorts: config.ftpPassivePorts,
-        tls: await loadTlsCertificate(config.dataDir, config.publicHost, {
-          cert: config.ftpTlsCert,
-          key: config.ftpTlsKey,
-        }),
+        tls,
         requireTls: config.ftpRequireTls,
         idleMs: config.idleTimeoutMs,
       },
       log.child({ component: "ftp" }),
     );
     closers.push(() => ftp.close());
+    const smtp = await startSmtpServer(
+      vfsDeps,
+      {
+        port: config.smtpPort,
+        bind: config.bind,
+        domain: config.emailDomain,
+        maxMessageBytes: config.smtpMaxMessageBytes,
+        tls,
+      },
+      log.child({ component: "smtp" }),
+    );
+    closers.push(() => smtp.close());
 
     // HTTP last: once /healthz answers, every server of this process is up.
     closers.push(() => app.close());

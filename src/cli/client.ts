@@ -16,10 +16,17 @@ export interface ApiClient {
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** A GET whose body is a file: the response, checked for errors. */
   download(path: string): Promise<Response>;
+  /** A POST whose body is a file's bytes, streamed. */
+  upload<T>(path: string, body: ReadableStream<Uint8Array>, size: number): Promise<T>;
 }
 
 export function apiClient(baseUrl: string, token: string | undefined): ApiClient {
-  const send = async (method: string, path: string, body?: unknown): Promise<Response> => {
+  const send = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    raw?: { stream: ReadableStream<Uint8Array>; size: number },
+  ): Promise<Response> => {
     if (!token) {
       throw new ApiError("No API token: set FERRY_TOKEN or pass --token (see the README: first start)", 0);
     }
@@ -30,9 +37,11 @@ export function apiClient(baseUrl: string, token: string | undefined): ApiClient
         headers: {
           authorization: `Bearer ${token}`,
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          ...(raw ? { "content-type": "application/octet-stream", "content-length": String(raw.size) } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
+        ...(raw ? { body: raw.stream, duplex: "half" } : {}),
+      } as RequestInit);
     } catch (err) {
       const reason = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new ApiError(
@@ -53,5 +62,8 @@ export function apiClient(baseUrl: string, token: string | undefined): ApiClient
       return (text ? JSON.parse(text) : undefined) as T;
     },
     download: (path) => send("GET", path),
+    async upload<T>(path: string, stream: ReadableStream<Uint8Array>, size: number): Promise<T> {
+      return (await (await send("POST", path, undefined, { stream, size })).json()) as T;
+    },
   };
 }

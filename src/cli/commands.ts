@@ -1,81 +1,8 @@
 /** The CLI commands that act through the REST API: accounts, tokens, credentials, connections. */
-import { createWriteStream, readFileSync } from "node:fs";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { DATA_TYPES, DIRECTIONS, METHODOLOGIES, METHODS } from "../domain/connection-rules.js";
-import { type ApiClient, apiClient } from "./client.js";
-import { printJson, printObject, printTable } from "./output.js";
-
-type Obj = Record<string, unknown>;
-type Page = { items: Obj[]; nextCursor: string | null };
-
-interface Globals {
-  url: string;
-  token?: string;
-  json?: boolean;
-}
-
-function client(cmd: Command): { api: ApiClient; json: boolean } {
-  const g = cmd.optsWithGlobals<Globals>();
-  // The token's default comes from the environment here, not as a commander default, so --help never shows it.
-  return { api: apiClient(g.url, g.token ?? process.env.FERRY_TOKEN), json: Boolean(g.json) };
-}
-
-/** Runs an API action and prints its result as JSON or through `human`. */
-function action<A extends unknown[]>(
-  run: (api: ApiClient, ...args: A) => Promise<unknown>,
-  human: (result: never) => void,
-) {
-  return async (...args: unknown[]) => {
-    const cmd = args[args.length - 1] as Command;
-    const { api, json } = client(cmd);
-    const result = await run(api, ...(args.slice(0, -1) as A));
-    if (json) printJson(result);
-    else human(result as never);
-  };
-}
-
-async function allPages(
-  api: ApiClient,
-  path: string,
-  query: Record<string, string | undefined>,
-): Promise<Obj[]> {
-  const items: Obj[] = [];
-  let cursor: string | null = null;
-  do {
-    const params = new URLSearchParams({ limit: "200" });
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
-    if (cursor) params.set("cursor", cursor);
-    const page: Page = await api.request<Page>("GET", `${path}?${params}`);
-    items.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return items;
-}
-
-function jsonArg(value: string): Obj {
-  try {
-    const parsed = JSON.parse(value);
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
-      throw new Error("not an object");
-    return parsed;
-  } catch (err) {
-    throw new InvalidArgumentError(`must be a JSON object (${(err as Error).message})`);
-  }
-}
-
-function fileArg(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    throw new InvalidArgumentError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
-}
-
-function choice(flags: string, description: string, values: readonly string[]) {
-  return new Option(flags, description).choices(values);
-}
+import { action, allPages, choice, fileArg, jsonArg, type Obj } from "./helpers.js";
+import { printObject, printTable } from "./output.js";
 
 function secretNotice(c: Obj): void {
   printObject({
@@ -288,6 +215,21 @@ export function registerApiCommands(program: Command): void {
       ),
     );
   connections
+    .command("run <id>")
+    .description("generate an outbound connection's file now (default period: yesterday, account time)")
+    .option("--from <time>", "period start (ISO 8601)")
+    .option("--to <time>", "period end, exclusive (ISO 8601)")
+    .action(
+      action(
+        (api, id: string, o: Obj) =>
+          api.request("POST", `/api/v1/connections/${encodeURIComponent(id)}/runs`, {
+            from: o.from,
+            to: o.to,
+          }),
+        printObject,
+      ),
+    );
+  connections
     .command("show <id>")
     .description("one connection")
     .action(
@@ -326,66 +268,4 @@ export function registerApiCommands(program: Command): void {
         ),
       );
   }
-
-  // --- transfers ---
-  const transfers = program
-    .command("transfers")
-    .description("files through connections: history and downloads");
-  transfers
-    .command("list")
-    .description("a connection's transfers, oldest first")
-    .requiredOption("--connection <id>", "connection id")
-    .option("--status <status>", "only this status (received, duplicate, processed, failed, downloaded, ...)")
-    .option("--since <time>", "created at or after (ISO 8601)")
-    .option("--until <time>", "created before (ISO 8601)")
-    .action(
-      action(
-        (api, o: Obj) =>
-          allPages(api, `/api/v1/connections/${encodeURIComponent(String(o.connection))}/transfers`, {
-            status: o.status as string | undefined,
-            since: o.since as string | undefined,
-            until: o.until as string | undefined,
-          }),
-        (rows: Obj[]) =>
-          printTable(rows, {
-            id: "ID",
-            createdAt: "TIME",
-            fileName: "FILE",
-            size: "SIZE",
-            status: "STATUS",
-            protocol: "VIA",
-            username: "USER",
-          }),
-      ),
-    );
-  transfers
-    .command("show <id>")
-    .description("one transfer: size, sha256, status, times, who, how")
-    .action(
-      action(
-        (api, id: string) => api.request("GET", `/api/v1/transfers/${encodeURIComponent(id)}`),
-        printObject,
-      ),
-    );
-  transfers
-    .command("download <id>")
-    .description("download a transfer's original file (or --result: its result file)")
-    .option("-o, --output <file>", "where to write it (default: its own name; - for stdout)")
-    .option("--result", "the result file instead of the original")
-    .action(async (id: string, o: Obj, cmd: Command) => {
-      const { api } = client(cmd);
-      const response = await api.download(
-        `/api/v1/transfers/${encodeURIComponent(id)}/${o.result ? "result" : "content"}`,
-      );
-      const disposition = response.headers.get("content-disposition") ?? "";
-      const name = /filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1];
-      const output = (o.output as string | undefined) ?? (name ? decodeURIComponent(name) : id);
-      const body = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
-      if (output === "-") await pipeline(body, process.stdout);
-      else {
-        // "wx": never overwrite an existing file by surprise.
-        await pipeline(body, createWriteStream(output, { flags: "wx" }));
-        process.stderr.write(`saved ${output}\n`);
-      }
-    });
 }

@@ -61,7 +61,12 @@ export async function startEmbeddedPostgres(options: {
     persistent: true,
     createPostgresUser: asRoot,
     initdbFlags: ["--encoding=UTF8", "--no-locale"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    postgresFlags: [
+      ...["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+      // Batch loads write a lot of WAL at once: with the 1 GB default a million-row file forced checkpoints
+      // in the middle of its insert. Room for them, and buffers above the 128 MB default.
+      ...["-c", "max_wal_size=4GB", "-c", "checkpoint_timeout=15min", "-c", "shared_buffers=256MB"],
+    ],
     onLog: (m: unknown) => log(String(m).trim()),
     onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trim()),
   });

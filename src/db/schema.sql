@@ -13,6 +13,107 @@ CREATE TABLE accounts (
   CONSTRAINT accounts_type_check CHECK ((type = ANY (ARRAY['brand'::text, 'partner'::text])))
 );
 
+CREATE TABLE action_items (
+  account_id uuid NOT NULL,
+  action_id bigint NOT NULL,
+  position integer NOT NULL,
+  sku text NOT NULL,
+  name text,
+  category text,
+  quantity integer NOT NULL,
+  item_price numeric(14,2),
+  amount numeric(14,2) NOT NULL,
+  CONSTRAINT action_items_account_id_action_id_fkey FOREIGN KEY (account_id, action_id) REFERENCES actions(account_id, id),
+  CONSTRAINT action_items_amount_check CHECK ((amount >= (0)::numeric)),
+  CONSTRAINT action_items_pkey PRIMARY KEY (action_id, "position"),
+  CONSTRAINT action_items_quantity_check CHECK ((quantity >= 0))
+);
+
+CREATE TABLE action_modifications (
+  id bigint NOT NULL,
+  account_id uuid NOT NULL,
+  action_id bigint NOT NULL,
+  reason text NOT NULL,
+  disposition_code text,
+  old_amount numeric(14,2) NOT NULL,
+  new_amount numeric(14,2) NOT NULL,
+  old_payout numeric(14,2) NOT NULL,
+  new_payout numeric(14,2) NOT NULL,
+  old_state text NOT NULL,
+  new_state text NOT NULL,
+  items jsonb,
+  transfer_id uuid,
+  line integer,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT action_modifications_account_id_action_id_fkey FOREIGN KEY (account_id, action_id) REFERENCES actions(account_id, id),
+  CONSTRAINT action_modifications_pkey PRIMARY KEY (id),
+  CONSTRAINT action_modifications_reason_check CHECK ((reason = ANY (ARRAY['CONS_FRAUD'::text, 'CONS_ERROR'::text, 'ITEM_RETURNED'::text, 'APPROVED'::text, 'ORDER_ERROR'::text, 'ORDER_UPDATE'::text, 'PUB_ACT_DISPUTE'::text, 'ADV_ACT_DISPUTE'::text, 'NOT_COMPLIANCE_TERMS'::text, 'ITEM_OUT_OF_STOCK'::text, 'TEST_ACTION'::text, 'RESET'::text]))),
+  CONSTRAINT action_modifications_transfer_id_line_key UNIQUE (transfer_id, line)
+);
+CREATE INDEX action_modifications_action ON action_modifications USING btree (action_id, id);
+
+CREATE TABLE action_trackers (
+  id bigint NOT NULL,
+  account_id uuid NOT NULL,
+  campaign_id bigint NOT NULL,
+  name text NOT NULL,
+  payout_type text NOT NULL,
+  payout_value numeric(14,4) NOT NULL,
+  lock_days integer NOT NULL DEFAULT 30,
+  currency text NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT action_trackers_account_id_campaign_id_fkey FOREIGN KEY (account_id, campaign_id) REFERENCES campaigns(account_id, id),
+  CONSTRAINT action_trackers_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT action_trackers_account_id_id_key UNIQUE (account_id, id),
+  CONSTRAINT action_trackers_check CHECK (((payout_type = 'fixed'::text) OR (payout_value <= (100)::numeric))),
+  CONSTRAINT action_trackers_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+  CONSTRAINT action_trackers_lock_days_check CHECK (((lock_days >= 0) AND (lock_days <= 365))),
+  CONSTRAINT action_trackers_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+  CONSTRAINT action_trackers_payout_type_check CHECK ((payout_type = ANY (ARRAY['percent'::text, 'fixed'::text]))),
+  CONSTRAINT action_trackers_payout_value_check CHECK ((payout_value >= (0)::numeric)),
+  CONSTRAINT action_trackers_pkey PRIMARY KEY (id)
+);
+
+CREATE TABLE actions (
+  id bigint NOT NULL,
+  account_id uuid NOT NULL,
+  campaign_id bigint NOT NULL,
+  tracker_id bigint NOT NULL,
+  partner_id bigint NOT NULL,
+  order_id text NOT NULL,
+  event_date timestamp with time zone NOT NULL,
+  click_id text,
+  promo_code text,
+  ad_id bigint,
+  customer_id text,
+  customer_status text,
+  currency text NOT NULL,
+  original_amount numeric(14,2) NOT NULL,
+  amount numeric(14,2) NOT NULL,
+  order_discount numeric(14,2),
+  order_shipping numeric(14,2),
+  order_tax numeric(14,2),
+  original_payout numeric(14,2) NOT NULL,
+  payout numeric(14,2) NOT NULL,
+  state text NOT NULL DEFAULT 'PENDING'::text,
+  locking_date timestamp with time zone NOT NULL,
+  modification_count integer NOT NULL DEFAULT 0,
+  last_reason text,
+  transfer_id uuid NOT NULL,
+  line integer NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT actions_account_id_id_key UNIQUE (account_id, id),
+  CONSTRAINT actions_account_id_tracker_id_order_id_key UNIQUE (account_id, tracker_id, order_id),
+  CONSTRAINT actions_amount_check CHECK ((amount >= (0)::numeric)),
+  CONSTRAINT actions_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+  CONSTRAINT actions_customer_status_check CHECK ((customer_status = ANY (ARRAY['NEW'::text, 'EXISTING'::text]))),
+  CONSTRAINT actions_order_id_check CHECK (((length(order_id) >= 1) AND (length(order_id) <= 64))),
+  CONSTRAINT actions_original_amount_check CHECK ((original_amount >= (0)::numeric)),
+  CONSTRAINT actions_pkey PRIMARY KEY (id),
+  CONSTRAINT actions_state_check CHECK ((state = ANY (ARRAY['PENDING'::text, 'APPROVED'::text, 'REVERSED'::text])))
+);
+
 CREATE TABLE api_tokens (
   id uuid NOT NULL,
   account_id uuid NOT NULL,
@@ -40,7 +141,7 @@ CREATE TABLE audit_events (
   actor_id uuid,
   action text NOT NULL,
   object_type text NOT NULL,
-  object_id uuid,
+  object_id text,
   details jsonb NOT NULL DEFAULT '{}'::jsonb,
   ip inet,
   at timestamp with time zone NOT NULL DEFAULT now(),
@@ -49,6 +150,103 @@ CREATE TABLE audit_events (
   CONSTRAINT audit_events_pkey PRIMARY KEY (id)
 );
 CREATE INDEX audit_events_object ON audit_events USING btree (account_id, object_type, object_id, at);
+
+CREATE TABLE bonus_rules (
+  id bigint NOT NULL,
+  account_id uuid NOT NULL,
+  campaign_id bigint NOT NULL,
+  name text NOT NULL,
+  basis text NOT NULL,
+  kind text NOT NULL,
+  tiers jsonb NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT bonus_rules_account_id_campaign_id_fkey FOREIGN KEY (account_id, campaign_id) REFERENCES campaigns(account_id, id),
+  CONSTRAINT bonus_rules_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT bonus_rules_account_id_id_key UNIQUE (account_id, id),
+  CONSTRAINT bonus_rules_basis_check CHECK ((basis = ANY (ARRAY['actions'::text, 'revenue'::text]))),
+  CONSTRAINT bonus_rules_kind_check CHECK ((kind = ANY (ARRAY['raise_all'::text, 'raise_past_tier'::text, 'fixed'::text]))),
+  CONSTRAINT bonus_rules_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+  CONSTRAINT bonus_rules_pkey PRIMARY KEY (id),
+  CONSTRAINT bonus_rules_tiers_check CHECK (((jsonb_typeof(tiers) = 'array'::text) AND ((jsonb_array_length(tiers) >= 1) AND (jsonb_array_length(tiers) <= 20))))
+);
+
+CREATE TABLE campaigns (
+  id bigint NOT NULL,
+  account_id uuid NOT NULL,
+  name text NOT NULL,
+  currency text NOT NULL,
+  status text NOT NULL DEFAULT 'active'::text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT campaigns_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT campaigns_account_id_id_key UNIQUE (account_id, id),
+  CONSTRAINT campaigns_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+  CONSTRAINT campaigns_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+  CONSTRAINT campaigns_pkey PRIMARY KEY (id),
+  CONSTRAINT campaigns_status_check CHECK ((status = ANY (ARRAY['active'::text, 'paused'::text])))
+);
+CREATE UNIQUE INDEX campaigns_account_name ON campaigns USING btree (account_id, lower(name));
+
+CREATE TABLE catalog_items (
+  account_id uuid NOT NULL,
+  catalog_id bigint NOT NULL,
+  item_id text NOT NULL,
+  title text,
+  description text,
+  link text,
+  image_link text,
+  price numeric(14,2),
+  sale_price numeric(14,2),
+  currency text,
+  availability text,
+  brand text,
+  gtin text,
+  mpn text,
+  product_type text,
+  google_product_category text,
+  condition text,
+  removed_at timestamp with time zone,
+  transfer_id uuid NOT NULL,
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT catalog_items_account_id_catalog_id_fkey FOREIGN KEY (account_id, catalog_id) REFERENCES catalogs(account_id, id),
+  CONSTRAINT catalog_items_pkey PRIMARY KEY (catalog_id, item_id)
+);
+
+CREATE TABLE catalogs (
+  id bigint NOT NULL,
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  name text NOT NULL,
+  transfer_id uuid,
+  item_count integer NOT NULL DEFAULT 0,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT catalogs_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
+  CONSTRAINT catalogs_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT catalogs_account_id_id_key UNIQUE (account_id, id),
+  CONSTRAINT catalogs_connection_id_key UNIQUE (connection_id),
+  CONSTRAINT catalogs_pkey PRIMARY KEY (id)
+);
+
+CREATE TABLE clicks (
+  account_id uuid NOT NULL,
+  click_id text NOT NULL,
+  campaign_id bigint NOT NULL,
+  partner_id bigint NOT NULL,
+  ad_id bigint,
+  event_date timestamp with time zone NOT NULL,
+  ip_address inet,
+  user_agent text,
+  referring_url text,
+  landing_page_url text,
+  sub_id1 text,
+  sub_id2 text,
+  sub_id3 text,
+  transfer_id uuid,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT clicks_click_id_check CHECK (((length(click_id) >= 1) AND (length(click_id) <= 128))),
+  CONSTRAINT clicks_pkey PRIMARY KEY (account_id, click_id)
+);
 
 CREATE TABLE connections (
   id uuid NOT NULL,
@@ -65,12 +263,15 @@ CREATE TABLE connections (
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
   status_changed_at timestamp with time zone NOT NULL DEFAULT now(),
   folder text NOT NULL,
+  mailbox text,
   CONSTRAINT connections_account_id_credential_id_fkey FOREIGN KEY (account_id, credential_id) REFERENCES credentials(account_id, id),
   CONSTRAINT connections_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
   CONSTRAINT connections_account_id_id_key UNIQUE (account_id, id),
   CONSTRAINT connections_data_type_check CHECK ((data_type = ANY (ARRAY['conversions'::text, 'action_modifications'::text, 'clicks'::text, 'product_catalog'::text, 'reports'::text, 'performance_bonus_detail'::text]))),
   CONSTRAINT connections_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
   CONSTRAINT connections_folder_check CHECK ((folder ~ '^[a-z0-9][a-z0-9._-]{0,63}$'::text)),
+  CONSTRAINT connections_mailbox_check CHECK ((mailbox ~ '^[a-z0-9][a-z0-9._-]{0,79}$'::text)),
+  CONSTRAINT connections_mailbox_key UNIQUE (mailbox),
   CONSTRAINT connections_method_check CHECK ((method = ANY (ARRAY['sftp'::text, 'ftp'::text, 'email'::text]))),
   CONSTRAINT connections_methodology_check CHECK ((methodology = ANY (ARRAY['push_to_platform'::text, 'pull_from_third_party'::text, 'pull_from_platform'::text]))),
   CONSTRAINT connections_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
@@ -107,6 +308,16 @@ CREATE TABLE credentials (
 );
 CREATE UNIQUE INDEX credentials_account_name ON credentials USING btree (account_id, lower(name));
 
+CREATE TABLE download_links (
+  token_hash bytea NOT NULL,
+  account_id uuid NOT NULL,
+  transfer_id uuid NOT NULL,
+  expires_at timestamp with time zone NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT download_links_account_id_transfer_id_fkey FOREIGN KEY (account_id, transfer_id) REFERENCES transfers(account_id, id),
+  CONSTRAINT download_links_pkey PRIMARY KEY (token_hash)
+);
+
 CREATE TABLE ferry_migrations (
   id integer NOT NULL,
   name text NOT NULL,
@@ -114,6 +325,73 @@ CREATE TABLE ferry_migrations (
   applied_at timestamp with time zone NOT NULL DEFAULT now(),
   CONSTRAINT ferry_migrations_pkey PRIMARY KEY (id)
 );
+
+CREATE TABLE partners (
+  id bigint NOT NULL,
+  account_id uuid NOT NULL,
+  name text NOT NULL,
+  status text NOT NULL DEFAULT 'active'::text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT partners_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT partners_account_id_id_key UNIQUE (account_id, id),
+  CONSTRAINT partners_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+  CONSTRAINT partners_pkey PRIMARY KEY (id),
+  CONSTRAINT partners_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text])))
+);
+
+CREATE TABLE promo_codes (
+  account_id uuid NOT NULL,
+  code text NOT NULL,
+  partner_id bigint NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT promo_codes_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT promo_codes_account_id_partner_id_fkey FOREIGN KEY (account_id, partner_id) REFERENCES partners(account_id, id),
+  CONSTRAINT promo_codes_code_check CHECK (((code = upper(code)) AND ((length(code) >= 1) AND (length(code) <= 64)))),
+  CONSTRAINT promo_codes_pkey PRIMARY KEY (account_id, code)
+);
+
+CREATE TABLE report_runs (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  period_start timestamp with time zone NOT NULL,
+  period_end timestamp with time zone NOT NULL,
+  trigger text NOT NULL,
+  status text NOT NULL DEFAULT 'pending'::text,
+  transfer_id uuid,
+  rows integer,
+  error text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  finished_at timestamp with time zone,
+  CONSTRAINT report_runs_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
+  CONSTRAINT report_runs_account_id_id_key UNIQUE (account_id, id),
+  CONSTRAINT report_runs_account_id_transfer_id_fkey FOREIGN KEY (account_id, transfer_id) REFERENCES transfers(account_id, id),
+  CONSTRAINT report_runs_check CHECK ((period_end > period_start)),
+  CONSTRAINT report_runs_pkey PRIMARY KEY (id),
+  CONSTRAINT report_runs_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'generated'::text, 'failed'::text]))),
+  CONSTRAINT report_runs_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text])))
+);
+CREATE INDEX report_runs_connection ON report_runs USING btree (connection_id, id);
+CREATE UNIQUE INDEX report_runs_scheduled ON report_runs USING btree (connection_id, period_start) WHERE (trigger = 'schedule'::text);
+
+CREATE TABLE result_files (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  transfer_id uuid NOT NULL,
+  kind text NOT NULL,
+  file_name text NOT NULL,
+  store_key text NOT NULL,
+  size bigint NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT result_files_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
+  CONSTRAINT result_files_account_id_transfer_id_fkey FOREIGN KEY (account_id, transfer_id) REFERENCES transfers(account_id, id),
+  CONSTRAINT result_files_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 300))),
+  CONSTRAINT result_files_kind_check CHECK ((kind = ANY (ARRAY['receipt'::text, 'summary'::text, 'errors'::text]))),
+  CONSTRAINT result_files_pkey PRIMARY KEY (id),
+  CONSTRAINT result_files_transfer_id_kind_key UNIQUE (transfer_id, kind)
+);
+CREATE INDEX result_files_connection_name ON result_files USING btree (connection_id, file_name, id DESC);
 
 CREATE TABLE staged_files (
   id uuid NOT NULL,
@@ -134,6 +412,20 @@ CREATE TABLE staged_files (
   CONSTRAINT staged_files_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE tracker_payouts (
+  account_id uuid NOT NULL,
+  tracker_id bigint NOT NULL,
+  partner_id bigint NOT NULL,
+  payout_type text NOT NULL,
+  payout_value numeric(14,4) NOT NULL,
+  CONSTRAINT tracker_payouts_account_id_partner_id_fkey FOREIGN KEY (account_id, partner_id) REFERENCES partners(account_id, id),
+  CONSTRAINT tracker_payouts_account_id_tracker_id_fkey FOREIGN KEY (account_id, tracker_id) REFERENCES action_trackers(account_id, id),
+  CONSTRAINT tracker_payouts_check CHECK (((payout_type = 'fixed'::text) OR (payout_value <= (100)::numeric))),
+  CONSTRAINT tracker_payouts_payout_type_check CHECK ((payout_type = ANY (ARRAY['percent'::text, 'fixed'::text]))),
+  CONSTRAINT tracker_payouts_payout_value_check CHECK ((payout_value >= (0)::numeric)),
+  CONSTRAINT tracker_payouts_pkey PRIMARY KEY (tracker_id, partner_id)
+);
+
 CREATE TABLE transfers (
   id uuid NOT NULL,
   account_id uuid NOT NULL,
@@ -149,13 +441,21 @@ CREATE TABLE transfers (
   remote_ip inet,
   duplicate_of uuid,
   error text,
-  result_key text,
   download_count integer NOT NULL DEFAULT 0,
   first_downloaded_at timestamp with time zone,
   last_downloaded_at timestamp with time zone,
   hidden_at timestamp with time zone,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  rows_total integer,
+  rows_ok integer,
+  rows_error integer,
+  rows_duplicate integer,
+  validate_only boolean NOT NULL DEFAULT false,
+  attempts integer NOT NULL DEFAULT 0,
+  processing_started_at timestamp with time zone,
+  processed_at timestamp with time zone,
+  delivered_at timestamp with time zone,
   CONSTRAINT transfers_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
   CONSTRAINT transfers_account_id_credential_id_fkey FOREIGN KEY (account_id, credential_id) REFERENCES credentials(account_id, id),
   CONSTRAINT transfers_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),

@@ -63,6 +63,8 @@ export interface ConnectionsTable {
   credential_id: string | null;
   /** Stable folder name in the SFTP/FTP view, set at creation. */
   folder: string;
+  /** Inbound email connections: the local part of their address, set at creation. */
+  mailbox: string | null;
   status: Generated<"active" | "disabled">;
   details: Json;
   created_at: CreatedAt;
@@ -110,7 +112,15 @@ export interface TransfersTable {
   remote_ip: string | null;
   duplicate_of: string | null;
   error: string | null;
-  result_key: string | null;
+  rows_total: number | null;
+  rows_ok: number | null;
+  rows_error: number | null;
+  rows_duplicate: number | null;
+  validate_only: Generated<boolean>;
+  attempts: Generated<number>;
+  processing_started_at: Timestamp | null;
+  processed_at: Timestamp | null;
+  delivered_at: Timestamp | null;
   download_count: Generated<number>;
   first_downloaded_at: Timestamp | null;
   last_downloaded_at: Timestamp | null;
@@ -133,6 +143,220 @@ export interface StagedFilesTable {
   created_at: CreatedAt;
 }
 
+/** numeric columns: pg returns them as strings (exact), they are written as numbers or strings. */
+type Numeric = ColumnType<string, string | number, string | number>;
+type Id = ColumnType<number, number | undefined, never>;
+
+export interface CampaignsTable {
+  id: Id;
+  account_id: string;
+  name: string;
+  currency: string;
+  status: Generated<"active" | "paused">;
+  created_at: CreatedAt;
+}
+
+export interface PartnersTable {
+  id: Id;
+  account_id: string;
+  name: string;
+  status: Generated<"active" | "inactive">;
+  created_at: CreatedAt;
+}
+
+export interface PromoCodesTable {
+  account_id: string;
+  code: string;
+  partner_id: number;
+  created_at: CreatedAt;
+}
+
+export type PayoutType = "percent" | "fixed";
+
+export interface ActionTrackersTable {
+  id: Id;
+  account_id: string;
+  campaign_id: number;
+  name: string;
+  payout_type: PayoutType;
+  payout_value: Numeric;
+  lock_days: Generated<number>;
+  currency: string;
+  created_at: CreatedAt;
+}
+
+export interface TrackerPayoutsTable {
+  account_id: string;
+  tracker_id: number;
+  partner_id: number;
+  payout_type: PayoutType;
+  payout_value: Numeric;
+}
+
+export interface ClicksTable {
+  account_id: string;
+  click_id: string;
+  campaign_id: number;
+  partner_id: number;
+  ad_id: number | null;
+  event_date: Timestamp;
+  ip_address: string | null;
+  user_agent: string | null;
+  referring_url: string | null;
+  landing_page_url: string | null;
+  sub_id1: string | null;
+  sub_id2: string | null;
+  sub_id3: string | null;
+  transfer_id: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export type ActionState = "PENDING" | "APPROVED" | "REVERSED";
+
+export interface ActionsTable {
+  id: Id;
+  account_id: string;
+  campaign_id: number;
+  tracker_id: number;
+  partner_id: number;
+  order_id: string;
+  event_date: Timestamp;
+  click_id: string | null;
+  promo_code: string | null;
+  ad_id: number | null;
+  customer_id: string | null;
+  customer_status: "NEW" | "EXISTING" | null;
+  currency: string;
+  original_amount: Numeric;
+  amount: Numeric;
+  order_discount: Numeric | null;
+  order_shipping: Numeric | null;
+  order_tax: Numeric | null;
+  original_payout: Numeric;
+  payout: Numeric;
+  state: Generated<ActionState>;
+  locking_date: Timestamp;
+  modification_count: Generated<number>;
+  last_reason: string | null;
+  transfer_id: string;
+  line: number;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface ActionItemsTable {
+  account_id: string;
+  action_id: number;
+  position: number;
+  sku: string;
+  name: string | null;
+  category: string | null;
+  quantity: number;
+  item_price: Numeric | null;
+  amount: Numeric;
+}
+
+export interface ActionModificationsTable {
+  id: Id;
+  account_id: string;
+  action_id: number;
+  reason: string;
+  disposition_code: string | null;
+  old_amount: Numeric;
+  new_amount: Numeric;
+  old_payout: Numeric;
+  new_payout: Numeric;
+  old_state: string;
+  new_state: string;
+  items: Json | null;
+  transfer_id: string | null;
+  line: number | null;
+  created_at: CreatedAt;
+}
+
+export interface CatalogsTable {
+  id: Id;
+  account_id: string;
+  connection_id: string;
+  name: string;
+  transfer_id: string | null;
+  item_count: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface CatalogItemsTable {
+  account_id: string;
+  catalog_id: number;
+  item_id: string;
+  title: string | null;
+  description: string | null;
+  link: string | null;
+  image_link: string | null;
+  price: Numeric | null;
+  sale_price: Numeric | null;
+  currency: string | null;
+  availability: string | null;
+  brand: string | null;
+  gtin: string | null;
+  mpn: string | null;
+  product_type: string | null;
+  google_product_category: string | null;
+  condition: string | null;
+  removed_at: Timestamp | null;
+  transfer_id: string;
+  updated_at: Timestamp;
+}
+
+export type ResultKind = "receipt" | "summary" | "errors";
+
+export interface ResultFilesTable {
+  id: string;
+  account_id: string;
+  connection_id: string;
+  transfer_id: string;
+  kind: ResultKind;
+  file_name: string;
+  store_key: string;
+  size: ColumnType<number, number, number>;
+  created_at: CreatedAt;
+}
+
+export interface ReportRunsTable {
+  id: string;
+  account_id: string;
+  connection_id: string;
+  period_start: Timestamp;
+  period_end: Timestamp;
+  trigger: "schedule" | "manual";
+  status: Generated<"pending" | "generated" | "failed">;
+  transfer_id: string | null;
+  rows: number | null;
+  error: string | null;
+  created_at: CreatedAt;
+  finished_at: Timestamp | null;
+}
+
+export interface BonusRulesTable {
+  id: ColumnType<number, number | undefined, never>;
+  account_id: string;
+  campaign_id: number;
+  name: string;
+  basis: "actions" | "revenue";
+  kind: "raise_all" | "raise_past_tier" | "fixed";
+  tiers: ColumnType<{ from: number; value: number }[], string, string>;
+  created_at: CreatedAt;
+}
+
+export interface DownloadLinksTable {
+  token_hash: Buffer;
+  account_id: string;
+  transfer_id: string;
+  expires_at: Timestamp;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -142,4 +366,19 @@ export interface Database {
   audit_events: AuditEventsTable;
   transfers: TransfersTable;
   staged_files: StagedFilesTable;
+  campaigns: CampaignsTable;
+  partners: PartnersTable;
+  promo_codes: PromoCodesTable;
+  action_trackers: ActionTrackersTable;
+  tracker_payouts: TrackerPayoutsTable;
+  clicks: ClicksTable;
+  actions: ActionsTable;
+  action_items: ActionItemsTable;
+  action_modifications: ActionModificationsTable;
+  catalogs: CatalogsTable;
+  catalog_items: CatalogItemsTable;
+  result_files: ResultFilesTable;
+  report_runs: ReportRunsTable;
+  bonus_rules: BonusRulesTable;
+  download_links: DownloadLinksTable;
 }

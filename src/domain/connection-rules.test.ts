@@ -95,13 +95,13 @@ describe("validateConnection", () => {
 
   it("fills in defaults", () => {
     const r = validateConnection({ ...inboundSftpPush, details: {} });
-    expect(r).toEqual({ ok: true, details: { allOrNothing: false } });
+    expect(r).toEqual({ ok: true, details: { allOrNothing: false, validateOnly: false } });
   });
 
   it("names an unknown setting and lists the allowed ones", () => {
     const [e] = errorsOf({ ...inboundSftpPush, details: { colour: "red" } });
     expect(e?.path).toBe("details.colour");
-    expect(e?.message).toMatch(/allowed: allOrNothing/);
+    expect(e?.message).toMatch(/allowed: allOrNothing, validateOnly/);
   });
 
   it("checks pull details field by field", () => {

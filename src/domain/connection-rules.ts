@@ -130,6 +130,8 @@ const schedule = z
 const inbound = {
   /** Reject the whole file when any row fails, instead of applying the good rows. (Default: false) */
   allOrNothing: z.boolean().default(false),
+  /** Check files completely but apply nothing: for testing a feed. (Default: false) */
+  validateOnly: z.boolean().default(false),
 };
 
 const pushFiles = z.strictObject({ ...inbound });
@@ -196,6 +198,10 @@ const outboundCommon = {
   compression: z.enum(["none", "gzip"]).default("none"),
   /** (Default: {connection}_{period_start:yyyyMMdd}.{ext}) */
   fileNameTemplate: fileNameTemplate.default("{connection}_{period_start:yyyyMMdd}.{ext}"),
+  /** Only these campaigns; empty or unset: all. */
+  campaignIds: z.array(z.number().int().positive()).max(100).optional(),
+  /** Only these partners; empty or unset: all. */
+  partnerIds: z.array(z.number().int().positive()).max(1000).optional(),
 };
 
 const outboundFiles = z.strictObject({ ...outboundCommon });

@@ -3,6 +3,7 @@
  * methodology; edited (name, credential, details), disabled and re-enabled; never deleted. Every change is
  * audited. Secrets in details are sealed with the master key and never returned.
  */
+import { randomBytes } from "node:crypto";
 import type { Kysely, Selectable, Updateable } from "kysely";
 import { isId, newId } from "../db/ids.js";
 import type { ConnectionsTable, Database } from "../db/schema.js";
@@ -75,6 +76,8 @@ export interface Endpoints {
   publicHost: string;
   sftpPort: number;
   ftpPort: number;
+  /** The domain of inbound email connections' addresses. */
+  emailDomain: string;
 }
 
 /** What the connection functions need besides the actor. */
@@ -86,6 +89,12 @@ export interface ConnectionDeps {
 
 type Row = Selectable<ConnectionsTable> & { username: string | null };
 const SEALED = "Sealed";
+
+/** 10 random lower-case letters and digits. */
+function randomMailboxSuffix(): string {
+  const alphabet = "abcdefghijkmnpqrstuvwxyz23456789";
+  return Array.from(randomBytes(10), (b) => alphabet[b % alphabet.length]).join("");
+}
 
 /** A folder name from a connection name: lower-case letters, digits, `.`, `_` and `-`, at most 64. */
 export function folderName(name: string): string {
@@ -101,7 +110,8 @@ export function folderName(name: string): string {
 }
 
 function addressOf(r: Row, endpoints: Endpoints): string | null {
-  if (r.methodology === "pull_from_third_party" || r.method === "email" || !r.username) return null;
+  if (r.method === "email") return r.mailbox ? `${r.mailbox}@${endpoints.emailDomain}` : null;
+  if (r.methodology === "pull_from_third_party" || !r.username) return null;
   const port = r.method === "sftp" ? endpoints.sftpPort : endpoints.ftpPort;
   return `${r.method}://${r.username}@${endpoints.publicHost}:${port}/${r.folder}/`;
 }
@@ -211,6 +221,11 @@ export async function createConnection(
           methodology: input.methodology,
           credential_id: input.credentialId ?? null,
           folder: await freeFolder(db, actor.accountId, folderName(name)),
+          // A mailbox for inbound email: the folder plus random characters, so addresses cannot be guessed.
+          mailbox:
+            input.method === "email" && input.methodology === "push_to_platform"
+              ? `${folderName(name).slice(0, 60)}-${randomMailboxSuffix()}`
+              : null,
           details: JSON.stringify(details),
         })
         .execute();

@@ -6,7 +6,8 @@ export type ErrorCode =
   | "CONFLICT"
   | "UNAUTHORIZED"
   | "FORBIDDEN"
-  | "METHOD_NOT_ALLOWED";
+  | "METHOD_NOT_ALLOWED"
+  | "PAYLOAD_TOO_LARGE";
 
 /** One wrong input field: its path (e.g. `details.port`) and what is wrong with it. */
 export interface FieldError {

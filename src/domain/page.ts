@@ -39,3 +39,29 @@ export function toPage<R extends { id: string }, T>(rows: R[], limit: number, ma
     nextCursor: more && last ? Buffer.from(last.id, "utf8").toString("base64url") : null,
   };
 }
+
+/** The same over numeric ids (platform data: campaigns, partners, actions…): the cursor is the last id. */
+export function numericPageBounds(req: PageRequest): { limit: number; after: number } {
+  const { limit } = pageBounds({ limit: req.limit });
+  if (req.cursor === undefined) return { limit, after: 0 };
+  const after = Number(Buffer.from(req.cursor, "base64url").toString("utf8"));
+  if (!Number.isSafeInteger(after) || after < 0) {
+    throw invalid([{ path: "cursor", message: "is not a cursor returned by this API" }]);
+  }
+  return { limit, after };
+}
+
+/** A page from up to limit+1 rows fetched in numeric id order. */
+export function toNumericPage<R extends { id: number }, T>(
+  rows: R[],
+  limit: number,
+  map: (r: R) => T,
+): Page<T> {
+  const more = rows.length > limit;
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    items: items.map(map),
+    nextCursor: more && last ? Buffer.from(String(last.id), "utf8").toString("base64url") : null,
+  };
+}

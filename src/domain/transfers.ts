@@ -1,7 +1,7 @@
 /** Transfers as their owners see them: the immutable history of every file through a connection. */
 import type { Kysely, Selectable } from "kysely";
 import { isId } from "../db/ids.js";
-import type { Database, TransferStatus, TransfersTable } from "../db/schema.js";
+import type { Database, ResultKind, TransferStatus, TransfersTable } from "../db/schema.js";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
 import { invalid, notFound } from "./errors.js";
@@ -25,7 +25,11 @@ export interface Transfer {
   error: string | null;
   /** Whether the original bytes are still kept (retention may remove them; the record stays). */
   contentAvailable: boolean;
-  resultAvailable: boolean;
+  /** Row counts once processed: every data row, taken, refused, duplicates. */
+  rows: { total: number; ok: number; error: number; duplicate: number } | null;
+  validateOnly: boolean;
+  attempts: number;
+  processedAt: Date | null;
   downloadCount: number;
   firstDownloadedAt: Date | null;
   lastDownloadedAt: Date | null;
@@ -59,7 +63,18 @@ function toTransfer(r: Row): Transfer {
     duplicateOf: r.duplicate_of,
     error: r.error,
     contentAvailable: r.store_key !== null,
-    resultAvailable: r.result_key !== null,
+    rows:
+      r.rows_total === null
+        ? null
+        : {
+            total: r.rows_total,
+            ok: r.rows_ok ?? 0,
+            error: r.rows_error ?? 0,
+            duplicate: r.rows_duplicate ?? 0,
+          },
+    validateOnly: r.validate_only,
+    attempts: r.attempts,
+    processedAt: r.processed_at,
     downloadCount: r.download_count,
     firstDownloadedAt: r.first_downloaded_at,
     lastDownloadedAt: r.last_downloaded_at,
@@ -134,23 +149,58 @@ export async function getTransfer(db: Kysely<Database>, actor: Actor, id: string
   return toTransfer(await findRow(db, actor, id));
 }
 
+/** A file Ferry wrote about an inbound transfer: receipt, summary, errors. */
+export interface ResultFile {
+  kind: ResultKind;
+  fileName: string;
+  size: number;
+  createdAt: Date;
+}
+
+/** The result files of one of the actor's transfers. */
+export async function listResultFiles(db: Kysely<Database>, actor: Actor, id: string): Promise<ResultFile[]> {
+  await findRow(db, actor, id);
+  const rows = await db
+    .selectFrom("result_files")
+    .select(["kind", "file_name", "size", "created_at"])
+    .where("account_id", "=", actor.accountId)
+    .where("transfer_id", "=", id)
+    .orderBy("created_at")
+    .execute();
+  return rows.map((r) => ({ kind: r.kind, fileName: r.file_name, size: r.size, createdAt: r.created_at }));
+}
+
 /**
- * The store key of a transfer's original file (or its result file) for download through the API, audited;
- * downloading a generated outbound file counts as its download.
+ * The store key of a transfer's original file (or one of its result files) for download through the API,
+ * audited; downloading a generated outbound file counts as its download.
  */
 export async function openTransferFile(
   db: Kysely<Database>,
   actor: Actor,
   id: string,
-  which: "content" | "result",
+  which: "content" | ResultKind,
 ): Promise<{ transfer: Transfer; key: string; fileName: string }> {
   const row = await findRow(db, actor, id);
-  const key = which === "content" ? row.store_key : row.result_key;
+  let key: string | null = row.store_key;
+  let fileName = row.file_name;
+  if (which !== "content") {
+    const result = await db
+      .selectFrom("result_files")
+      .select(["store_key", "file_name"])
+      .where("account_id", "=", actor.accountId)
+      .where("transfer_id", "=", id)
+      .where("kind", "=", which)
+      .executeTakeFirst();
+    key = result?.store_key ?? null;
+    fileName = result?.file_name ?? fileName;
+  }
   if (!key) {
     throw notFound(
       which === "content"
         ? "The file's content (removed by the retention policy)"
-        : "A result file (none yet: it is written when the file is processed)",
+        : which === "errors"
+          ? "An errors file (there is one only when rows were refused, once the file is processed)"
+          : `A ${which} (it is written when the file is processed)`,
     );
   }
   if (which === "content" && row.direction === "outbound") await countDownload(db, actor.accountId, id);
@@ -159,11 +209,7 @@ export async function openTransferFile(
     actor,
     "transfer.downloaded",
     { type: "transfer", id },
-    { which, fileName: row.file_name, protocol: "http" },
+    { which, fileName, protocol: "http" },
   );
-  return {
-    transfer: toTransfer(row),
-    key,
-    fileName: which === "content" ? row.file_name : `${row.file_name}.result.csv`,
-  };
+  return { transfer: toTransfer(row), key, fileName };
 }

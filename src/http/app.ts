@@ -9,6 +9,7 @@ import type { Registry } from "prom-client";
 import type { Database } from "../db/schema.js";
 import type { Endpoints } from "../domain/connections.js";
 import type { SecretBox } from "../domain/secretbox.js";
+import type { JobQueue } from "../pipeline/jobs.js";
 import type { FileStore } from "../pipeline/store.js";
 import { installAuth } from "./auth.js";
 import { installErrorHandler } from "./errors.js";
@@ -16,6 +17,8 @@ import { installMetrics } from "./metrics.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { credentialRoutes } from "./routes/credentials.js";
+import { downloadRoutes } from "./routes/downloads.js";
+import { platformRoutes } from "./routes/platform.js";
 import { transferRoutes } from "./routes/transfers.js";
 
 /** What the API needs. */
@@ -25,6 +28,10 @@ export interface ApiDeps {
   store: FileStore;
   endpoints: Endpoints;
   metrics: Registry;
+  /** Where uploads through the API enqueue their processing. */
+  queue: JobQueue;
+  /** Largest file accepted by upload, in bytes. */
+  maxUploadBytes: number;
   logger?: Logger | undefined;
   version?: string | undefined;
 }
@@ -79,5 +86,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(credentialRoutes(deps), { prefix: API_PREFIX });
   await app.register(connectionRoutes(deps), { prefix: API_PREFIX });
   await app.register(transferRoutes(deps), { prefix: API_PREFIX });
+  await app.register(platformRoutes(deps), { prefix: API_PREFIX });
+  await app.register(downloadRoutes(deps));
   return app;
 }

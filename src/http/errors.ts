@@ -10,6 +10,7 @@ const STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
 };
 
 function body(code: string, message: string, requestId: string, fields?: FieldError[]) {

@@ -189,12 +189,27 @@ export const Transfer = z.object({
   duplicateOf: Id.nullable(),
   error: z.string().nullable(),
   contentAvailable: z.boolean(),
-  resultAvailable: z.boolean(),
+  rows: z
+    .object({ total: z.number(), ok: z.number(), error: z.number(), duplicate: z.number() })
+    .nullable()
+    .meta({ description: "Row counts once processed: all data rows, taken, refused, duplicates" }),
+  validateOnly: z.boolean(),
+  attempts: z.number(),
+  processedAt: z.date().nullable(),
   downloadCount: z.number(),
   firstDownloadedAt: z.date().nullable(),
   lastDownloadedAt: z.date().nullable(),
   createdAt: z.date(),
   updatedAt: z.date(),
+});
+
+export const RESULT_KINDS = ["receipt", "summary", "errors"] as const;
+
+export const ResultFile = z.object({
+  kind: z.enum(RESULT_KINDS),
+  fileName: z.string(),
+  size: z.number(),
+  createdAt: z.date(),
 });
 
 export const TransferQuery = z.object({

@@ -6,6 +6,7 @@
 import { type Kysely, sql } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database, TransferProtocol } from "../db/schema.js";
+import type { JobQueue } from "./jobs.js";
 import type { StoredObject } from "./store.js";
 
 /** Who sent a file, through which connection and how. */
@@ -24,21 +25,28 @@ export interface Received {
 }
 
 /**
- * Records a complete file as an inbound Transfer. The same content (SHA-256) already received through the
- * same connection makes this one a `duplicate` of it. Serialised per connection and checksum so that two
- * identical uploads at once cannot both be "first".
+ * Records a complete file as an inbound Transfer and enqueues its processing, in one transaction. The same
+ * content (SHA-256) already received through the same connection makes this one a `duplicate` of it (its job
+ * only writes the receipt and summary). Serialised per connection and checksum so that two identical uploads
+ * at once cannot both be "first".
  */
 export async function recordUpload(
   db: Kysely<Database>,
+  queue: JobQueue,
   sender: Sender,
   fileName: string,
   object: StoredObject,
 ): Promise<Received> {
-  return db.transaction().execute((trx) => insertTransfer(trx, sender, fileName, object));
+  const received = await db
+    .transaction()
+    .execute((trx) => insertTransfer(trx, queue, sender, fileName, object));
+  queue.wake();
+  return received;
 }
 
 async function insertTransfer(
   trx: Kysely<Database>,
+  queue: JobQueue,
   sender: Sender,
   fileName: string,
   object: StoredObject,
@@ -75,7 +83,7 @@ async function insertTransfer(
       duplicate_of: first?.id ?? null,
     })
     .execute();
-  // Processing (issue 5) enqueues its job here, in this same transaction.
+  await queue.enqueueProcessing(trx, { transferId: id });
   return { transferId: id, status, duplicateOf: first?.id ?? null };
 }
 
@@ -134,11 +142,12 @@ export async function renameStaged(
 /** Turns a staged file into a Transfer under its final name, in one transaction. Null if none is staged. */
 export async function promoteStaged(
   db: Kysely<Database>,
+  queue: JobQueue,
   connectionId: string,
   from: string,
   finalName: string,
 ): Promise<Received | null> {
-  return db.transaction().execute(async (trx) => {
+  const received = await db.transaction().execute(async (trx) => {
     const staged = await trx
       .deleteFrom("staged_files")
       .where("connection_id", "=", connectionId)
@@ -148,6 +157,7 @@ export async function promoteStaged(
     if (!staged) return null;
     return insertTransfer(
       trx,
+      queue,
       {
         accountId: staged.account_id,
         connectionId,
@@ -159,6 +169,8 @@ export async function promoteStaged(
       { key: staged.store_key, size: staged.size, sha256: staged.sha256 },
     );
   });
+  if (received) queue.wake();
+  return received;
 }
 
 /** Removes a staged file; returns its store key, or null if there was none. */

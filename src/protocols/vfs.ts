@@ -15,6 +15,7 @@ import type { Database, TransferProtocol } from "../db/schema.js";
 import { credentialActor } from "../domain/actor.js";
 import { audit } from "../domain/audit.js";
 import { countDownload } from "../domain/transfers.js";
+import type { JobQueue } from "../pipeline/jobs.js";
 import { isTemporaryName, refuseName } from "../pipeline/names.js";
 import {
   dropStaged,
@@ -62,6 +63,8 @@ export interface Login {
 export interface VfsDeps {
   db: Kysely<Database>;
   store: FileStore;
+  /** Where the processing job of each received file goes, in the receive transaction. */
+  queue: JobQueue;
   /** Largest upload accepted, in bytes. */
   maxUploadBytes: number;
 }
@@ -151,7 +154,19 @@ export class VirtualFs {
   /** Files of an area (or the one called `name`): received (inbox), generated (outbox); newest of each name. */
   private async files(connection: ConnectionView, area: string, name?: string) {
     const { db } = this.deps;
-    if (area === "results") return [];
+    if (area === "results") {
+      let q = db
+        .selectFrom("result_files")
+        .select(["id", "file_name as name", "size", "created_at as mtime", "store_key"])
+        .distinctOn("file_name")
+        .where("account_id", "=", this.login.accountId)
+        .where("connection_id", "=", connection.id)
+        .orderBy("file_name")
+        .orderBy("id", "desc")
+        .limit(10_000);
+      if (name !== undefined) q = q.where("file_name", "=", name);
+      return (await q.execute()).map((r) => ({ ...r, staged: false }));
+    }
     const direction = area === "inbox" ? "inbound" : "outbound";
     let transfersQuery = db
       .selectFrom("transfers")
@@ -269,7 +284,7 @@ export class VirtualFs {
           if (replaced) await store.remove(replaced);
           return { staged: name };
         }
-        return recordUpload(db, this.sender(connection.id), name, object);
+        return recordUpload(db, this.deps.queue, this.sender(connection.id), name, object);
       },
       abort: () => upload.abort(),
     };
@@ -314,7 +329,7 @@ export class VirtualFs {
       await renameStaged(db, a.connection.id, a.name, b.name);
       return null;
     }
-    const received = await promoteStaged(db, a.connection.id, a.name, b.name);
+    const received = await promoteStaged(db, this.deps.queue, a.connection.id, a.name, b.name);
     if (!received) throw noSuchFile(from);
     return received;
   }

@@ -129,14 +129,14 @@ class LocalUpload implements Upload {
           );
           written += bytesWritten;
         }
-      } catch (err) {
-        this.failed = err as Error;
         this.unsynced += buffer.length;
         if (this.unsynced >= SYNC_EVERY) {
           this.unsynced = 0;
           // Not awaited here: later writes go on while the disk syncs; commit waits for it.
           this.syncing = Promise.all([this.syncing, this.fd.datasync().catch(() => {})]);
         }
+      } catch (err) {
+        this.failed = err as Error;
       } finally {
         this.inFlight -= buffer.length;
       }
@@ -195,7 +195,12 @@ class LocalReader implements ObjectReader {
     return got === n ? buffer : buffer.subarray(0, got);
   }
 
+  private closed = false;
+
+  /** Closes the file; closing again does nothing. */
   close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
     return this.fd.close();
   }
 }

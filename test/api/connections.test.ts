@@ -35,7 +35,7 @@ describe("creating connections", () => {
       methodology: "push_to_platform",
       credentialId,
       status: "active",
-      details: { allOrNothing: false },
+      details: { allOrNothing: false, validateOnly: false },
     });
   });
 
@@ -142,7 +142,10 @@ describe("editing connections", () => {
     expect(audit[1].details.changes).toEqual({
       name: { from: "Editable", to: "Edited" },
       credentialId: { from: credentialId, to: other },
-      details: { from: { allOrNothing: false }, to: { allOrNothing: true } },
+      details: {
+        from: { allOrNothing: false, validateOnly: false },
+        to: { allOrNothing: true, validateOnly: false },
+      },
     });
   });
 

@@ -23,7 +23,7 @@ async function receive(name: string, content: string) {
     protocol: "sftp" as const,
     remoteIp: "203.0.113.7",
   };
-  return recordUpload(api.current.db.db, sender, name, object);
+  return recordUpload(api.current.db.db, api.current.queue, sender, name, object);
 }
 
 beforeAll(async () => {
@@ -61,7 +61,8 @@ describe("transfers", () => {
       protocol: "sftp",
       remoteIp: "203.0.113.7",
       contentAvailable: true,
-      resultAvailable: false,
+      rows: null,
+      processedAt: null,
     });
     expect(res.body.items[2].duplicateOf).toBe(ids[0]);
   });
@@ -106,10 +107,18 @@ describe("transfers", () => {
     expect(audit).toEqual([{ action: "transfer.downloaded", object_id: ids[1] }]);
   });
 
-  it("have no result file before processing", async () => {
-    const res = await call("GET", `/api/v1/transfers/${ids[0]}/result`);
+  it("have no result files before processing", async () => {
+    expect((await call("GET", `/api/v1/transfers/${ids[0]}/results`)).body).toEqual({ items: [] });
+    const res = await call("GET", `/api/v1/transfers/${ids[0]}/results/summary`);
     expect(res.status).toBe(404);
     expect(res.body.error.message).toMatch(/written when the file is processed/);
+  });
+
+  it("each come with a processing job, enqueued in the same transaction", async () => {
+    const jobs = await api.current.db.pool.query(
+      `SELECT data->>'transferId' AS id FROM ${api.current.db.schema}_jobs.job WHERE name = 'process-transfer' ORDER BY created_on`,
+    );
+    expect(jobs.rows.map((r) => r.id).sort()).toEqual([...ids].sort());
   });
 
   it("of another account answer 404", async () => {

@@ -86,6 +86,8 @@ beforeAll(async () => {
     FERRY_DATA_DIR: path.join(dir, "data"),
     FERRY_FTP_PORT: String(ftpPort),
     FERRY_ADMIN_TOKEN: ADMIN,
+    // Transport only: these files are not data files; processing has its own end-to-end test.
+    FERRY_WORKERS: "0",
     FERRY_LOG_LEVEL: "warn",
   });
   db = new pg.Client({ connectionString: database.url });
@@ -126,7 +128,7 @@ describe("FTPS with curl and lftp", () => {
       path.join(dir, "back.csv"),
       url(`/${connection.folder}/inbox/clicks.csv`),
     ]);
-    expect(down.code).toBe(0);
+    expect(down, down.stderr).toMatchObject({ code: 0 });
     expect((await readFile(path.join(dir, "back.csv"))).equals(data)).toBe(true);
     expect(await transfers()).toEqual([
       {

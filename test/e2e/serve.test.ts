@@ -254,6 +254,8 @@ describe("configuration", () => {
     expect(res.json()).toEqual([
       { id: 1, name: "foundation", status: "already_applied" },
       { id: 2, name: "transfers", status: "already_applied" },
+      { id: 3, name: "platform", status: "already_applied" },
+      { id: 4, name: "outbound", status: "already_applied" },
     ]);
   });
 });

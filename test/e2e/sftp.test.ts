@@ -56,6 +56,8 @@ beforeAll(async () => {
     FERRY_ADMIN_TOKEN: ADMIN,
     FERRY_MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
     FERRY_LOGIN_MAX_FAILURES: "3",
+    // Transport only: these files are not data files; processing has its own end-to-end test.
+    FERRY_WORKERS: "0",
     FERRY_LOG_LEVEL: "warn",
   });
   db = new pg.Client({ connectionString: database.url });

@@ -11,7 +11,10 @@ import { secretBox } from "../../src/domain/secretbox.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/http/metrics.js";
 import { createLogger } from "../../src/log.js";
+import { type Outcome, type ProcessDeps, processTransfer } from "../../src/pipeline/process.js";
+import { type Received, recordUpload } from "../../src/pipeline/receive.js";
 import type { FileStore } from "../../src/pipeline/store.js";
+import { BossQueue } from "../../src/queue/boss.js";
 import { localStore } from "../../src/store/local.js";
 import { type TestDb, useTestDb } from "./db.js";
 
@@ -32,6 +35,18 @@ export interface TestApi {
   call<T = any>(token: string | null, method: string, url: string, body?: unknown): Promise<Response<T>>;
   /** A new account of the given type and a token for it. */
   newAccount(type?: "brand" | "partner"): Promise<{ id: string; token: string }>;
+  /** The job queue (pg-boss, in its own schema next to the file's). */
+  queue: BossQueue;
+  /** What processing needs, with small limits tests can reach. */
+  processDeps: ProcessDeps;
+  /** Receives a file as an upload would: store, then the receive transaction (which enqueues its job). */
+  receive(
+    to: { accountId: string; connectionId: string },
+    name: string,
+    content: string | Buffer,
+  ): Promise<Received>;
+  /** Runs the processing of a transfer here and now (the real code a worker runs). */
+  process(transferId: string): Promise<Outcome>;
 }
 
 export function useTestApi(): { current: TestApi } {
@@ -51,12 +66,24 @@ export function useTestApi(): { current: TestApi } {
     const store = localStore(storeDir);
     const adminToken = `test_admin_${randomBytes(16).toString("hex")}`;
     await ensureAdministrator(db.current.db, { token: adminToken, password: "test-admin-password" });
+    const queue = await BossQueue.start(
+      { url: db.current.url, schema: `${db.current.schema}_jobs`, pollingSeconds: 0.5 },
+      createLogger("warn", sink),
+    );
+    cleanup.push(async () => {
+      await queue.stop();
+      if (process.env.FERRY_KEEP_TEST_SCHEMAS !== "1") {
+        await db.current.pool.query(`DROP SCHEMA IF EXISTS ${db.current.schema}_jobs CASCADE`);
+      }
+    });
     const app = await buildApp({
       db: db.current.db,
       box: secretBox(randomBytes(32)),
       store,
-      endpoints: { publicHost: "ferry.test", sftpPort: 2222, ftpPort: 2121 },
+      endpoints: { publicHost: "ferry.test", sftpPort: 2222, ftpPort: 2121, emailDomain: "in.ferry.test" },
       metrics: createMetrics(),
+      queue,
+      maxUploadBytes: 1024 * 1024,
       logger: createLogger("debug", sink),
     });
     const call = async (token: string | null, method: string, url: string, body?: unknown) => {
@@ -78,7 +105,41 @@ export function useTestApi(): { current: TestApi } {
       });
       return { id: account.body.id as string, token: token.body.token as string };
     };
-    ref.current = { db: db.current, app, store, logs, adminToken, call, newAccount };
+    const processDeps: ProcessDeps = {
+      pool: db.current.pool,
+      store,
+      log: createLogger("debug", sink),
+      limits: { maxLineChars: 64 * 1024, unpack: { maxUnpackedBytes: 1024 ** 3, maxRatio: 200 } },
+    };
+    const receive = async (
+      to: { accountId: string; connectionId: string },
+      name: string,
+      content: string | Buffer,
+    ) => {
+      const upload = await store.create();
+      await upload.write(Buffer.from(content), 0);
+      const object = await upload.commit();
+      return recordUpload(
+        db.current.db,
+        queue,
+        { ...to, credentialId: null, protocol: "sftp", remoteIp: "203.0.113.7" },
+        name,
+        object,
+      );
+    };
+    ref.current = {
+      db: db.current,
+      app,
+      store,
+      logs,
+      adminToken,
+      call,
+      newAccount,
+      queue,
+      processDeps,
+      receive,
+      process: (transferId) => processTransfer(processDeps, transferId),
+    };
   });
   afterAll(async () => {
     await ref.current?.app.close();

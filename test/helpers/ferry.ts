@@ -38,10 +38,12 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
     FERRY_HTTP_PORT: String(await freePort()),
     FERRY_SFTP_PORT: String(await freePort()),
     FERRY_FTP_PORT: String(await freePort()),
+    FERRY_SMTP_PORT: String(await freePort()),
     FERRY_FTP_PASV_PORTS: `${passive}-${passive + 19}`,
   };
   env = { ...ports, ...env };
-  const child: ChildProcess = spawn(process.execPath, [CLI, "serve"], {
+  // The heap limit the `ferry` command's shebang and `npm start` give the server (see README: memory).
+  const child: ChildProcess = spawn(process.execPath, ["--max-old-space-size=256", CLI, "serve"], {
     env: childEnv({ FERRY_BIND: "127.0.0.1", ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });

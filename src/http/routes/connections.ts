@@ -10,6 +10,7 @@ import {
   setConnectionStatus,
   updateConnection,
 } from "../../domain/connections.js";
+import { listRuns, runNow } from "../../domain/runs.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
 import {
@@ -131,6 +132,53 @@ export function connectionRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const connection = await getConnection(deps, actor, request.params.id);
         return { items: await listAuditEvents(deps.db, actor, { type: "connection", id: connection.id }) };
       },
+    );
+    const Run = z.object({
+      id: z.string(),
+      connectionId: z.string(),
+      periodStart: z.date(),
+      periodEnd: z.date(),
+      trigger: z.enum(["schedule", "manual"]),
+      status: z.enum(["pending", "generated", "failed"]),
+      transferId: z.string().nullable().describe("The generated file, once generated"),
+      rows: z.number().nullable(),
+      error: z.string().nullable(),
+      createdAt: z.date(),
+      finishedAt: z.date().nullable(),
+    });
+    app.post(
+      "/connections/:id/runs",
+      {
+        schema: {
+          tags,
+          summary:
+            "Generate an outbound connection's file now, for a period (default: yesterday, account time)",
+          params: IdParams,
+          body: z
+            .strictObject({
+              from: z.coerce.date().optional().describe("Period start (ISO 8601)"),
+              to: z.coerce.date().optional().describe("Period end, exclusive (ISO 8601)"),
+            })
+            .optional(),
+          response: { 202: Run, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) =>
+        reply
+          .code(202)
+          .send(await runNow(deps.db, deps.queue, actorOf(request), request.params.id, request.body ?? {})),
+    );
+    app.get(
+      "/connections/:id/runs",
+      {
+        schema: {
+          tags,
+          summary: "An outbound connection's runs, newest first",
+          params: IdParams,
+          response: { 200: z.object({ items: z.array(Run) }), 404: ErrorBody },
+        },
+      },
+      async (request) => ({ items: await listRuns(deps.db, actorOf(request), request.params.id) }),
     );
   };
 }

@@ -1,10 +1,30 @@
 /** Transfers: a connection's file history, one transfer, and its original and result files. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { getTransfer, listTransfers, openTransferFile } from "../../domain/transfers.js";
+import { z } from "zod";
+import { audit } from "../../domain/audit.js";
+import { DomainError, invalid, notFound } from "../../domain/errors.js";
+import { getTransfer, listResultFiles, listTransfers, openTransferFile } from "../../domain/transfers.js";
+import { isTemporaryName, refuseName } from "../../pipeline/names.js";
+import { recordUpload } from "../../pipeline/receive.js";
 import { objectStream } from "../../pipeline/store.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
-import { ErrorBody, IdParams, pageOf, Transfer, TransferQuery } from "../schemas.js";
+import {
+  ErrorBody,
+  IdParams,
+  pageOf,
+  RESULT_KINDS,
+  ResultFile,
+  Transfer,
+  TransferQuery,
+} from "../schemas.js";
+
+const CONTENT_TYPES = {
+  content: "application/octet-stream",
+  receipt: "text/plain; charset=utf-8",
+  summary: "application/json; charset=utf-8",
+  errors: "text/csv; charset=utf-8",
+} as const;
 
 /** A Content-Disposition that survives any file name (RFC 6266 with RFC 5987 filename*). */
 function attachment(name: string): string {
@@ -15,6 +35,85 @@ function attachment(name: string): string {
 export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
     const tags = ["transfers"];
+    // Uploads stream to the store as they arrive: no body buffering, no body limit but maxUploadBytes.
+    app.addContentTypeParser("application/octet-stream", (_request, payload, done) => done(null, payload));
+    app.post(
+      "/connections/:id/files",
+      {
+        schema: {
+          tags,
+          summary:
+            "Upload a file to an inbound connection (same pipeline as SFTP/FTP): body = the file's bytes",
+          params: IdParams,
+          querystring: z.object({ name: z.string().min(1).max(255).describe("The file's name") }),
+          response: { 201: Transfer, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const actor = actorOf(request);
+        const name = request.query.name;
+        const why = refuseName(name) ?? (isTemporaryName(name) ? "is a temporary name (.part, .tmp…)" : null);
+        if (why) throw invalid([{ path: "name", message: `The file name ${why}` }]);
+        const connection = await deps.db
+          .selectFrom("connections")
+          .select(["id", "direction", "status"])
+          .where("account_id", "=", actor.accountId)
+          .where("id", "=", request.params.id)
+          .executeTakeFirst();
+        if (!connection) throw notFound("Connection");
+        if (connection.direction !== "inbound") {
+          throw new DomainError("CONFLICT", "Files can only be uploaded to inbound connections");
+        }
+        if (connection.status !== "active") throw new DomainError("CONFLICT", "The connection is disabled");
+        const body = request.body as NodeJS.ReadableStream | undefined;
+        if (!body || typeof (body as { pipe?: unknown }).pipe !== "function") {
+          throw invalid([{ path: "body", message: "send the file as application/octet-stream" }]);
+        }
+        const upload = await deps.store.create();
+        let position = 0;
+        try {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            if (position + chunk.length > deps.maxUploadBytes) {
+              throw new DomainError(
+                "PAYLOAD_TOO_LARGE",
+                `File too large: the limit is ${deps.maxUploadBytes} bytes`,
+              );
+            }
+            await upload.write(chunk, position);
+            position += chunk.length;
+          }
+        } catch (err) {
+          await upload.abort();
+          throw err;
+        }
+        const object = await upload.commit();
+        const received = await recordUpload(
+          deps.db,
+          deps.queue,
+          {
+            accountId: actor.accountId,
+            connectionId: connection.id,
+            credentialId: null,
+            protocol: "http",
+            remoteIp: request.ip,
+          },
+          name,
+          object,
+        );
+        await audit(
+          deps.db,
+          actor,
+          "transfer.uploaded",
+          { type: "transfer", id: received.transferId },
+          {
+            fileName: name,
+            size: object.size,
+            protocol: "http",
+          },
+        );
+        return reply.code(201).send(await getTransfer(deps.db, actor, received.transferId));
+      },
+    );
     app.get(
       "/connections/:id/transfers",
       {
@@ -40,31 +139,36 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request) => getTransfer(deps.db, actorOf(request), request.params.id),
     );
-    for (const which of ["content", "result"] as const) {
-      app.get(
-        `/transfers/:id/${which}`,
-        {
-          schema: {
-            tags,
-            summary: which === "content" ? "Download the original file" : "Download the result file",
-            params: IdParams,
-            response: { 404: ErrorBody },
-          },
+    app.get(
+      "/transfers/:id/results",
+      {
+        schema: {
+          tags,
+          summary: "The result files of an inbound transfer: receipt, summary, errors",
+          params: IdParams,
+          response: { 200: z.object({ items: z.array(ResultFile) }), 404: ErrorBody },
         },
+      },
+      async (request) => ({ items: await listResultFiles(deps.db, actorOf(request), request.params.id) }),
+    );
+    const download = (which: "content" | (typeof RESULT_KINDS)[number], summary: string, url: string) =>
+      app.get(
+        url,
+        { schema: { tags, summary, params: IdParams, response: { 404: ErrorBody } } },
         async (request, reply) => {
           const file = await openTransferFile(deps.db, actorOf(request), request.params.id, which);
           const reader = await deps.store.open(file.key);
           reply
-            .header(
-              "content-type",
-              which === "result" ? "text/csv; charset=utf-8" : "application/octet-stream",
-            )
+            .header("content-type", CONTENT_TYPES[which])
             .header("content-length", reader.size)
             .header("content-disposition", attachment(file.fileName));
           if (which === "content") reply.header("x-content-sha256", file.transfer.sha256);
           return reply.send(objectStream(reader) as never);
         },
       );
+    download("content", "Download the original file", "/transfers/:id/content");
+    for (const kind of RESULT_KINDS) {
+      download(kind, `Download the ${kind} file`, `/transfers/:id/results/${kind}`);
     }
   };
 }

@@ -3,7 +3,8 @@
  *
  * 1. AUTH TLS: ftp-srv wrote "234" and only then wrapped the control socket in TLS, so a client's ClientHello
  *    arriving in between was read as plain FTP commands and the handshake failed (curl exit 35, now and then
- *    under load). The socket is now paused before "234" and the TLS wrap reads what is waiting.
+ *    under load). The socket is now paused before "234" and the TLS wrap reads what is waiting; the command
+ *    parser is moved onto the TLS socket, so it never sees ciphertext.
  *
  * 2. A fix for ftp-srv's passive mode over TLS (open upstream: QuorumDMS/ftp-srv#192, #333). ftp-srv marks the
  * data connection ready only after its TLS handshake and sends "150" only then; but RFC 4217 clients such as
@@ -42,12 +43,18 @@ export function installFtpSrvFixes(): void {
     this.commandSocket.pause();
     return this.reply(234).then(() => {
       const plainSocket = this.commandSocket;
+      // ftp-srv's command parser listens for "data" on the plain socket. The TLS socket may read the plain
+      // socket through its "data" events too (then ciphertext reached the parser as well: "502 Command not
+      // allowed: <binary>", now and then). So the parser moves to the TLS socket and sees only plain text.
+      const parsers = plainSocket.listeners("data") as ((...a: unknown[]) => void)[];
+      for (const parser of parsers) plainSocket.off("data", parser);
       const secureSocket = new tls.TLSSocket(plainSocket, {
         isServer: true,
         secureContext: tls.createSecureContext(this.server.options.tls),
       });
-      // As ftp-srv does: its listeners stay on the plain socket, so forward the TLS socket's events there.
-      for (const event of ["data", "timeout", "end", "close", "drain", "error"]) {
+      for (const parser of parsers) secureSocket.on("data", parser);
+      // As ftp-srv does: its other listeners stay on the plain socket, so forward the TLS socket's events there.
+      for (const event of ["timeout", "end", "close", "drain", "error"]) {
         secureSocket.on(event, (...eventArgs: unknown[]) => plainSocket.emit(event, ...eventArgs));
       }
       this.commandSocket = secureSocket;

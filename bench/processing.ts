@@ -1,0 +1,258 @@
+/**
+ * Inbound processing, measured against PostgreSQL's own bulk load in the same run:
+ *
+ *   1. Throughput: an order-level conversions CSV of --rows rows (default 1,000,000) whose click ids all
+ *      match, from upload close (the Transfer's commit) to `processed`, in rows/s — against `psql \copy` of
+ *      the same CSV into a plain table with the same columns. Median of --runs runs each; prints the ratio.
+ *   2. Latency: --files files (default 50) of 1,000 rows, one after another: upload close → summary
+ *      available; p50 and p99.
+ *   3. Memory: Ferry's peak RSS (sampled every 50 ms) while it processes a product catalog of --catalog-mb MiB
+ *      (default 2048).
+ *
+ *   npm run bench:processing [-- --rows 1000000 --runs 3 --files 50 --catalog-mb 2048]
+ *
+ * Ferry runs as `ferry serve` on its embedded PostgreSQL (or DATABASE_URL); files go in through the API
+ * upload, which is the same receive as SFTP/FTP. Needs psql (postgresql-client).
+ */
+import { execFileSync } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream } from "node:fs";
+import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { catalogCsvLines, clickId, clickLines, conversionLines } from "../src/demo/samples.js";
+import { memoryOf, startFerryWithDatabase } from "./ferry.js";
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: "string", default: "1000000" },
+    runs: { type: "string", default: "3" },
+    files: { type: "string", default: "50" },
+    clicks: { type: "string", default: "100000" },
+    "catalog-mb": { type: "string", default: "2048" },
+  },
+});
+const ROWS = Number(values.rows);
+const RUNS = Number(values.runs);
+const FILES = Number(values.files);
+const CLICKS = Number(values.clicks);
+const CATALOG_MB = Number(values["catalog-mb"]);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
+
+async function writeLines(file: string, lines: Iterable<string>): Promise<number> {
+  const out = createWriteStream(file);
+  let batch: string[] = [];
+  for (const line of lines) {
+    batch.push(line);
+    if (batch.length >= 10_000) {
+      if (!out.write(batch.join(""))) await once(out, "drain");
+      batch = [];
+    }
+  }
+  out.end(batch.join(""));
+  await once(out, "finish");
+  return (await stat(file)).size;
+}
+
+async function main() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "ferry-bench-processing-"));
+  await chmod(dir, 0o755);
+  const { ferry, admin, databaseUrl, db, call } = await startFerryWithDatabase(dir, {
+    FERRY_MAX_UPLOAD_BYTES: String(8 * 1024 ** 3),
+    ...(process.env.FERRY_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.FERRY_BENCH_NODE_OPTIONS } : {}),
+  });
+  const upload = async (connectionId: string, file: string, name: string) => {
+    const { size } = await stat(file);
+    const { Readable } = await import("node:stream");
+    const { createReadStream } = await import("node:fs");
+    const res = await fetch(
+      `${ferry.url}/api/v1/connections/${connectionId}/files?name=${encodeURIComponent(name)}`,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${admin}`,
+          "content-type": "application/octet-stream",
+          "content-length": String(size),
+        },
+        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+        duplex: "half",
+      } as RequestInit,
+    );
+    if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { id: string };
+  };
+  const waitDone = async (id: string, onTick?: () => Promise<void>) => {
+    for (;;) {
+      const r = await db.query("SELECT status FROM transfers WHERE id = $1", [id]);
+      if (["processed", "failed"].includes(r.rows[0].status)) return r.rows[0].status as string;
+      if (onTick) await onTick();
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  };
+  const seconds = async (id: string) =>
+    Number(
+      (
+        await db.query(
+          "SELECT extract(epoch FROM processed_at - created_at) AS s FROM transfers WHERE id = $1",
+          [id],
+        )
+      ).rows[0].s,
+    );
+
+  try {
+    const campaign = await call("POST", "/api/v1/campaigns", { name: "Bench" });
+    const tracker = await call("POST", `/api/v1/campaigns/${campaign.id}/trackers`, {
+      name: "Sale",
+      payout: { type: "percent", value: 8 },
+    });
+    const partners: number[] = [];
+    for (let i = 0; i < 10; i++)
+      partners.push((await call("POST", "/api/v1/partners", { name: `P${i}` })).id);
+    const credential = await call("POST", "/api/v1/credentials", { name: "bench", kind: "password" });
+    const connection = async (dataType: string) =>
+      (
+        await call("POST", "/api/v1/connections", {
+          name: `Bench ${dataType}`,
+          direction: "inbound",
+          dataType,
+          method: "sftp",
+          methodology: "push_to_platform",
+          credentialId: credential.id,
+        })
+      ).id as string;
+    const conversions = await connection("conversions");
+    const clicks = await connection("clicks");
+    const catalog = await connection("product_catalog");
+
+    const clicksFile = path.join(dir, "clicks.csv");
+    await writeLines(
+      clicksFile,
+      clickLines({ campaignId: campaign.id, partnerIds: partners, count: CLICKS, days: 20 }),
+    );
+    const c = await upload(clicks, clicksFile, "clicks.csv");
+    await waitDone(c.id);
+    console.log(`clicks: ${CLICKS} rows in ${(await seconds(c.id)).toFixed(2)} s`);
+
+    // 1. Throughput.
+    const ours: number[] = [];
+    const reference: number[] = [];
+    let bytes = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const file = path.join(dir, `conversions-${run}.csv`);
+      bytes = await writeLines(
+        file,
+        conversionLines({
+          campaignId: campaign.id,
+          trackerId: tracker.id,
+          clickIds: (n) => clickId("clk-", n),
+          clickCount: CLICKS,
+          count: ROWS,
+          orderPrefix: `R${run}-`,
+          seed: run + 1,
+        }),
+      );
+      const t = await upload(conversions, file, `conversions-${run}.csv`);
+      const status = await waitDone(t.id);
+      if (status !== "processed") throw new Error(`run ${run}: ${status}`);
+      const s = await seconds(t.id);
+      const rows = (await db.query("SELECT rows_ok FROM transfers WHERE id = $1", [t.id])).rows[0].rows_ok;
+      if (rows !== ROWS) throw new Error(`run ${run}: ${rows} rows ok of ${ROWS}`);
+      ours.push(ROWS / s);
+      await db.query(
+        "CREATE TABLE IF NOT EXISTS bench_copy (campaign_id bigint, tracker_id bigint, event_date timestamptz, order_id text, click_id text, promo_code text, amount numeric(14,2), currency text, customer_id text, customer_status text)",
+      );
+      await db.query("TRUNCATE bench_copy");
+      const started = process.hrtime.bigint();
+      execFileSync("psql", [
+        databaseUrl,
+        "-qc",
+        `\\copy bench_copy FROM '${file}' WITH (FORMAT csv, HEADER true)`,
+      ]);
+      reference.push(ROWS / (Number(process.hrtime.bigint() - started) / 1e9));
+      const summary = (await (
+        await fetch(`${ferry.url}/api/v1/transfers/${t.id}/results/summary`, {
+          headers: { authorization: `Bearer ${admin}` },
+        })
+      ).json()) as { timings?: Record<string, number> };
+      console.log(`  phases: ${JSON.stringify(summary.timings)}`);
+      console.log(
+        `run ${run + 1}: Ferry ${Math.round(ours[run]!)} rows/s (${s.toFixed(2)} s), psql \\copy ${Math.round(reference[run]!)} rows/s`,
+      );
+      await rm(file);
+    }
+    await db.query("DROP TABLE IF EXISTS bench_copy");
+    const ratio = median(ours) / median(reference);
+    console.log(
+      `\nthroughput (${ROWS} rows, ${(bytes / 1e6).toFixed(0)} MB, median of ${RUNS}): Ferry ${Math.round(median(ours))} rows/s, psql \\copy ${Math.round(median(reference))} rows/s, ratio ${ratio.toFixed(2)}x`,
+    );
+
+    // 2. Latency.
+    const latencies: number[] = [];
+    for (let i = 0; i < FILES; i++) {
+      const file = path.join(dir, `small-${i}.csv`);
+      await writeLines(
+        file,
+        conversionLines({
+          campaignId: campaign.id,
+          trackerId: tracker.id,
+          clickIds: (n) => clickId("clk-", n),
+          clickCount: CLICKS,
+          count: 1000,
+          orderPrefix: `L${i}-`,
+          seed: 1000 + i,
+        }),
+      );
+      const t = await upload(conversions, file, `small-${i}.csv`);
+      await waitDone(t.id);
+      const r = await db.query(
+        "SELECT extract(epoch FROM r.created_at - t.created_at) AS s FROM result_files r JOIN transfers t ON t.id = r.transfer_id WHERE r.transfer_id = $1 AND r.kind = 'summary'",
+        [t.id],
+      );
+      latencies.push(Number(r.rows[0].s) * 1000);
+    }
+    console.log(
+      `latency (${FILES} files of 1,000 rows, upload close → summary): p50 ${Math.round(pct(latencies, 50))} ms, p99 ${Math.round(pct(latencies, 99))} ms`,
+    );
+
+    // 3. Memory.
+    if (CATALOG_MB > 0) {
+      const file = path.join(dir, "catalog.csv");
+      const items = Math.round((CATALOG_MB * 1024 * 1024) / 196);
+      const size = await writeLines(file, catalogCsvLines(items));
+      const before = (await memoryOf(ferry.pid)).rss;
+      let peak = before;
+      let peakUpload = before;
+      const sampler = setInterval(() => {
+        memoryOf(ferry.pid).then(
+          (r) => {
+            peakUpload = Math.max(peakUpload, r.rss);
+          },
+          () => {},
+        );
+      }, 50);
+      const t = await upload(catalog, file, "catalog.csv");
+      clearInterval(sampler);
+      const started = Date.now();
+      const status = await waitDone(t.id, async () => {
+        peak = Math.max(peak, (await memoryOf(ferry.pid)).rss);
+      });
+      console.log(
+        `memory: catalog of ${(size / 1024 ** 3).toFixed(2)} GiB (${items} items) ${status} in ${((Date.now() - started) / 1000).toFixed(0)} s; Ferry RSS ${Math.round(before / 1e6)} MB before, peak ${Math.round(peakUpload / 1e6)} MB while it arrived (HTTP), peak ${Math.round(peak / 1e6)} MB while processed`,
+      );
+      await rm(file);
+    }
+  } finally {
+    await db.end();
+    await ferry.stop();
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 500 });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,200 @@
+/**
+ * `ferry demo`: a realistic program in the caller's account, through the API like any user — a campaign with
+ * two action trackers, five partners (promo codes, one with its own payout), ~10k clicks (uploaded as a file
+ * and processed like any other), an SFTP credential and one inbound connection per data type — and sample
+ * files of every type in examples/, ready to upload. Running it again reuses what exists.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { Readable } from "node:stream";
+import type { Command } from "commander";
+import {
+  catalogCsvLines,
+  catalogXmlLines,
+  clickId,
+  clickLines,
+  conversionLines,
+  itemLines,
+  modificationLines,
+  text,
+} from "../demo/samples.js";
+import type { ApiClient } from "./client.js";
+import { allPages, client, type Obj } from "./helpers.js";
+
+const CAMPAIGN = "Demo: Spring Sale";
+const PARTNERS = [
+  ["Outdoor Reviews Weekly", "HIKE10"],
+  ["Trail Coupons", "TRAIL5"],
+  ["Gear Deals Daily", null],
+  ["Mountain Blog", "PEAK15"],
+  ["Cashback Club", null],
+] as const;
+const TYPES = [
+  ["conversions", "Demo conversions"],
+  ["clicks", "Demo clicks"],
+  ["action_modifications", "Demo action modifications"],
+  ["product_catalog", "Demo product catalog"],
+] as const;
+
+export async function runDemo(cmd: Command, options: { dir: string; clicks: number }): Promise<void> {
+  const { api } = client(cmd);
+  const say = (line = "") => process.stdout.write(`${line}\n`);
+  const campaigns = await allPages(api, "/api/v1/campaigns", {});
+  const existing = campaigns.find((c) => c.name === CAMPAIGN);
+  const campaign = existing ?? (await api.request<Obj>("POST", "/api/v1/campaigns", { name: CAMPAIGN }));
+  const campaignId = campaign.id as number;
+  let trackers = (await api.request<{ items: Obj[] }>("GET", `/api/v1/campaigns/${campaignId}/trackers`))
+    .items;
+  if (trackers.length === 0) {
+    trackers = [
+      await api.request<Obj>("POST", `/api/v1/campaigns/${campaignId}/trackers`, {
+        name: "Online Sale",
+        payout: { type: "percent", value: 8 },
+        lockDays: 30,
+      }),
+      await api.request<Obj>("POST", `/api/v1/campaigns/${campaignId}/trackers`, {
+        name: "Newsletter Signup",
+        payout: { type: "fixed", value: 2.5 },
+        lockDays: 14,
+      }),
+    ];
+  }
+  const sale = trackers[0]!.id as number;
+  let partners = (await allPages(api, "/api/v1/partners", {})).filter((p) =>
+    PARTNERS.some(([n]) => n === p.name),
+  );
+  if (partners.length === 0) {
+    for (const [name, code] of PARTNERS) {
+      partners.push(
+        await api.request<Obj>("POST", "/api/v1/partners", { name, promoCodes: code ? [code] : [] }),
+      );
+    }
+    // The first partner earns 10% instead of 8% on online sales.
+    await api.request("PUT", `/api/v1/trackers/${sale}/partners/${partners[0]!.id}`, {
+      type: "percent",
+      value: 10,
+    });
+  }
+  partners = partners.sort((a, b) => Number(a.id) - Number(b.id));
+
+  const connections = await allPages(api, "/api/v1/connections", {});
+  const mine = new Map<string, Obj>();
+  let credential: Obj | null = null;
+  for (const [dataType, name] of TYPES) {
+    let c = connections.find((x) => x.name === name);
+    if (!c) {
+      credential ??= await api.request<Obj>("POST", "/api/v1/credentials", {
+        name: "Demo feeds",
+        kind: "password",
+      });
+      c = await api.request<Obj>("POST", "/api/v1/connections", {
+        name,
+        direction: "inbound",
+        dataType,
+        method: "sftp",
+        methodology: "push_to_platform",
+        credentialId: credential.id,
+      });
+    }
+    mine.set(dataType, c);
+  }
+
+  const prefix = "demo-clk-";
+  if (!existing) {
+    say(`Creating ${options.clicks} clicks (uploaded as a file and processed like any other)…`);
+    const clicks = text(
+      clickLines({
+        campaignId,
+        partnerIds: partners.map((p) => p.id as number),
+        count: options.clicks,
+        prefix,
+      }),
+    );
+    const transfer = await api.upload<Obj>(
+      `/api/v1/connections/${mine.get("clicks")!.id}/files?name=demo_clicks.csv`,
+      Readable.toWeb(Readable.from([Buffer.from(clicks)])) as ReadableStream<Uint8Array>,
+      Buffer.byteLength(clicks),
+    );
+    const done = await waitProcessed(api, transfer.id as string);
+    say(`  clicks: ${JSON.stringify(done.rows)} (${done.status})`);
+  }
+
+  const dir = path.resolve(options.dir);
+  await mkdir(dir, { recursive: true });
+  const clickIds = (n: number) => clickId(prefix, n);
+  const common = { campaignId, trackerId: sale, clickIds, clickCount: Math.min(options.clicks, 10_000) };
+  const files: [string, Iterable<string>][] = [
+    ["conversions.csv", conversionLines({ ...common, count: 500, promo: { code: "HIKE10", every: 10 } })],
+    ["conversions_items.csv", itemLines({ ...common, count: 50 })],
+    [
+      "action_modifications.csv",
+      modificationLines({ trackerId: sale, orders: Array.from({ length: 30 }, (_, i) => i + 1) }),
+    ],
+    [
+      "clicks.csv",
+      clickLines({
+        campaignId,
+        partnerIds: partners.map((p) => p.id as number),
+        count: 100,
+        prefix: "demo-new-",
+        seed: 9,
+      }),
+    ],
+    ["catalog.csv", catalogCsvLines(1000)],
+    ["catalog.xml", catalogXmlLines(200)],
+    [
+      "conversions_with_errors.csv",
+      [
+        "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount,CurrencyCode\n",
+        `${campaignId},${sale},2026-02-30T10:00:00Z,ERR-1,${clickIds(1)},10.00,USD\n`,
+        `${campaignId},${sale},${new Date().toISOString()},ERR-2,${clickIds(2)},ten,USD\n`,
+        `${campaignId},${sale},${new Date().toISOString()},ERR-3,no-such-click,10.00,USD\n`,
+        `999,${sale},${new Date().toISOString()},ERR-4,${clickIds(4)},10.00,USD\n`,
+        `${campaignId},${sale},${new Date().toISOString()},ERR-5,${clickIds(5)},12.00,USD\n`,
+      ],
+    ],
+  ];
+  for (const [name, lines] of files) await writeFile(path.join(dir, name), text(lines));
+
+  const sample = mine.get("conversions")!;
+  say();
+  say(`Demo program in your account: campaign ${campaignId} "${CAMPAIGN}"`);
+  say(`  action trackers: ${trackers.map((t) => `${t.id} ${t.name}`).join(", ")}`);
+  say(`  partners: ${partners.map((p) => `${p.id} ${p.name}`).join(", ")}`);
+  say("  connections (SFTP, push to platform):");
+  for (const [type] of TYPES) say(`    ${type.padEnd(22)} ${mine.get(type)!.address}`);
+  if (credential) {
+    say();
+    say(`SFTP login: ${credential.username}`);
+    say(`password:   ${credential.password}   (copy it now: it is never shown again)`);
+  } else {
+    say();
+    say('SFTP login: the "Demo feeds" credential (ferry credentials reset <id> gives it a new password)');
+  }
+  say();
+  say(`Sample files in ${dir}:`);
+  for (const [name] of files) say(`  ${name}`);
+  say();
+  say("Try it:");
+  say(
+    `  sftp -P <sftp port> <login>@<host>     then: put ${path.join(options.dir, "conversions.csv")} /${sample.folder}/inbox/`,
+  );
+  say(`  ferry transfers upload --connection ${sample.id} ${path.join(options.dir, "conversions.csv")}`);
+  say(
+    `  results appear in /${sample.folder}/results/ (receipt, summary, errors) and with: ferry transfers list --connection ${sample.id}`,
+  );
+}
+
+async function waitProcessed(api: ApiClient, transferId: string): Promise<Obj> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const t = await api.request<Obj>("GET", `/api/v1/transfers/${transferId}`);
+    if (t.status === "processed" || t.status === "failed") return t;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `transfer ${transferId} is still ${t.status} after 3 minutes: is a worker running (FERRY_WORKERS)?`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

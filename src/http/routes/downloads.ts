@@ -1,0 +1,50 @@
+/** /downloads/{token}: time-limited links to generated files sent by email; the token is the only key. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { audit } from "../../domain/audit.js";
+import { notFound } from "../../domain/errors.js";
+import { countDownload } from "../../domain/transfers.js";
+import { tokenHash } from "../../pipeline/deliver.js";
+import { objectStream } from "../../pipeline/store.js";
+import type { ApiDeps } from "../app.js";
+import { ErrorBody } from "../schemas.js";
+
+export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      "/downloads/:token",
+      {
+        schema: {
+          tags: ["transfers"],
+          summary: "Download a generated file through the link Ferry emailed (no token header needed)",
+          params: z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/) }),
+          response: { 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const link = await deps.db
+          .selectFrom("download_links as l")
+          .innerJoin("transfers as t", "t.id", "l.transfer_id")
+          .select(["l.account_id", "l.transfer_id", "t.file_name", "t.store_key"])
+          .where("l.token_hash", "=", tokenHash(request.params.token))
+          .where("l.expires_at", ">", new Date())
+          .executeTakeFirst();
+        if (!link?.store_key) throw notFound("Download link (unknown, expired, or the file is gone)");
+        const reader = await deps.store.open(link.store_key);
+        await countDownload(deps.db, link.account_id, link.transfer_id);
+        await audit(
+          deps.db,
+          { accountId: link.account_id, type: "system", id: null, role: "member", ip: request.ip },
+          "transfer.downloaded",
+          { type: "transfer", id: link.transfer_id },
+          { fileName: link.file_name, protocol: "link" },
+        );
+        return reply
+          .header("content-type", "application/octet-stream")
+          .header("content-length", reader.size)
+          .header("content-disposition", `attachment; filename*=UTF-8''${encodeURIComponent(link.file_name)}`)
+          .send(objectStream(reader) as never);
+      },
+    );
+  };
+}

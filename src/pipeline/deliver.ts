@@ -1,0 +1,109 @@
+/**
+ * Delivery of a generated file by email: attached when it is small enough, otherwise as a time-limited
+ * download link (only the token's SHA-256 is stored). The Transfer becomes `delivered`; a failed send throws
+ * and the job retries with back-off; the last failure is kept on the Transfer.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { Mailer } from "./mailer.js";
+import { type FileStore, objectStream } from "./store.js";
+
+export interface DeliverDeps {
+  pool: pg.Pool;
+  store: FileStore;
+  mailer: Mailer;
+  log: Logger;
+  /** Larger files go as a link. */
+  maxAttachmentBytes: number;
+  /** The base URL of Ferry's HTTP API, for links. */
+  publicUrl: string;
+  linkDays: number;
+}
+
+export const tokenHash = (token: string) => createHash("sha256").update(token).digest();
+
+export async function deliverByEmail(
+  deps: DeliverDeps,
+  transferId: string,
+): Promise<"delivered" | "skipped"> {
+  const { rows } = await deps.pool.query(
+    `SELECT t.id, t.account_id, t.file_name, t.store_key, t.size, t.status, c.name AS connection, c.details
+     FROM transfers t JOIN connections c ON c.id = t.connection_id
+     WHERE t.id = $1 AND t.direction = 'outbound' AND c.method = 'email'`,
+    [transferId],
+  );
+  const t = rows[0];
+  if (t?.status !== "generated" || !t.store_key) return "skipped";
+  const recipients = (t.details.recipients ?? []) as string[];
+  const subject = `${t.connection}: ${t.file_name}`;
+  try {
+    if (t.size <= deps.maxAttachmentBytes) {
+      const reader = await deps.store.open(t.store_key);
+      await deps.mailer.send({
+        to: recipients,
+        subject,
+        text: `${t.file_name} (${t.size} bytes) is attached.\n\nFerry, connection "${t.connection}".\n`,
+        attachments: [{ filename: t.file_name, content: objectStream(reader) }],
+      });
+    } else {
+      const token = randomBytes(32).toString("base64url");
+      await deps.pool.query(
+        `INSERT INTO download_links (token_hash, account_id, transfer_id, expires_at)
+         VALUES ($1, $2, $3, now() + make_interval(days => $4))`,
+        [tokenHash(token), t.account_id, t.id, deps.linkDays],
+      );
+      await deps.mailer.send({
+        to: recipients,
+        subject,
+        text: `${t.file_name} (${t.size} bytes) is too large to attach. Download it within ${deps.linkDays} days:\n\n${deps.publicUrl}/downloads/${token}\n\nFerry, connection "${t.connection}".\n`,
+        attachments: [],
+      });
+    }
+  } catch (err) {
+    await deps.pool.query("UPDATE transfers SET error = $2, updated_at = now() WHERE id = $1", [
+      t.id,
+      `Delivery failed: ${(err as Error).message}`,
+    ]);
+    throw err;
+  }
+  await deps.pool.query(
+    "UPDATE transfers SET status = 'delivered', delivered_at = now(), error = NULL, updated_at = now() WHERE id = $1",
+    [t.id],
+  );
+  deps.log.info({ transferId, recipients: recipients.length }, "file delivered by email");
+  return "delivered";
+}
+
+/** Mails an inbound file's receipt, summary (and errors file, if any) to its email connection's return address. */
+export async function mailResults(deps: DeliverDeps, transferId: string): Promise<"delivered" | "skipped"> {
+  const { rows } = await deps.pool.query(
+    `SELECT t.file_name, t.status, t.rows_total, t.rows_ok, t.error, c.name AS connection, c.details
+     FROM transfers t JOIN connections c ON c.id = t.connection_id WHERE t.id = $1`,
+    [transferId],
+  );
+  const t = rows[0];
+  const to = t?.details.returnAddress as string | undefined;
+  if (!to) return "skipped";
+  const files = await deps.pool.query(
+    `SELECT file_name, store_key FROM result_files WHERE transfer_id = $1
+     ORDER BY CASE kind WHEN 'receipt' THEN 1 WHEN 'summary' THEN 2 ELSE 3 END`,
+    [transferId],
+  );
+  const attachments = [];
+  for (const f of files.rows) {
+    attachments.push({
+      filename: f.file_name as string,
+      content: objectStream(await deps.store.open(f.store_key)),
+    });
+  }
+  const counts = t.rows_total === null ? "" : ` (${t.rows_ok} of ${t.rows_total} rows taken)`;
+  await deps.mailer.send({
+    to: [to],
+    subject: `Results: ${t.file_name}: ${t.status}${counts}`,
+    text: `${t.file_name} through "${t.connection}": ${t.status}${counts}.${t.error ? `\n\n${t.error}` : ""}\n\nTrace id: ${transferId}\n`,
+    attachments,
+  });
+  deps.log.info({ transferId }, "results mailed to the return address");
+  return "delivered";
+}

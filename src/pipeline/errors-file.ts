@@ -1,0 +1,76 @@
+/** The errors file of a processed file: `Line`, the original fields, `ErrorType`, `ErrorMessage`. */
+import { Readable } from "node:stream";
+import type pg from "pg";
+import type { Binding } from "../datatypes/columns.js";
+import type { InboundType } from "../datatypes/types.js";
+import { csvLine, writeObject } from "./results.js";
+import type { Source } from "./source.js";
+import { type FileAccess, openSource, type StoredFile } from "./stage.js";
+
+/**
+ * The errors file: every row that was not taken, with its line, its original fields, ErrorType and
+ * ErrorMessage. The file is read a second time for the original fields (only when there are errors), so
+ * neither pass holds more than a batch in memory.
+ */
+export async function writeErrors(
+  deps: FileAccess,
+  client: pg.PoolClient,
+  file: StoredFile,
+  type: InboundType,
+  binding: Binding,
+): Promise<{ key: string; size: number }> {
+  await client.query("CREATE INDEX ON resolved (line) WHERE error_type IS NOT NULL");
+  const { source, close } = await openSource(deps, file, type);
+  try {
+    return await writeErrorLines(deps, client, type, binding, source);
+  } finally {
+    await close();
+  }
+}
+
+async function writeErrorLines(
+  deps: FileAccess,
+  client: pg.PoolClient,
+  type: InboundType,
+  binding: Binding,
+  source: Source,
+): Promise<{ key: string; size: number }> {
+  const colIndex = new Map(type.columns.map((c, i) => [c.name, binding.index[i]!]));
+  let page: { line: number; last_line: number; error_type: string; error_message: string | null }[] = [];
+  let at = 0;
+  let after = 0;
+  const nextPage = async () => {
+    const r = await client.query(
+      `SELECT line, last_line, error_type, error_message FROM resolved
+       WHERE error_type IS NOT NULL AND line > $1 ORDER BY line LIMIT 5000`,
+      [after],
+    );
+    page = r.rows;
+    at = 0;
+    if (page.length) after = page[page.length - 1]!.line;
+  };
+  await nextPage();
+  async function* lines(): AsyncGenerator<string> {
+    yield csvLine(["Line", ...binding.header, "ErrorType", "ErrorMessage"]);
+    for await (const batch of source.batches) {
+      const out: string[] = [];
+      for (const e of batch) {
+        while (page.length && at < page.length && page[at]!.last_line < e.line) {
+          at++;
+          if (at === page.length) await nextPage();
+        }
+        const err = page[at];
+        if (!err || err.line > e.line) continue;
+        const fields = e.kind === "record" ? e.fields : binding.header.map(() => "");
+        const field = (name: string) => {
+          const i = colIndex.get(name);
+          return i === undefined || i === -1 ? "" : (fields[i] ?? "").trim();
+        };
+        const message = err.error_message ?? type.messages[err.error_type]?.(field) ?? err.error_type;
+        out.push(csvLine([String(e.line), ...fields, err.error_type, message]));
+      }
+      if (out.length) yield out.join("");
+    }
+  }
+  return writeObject(deps.store, Readable.from(lines()));
+}

@@ -1,0 +1,231 @@
+/**
+ * Generation of one outbound run: the report's SELECT runs as `COPY (…) TO STDOUT` in the account's time
+ * zone, streams through gzip when asked into a new store object, and one transaction records the outbound
+ * Transfer (status `generated`, in the connection's outbox/) and marks the run. Constant memory for any size;
+ * a crash before the commit leaves the run pending and the job retries it; the run's lease keeps two workers
+ * off one run.
+ */
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import type { Logger } from "pino";
+import { REPORT_SQL } from "../datatypes/reports.js";
+import { newId } from "../db/ids.js";
+import type { JobQueue } from "./jobs.js";
+import { withLease } from "./lease.js";
+import type { FileStore } from "./store.js";
+
+export interface GenerateDeps {
+  pool: pg.Pool;
+  store: FileStore;
+  log: Logger;
+  /** Where delivery jobs go (email connections); without it generated files wait in outbox/ only. */
+  queue?: JobQueue | undefined;
+}
+
+export function runLeaseKey(runId: string): string {
+  return `ferry-generate:${runId}`;
+}
+
+const FORMATS = {
+  csv: { ext: "csv", options: "FORMAT csv, HEADER true" },
+  tsv: { ext: "tsv", options: "FORMAT csv, HEADER true, DELIMITER E'\\t'" },
+  pipe: { ext: "txt", options: "FORMAT csv, HEADER true, DELIMITER '|'" },
+  // One JSON object per line; control characters never appear in row_to_json's output, so no quoting.
+  jsonl: { ext: "jsonl", options: "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'" },
+} as const;
+
+/** A file name from the connection's template: {connection} {report} {period_start:yyyyMMdd} {period_end} {run_id} {ext}. */
+export function renderFileName(
+  template: string,
+  values: {
+    connection: string;
+    report: string;
+    periodStart: Date;
+    periodEnd: Date;
+    runId: string;
+    ext: string;
+  },
+  timeZone: string,
+): string {
+  const date = (d: Date, format = "yyyyMMdd") => {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat("en-GB", {
+        timeZone,
+        year: "numeric",
+        month: "2-digit",
+        day: "2-digit",
+        hour: "2-digit",
+        minute: "2-digit",
+        second: "2-digit",
+        hourCycle: "h23",
+      })
+        .formatToParts(d)
+        .map((p) => [p.type, p.value]),
+    );
+    return format.replace(/yyyy|MM|dd|HH|mm|ss/g, (t) =>
+      t === "yyyy"
+        ? parts.year!
+        : t === "MM"
+          ? parts.month!
+          : t === "dd"
+            ? parts.day!
+            : t === "HH"
+              ? parts.hour!
+              : t === "mm"
+                ? parts.minute!
+                : parts.second!,
+    );
+  };
+  return template.replace(/\{([a-z_]+)(?::([A-Za-z]+))?\}/g, (_, name: string, format?: string) => {
+    switch (name) {
+      case "connection":
+        return values.connection;
+      case "report":
+        return values.report;
+      case "period_start":
+        return date(values.periodStart, format);
+      case "period_end":
+        return date(values.periodEnd, format);
+      case "run_id":
+        return values.runId.slice(-12);
+      default:
+        return values.ext;
+    }
+  });
+}
+
+interface RunRow {
+  id: string;
+  account_id: string;
+  connection_id: string;
+  period_start: Date;
+  period_end: Date;
+  status: string;
+  folder: string;
+  data_type: string;
+  method: string;
+  details: {
+    report?: string;
+    format?: keyof typeof FORMATS;
+    compression?: "none" | "gzip";
+    fileNameTemplate?: string;
+    campaignIds?: number[];
+    partnerIds?: number[];
+  };
+  time_zone: string;
+}
+
+/** Generates a pending run; "skipped" when it is not pending, "busy" when another worker holds it. */
+export async function generateRun(
+  deps: GenerateDeps,
+  runId: string,
+): Promise<"generated" | "skipped" | "busy"> {
+  return withLease(deps.pool, runLeaseKey(runId), (client) => generate(deps, client, runId));
+}
+
+async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string) {
+  const { rows } = await client.query<RunRow>(
+    `SELECT r.id, r.account_id, r.connection_id, r.period_start, r.period_end, r.status, c.folder, c.data_type,
+            c.method, c.details, a.time_zone
+     FROM report_runs r JOIN connections c ON c.id = r.connection_id JOIN accounts a ON a.id = r.account_id
+     WHERE r.id = $1`,
+    [runId],
+  );
+  const run = rows[0];
+  if (run?.status !== "pending") return "skipped";
+  const report =
+    run.data_type === "reports"
+      ? (run.details.report ?? "action_listing")
+      : run.data_type === "performance_bonus_detail"
+        ? run.data_type
+        : "";
+  const sqlOf = REPORT_SQL[report];
+  if (!sqlOf) {
+    await client.query(
+      "UPDATE report_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1",
+      [runId, `${run.data_type} files cannot be generated yet`],
+    );
+    return "generated";
+  }
+  const format = FORMATS[run.details.format ?? "csv"];
+  const gzip = run.details.compression === "gzip";
+  const started = Date.now();
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT set_config('TimeZone', $1, true)", [run.time_zone]);
+    const select = sqlOf(
+      {
+        accountId: run.account_id,
+        from: run.period_start,
+        to: run.period_end,
+        campaignIds: run.details.campaignIds ?? [],
+        partnerIds: run.details.partnerIds ?? [],
+      },
+      (v) => client.escapeLiteral(v),
+    );
+    const query = run.details.format === "jsonl" ? `SELECT row_to_json(r)::text FROM (${select}) r` : select;
+    const copy = client.query(copyTo(`COPY (${query}) TO STDOUT WITH (${format.options})`));
+    const upload = await deps.store.create();
+    let position = 0;
+    const sink = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        upload.write(chunk, position).then(() => done(), done);
+        position += chunk.length;
+      },
+    });
+    try {
+      await pipeline(copy, ...(gzip ? [createGzip()] : []), sink);
+    } catch (err) {
+      await upload.abort();
+      throw err;
+    }
+    const object = await upload.commit();
+    const fileName = renderFileName(
+      run.details.fileNameTemplate ?? "{connection}_{period_start:yyyyMMdd}.{ext}",
+      {
+        connection: run.folder,
+        report,
+        periodStart: run.period_start,
+        periodEnd: run.period_end,
+        runId,
+        ext: gzip ? `${format.ext}.gz` : format.ext,
+      },
+      run.time_zone,
+    );
+    const transferId = newId();
+    await client.query(
+      `INSERT INTO transfers (id, account_id, connection_id, direction, file_name, store_key, size, sha256, status,
+         protocol, rows_total, processed_at)
+       VALUES ($1, $2, $3, 'outbound', $4, $5, $6, $7, 'generated', 'schedule', $8, clock_timestamp())`,
+      [
+        transferId,
+        run.account_id,
+        run.connection_id,
+        fileName,
+        object.key,
+        object.size,
+        object.sha256,
+        copy.rowCount,
+      ],
+    );
+    await client.query(
+      "UPDATE report_runs SET status = 'generated', transfer_id = $2, rows = $3, finished_at = clock_timestamp() WHERE id = $1",
+      [runId, transferId, copy.rowCount],
+    );
+    // An email connection's file is sent by a delivery job, committed with the file.
+    if (run.method === "email" && deps.queue) await deps.queue.enqueueDelivery(client, { transferId });
+    await client.query("COMMIT");
+    if (run.method === "email") deps.queue?.wake();
+    deps.log.info(
+      { runId, connectionId: run.connection_id, rows: copy.rowCount, ms: Date.now() - started },
+      "file generated",
+    );
+    return "generated" as const;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The job queue port. Jobs are enqueued inside the caller's transaction, so a job exists exactly when the row
+ * it works on does (a Transfer and its processing job commit together, or neither does). pg-boss implements
+ * it (queue/boss.ts); the pipeline never imports pg-boss.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema.js";
+
+/** Processing of one inbound Transfer. */
+export const PROCESS_QUEUE = "process-transfer";
+
+export interface ProcessJob {
+  transferId: string;
+}
+
+/** Generation of one outbound run (a report file for a period). */
+export const GENERATE_QUEUE = "generate-run";
+
+export interface GenerateJob {
+  runId: string;
+}
+
+/** Delivery of a generated file (by email). */
+export const DELIVER_QUEUE = "deliver-file";
+
+export interface DeliverJob {
+  transferId: string;
+  /** Mail an inbound file's summary and errors to its connection's return address (instead of a file). */
+  results?: boolean;
+}
+
+/** A raw SQL executor inside a transaction (the pg client processing and generation run on). */
+export interface SqlClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export interface QueuedJob<T> {
+  id: string;
+  data: T;
+  /** Retries already made (0 on the first run). */
+  retryCount: number;
+  retryLimit: number;
+}
+
+export interface JobQueue {
+  /** Adds a processing job as part of `trx`. */
+  enqueueProcessing(trx: Kysely<Database>, job: ProcessJob): Promise<void>;
+  /** Adds a generation job as part of `trx`. */
+  enqueueGeneration(trx: Kysely<Database>, job: GenerateJob): Promise<void>;
+  /** Adds a delivery job as part of the transaction open on `client`. */
+  enqueueDelivery(client: SqlClient, job: DeliverJob): Promise<void>;
+  /** Tells this process's workers that work may be waiting (after a commit), instead of waiting for a poll. */
+  wake(): void;
+}
+
+/** What a process that runs jobs needs from the queue. */
+export interface WorkQueue extends JobQueue {
+  work<T>(
+    name: string,
+    concurrency: number,
+    pollingSeconds: number,
+    handler: (job: QueuedJob<T>) => Promise<void>,
+  ): Promise<void>;
+  /** Active jobs of `name` started more than `seconds` ago. */
+  staleJobs<T>(name: string, seconds: number): Promise<{ id: string; data: T }[]>;
+  /** Fails a job now; it is retried if it has retries left. */
+  fail(name: string, id: string, reason: string): Promise<void>;
+}

@@ -1,0 +1,307 @@
+/**
+ * Processing of one inbound Transfer: receipt, then in ONE transaction — stream the file's records through
+ * the data type's stager into a temporary `stage` table (COPY), resolve (enrich, find the rows that cannot be
+ * taken), apply, write the errors file and summary, mark the Transfer. A crash anywhere rolls everything back
+ * and the job runs again from the start, so the data ends the same as after a clean run; a second process
+ * cannot take the same Transfer while this one holds its lease (a session advisory lock).
+ */
+import { Readable } from "node:stream";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { inboundType } from "../datatypes/index.js";
+import type { Context } from "../datatypes/types.js";
+import { newId } from "../db/ids.js";
+import { writeErrors } from "./errors-file.js";
+import type { JobQueue } from "./jobs.js";
+import { withLease } from "./lease.js";
+import { FileProblem } from "./problems.js";
+import { resultNames, type Summary, writeObject } from "./results.js";
+import { type FileAccess, type ProcessLimits, stage } from "./stage.js";
+
+export interface ProcessDeps extends FileAccess {
+  pool: pg.Pool;
+  log: Logger;
+  /** Where the mailing of results to an email connection's return address goes. */
+  queue?: JobQueue | undefined;
+}
+
+export type { ProcessLimits };
+
+/** The lease key of a Transfer: held (session advisory lock) while a worker processes it. */
+export function leaseKey(transferId: string): string {
+  return `ferry-process:${transferId}`;
+}
+
+interface Loaded {
+  id: string;
+  account_id: string;
+  connection_id: string;
+  file_name: string;
+  store_key: string | null;
+  size: number;
+  sha256: string;
+  status: string;
+  duplicate_of: string | null;
+  created_at: Date;
+  connection_name: string;
+  data_type: string;
+  details: { allOrNothing?: boolean; validateOnly?: boolean; returnAddress?: string };
+  time_zone: string;
+  currency: string;
+}
+
+export type Outcome = "processed" | "failed" | "duplicate" | "skipped" | "busy";
+
+/**
+ * Processes a Transfer. Safe to call any number of times: a finished Transfer is skipped, one being processed
+ * elsewhere is "busy". Throws only for unexpected failures (the job is retried); problems with the file itself
+ * end as a `failed` Transfer with its summary.
+ */
+export async function processTransfer(deps: ProcessDeps, transferId: string): Promise<Outcome> {
+  return withLease(deps.pool, leaseKey(transferId), (client) => run(deps, client, transferId));
+}
+
+async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string): Promise<Outcome> {
+  const { rows } = await client.query<Loaded>(
+    `SELECT t.id, t.account_id, t.connection_id, t.file_name, t.store_key, t.size, t.sha256, t.status,
+            t.duplicate_of, t.created_at, c.name AS connection_name, c.data_type, c.details, a.time_zone, a.currency
+     FROM transfers t JOIN connections c ON c.id = t.connection_id JOIN accounts a ON a.id = t.account_id
+     WHERE t.id = $1 AND t.direction = 'inbound'`,
+    [transferId],
+  );
+  const t = rows[0];
+  if (!t) return "skipped";
+  const log = deps.log.child({ transferId, connectionId: t.connection_id });
+  const names = resultNames(t.file_name);
+  if (t.status === "processed" || t.status === "failed") return "skipped";
+  const startedAt = new Date();
+  if (t.status === "duplicate") {
+    const summaryExists = await client.query(
+      "SELECT 1 FROM result_files WHERE transfer_id = $1 AND kind = 'summary'",
+      [t.id],
+    );
+    if (summaryExists.rowCount) return "skipped";
+  } else {
+    await client.query(
+      `UPDATE transfers SET status = 'processing', attempts = attempts + 1, processing_started_at = now(),
+         validate_only = $2, updated_at = now() WHERE id = $1`,
+      [t.id, t.details.validateOnly === true],
+    );
+  }
+  await writeReceipt(deps, client, t, names.receipt);
+
+  const base: Omit<
+    Summary,
+    "status" | "rows" | "applied" | "error" | "errorsFile" | "warnings" | "finishedAt"
+  > = {
+    transferId: t.id,
+    traceId: t.id,
+    file: t.file_name,
+    sha256: t.sha256,
+    size: t.size,
+    connection: { id: t.connection_id, name: t.connection_name },
+    dataType: t.data_type,
+    validateOnly: t.details.validateOnly === true,
+    allOrNothing: t.details.allOrNothing === true,
+    receivedAt: t.created_at.toISOString(),
+    startedAt: startedAt.toISOString(),
+  };
+  const noRows = { total: 0, ok: 0, error: 0, duplicate: 0 };
+
+  if (t.status === "duplicate") {
+    const summary: Summary = {
+      ...base,
+      status: "duplicate",
+      rows: noRows,
+      applied: 0,
+      error: {
+        code: "DUPLICATE_FILE",
+        message: `The same file (SHA-256) was received before as transfer ${t.duplicate_of}`,
+      },
+      errorsFile: null,
+      warnings: [],
+      finishedAt: new Date().toISOString(),
+    };
+    await finish(deps, client, t, names.summary, summary, null);
+    return "duplicate";
+  }
+
+  const type = inboundType(t.data_type);
+  const ctx: Context = {
+    accountId: t.account_id,
+    transferId: t.id,
+    connectionId: t.connection_id,
+    connectionName: t.connection_name,
+    timeZone: t.time_zone,
+    currency: t.currency,
+  };
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT set_config('TimeZone', $1, true)", [t.time_zone]);
+    // Set-based steps hash and sort whole files: enough memory that they stay off disk.
+    await client.query("SET LOCAL work_mem = '64MB'");
+    const timings: Record<string, number> = {};
+    let mark = Date.now();
+    const lap = (name: string) => {
+      const now = Date.now();
+      timings[name] = now - mark;
+      mark = now;
+    };
+    const file = { storeKey: t.store_key, fileName: t.file_name };
+    const staged = await stage(deps, client, file, type, ctx);
+    lap("stageMs");
+    await type.resolve(client, ctx);
+    // Temporary tables are never analysed automatically; without statistics joins on them plan badly.
+    await client.query("ANALYZE resolved");
+    lap("resolveMs");
+    const counts = (
+      await client.query(
+        `SELECT coalesce(sum(rows), 0)::int AS total,
+                coalesce(sum(rows) FILTER (WHERE error_type IS NULL), 0)::int AS ok,
+                coalesce(sum(rows) FILTER (WHERE error_type = 'DUPLICATE'), 0)::int AS duplicate,
+                coalesce(sum(rows) FILTER (WHERE error_type IS NOT NULL AND error_type <> 'DUPLICATE'), 0)::int AS error
+         FROM resolved`,
+      )
+    ).rows[0] as Summary["rows"];
+    const refused = t.details.allOrNothing === true && counts.ok < counts.total;
+    const applied = t.details.validateOnly === true || refused ? 0 : await type.apply(client, ctx);
+    lap("applyMs");
+    let errorsFile: { key: string; size: number } | null = null;
+    if (counts.ok < counts.total) {
+      errorsFile = await writeErrors(deps, client, file, type, staged.binding);
+    }
+    lap("errorsMs");
+    const warnings = staged.binding.unknown.length
+      ? [`Unknown columns, ignored: ${staged.binding.unknown.join(", ")}`]
+      : [];
+    const summary: Summary = {
+      ...base,
+      status: refused
+        ? "failed"
+        : t.details.validateOnly
+          ? "validated"
+          : counts.ok < counts.total
+            ? "processed_with_errors"
+            : "processed",
+      rows: counts,
+      applied,
+      error: refused
+        ? {
+            code: "ROWS_FAILED",
+            message: `${counts.total - counts.ok} of ${counts.total} rows cannot be taken; nothing was applied (the connection is all or nothing)`,
+          }
+        : null,
+      errorsFile: errorsFile ? names.errors : null,
+      warnings,
+      finishedAt: new Date().toISOString(),
+      timings,
+    };
+    if (errorsFile) await registerResult(client, t, "errors", names.errors, errorsFile);
+    await finish(deps, client, t, names.summary, summary, counts);
+    await client.query("COMMIT");
+    log.info({ rows: counts, applied, ms: Date.now() - startedAt.getTime() }, "file processed");
+    return refused ? "failed" : "processed";
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    if (!(err instanceof FileProblem)) throw err;
+    log.info({ code: err.code, reason: err.message }, "file refused");
+    const summary: Summary = {
+      ...base,
+      status: "failed",
+      rows: noRows,
+      applied: 0,
+      error: { code: err.code, message: err.message },
+      errorsFile: null,
+      warnings: [],
+      finishedAt: new Date().toISOString(),
+    };
+    await finish(deps, client, t, names.summary, summary, null);
+    return "failed";
+  }
+}
+
+/** Marks a Transfer as failed after its last retry, so that it does not stay "processing" forever. */
+export async function giveUp(pool: pg.Pool, transferId: string, reason: string): Promise<void> {
+  await pool.query(
+    `UPDATE transfers SET status = 'failed', error = $2, processed_at = now(), updated_at = now()
+     WHERE id = $1 AND status IN ('received', 'processing')`,
+    [transferId, `Processing failed repeatedly: ${reason}`],
+  );
+}
+
+async function writeReceipt(
+  deps: ProcessDeps,
+  client: pg.PoolClient,
+  t: Loaded,
+  name: string,
+): Promise<void> {
+  const exists = await client.query(
+    "SELECT 1 FROM result_files WHERE transfer_id = $1 AND kind = 'receipt'",
+    [t.id],
+  );
+  if (exists.rowCount) return;
+  const text = [
+    `Receipt for ${t.file_name}`,
+    `Trace id: ${t.id}`,
+    `Connection: ${t.connection_name}`,
+    `Received: ${t.created_at.toISOString()}`,
+    `Size: ${t.size} bytes`,
+    `SHA-256: ${t.sha256}`,
+    t.status === "duplicate" ? `Duplicate of: ${t.duplicate_of}` : "Status: received, processing",
+    "",
+  ].join("\n");
+  const object = await writeObject(deps.store, Readable.from([Buffer.from(text)]));
+  await registerResult(client, t, "receipt", name, object);
+}
+
+async function registerResult(
+  client: pg.ClientBase,
+  t: Loaded,
+  kind: "receipt" | "summary" | "errors",
+  fileName: string,
+  object: { key: string; size: number },
+): Promise<void> {
+  await client.query(
+    `INSERT INTO result_files (id, account_id, connection_id, transfer_id, kind, file_name, store_key, size, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, clock_timestamp())
+     ON CONFLICT (transfer_id, kind) DO UPDATE SET store_key = excluded.store_key, size = excluded.size,
+       file_name = excluded.file_name, created_at = excluded.created_at`,
+    [newId(), t.account_id, t.connection_id, t.id, kind, fileName, object.key, object.size],
+  );
+}
+
+/** Writes the summary and records the outcome on the Transfer (inside the caller's transaction, if any). */
+async function finish(
+  deps: ProcessDeps,
+  client: pg.ClientBase,
+  t: Loaded,
+  name: string,
+  summary: Summary,
+  counts: Summary["rows"] | null,
+): Promise<void> {
+  const object = await writeObject(
+    deps.store,
+    Readable.from([Buffer.from(`${JSON.stringify(summary, null, 2)}\n`)]),
+  );
+  await registerResult(client, t, "summary", name, object);
+  const status =
+    summary.status === "duplicate" ? "duplicate" : summary.status === "failed" ? "failed" : "processed";
+  await client.query(
+    // clock_timestamp(): now() would be the start of the processing transaction.
+    `UPDATE transfers SET status = $2, error = $3, rows_total = $4, rows_ok = $5, rows_error = $6,
+       rows_duplicate = $7, processed_at = clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1`,
+    [
+      t.id,
+      status,
+      summary.error ? `${summary.error.code}: ${summary.error.message}` : null,
+      counts?.total ?? null,
+      counts?.ok ?? null,
+      counts?.error ?? null,
+      counts?.duplicate ?? null,
+    ],
+  );
+  // Email senders get their results back at the connection's return address, once this commits.
+  if (t.details.returnAddress && deps.queue) {
+    await deps.queue.enqueueDelivery(client, { transferId: t.id, results: true });
+  }
+}

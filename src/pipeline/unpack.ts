@@ -1,0 +1,178 @@
+/**
+ * From a stored object to checked UTF-8 text: unpacks `.gz` and single-entry `.zip` (recognised by their
+ * magic bytes, whatever the name says), refuses binaries, UTF-16 and invalid UTF-8 with one clear error, strips
+ * a BOM, and stops archives that expand beyond reason (zip bombs).
+ */
+import { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import { createGunzip } from "node:zlib";
+import yauzl from "yauzl";
+import { FileProblem } from "./problems.js";
+import { type ObjectReader, objectStream } from "./store.js";
+
+export interface UnpackLimits {
+  /** Largest unpacked size, in bytes. */
+  maxUnpackedBytes: number;
+  /** Largest expansion of an archive (unpacked / packed) once past 64 MiB unpacked. */
+  maxRatio: number;
+}
+
+const RATIO_GRACE = 64 * 1024 * 1024;
+
+/** The text of a stored file, in chunks. Throws FileProblem for anything that is not UTF-8 text. */
+export async function* textOf(reader: ObjectReader, limits: UnpackLimits): AsyncGenerator<string> {
+  const head = await reader.read(0, 4);
+  let bytes: Readable;
+  let packed = false;
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    bytes = objectStream(reader).pipe(createGunzip());
+    packed = true;
+  } else if (head.length === 4 && head.readUInt32LE(0) === 0x04034b50) {
+    bytes = await zipEntry(reader);
+    packed = true;
+  } else {
+    bytes = objectStream(reader);
+  }
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let total = 0;
+  let first = true;
+  let lines = 0;
+  try {
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > limits.maxUnpackedBytes) {
+        throw new FileProblem(
+          "FILE_TOO_LARGE",
+          `The file unpacks to more than ${limits.maxUnpackedBytes} bytes, the limit`,
+        );
+      }
+      if (packed && total > RATIO_GRACE && total > limits.maxRatio * reader.size) {
+        throw new FileProblem(
+          "ARCHIVE_BOMB",
+          `The archive expands more than ${limits.maxRatio} times (${reader.size} bytes packed); it is refused as a possible zip bomb`,
+        );
+      }
+      if (first) {
+        first = false;
+        checkStart(chunk);
+      }
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch {
+        throw new FileProblem(
+          "INVALID_ENCODING",
+          `The file is not valid UTF-8 (line ${lines + badLine(chunk)}); save it as UTF-8`,
+        );
+      }
+      for (let k = text.indexOf("\n"); k !== -1; k = text.indexOf("\n", k + 1)) lines++;
+      if (text.length) yield text;
+    }
+    try {
+      const rest = decoder.decode();
+      if (rest.length) yield rest;
+    } catch {
+      throw new FileProblem("INVALID_ENCODING", "The file ends in the middle of a UTF-8 character");
+    }
+  } catch (err) {
+    if (err instanceof FileProblem) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code?.startsWith("Z_")) {
+      throw new FileProblem("BAD_ARCHIVE", `The gzip data is damaged or truncated (${code})`);
+    }
+    throw err;
+  } finally {
+    bytes.destroy();
+  }
+}
+
+/** The start of the content tells binaries and UTF-16 apart from text. */
+function checkStart(chunk: Buffer): void {
+  if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) {
+    throw new FileProblem("INVALID_ENCODING", "The file is UTF-16; save it as UTF-8");
+  }
+  const sample = chunk.subarray(0, 64 * 1024);
+  if (sample.includes(0)) {
+    throw new FileProblem("BINARY_FILE", "The file is binary, not delimited text (it contains NUL bytes)");
+  }
+}
+
+/** The line (1-based, within the chunk) of the first invalid UTF-8 sequence. */
+function badLine(chunk: Buffer): number {
+  const decoded = new StringDecoder("utf8").write(chunk);
+  const at = decoded.indexOf("\ufffd");
+  let line = 1;
+  for (let k = decoded.indexOf("\n"); k !== -1 && (at === -1 || k < at); k = decoded.indexOf("\n", k + 1))
+    line++;
+  return line;
+}
+
+/** The one file inside a zip archive, read through the store's random access. */
+async function zipEntry(reader: ObjectReader): Promise<Readable> {
+  class StoreReader extends yauzl.RandomAccessReader {
+    override _readStreamForRange(start: number, end: number): Readable {
+      let position = start;
+      return new Readable({
+        async read() {
+          try {
+            if (position >= end) return void this.push(null);
+            const chunk = await reader.read(position, Math.min(1024 * 1024, end - position));
+            if (chunk.length === 0) return void this.destroy(new Error("unexpected end of the archive"));
+            position += chunk.length;
+            this.push(chunk);
+          } catch (err) {
+            this.destroy(err as Error);
+          }
+        },
+      });
+    }
+  }
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await yauzl.fromRandomAccessReaderPromise(new StoreReader(), reader.size, {
+      lazyEntries: true,
+      autoClose: false,
+    });
+  } catch (err) {
+    throw new FileProblem("BAD_ARCHIVE", `The zip archive cannot be read: ${(err as Error).message}`);
+  }
+  const files: yauzl.Entry[] = [];
+  for (let entry = await nextEntry(zip); entry; entry = await nextEntry(zip)) {
+    const name = entry.fileName;
+    if (!name.endsWith("/") && !name.startsWith("__MACOSX/")) files.push(entry);
+    if (files.length > 1) break;
+  }
+  if (files.length !== 1) {
+    zip.close();
+    throw new FileProblem(
+      "BAD_ARCHIVE",
+      files.length === 0
+        ? "The zip archive holds no file"
+        : "The zip archive holds more than one file; put exactly one file in it",
+    );
+  }
+  try {
+    const stream = await zip.openReadStreamPromise(files[0]!);
+    stream.on("close", () => zip.close());
+    return stream;
+  } catch (err) {
+    zip.close();
+    throw new FileProblem("BAD_ARCHIVE", `The zip archive cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/** The next entry of a lazily read archive, or null at its end. */
+function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
+  return new Promise((resolve, reject) => {
+    const done = (fn: () => void) => {
+      zip.off("entry", onEntry).off("end", onEnd).off("error", onError);
+      fn();
+    };
+    const onEntry = (e: yauzl.Entry) => done(() => resolve(e));
+    const onEnd = () => done(() => resolve(null));
+    const onError = (err: Error) =>
+      done(() => reject(new FileProblem("BAD_ARCHIVE", `The zip archive cannot be read: ${err.message}`)));
+    zip.on("entry", onEntry).on("end", onEnd).on("error", onError);
+    zip.readEntry();
+  });
+}

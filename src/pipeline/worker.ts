@@ -1,0 +1,121 @@
+/**
+ * Runs processing and generation jobs in this process, and watches for jobs whose worker died. A worker
+ * holds a lease (a session advisory lock) on what it works on; PostgreSQL releases it the moment that
+ * worker's connection drops (crash, kill -9, lost node). A job still "active" whose lease is free therefore has
+ * no worker: it is failed at once, and pg-boss retries it — instead of waiting hours for the job's expiry.
+ */
+import { type DeliverDeps, deliverByEmail, mailResults } from "./deliver.js";
+import { generateRun, runLeaseKey } from "./generate.js";
+import {
+  DELIVER_QUEUE,
+  type DeliverJob,
+  GENERATE_QUEUE,
+  type GenerateJob,
+  PROCESS_QUEUE,
+  type ProcessJob,
+  type WorkQueue,
+} from "./jobs.js";
+import { leaseIsFree } from "./lease.js";
+import { giveUp, leaseKey, type ProcessDeps, processTransfer } from "./process.js";
+
+export interface WorkerOptions {
+  /** Files processed at once in this process. */
+  concurrency: number;
+  pollingSeconds: number;
+  /** How often to look for jobs without a worker, in ms. */
+  reapEveryMs: number;
+  /** A job is only suspected once active this long, in seconds (its worker takes the lease first). */
+  graceSeconds: number;
+}
+
+/** Each queue's lease, from its job's data. */
+const LEASES: [string, (data: Record<string, string>) => string][] = [
+  [PROCESS_QUEUE, (d) => leaseKey(d.transferId ?? "")],
+  [GENERATE_QUEUE, (d) => runLeaseKey(d.runId ?? "")],
+];
+
+export async function startProcessing(
+  queue: WorkQueue,
+  deps: ProcessDeps,
+  delivery: Omit<DeliverDeps, "pool" | "store" | "log">,
+  options: WorkerOptions,
+): Promise<{ stop(): Promise<void> }> {
+  await queue.work<ProcessJob>(PROCESS_QUEUE, options.concurrency, options.pollingSeconds, async (job) => {
+    const { transferId } = job.data;
+    try {
+      const outcome = await processTransfer({ ...deps, queue }, transferId);
+      // Another worker holds the lease (it is alive): this copy of the job has nothing to do.
+      if (outcome === "busy")
+        deps.log.warn({ transferId, jobId: job.id }, "transfer is being processed elsewhere");
+    } catch (err) {
+      deps.log.error(
+        { err, transferId, jobId: job.id, retry: job.retryCount },
+        "processing failed; will retry",
+      );
+      if (job.retryCount >= job.retryLimit) await giveUp(deps.pool, transferId, (err as Error).message);
+      throw err;
+    }
+  });
+  await queue.work<GenerateJob>(GENERATE_QUEUE, 1, options.pollingSeconds, async (job) => {
+    const { runId } = job.data;
+    try {
+      await generateRun({ ...deps, queue }, runId);
+    } catch (err) {
+      deps.log.error({ err, runId, jobId: job.id, retry: job.retryCount }, "generation failed; will retry");
+      if (job.retryCount >= job.retryLimit) {
+        await deps.pool.query(
+          "UPDATE report_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'pending'",
+          [runId, (err as Error).message],
+        );
+      }
+      throw err;
+    }
+  });
+  await queue.work<DeliverJob>(DELIVER_QUEUE, 1, options.pollingSeconds, async (job) => {
+    try {
+      const send = job.data.results ? mailResults : deliverByEmail;
+      await send({ ...deps, ...delivery }, job.data.transferId);
+    } catch (err) {
+      deps.log.warn(
+        { err, transferId: job.data.transferId, retry: job.retryCount },
+        "delivery failed; will retry",
+      );
+      throw err;
+    }
+  });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const reap = async () => {
+    try {
+      for (const [name, lease] of LEASES) {
+        for (const job of await queue.staleJobs<Record<string, string>>(name, options.graceSeconds)) {
+          if (await leaseIsFree(deps.pool, lease(job.data))) {
+            deps.log.warn(
+              { queue: name, job: job.data, jobId: job.id },
+              "worker of a job is gone; retrying it",
+            );
+            await queue.fail(name, job.id, "the worker running this job stopped");
+          }
+        }
+      }
+    } catch (err) {
+      deps.log.error({ err }, "could not check for abandoned jobs");
+    }
+  };
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = reap().finally(schedule);
+    }, options.reapEveryMs);
+    timer.unref();
+  };
+  schedule();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

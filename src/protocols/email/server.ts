@@ -1,0 +1,188 @@
+/**
+ * The SMTP server (smtp-server): inbound email connections receive files as attachments. Mail for an unknown
+ * address, or from a sender the connection does not allow, is refused at RCPT; attachments whose names match
+ * the connection's file pattern go through the same durable receive as SFTP/FTP uploads (store, then one
+ * commit with the processing job), and the message is acknowledged (250) only after that. STARTTLS with the
+ * server's certificate; no AUTH: the address itself is the secret (it carries random characters), optionally
+ * narrowed by an allowed-sender list.
+ */
+import type { Readable } from "node:stream";
+import { MailParser } from "mailparser";
+import type { Logger } from "pino";
+import { SMTPServer, type SMTPServerSession } from "smtp-server";
+import { refuseName } from "../../pipeline/names.js";
+import { recordUpload } from "../../pipeline/receive.js";
+import type { StoredObject } from "../../pipeline/store.js";
+import type { VfsDeps } from "../vfs.js";
+import { findMailbox, type Mailbox, matchesPattern, senderAllowed } from "./mailboxes.js";
+
+export interface SmtpOptions {
+  port: number;
+  bind: string;
+  domain: string;
+  maxMessageBytes: number;
+  tls: { cert: Buffer; key: Buffer };
+}
+
+/** An SMTP error reply: `responseCode` is what the client sees. */
+const reply = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
+
+interface Session extends SMTPServerSession {
+  ferry?: Mailbox[];
+}
+
+export async function startSmtpServer(
+  deps: VfsDeps,
+  options: SmtpOptions,
+  log: Logger,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server = new SMTPServer({
+    name: options.domain,
+    banner: "Ferry: send files as attachments to your connection's address",
+    key: options.tls.key,
+    cert: options.tls.cert,
+    disabledCommands: ["AUTH"],
+    authOptional: true,
+    size: options.maxMessageBytes,
+    logger: false,
+    onRcptTo(address, session: Session, callback) {
+      findMailbox(deps.db, options.domain, address.address).then(
+        (mailbox) => {
+          if (!mailbox) return callback(reply(550, `No such mailbox: ${address.address}`));
+          const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
+          if (!senderAllowed(mailbox, sender)) {
+            return callback(
+              reply(550, `Sender ${sender ?? "<>"} is not allowed to send to ${address.address}`),
+            );
+          }
+          session.ferry = [...(session.ferry ?? []), mailbox];
+          callback();
+        },
+        (err) => {
+          log.error({ err }, "mailbox lookup failed");
+          callback(reply(451, "Temporary failure, try again later"));
+        },
+      );
+    },
+    onData(stream, session: Session, callback) {
+      receiveMessage(deps, stream, session, options, log).then(
+        (count) => callback(null, `${count} file${count === 1 ? "" : "s"} received`),
+        (err: Error & { responseCode?: number }) => {
+          if (!err.responseCode) log.error({ err }, "email receive failed");
+          callback(err.responseCode ? err : reply(451, "Temporary failure, try again later"));
+        },
+      );
+    },
+  });
+  server.on("error", (err) => log.warn({ err }, "SMTP session error"));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.bind, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : options.port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Stores each matching attachment for each addressed connection; returns how many Transfers were made. */
+async function receiveMessage(
+  deps: VfsDeps,
+  stream: Readable & { sizeExceeded?: boolean },
+  session: Session,
+  options: SmtpOptions,
+  log: Logger,
+): Promise<number> {
+  const mailboxes = session.ferry ?? [];
+  const parser = new MailParser();
+  const stored: { mailbox: Mailbox; name: string; object: StoredObject }[] = [];
+  const skipped: string[] = [];
+  const work: Promise<void>[] = [];
+  let failure: unknown;
+  parser.on("data", (data: { type: string; filename?: string; content?: Readable; release?: () => void }) => {
+    if (data.type !== "attachment") return;
+    const name = data.filename ?? "";
+    const targets = mailboxes.filter((m) => matchesPattern(m.filePattern, name) && !refuseName(name));
+    if (targets.length === 0) {
+      skipped.push(name || "(unnamed)");
+      data.content!.resume();
+      data.release!();
+      return;
+    }
+    // One stored copy per connection: each Transfer owns its bytes (retention removes them one by one).
+    // The attachment is always read to its end and released, or the parser would wait for it forever.
+    work.push(
+      storeAttachment(deps, data.content!, targets.length)
+        .then(
+          (objects) => {
+            for (const [i, object] of objects.entries()) stored.push({ mailbox: targets[i]!, name, object });
+          },
+          (err) => {
+            failure ??= err;
+            data.content!.resume();
+          },
+        )
+        .finally(() => data.release!()),
+    );
+  });
+  stream.pipe(parser);
+  await new Promise<void>((resolve, reject) => {
+    parser.once("end", resolve);
+    parser.once("error", reject);
+    stream.once("error", reject);
+  });
+  await Promise.all(work);
+  if (failure || stream.sizeExceeded) {
+    await Promise.all(stored.map((s) => deps.store.remove(s.object.key)));
+    if (failure) throw failure;
+    throw reply(552, `Message too large: the limit is ${options.maxMessageBytes} bytes`);
+  }
+  if (stored.length === 0) {
+    const patterns = [...new Set(mailboxes.map((m) => m.filePattern))].join(", ");
+    throw reply(
+      550,
+      skipped.length
+        ? `No attachment matches ${patterns} (got: ${skipped.join(", ")})`
+        : `No attachment: send the file as an attachment matching ${patterns}`,
+    );
+  }
+  const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
+  for (const s of stored) {
+    await recordUpload(
+      deps.db,
+      deps.queue,
+      {
+        accountId: s.mailbox.accountId,
+        connectionId: s.mailbox.connectionId,
+        credentialId: null,
+        protocol: "email",
+        remoteIp: session.remoteAddress ?? null,
+      },
+      s.name,
+      s.object,
+    );
+  }
+  log.info({ files: stored.length, sender, skipped: skipped.length }, "email received");
+  return stored.length;
+}
+
+/** Writes an attachment into `copies` new store objects, committed (durable) before the message is accepted. */
+async function storeAttachment(deps: VfsDeps, content: Readable, copies: number): Promise<StoredObject[]> {
+  const uploads = await Promise.all(Array.from({ length: copies }, () => deps.store.create()));
+  try {
+    let position = 0;
+    for await (const chunk of content as AsyncIterable<Buffer>) {
+      if (position + chunk.length > deps.maxUploadBytes) throw reply(552, "Attachment too large");
+      for (const u of uploads) await u.write(chunk, position);
+      position += chunk.length;
+    }
+    return await Promise.all(uploads.map((u) => u.commit()));
+  } catch (err) {
+    await Promise.all(uploads.map((u) => u.abort().catch(() => {})));
+    throw err;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The job queue on pg-boss, in the same PostgreSQL as everything else: jobs are enqueued in the caller's
+ * transaction, fetched with SKIP LOCKED (so any number of Ferry processes share them), retried with back-off.
+ *
+ * pg-boss 10 (not 11+, which needs Node 22) cannot tell a slow job from one whose process died (kill -9): it
+ * waits for the job's expiry. Workers here therefore hold a lease for each job (see pipeline/worker.ts) and
+ * `staleJobs` lists active jobs so that a lost lease can be failed — and retried — at once.
+ */
+import { CompiledQuery, type Kysely } from "kysely";
+import PgBoss from "pg-boss";
+import type { Logger } from "pino";
+import { checkSchemaName } from "../db/pool.js";
+import type { Database } from "../db/schema.js";
+import {
+  DELIVER_QUEUE,
+  type DeliverJob,
+  GENERATE_QUEUE,
+  type GenerateJob,
+  type JobQueue,
+  PROCESS_QUEUE,
+  type ProcessJob,
+  type QueuedJob,
+  type SqlClient,
+} from "../pipeline/jobs.js";
+
+export interface BossOptions {
+  url: string;
+  /** The schema pg-boss keeps its tables in. (Default: ferry_jobs) */
+  schema: string;
+  /** How often an idle worker looks for jobs, in seconds; pg-boss's minimum is 0.5. */
+  pollingSeconds: number;
+}
+
+export class BossQueue implements JobQueue {
+  private workerIds: string[] = [];
+
+  private constructor(
+    private boss: PgBoss,
+    private schema: string,
+  ) {}
+
+  static async start(options: BossOptions, log: Logger): Promise<BossQueue> {
+    const schema = checkSchemaName(options.schema);
+    const boss = new PgBoss({
+      connectionString: options.url,
+      schema,
+      max: 4,
+      application_name: "ferry-jobs",
+      // Completed jobs are kept a week for inspection; the Transfer is the lasting record.
+      deleteAfterDays: 7,
+    });
+    boss.on("error", (err) => log.error({ err }, "job queue error"));
+    await boss.start();
+    // A file can take long (a catalog of several GB): expiry is the last resort; leases catch dead workers.
+    // Sending a mail is short: a dead sender's job expires and retries within minutes.
+    await boss.createQueue(DELIVER_QUEUE, {
+      name: DELIVER_QUEUE,
+      retryLimit: 8,
+      retryDelay: 30,
+      retryBackoff: true,
+      expireInSeconds: 600,
+    });
+    for (const name of [PROCESS_QUEUE, GENERATE_QUEUE]) {
+      await boss.createQueue(name, {
+        name,
+        retryLimit: 5,
+        retryDelay: 2,
+        retryBackoff: true,
+        expireInSeconds: 6 * 3600,
+      });
+    }
+    return new BossQueue(boss, schema);
+  }
+
+  async enqueueProcessing(trx: Kysely<Database>, job: ProcessJob): Promise<void> {
+    await this.boss.send(PROCESS_QUEUE, { ...job }, { db: inTransaction(trx) });
+  }
+
+  async enqueueGeneration(trx: Kysely<Database>, job: GenerateJob): Promise<void> {
+    await this.boss.send(GENERATE_QUEUE, { ...job }, { db: inTransaction(trx) });
+  }
+
+  async enqueueDelivery(client: SqlClient, job: DeliverJob): Promise<void> {
+    await this.boss.send(
+      DELIVER_QUEUE,
+      { ...job },
+      {
+        db: { executeSql: async (text, values) => (await client.query(text, values)) as { rows: never[] } },
+      },
+    );
+  }
+
+  wake(): void {
+    for (const id of this.workerIds) this.boss.notifyWorker(id);
+  }
+
+  /** Runs `handler` for jobs of `name`, `concurrency` at a time in this process. A throw fails the job (retried). */
+  async work<T>(
+    name: string,
+    concurrency: number,
+    pollingSeconds: number,
+    handler: (job: QueuedJob<T>) => Promise<void>,
+  ) {
+    for (let i = 0; i < concurrency; i++) {
+      const id = await this.boss.work<T>(
+        name,
+        { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: pollingSeconds },
+        async ([job]) => {
+          if (job) {
+            await handler({
+              id: job.id,
+              data: job.data,
+              retryCount: job.retryCount,
+              retryLimit: job.retryLimit,
+            });
+          }
+        },
+      );
+      this.workerIds.push(id);
+    }
+  }
+
+  /** Active jobs of `name` started more than `seconds` ago (candidates for a lost worker). */
+  async staleJobs<T>(name: string, seconds: number): Promise<{ id: string; data: T }[]> {
+    const { rows } = await this.sql(
+      `SELECT id, data FROM ${this.schema}.job WHERE name = $1 AND state = 'active' AND started_on < now() - make_interval(secs => $2)`,
+      [name, seconds],
+    );
+    return rows as { id: string; data: T }[];
+  }
+
+  /** Fails a job (it is retried if it has retries left). */
+  async fail(name: string, id: string, reason: string): Promise<void> {
+    await this.boss.fail(name, id, { reason });
+  }
+
+  /** Stops fetching; jobs in flight are failed by pg-boss and retried by another process or the next start. */
+  async stop(): Promise<void> {
+    await this.boss.stop({ graceful: true, timeout: 10_000, wait: true });
+  }
+
+  private sql(text: string, values: unknown[]) {
+    return this.boss.getDb().executeSql(text, values);
+  }
+}
+
+/** pg-boss's database interface over a Kysely transaction, so that its insert joins that transaction. */
+function inTransaction(trx: Kysely<Database>): PgBoss.Db {
+  return {
+    executeSql: async (text, values) => {
+      const result = await trx.executeQuery(CompiledQuery.raw(text, values));
+      return { rows: result.rows as unknown[] as object[] } as { rows: never[] };
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTestApi } from "../helpers/api.js";
+import { createProgram, daysAgo, errorTypes, fileRunner, type Program } from "../helpers/platform.js";
+
+const api = useTestApi();
+let p: Program;
+
+const call = (method: string, url: string, body?: unknown) => api.current.call(p.token, method, url, body);
+const run = fileRunner(api, () => p);
+
+beforeAll(async () => {
+  p = await createProgram(api.current);
+  const clicks = [
+    "ClickId,CampaignId,MediaId,AdId,EventDate,IpAddress",
+    `clk-1,${p.campaignId},${p.partnerA},77,${daysAgo(3)},203.0.113.9`,
+    `clk-2,${p.campaignId},${p.partnerB},,${daysAgo(2)},`,
+  ].join("\n");
+  const r = await run("clicks", "clicks.csv", clicks);
+  expect(r.summary.rows).toEqual({ total: 2, ok: 2, error: 0, duplicate: 0 });
+});
+
+describe("conversions", () => {
+  it("are enriched from the click, the promo code or the partner, with the tracker's payout", async () => {
+    const file = [
+      "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,MediaId,PromoCode,Amount,CurrencyCode",
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},O-1,clk-1,,,120.50,USD`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},O-2,,,spring10,80.00,`,
+      `${p.campaignId},${p.fixedTracker},${daysAgo(1)},O-3,,${p.partnerB},,10.00,USD`,
+    ].join("\n");
+    const { transfer, summary } = await run("conversions", "orders.csv", file);
+    expect(transfer.status).toBe("processed");
+    expect(summary).toMatchObject({
+      status: "processed",
+      rows: { total: 3, ok: 3, error: 0, duplicate: 0 },
+      applied: 3,
+      traceId: transfer.id,
+      errorsFile: null,
+    });
+    const actions = (await call("GET", `/api/v1/actions?transferId=${transfer.id}`)).body.items;
+    expect(
+      actions.map((a: Record<string, unknown>) => [
+        a.orderId,
+        a.partnerId,
+        a.adId,
+        a.amount,
+        a.payout,
+        a.state,
+      ]),
+    ).toEqual([
+      ["O-1", p.partnerA, 77, 120.5, 12.05, "PENDING"],
+      ["O-2", p.partnerA, null, 80, 8, "PENDING"],
+      ["O-3", p.partnerB, null, 10, 5, "PENDING"],
+    ]);
+    const lock = new Date(actions[0].lockingDate).getTime() - new Date(actions[0].eventDate).getTime();
+    expect(lock).toBe(30 * 86_400_000);
+  });
+
+  it("apply the good rows and report each bad one by line, type and message", async () => {
+    const other = await api.current.newAccount();
+    const file = [
+      "CampaignId,ActionTrackerId,EventDate,Oid,ClickId,MediaId,Amount,Currency,Color",
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},B-1,clk-2,,50.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},yesterday,B-2,clk-2,,50.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},B-3,clk-2,,-5.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},B-4,clk-2,,abc,USD,red`,
+      `999999,${p.percentTracker},${daysAgo(1)},B-5,clk-2,,5.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},B-6,nope,,5.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(100)},B-7,clk-2,,5.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},B-1,clk-2,,50.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},O-1,clk-1,,50.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},B-8,,,5.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},B-9,clk-2,,5.00,EUR,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},B-10,clk-2`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(200)},B-11,,${p.partnerA},5.00,USD,red`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},${"X".repeat(65)},clk-2,,5.00,USD,red`,
+    ].join("\r\n");
+    void other;
+    const { transfer, summary, errors } = await run("conversions", "mixed.csv", file);
+    expect(transfer.status).toBe("processed");
+    expect(summary.status).toBe("processed_with_errors");
+    expect(summary.rows).toEqual({ total: 14, ok: 2, error: 10, duplicate: 2 });
+    expect(summary.warnings).toEqual(["Unknown columns, ignored: Color"]);
+    expect(errorTypes(errors)).toEqual([
+      [3, "INVALID_DATE"],
+      [4, "NEGATIVE_AMOUNT"],
+      [5, "INVALID_AMOUNT"],
+      [6, "UNKNOWN_CAMPAIGN"],
+      [7, "UNKNOWN_CLICK"],
+      [8, "EVENT_TOO_OLD"],
+      [9, "DUPLICATE"],
+      [10, "DUPLICATE"],
+      [11, "MISSING_ATTRIBUTION"],
+      [12, "CURRENCY_MISMATCH"],
+      [13, "WRONG_FIELD_COUNT"],
+      [15, "VALUE_TOO_LONG"],
+    ]);
+    expect(errors).toContain(
+      '"EventDate must be an ISO 8601 date like 2026-03-31T14:05:00Z, not ""yesterday"""',
+    );
+    expect(errors).toContain("ClickId nope is not a known click");
+    // The good rows: B-1 and B-11 (398-day window with MediaId).
+    const actions = (await call("GET", `/api/v1/actions?transferId=${transfer.id}`)).body.items;
+    expect(actions.map((a: { orderId: string }) => a.orderId)).toEqual(["B-1", "B-11"]);
+  });
+
+  it("take item-level files: consecutive rows of one order are one action summing its items", async () => {
+    const file = [
+      "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,CurrencyCode,Sku,Quantity,ItemPrice,ItemSubtotal,Category,Name",
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},I-1,clk-1,USD,SKU-A,2,10.00,,Shoes,Runner`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},I-1,clk-1,USD,SKU-B,1,,5.50,Socks,Sock`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},I-2,clk-1,USD,SKU-A,1,10.00,,Shoes,Runner`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},I-2,clk-1,USD,SKU-C,1,3.00,3.00,Hats,Hat`,
+    ].join("\n");
+    const { summary, errors, transfer } = await run("conversions", "items.csv", file);
+    expect(summary.rows).toEqual({ total: 4, ok: 2, error: 2, duplicate: 0 });
+    expect(errorTypes(errors)).toEqual([
+      [4, "INVALID_ITEM"],
+      [5, "INVALID_ITEM"],
+    ]);
+    const [action] = (await call("GET", `/api/v1/actions?transferId=${transfer.id}`)).body.items;
+    const detail = (await call("GET", `/api/v1/actions/${action.id}`)).body;
+    expect(detail).toMatchObject({ orderId: "I-1", amount: 25.5, payout: 2.55 });
+    expect(detail.items.map((i: { sku: string; amount: number }) => [i.sku, i.amount])).toEqual([
+      ["SKU-A", 20],
+      ["SKU-B", 5.5],
+    ]);
+  });
+
+  it("is all or nothing when the connection says so, and applies nothing in validate-only mode", async () => {
+    const good = `${p.campaignId},${p.percentTracker},${daysAgo(1)}`;
+    const header = "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount";
+    await call("PATCH", `/api/v1/connections/${p.connections.conversions}`, {
+      details: { allOrNothing: true },
+    });
+    const strict = await run(
+      "conversions",
+      "strict.csv",
+      `${header}\n${good},AN-1,clk-1,1.00\n${good},AN-2,clk-1,x\n`,
+    );
+    expect(strict.transfer.status).toBe("failed");
+    expect(strict.summary.error.code).toBe("ROWS_FAILED");
+    expect(strict.summary.applied).toBe(0);
+    expect(errorTypes(strict.errors)).toEqual([[3, "INVALID_AMOUNT"]]);
+    await call("PATCH", `/api/v1/connections/${p.connections.conversions}`, {
+      details: { allOrNothing: false, validateOnly: true },
+    });
+    const check = await run("conversions", "check.csv", `${header}\n${good},VO-1,clk-1,1.00\n`);
+    expect(check.summary).toMatchObject({ status: "validated", rows: { total: 1, ok: 1 }, applied: 0 });
+    expect(check.transfer.validateOnly).toBe(true);
+    await call("PATCH", `/api/v1/connections/${p.connections.conversions}`, {
+      details: { validateOnly: false },
+    });
+    const orders = (await call("GET", "/api/v1/actions?orderId=AN-1")).body.items.concat(
+      (await call("GET", "/api/v1/actions?orderId=VO-1")).body.items,
+    );
+    expect(orders).toEqual([]);
+  });
+
+  it("processing the same transfer again changes nothing", async () => {
+    const file = `CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount\n${p.campaignId},${p.percentTracker},${daysAgo(1)},R-1,clk-1,9.00\n`;
+    const received = await api.current.receive(
+      { accountId: p.accountId, connectionId: p.connections.conversions },
+      "again.csv",
+      file,
+    );
+    expect(await api.current.process(received.transferId)).toBe("processed");
+    expect(await api.current.process(received.transferId)).toBe("skipped");
+    // Even forced back to "received" (a crash after commit, before the job was marked done), no second action.
+    await api.current.db.pool.query("UPDATE transfers SET status = 'received' WHERE id = $1", [
+      received.transferId,
+    ]);
+    expect(await api.current.process(received.transferId)).toBe("processed");
+    const again = (await call("GET", `/api/v1/transfers/${received.transferId}`)).body;
+    expect(again.rows).toEqual({ total: 1, ok: 1, error: 0, duplicate: 0 });
+    expect((await call("GET", "/api/v1/actions?orderId=R-1")).body.items).toHaveLength(1);
+  });
+});
