@@ -138,6 +138,12 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     }, 600_000);
     retention.unref();
     closers.push(async () => clearInterval(retention));
+    const guard = new LoginGuard({
+      maxFailures: config.loginMaxFailures,
+      windowMs: 15 * 60_000,
+      banMs: config.loginBanMs,
+      maxSessionsPerCredential: config.maxSessionsPerCredential,
+    });
     const app = await buildApp({
       db: handle.db,
       box: secretBox(await masterKey(config, log)),
@@ -153,14 +159,9 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       maxUploadBytes: config.maxUploadBytes,
       logger: log.child({ component: "http" }),
       version,
+      loginGuard: guard,
     });
 
-    const guard = new LoginGuard({
-      maxFailures: config.loginMaxFailures,
-      windowMs: 15 * 60_000,
-      banMs: config.loginBanMs,
-      maxSessionsPerCredential: config.maxSessionsPerCredential,
-    });
     // SFTP and FTP serve the same virtual file system, over the same store and limits.
     const vfsDeps = { db: handle.db, store, queue, maxUploadBytes: config.maxUploadBytes };
     const sftp = await startSftpServer(

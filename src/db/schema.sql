@@ -393,6 +393,22 @@ CREATE TABLE result_files (
 );
 CREATE INDEX result_files_connection_name ON result_files USING btree (connection_id, file_name, id DESC);
 
+CREATE TABLE sessions (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  user_id uuid NOT NULL,
+  token_hash bytea NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  last_seen_at timestamp with time zone NOT NULL DEFAULT now(),
+  expires_at timestamp with time zone NOT NULL,
+  ended_at timestamp with time zone,
+  ip text,
+  CONSTRAINT sessions_account_id_user_id_fkey FOREIGN KEY (account_id, user_id) REFERENCES users(account_id, id),
+  CONSTRAINT sessions_pkey PRIMARY KEY (id),
+  CONSTRAINT sessions_token_hash_key UNIQUE (token_hash)
+);
+CREATE INDEX sessions_user ON sessions USING btree (user_id);
+
 CREATE TABLE staged_files (
   id uuid NOT NULL,
   account_id uuid NOT NULL,

@@ -357,6 +357,18 @@ export interface DownloadLinksTable {
   created_at: CreatedAt;
 }
 
+export interface SessionsTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  token_hash: Buffer;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | undefined, Date>;
+  expires_at: Timestamp;
+  ended_at: Date | null;
+  ip: string | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -381,4 +393,5 @@ export interface Database {
   report_runs: ReportRunsTable;
   bonus_rules: BonusRulesTable;
   download_links: DownloadLinksTable;
+  sessions: SessionsTable;
 }

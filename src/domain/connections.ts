@@ -4,7 +4,7 @@
  * audited. Secrets in details are sealed with the master key and never returned.
  */
 import { randomBytes } from "node:crypto";
-import type { Kysely, Selectable, Updateable } from "kysely";
+import { type Kysely, type Selectable, sql, type Updateable } from "kysely";
 import { isId, newId } from "../db/ids.js";
 import type { ConnectionsTable, Database } from "../db/schema.js";
 import type { Actor } from "./actor.js";
@@ -43,6 +43,8 @@ export interface Connection {
   createdAt: Date;
   updatedAt: Date;
   statusChangedAt: Date;
+  /** From its latest transfer or run. */
+  activity: { status: ActivityStatus; lastActiveAt: Date | null };
 }
 
 export interface NewConnection {
@@ -87,7 +89,16 @@ export interface ConnectionDeps {
   endpoints: Endpoints;
 }
 
-type Row = Selectable<ConnectionsTable> & { username: string | null };
+type Row = Selectable<ConnectionsTable> & {
+  username: string | null;
+  last_transfer_status: string | null;
+  last_transfer_at: Date | null;
+  last_run_status: string | null;
+  last_run_at: Date | null;
+};
+
+/** What a connection did last: None / In Progress / Completed / Failed. */
+export type ActivityStatus = "none" | "in_progress" | "completed" | "failed";
 const SEALED = "Sealed";
 
 /** 10 random lower-case letters and digits. */
@@ -137,6 +148,7 @@ function toConnection(r: Row, endpoints: Endpoints): Connection {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     statusChangedAt: r.status_changed_at,
+    activity: activityOf(r),
   };
 }
 
@@ -273,14 +285,55 @@ async function freeFolder(db: Kysely<Database>, accountId: string, base: string)
   }
 }
 
-/** Connections with their credential's username (for addresses), confined to one account. */
+/**
+ * Connections with their credential's username (for addresses) and their latest activity (newest transfer,
+ * newest outbound run), confined to one account.
+ */
 function selectRows(db: Kysely<Database>, accountId: string) {
   return db
     .selectFrom("connections as c")
     .leftJoin("credentials as k", "k.id", "c.credential_id")
     .selectAll("c")
     .select("k.username")
+    .select([
+      sql<
+        string | null
+      >`(SELECT t.status FROM transfers t WHERE t.connection_id = c.id ORDER BY t.id DESC LIMIT 1)`.as(
+        "last_transfer_status",
+      ),
+      sql<Date | null>`(SELECT t.updated_at FROM transfers t WHERE t.connection_id = c.id ORDER BY t.id DESC LIMIT 1)`.as(
+        "last_transfer_at",
+      ),
+      sql<
+        string | null
+      >`(SELECT r.status FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1)`.as(
+        "last_run_status",
+      ),
+      sql<Date | null>`(SELECT coalesce(r.finished_at, r.created_at) FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1)`.as(
+        "last_run_at",
+      ),
+    ])
     .where("c.account_id", "=", accountId);
+}
+
+const TRANSFER_ACTIVITY: Record<string, ActivityStatus> = {
+  received: "in_progress",
+  processing: "in_progress",
+  failed: "failed",
+};
+
+/** The connection's status from its latest activity: a run that failed or is pending counts over its transfer. */
+function activityOf(r: Row): Connection["activity"] {
+  const transferAt = r.last_transfer_at?.getTime() ?? 0;
+  const runAt = r.last_run_at?.getTime() ?? 0;
+  if (runAt > transferAt && r.last_run_status && r.last_run_status !== "generated") {
+    return { status: r.last_run_status === "failed" ? "failed" : "in_progress", lastActiveAt: r.last_run_at };
+  }
+  if (!r.last_transfer_status) return { status: "none", lastActiveAt: r.last_run_at };
+  return {
+    status: TRANSFER_ACTIVITY[r.last_transfer_status] ?? "completed",
+    lastActiveAt: new Date(Math.max(transferAt, runAt)),
+  };
 }
 
 async function findRow(db: Kysely<Database>, actor: Actor, id: string): Promise<Row> {

@@ -7,7 +7,8 @@ export type ErrorCode =
   | "UNAUTHORIZED"
   | "FORBIDDEN"
   | "METHOD_NOT_ALLOWED"
-  | "PAYLOAD_TOO_LARGE";
+  | "PAYLOAD_TOO_LARGE"
+  | "TOO_MANY_REQUESTS";
 
 /** One wrong input field: its path (e.g. `details.port`) and what is wrong with it. */
 export interface FieldError {

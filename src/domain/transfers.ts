@@ -1,5 +1,5 @@
 /** Transfers as their owners see them: the immutable history of every file through a connection. */
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import { isId } from "../db/ids.js";
 import type { Database, ResultKind, TransferStatus, TransfersTable } from "../db/schema.js";
 import type { Actor } from "./actor.js";
@@ -43,6 +43,8 @@ export interface TransferFilter extends PageRequest {
   since?: Date | undefined;
   /** Created before. */
   until?: Date | undefined;
+  /** Oldest first (default) or newest first. */
+  order?: "asc" | "desc" | undefined;
 }
 
 type Row = Selectable<TransfersTable> & { username: string | null };
@@ -104,11 +106,12 @@ export async function listTransfers(
     throw invalid([{ path: "until", message: "must be after since" }]);
   }
   const { limit, after } = pageBounds(filter);
+  const desc = filter.order === "desc";
   let q = selectRows(db, actor.accountId)
     .where("t.connection_id", "=", connectionId)
-    .orderBy("t.id")
+    .orderBy("t.id", desc ? "desc" : "asc")
     .limit(limit + 1);
-  if (after) q = q.where("t.id", ">", after);
+  if (after) q = q.where("t.id", desc ? "<" : ">", after);
   if (filter.status) q = q.where("t.status", "=", filter.status);
   if (filter.since) q = q.where("t.created_at", ">=", filter.since);
   if (filter.until) q = q.where("t.created_at", "<", filter.until);
@@ -212,4 +215,50 @@ export async function openTransferFile(
     { which, fileName, protocol: "http" },
   );
   return { transfer: toTransfer(row), key, fileName };
+}
+
+/** Files and rows of one day, in the account's time zone. */
+export interface DayActivity {
+  day: string;
+  files: number;
+  failed: number;
+  rowsOk: number;
+  rowsError: number;
+}
+
+/** Per day over the last `days` days (today included, account time zone): files and rows of a connection. */
+export async function dailyActivity(
+  db: Kysely<Database>,
+  actor: Actor,
+  connectionId: string,
+  days: number,
+): Promise<DayActivity[]> {
+  if (!(await ownedBy(db, "connections", actor.accountId, connectionId))) throw notFound("Connection");
+  const r = await sql<{ day: string; files: string; failed: string; rows_ok: string; rows_error: string }>`
+    WITH tz AS (SELECT time_zone FROM accounts WHERE id = ${actor.accountId}),
+    days AS (
+      SELECT generate_series(
+        (now() AT TIME ZONE (SELECT time_zone FROM tz))::date - ${days - 1}::int,
+        (now() AT TIME ZONE (SELECT time_zone FROM tz))::date,
+        interval '1 day'
+      )::date AS day
+    )
+    SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
+           count(t.id) AS files,
+           count(t.id) FILTER (WHERE t.status = 'failed') AS failed,
+           coalesce(sum(t.rows_ok), 0) AS rows_ok,
+           coalesce(sum(t.rows_error), 0) AS rows_error
+    FROM days d
+    LEFT JOIN transfers t
+      ON t.account_id = ${actor.accountId} AND t.connection_id = ${connectionId}
+     AND t.created_at >= now() - make_interval(days => ${days + 1})
+     AND (t.created_at AT TIME ZONE (SELECT time_zone FROM tz))::date = d.day
+    GROUP BY d.day ORDER BY d.day`.execute(db);
+  return r.rows.map((x) => ({
+    day: x.day,
+    files: Number(x.files),
+    failed: Number(x.failed),
+    rowsOk: Number(x.rows_ok),
+    rowsError: Number(x.rows_error),
+  }));
 }

@@ -1,5 +1,6 @@
 /** The HTTP server: REST API under /api/v1, its OpenAPI document, /healthz and /metrics. */
 import { randomUUID } from "node:crypto";
+import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
@@ -11,6 +12,7 @@ import type { Endpoints } from "../domain/connections.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import type { JobQueue } from "../pipeline/jobs.js";
 import type { FileStore } from "../pipeline/store.js";
+import { LoginGuard } from "../protocols/guard.js";
 import { installAuth } from "./auth.js";
 import { installErrorHandler } from "./errors.js";
 import { installMetrics } from "./metrics.js";
@@ -19,7 +21,9 @@ import { connectionRoutes } from "./routes/connections.js";
 import { credentialRoutes } from "./routes/credentials.js";
 import { downloadRoutes } from "./routes/downloads.js";
 import { platformRoutes } from "./routes/platform.js";
+import { sessionRoutes } from "./routes/session.js";
 import { transferRoutes } from "./routes/transfers.js";
+import { DEFAULT_WEB_ROOT, installWeb } from "./web.js";
 
 /** What the API needs. */
 export interface ApiDeps {
@@ -34,6 +38,10 @@ export interface ApiDeps {
   maxUploadBytes: number;
   logger?: Logger | undefined;
   version?: string | undefined;
+  /** Failed-login limits, shared with SFTP/FTP (web sign-ins count under `web:<login>`). */
+  loginGuard?: LoginGuard | undefined;
+  /** The built web UI (default: dist/web); not served when absent. */
+  webRoot?: string | undefined;
 }
 
 export const API_PREFIX = "/api/v1";
@@ -62,7 +70,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         title: "Ferry API",
         version: deps.version ?? "0.0.0",
         description:
-          "Batch data connectors: credentials and connections through which files are exchanged over SFTP, FTP and email. Authenticate with `Authorization: Bearer <token>`. Errors have the shape `{ error: { code, message, fields?, requestId } }`. Another account's objects answer 404.",
+          "Batch data connectors: credentials and connections through which files are exchanged over SFTP, FTP and email. Authenticate with `Authorization: Bearer <token>` (or, from the web UI, the session cookie set by POST /session plus an `x-ferry-csrf` header on changes). Errors have the shape `{ error: { code, message, fields?, requestId } }`. Another account's objects answer 404.",
       },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
@@ -81,12 +89,23 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   installMetrics(app, deps.metrics);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(cookie);
   installAuth(app, deps.db, API_PREFIX);
+  const guard =
+    deps.loginGuard ??
+    new LoginGuard({
+      maxFailures: 10,
+      windowMs: 15 * 60_000,
+      banMs: 30 * 60_000,
+      maxSessionsPerCredential: 10,
+    });
+  await app.register(sessionRoutes(deps, guard), { prefix: API_PREFIX });
   await app.register(accountRoutes(deps), { prefix: API_PREFIX });
   await app.register(credentialRoutes(deps), { prefix: API_PREFIX });
   await app.register(connectionRoutes(deps), { prefix: API_PREFIX });
   await app.register(transferRoutes(deps), { prefix: API_PREFIX });
   await app.register(platformRoutes(deps), { prefix: API_PREFIX });
   await app.register(downloadRoutes(deps));
+  await installWeb(app, deps.webRoot ?? DEFAULT_WEB_ROOT);
   return app;
 }

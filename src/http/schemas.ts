@@ -139,6 +139,12 @@ export const Connection = z.object({
   createdAt: z.date(),
   updatedAt: z.date(),
   statusChangedAt: z.date(),
+  activity: z
+    .object({
+      status: z.enum(["none", "in_progress", "completed", "failed"]),
+      lastActiveAt: z.date().nullable(),
+    })
+    .describe("From the latest transfer or run: None / In Progress / Completed / Failed"),
 });
 
 export const ConnectionQuery = z.object({
@@ -217,4 +223,45 @@ export const TransferQuery = z.object({
   status: z.enum(TRANSFER_STATUSES).optional(),
   since: z.coerce.date().optional().describe("Created at or after (ISO 8601)"),
   until: z.coerce.date().optional().describe("Created before (ISO 8601)"),
+  order: z.enum(["asc", "desc"]).optional().describe("Oldest first (default) or newest first"),
+});
+
+export const DayActivity = z.object({
+  day: z.string().describe("YYYY-MM-DD, account time zone"),
+  files: z.number(),
+  failed: z.number(),
+  rowsOk: z.number(),
+  rowsError: z.number(),
+});
+
+export const User = z.object({
+  id: Id,
+  accountId: Id,
+  login: z.string(),
+  role: z.enum(["admin", "member"]),
+  createdAt: z.date(),
+});
+
+export const UserBody = z.strictObject({
+  login: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9._@+-]+$/, "letters, digits and . _ @ + - only"),
+});
+
+export const CreatedUser = User.extend({
+  password: z.string().describe("The generated password: shown only in this response"),
+});
+
+export const SignInBody = z.strictObject({
+  login: z.string().min(1).max(200),
+  password: z.string().min(1).max(1000),
+});
+
+export const SessionInfo = z.object({
+  account: z.object({ id: Id, name: z.string(), timeZone: z.string(), currency: z.string() }),
+  user: z.object({ id: Id, login: z.string(), role: z.enum(["admin", "member"]) }).nullable(),
+  via: z.enum(["session", "token"]),
 });

@@ -256,6 +256,7 @@ describe("configuration", () => {
       { id: 2, name: "transfers", status: "already_applied" },
       { id: 3, name: "platform", status: "already_applied" },
       { id: 4, name: "outbound", status: "already_applied" },
+      { id: 5, name: "sessions", status: "already_applied" },
     ]);
   });
 });

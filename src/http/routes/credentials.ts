@@ -9,6 +9,8 @@ import {
   resetPassword,
   updateCredential,
 } from "../../domain/credentials.js";
+import { invalid } from "../../domain/errors.js";
+import { parsePublicKey } from "../../domain/keys.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
 import {
@@ -40,6 +42,25 @@ export function credentialRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       async (request, reply) => {
         reply.header("cache-control", "no-store");
         return reply.status(201).send(await createCredential(deps.db, actorOf(request), request.body));
+      },
+    );
+    app.post(
+      "/credentials/check-key",
+      {
+        schema: {
+          tags,
+          summary: "Check a public key without storing it: its type, size and fingerprint, or what is wrong",
+          body: z.strictObject({ publicKey: z.string().max(16_384) }),
+          response: {
+            200: z.object({ keyType: z.string(), keyBits: z.number(), fingerprint: z.string() }),
+            400: ErrorBody,
+          },
+        },
+      },
+      async (request) => {
+        const parsed = parsePublicKey(request.body.publicKey);
+        if (!parsed.ok) throw invalid([{ path: "publicKey", message: parsed.message }]);
+        return { keyType: parsed.key.type, keyBits: parsed.key.bits, fingerprint: parsed.key.fingerprint };
       },
     );
     app.get(

@@ -3,13 +3,20 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { audit } from "../../domain/audit.js";
 import { DomainError, invalid, notFound } from "../../domain/errors.js";
-import { getTransfer, listResultFiles, listTransfers, openTransferFile } from "../../domain/transfers.js";
+import {
+  dailyActivity,
+  getTransfer,
+  listResultFiles,
+  listTransfers,
+  openTransferFile,
+} from "../../domain/transfers.js";
 import { isTemporaryName, refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
 import { objectStream } from "../../pipeline/store.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
 import {
+  DayActivity,
   ErrorBody,
   IdParams,
   pageOf,
@@ -126,6 +133,21 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request) => listTransfers(deps.db, actorOf(request), request.params.id, request.query),
+    );
+    app.get(
+      "/connections/:id/activity",
+      {
+        schema: {
+          tags,
+          summary: "Files and rows per day over the last days (account time zone)",
+          params: IdParams,
+          querystring: z.object({ days: z.coerce.number().int().min(1).max(366).default(30) }),
+          response: { 200: z.object({ items: z.array(DayActivity) }), 404: ErrorBody },
+        },
+      },
+      async (request) => ({
+        items: await dailyActivity(deps.db, actorOf(request), request.params.id, request.query.days),
+      }),
     );
     app.get(
       "/transfers/:id",

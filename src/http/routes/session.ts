@@ -1,0 +1,123 @@
+/**
+ * Web sign-in: POST /session checks a user's login and password and sets the session cookie; GET /session
+ * says who is signed in; DELETE /session signs out. Users of an account: /accounts/{id}/users.
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { getAccount } from "../../domain/accounts.js";
+import { DomainError } from "../../domain/errors.js";
+import { createUser, listUsers, SESSION_MAX_MS, signIn, signOut } from "../../domain/users.js";
+import type { LoginGuard } from "../../protocols/guard.js";
+import type { ApiDeps } from "../app.js";
+import { actorOf, SESSION_COOKIE } from "../auth.js";
+import { CreatedUser, ErrorBody, IdParams, SessionInfo, SignInBody, User, UserBody } from "../schemas.js";
+
+export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAsyncZod {
+  return async (app) => {
+    const tags = ["session"];
+    const info = async (request: Parameters<typeof actorOf>[0]) => {
+      const actor = actorOf(request);
+      const account = await getAccount(deps.db, actor, actor.accountId);
+      const login = (actor as { login?: string }).login;
+      return {
+        account: {
+          id: account.id,
+          name: account.name,
+          timeZone: account.timeZone,
+          currency: account.currency,
+        },
+        user: actor.type === "user" && actor.id && login ? { id: actor.id, login, role: actor.role } : null,
+        via: actor.type === "user" ? ("session" as const) : ("token" as const),
+      };
+    };
+
+    app.post(
+      "/session",
+      {
+        schema: {
+          tags,
+          summary: "Sign in to the web UI: sets the http-only session cookie",
+          security: [],
+          body: SignInBody,
+          response: { 200: SessionInfo, 401: ErrorBody, 429: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const login = request.body.login.trim().toLowerCase();
+        if (guard.isBanned(request.ip, `web:${login}`))
+          throw new DomainError("TOO_MANY_REQUESTS", "Too many failed sign-ins: try again later");
+        const signed = await signIn(deps.db, login, request.body.password, request.ip);
+        if (!signed) {
+          guard.failed(request.ip, `web:${login}`);
+          throw new DomainError("UNAUTHORIZED", "Wrong login or password");
+        }
+        guard.succeeded(`web:${login}`);
+        reply.setCookie(SESSION_COOKIE, signed.token, {
+          httpOnly: true,
+          sameSite: "strict",
+          secure: request.protocol === "https",
+          path: "/",
+          maxAge: SESSION_MAX_MS / 1000,
+        });
+        const u = signed.user;
+        const account = await getAccount(
+          deps.db,
+          { accountId: u.accountId, type: "user", id: u.id, role: u.role },
+          u.accountId,
+        );
+        return {
+          account: {
+            id: account.id,
+            name: account.name,
+            timeZone: account.timeZone,
+            currency: account.currency,
+          },
+          user: { id: u.id, login: u.login, role: u.role },
+          via: "session" as const,
+        };
+      },
+    );
+    app.get(
+      "/session",
+      { schema: { tags, summary: "Who is signed in", response: { 200: SessionInfo, 401: ErrorBody } } },
+      async (request) => info(request),
+    );
+    app.delete(
+      "/session",
+      { schema: { tags, summary: "Sign out", response: { 204: z.null() } } },
+      async (request, reply) => {
+        const token = request.cookies[SESSION_COOKIE];
+        if (token) await signOut(deps.db, token);
+        reply.clearCookie(SESSION_COOKIE, { path: "/" });
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      "/accounts/:id/users",
+      {
+        schema: {
+          tags: ["accounts"],
+          summary: "Create a user of an account, who signs in to the web UI; the password is shown once",
+          params: IdParams,
+          body: UserBody,
+          response: { 201: CreatedUser, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) =>
+        reply.status(201).send(await createUser(deps.db, actorOf(request), request.params.id, request.body)),
+    );
+    app.get(
+      "/accounts/:id/users",
+      {
+        schema: {
+          tags: ["accounts"],
+          summary: "The users of an account",
+          params: IdParams,
+          response: { 200: z.object({ items: z.array(User) }), 404: ErrorBody },
+        },
+      },
+      async (request) => ({ items: await listUsers(deps.db, actorOf(request), request.params.id) }),
+    );
+  };
+}

@@ -1,0 +1,94 @@
+/** The shell: who is signed in, the navigation, and which page the path shows. */
+import { type ReactNode, useCallback, useEffect, useState } from "react";
+import { ApiError, api, type Session, whenSignedOut } from "./api";
+import { ConnectionPage } from "./pages/ConnectionPage";
+import { Connections } from "./pages/Connections";
+import { Credentials } from "./pages/Credentials";
+import { SignIn } from "./pages/SignIn";
+import { Wizard } from "./pages/Wizard";
+import { Link, match, navigate, usePath } from "./router";
+import { Loading, Notice } from "./ui";
+
+export const CONNECTIONS = "/settings/technical/connections";
+export const CREDENTIALS = "/settings/technical/credentials";
+
+function Redirect(props: { to: string }) {
+  useEffect(() => navigate(props.to, true), [props.to]);
+  return null;
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const path = usePath();
+
+  const load = useCallback(async () => {
+    try {
+      setSession(await api<Session>("GET", "/session"));
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) setSession(null);
+      else setError(e instanceof Error ? e.message : String(e));
+    }
+  }, []);
+  useEffect(() => {
+    whenSignedOut(() => setSession(null));
+    void load();
+  }, [load]);
+
+  if (error) return <Notice kind="error">{error}</Notice>;
+  if (session === undefined) return <Loading />;
+  if (session === null) return <SignIn onSignedIn={setSession} />;
+
+  const signOut = async () => {
+    await api("DELETE", "/session");
+    setSession(null);
+    navigate("/", true);
+  };
+
+  let page: ReactNode;
+  const connection = match(`${CONNECTIONS}/:id`, path);
+  if (["/", "/signin", "/settings", "/settings/technical"].includes(path))
+    page = <Redirect to={CONNECTIONS} />;
+  else if (match(CONNECTIONS, path)) page = <Connections />;
+  else if (match(`${CONNECTIONS}/new`, path)) page = <Wizard session={session} />;
+  else if (connection) page = <ConnectionPage id={connection.id!} session={session} />;
+  else if (match(CREDENTIALS, path)) page = <Credentials />;
+  else
+    page = (
+      <Notice kind="warning">
+        This page does not exist. <Link href={CONNECTIONS}>Go to your connections</Link>.
+      </Notice>
+    );
+
+  const section = path.startsWith(CREDENTIALS) ? "credentials" : "connections";
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <div className="brand">
+          Ferry <span className="account">{session.account.name}</span>
+        </div>
+        <nav aria-label="Settings → Technical">
+          <Link href={CONNECTIONS} aria-current={section === "connections" ? "page" : undefined}>
+            Connections
+          </Link>
+          <Link href={CREDENTIALS} aria-current={section === "credentials" ? "page" : undefined}>
+            Credentials
+          </Link>
+        </nav>
+        <div className="who">
+          <span className="muted">{session.user?.login}</span>
+          <button type="button" className="secondary small" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <div className="crumbs muted">Settings › Technical</div>
+        {page}
+      </main>
+    </div>
+  );
+}

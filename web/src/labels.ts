@@ -1,0 +1,88 @@
+/** How the API's values read in the UI. */
+
+export const DATA_TYPES: Record<string, { label: string; hint: string }> = {
+  conversions: {
+    label: "Conversions",
+    hint: "Orders and leads to record as actions, matched to clicks and partners",
+  },
+  action_modifications: { label: "Action Modifications", hint: "Changes and reversals of existing actions" },
+  clicks: { label: "Clicks", hint: "Clicks tracked by your own systems" },
+  product_catalog: { label: "Product Catalog", hint: "Your products, for partners to promote" },
+  reports: { label: "Reports", hint: "Scheduled reports on partners and actions" },
+  performance_bonus_detail: {
+    label: "Performance Bonus Detail",
+    hint: "Bonuses earned per partner and month under your bonus rules",
+  },
+};
+
+export const INBOUND_TYPES = ["conversions", "action_modifications", "clicks", "product_catalog"];
+export const OUTBOUND_TYPES = ["reports", "performance_bonus_detail"];
+
+export const REPORTS: Record<string, string> = {
+  performance_by_partner: "Performance by Partner",
+  action_listing: "Action Listing",
+  action_updates: "Action Updates (changes since the last file)",
+};
+
+export const METHODS: Record<string, string> = { sftp: "SFTP", ftp: "FTP", email: "Email" };
+
+export const METHODOLOGIES: Record<string, string> = {
+  push_to_platform: "Push to platform",
+  pull_from_third_party: "Pull from 3rd party",
+  pull_from_platform: "Pull from platform",
+};
+
+export const DIRECTIONS: Record<string, string> = {
+  inbound: "Give data to the platform",
+  outbound: "Receive data from the platform",
+};
+
+export const FORMATS: Record<string, string> = {
+  csv: "CSV (comma)",
+  tsv: "TSV (tab)",
+  pipe: "Pipe-separated",
+  jsonl: "JSON Lines",
+};
+
+export const FREQUENCIES: Record<string, string> = {
+  hourly: "Hourly",
+  every_2_hours: "Every 2 hours",
+  every_4_hours: "Every 4 hours",
+  every_8_hours: "Every 8 hours",
+  twice_daily: "Twice daily",
+  daily: "Daily",
+  weekly: "Weekly",
+  monthly: "Monthly",
+};
+
+export const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+
+export const ACTIVITY: Record<string, string> = {
+  none: "None",
+  in_progress: "In Progress",
+  completed: "Completed",
+  failed: "Failed",
+};
+
+/** 1.5 MB, 320 KB, 12 B. */
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** A date and time in the browser's locale. */
+export function when(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function needsCredential(method: string, methodology: string): boolean {
+  return method !== "email" && methodology !== "pull_from_third_party";
+}

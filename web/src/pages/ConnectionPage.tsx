@@ -1,0 +1,522 @@
+/**
+ * One connection: its attributes, Edit, Disable/Enable, Run now, upload a file, a 30-day chart, and its
+ * history of transfers with downloads and a readable view of row errors.
+ */
+import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
+import { CONNECTIONS } from "../App";
+import {
+  ApiError,
+  all,
+  api,
+  type Connection,
+  type Credential,
+  type Page,
+  type ResultFile,
+  type Session,
+  type Transfer,
+} from "../api";
+import { bytes, DATA_TYPES, DIRECTIONS, METHODOLOGIES, METHODS, needsCredential, when } from "../labels";
+import { Link } from "../router";
+import { ActivityBadge, Copyable, Loading, Notice, SelectField, StatusBadge, TextField } from "../ui";
+import { ActivityChart, type DayActivity } from "./ActivityChart";
+import { detailsOf, type Errors, MethodDetails, OutboundOptions, stateOf, type WizardState } from "./Wizard";
+
+export function ConnectionPage(props: { id: string; session: Session }) {
+  const [c, setConnection] = useState<Connection | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState(() => new URLSearchParams(location.search).has("edit"));
+  const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+  const [refresh, setRefresh] = useState(0);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
+  useEffect(() => {
+    api<Connection>("GET", `/connections/${props.id}`)
+      .then(setConnection)
+      .catch((e) =>
+        setError(e.status === 404 ? "This connection does not exist in your account." : e.message),
+      );
+  }, [props.id, refresh]);
+
+  useEffect(() => {
+    if (c && location.hash === "#history") document.getElementById("history")?.scrollIntoView();
+  }, [c]);
+
+  if (error) return <Notice kind="error">{error}</Notice>;
+  if (!c) return <Loading />;
+
+  const toggle = async () => {
+    const action = c.status === "active" ? "disable" : "enable";
+    try {
+      setConnection(await api<Connection>("POST", `/connections/${c.id}/${action}`));
+      setMessage({
+        kind: "success",
+        text: action === "disable" ? "Connection disabled." : "Connection enabled.",
+      });
+    } catch (e) {
+      setMessage({ kind: "error", text: (e as Error).message });
+    }
+  };
+  const runNow = async () => {
+    try {
+      await api("POST", `/connections/${c.id}/runs`, {});
+      setMessage({
+        kind: "success",
+        text: "A file for yesterday is being generated: it appears in the history.",
+      });
+      setTimeout(() => setRefresh((n) => n + 1), 1500);
+    } catch (e) {
+      setMessage({ kind: "error", text: (e as Error).message });
+    }
+  };
+
+  const d = c.details;
+  return (
+    <section aria-labelledby="connection-title">
+      <p>
+        <Link href={CONNECTIONS}>← All connections</Link>
+      </p>
+      <div className="page-head">
+        <h1 id="connection-title">
+          {c.name} {c.status === "disabled" && <span className="badge muted-badge">Disabled</span>}
+        </h1>
+        <div className="row">
+          {!editing && (
+            <button type="button" className="secondary" onClick={() => setEditing(true)}>
+              Edit
+            </button>
+          )}
+          {c.methodology === "pull_from_platform" && c.status === "active" && (
+            <button type="button" className="secondary" onClick={runNow}>
+              Run now
+            </button>
+          )}
+          <button type="button" className="secondary" onClick={toggle}>
+            {c.status === "active" ? "Disable" : "Enable"}
+          </button>
+        </div>
+      </div>
+      {message && <Notice kind={message.kind}>{message.text}</Notice>}
+      {editing ? (
+        <EditConnection
+          connection={c}
+          onDone={(updated) => {
+            setEditing(false);
+            if (updated) {
+              setConnection(updated);
+              setMessage({ kind: "success", text: "Changes saved." });
+            }
+          }}
+        />
+      ) : (
+        <div className="card">
+          <dl className="summary" data-testid="attributes">
+            <div>
+              <dt>Status</dt>
+              <dd>
+                <ActivityBadge status={c.activity.status} /> last active {when(c.activity.lastActiveAt)}
+              </dd>
+            </div>
+            <div>
+              <dt>Direction</dt>
+              <dd>{DIRECTIONS[c.direction]}</dd>
+            </div>
+            <div>
+              <dt>Data type</dt>
+              <dd>{DATA_TYPES[c.dataType]?.label ?? c.dataType}</dd>
+            </div>
+            <div>
+              <dt>Method</dt>
+              <dd>
+                {METHODS[c.method]}, {METHODOLOGIES[c.methodology]}
+              </dd>
+            </div>
+            {c.address && (
+              <div>
+                <dt>Address</dt>
+                <dd>
+                  <Copyable label="Address" value={c.address} />
+                </dd>
+              </div>
+            )}
+            {c.method !== "email" && c.methodology !== "pull_from_third_party" && (
+              <div>
+                <dt>Folder</dt>
+                <dd>
+                  <code>{c.folder}/</code> ({c.direction === "inbound" ? "inbox/, results/" : "outbox/"})
+                </dd>
+              </div>
+            )}
+            {Object.entries(d).map(([k, v]) => (
+              <div key={k}>
+                <dt>{k}</dt>
+                <dd>{typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>
+              </div>
+            ))}
+            <div>
+              <dt>Created</dt>
+              <dd>{when(c.createdAt)}</dd>
+            </div>
+          </dl>
+        </div>
+      )}
+      {c.direction === "inbound" && c.status === "active" && (
+        <Upload connection={c} onUploaded={() => setRefresh((n) => n + 1)} />
+      )}
+      <Activity connection={c} refresh={refresh} />
+      <History connection={c} refresh={refresh} onRefresh={() => setRefresh((n) => n + 1)} />
+    </section>
+  );
+}
+
+function EditConnection(props: { connection: Connection; onDone: (c: Connection | null) => void }) {
+  const c = props.connection;
+  const [s, setState] = useState<WizardState>(() => stateOf(c));
+  const [errors, setErrors] = useState<Errors>({});
+  const [failure, setFailure] = useState<string | null>(null);
+  const [credentials, setCredentials] = useState<Credential[]>([]);
+  const set = (patch: Partial<WizardState>) => setState((prev) => ({ ...prev, ...patch }));
+  useEffect(() => {
+    if (needsCredential(c.method, c.methodology)) all<Credential>("/credentials").then(setCredentials);
+  }, [c]);
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const body = {
+        name: s.name.trim(),
+        ...(needsCredential(c.method, c.methodology) ? { credentialId: s.credentialId } : {}),
+        details: detailsOf(s),
+      };
+      props.onDone(await api<Connection>("PATCH", `/connections/${c.id}`, body));
+    } catch (err) {
+      if (err instanceof ApiError) {
+        const byPath: Errors = {};
+        for (const f of err.fields) byPath[f.path] = f.message;
+        setErrors(byPath);
+      }
+      setFailure((err as Error).message);
+    }
+  };
+  return (
+    <form className="card" onSubmit={save} aria-label="Edit connection">
+      <h2>Edit</h2>
+      {failure && <Notice kind="error">{failure}</Notice>}
+      <TextField
+        label="Connection name"
+        value={s.name}
+        onChange={(name) => set({ name })}
+        error={errors.name}
+      />
+      {needsCredential(c.method, c.methodology) && (
+        <SelectField
+          label="Credential"
+          value={s.credentialId}
+          onChange={(credentialId) => set({ credentialId })}
+          options={credentials.map((k) => [k.id, `${k.name} (${k.username})`])}
+          error={errors.credentialId}
+        />
+      )}
+      {c.direction === "outbound" && <OutboundOptions s={s} set={set} errors={errors} />}
+      <MethodDetails s={s} set={set} errors={errors} />
+      {c.methodology === "pull_from_third_party" && (
+        <p className="muted">Leave the password empty to keep the stored one.</p>
+      )}
+      <div className="row">
+        <button type="submit">Save</button>
+        <button type="button" className="secondary" onClick={() => props.onDone(null)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function Upload(props: { connection: Connection; onUploaded: () => void }) {
+  const input = useRef<HTMLInputElement>(null);
+  const [state, setState] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const upload = async (e: FormEvent) => {
+    e.preventDefault();
+    const file = input.current?.files?.[0];
+    if (!file) {
+      setState({ kind: "error", text: "Choose a file first" });
+      return;
+    }
+    setBusy(true);
+    try {
+      const t = await api<Transfer>(
+        "POST",
+        `/connections/${props.connection.id}/files?name=${encodeURIComponent(file.name)}`,
+        file,
+      );
+      setState({
+        kind: "success",
+        text: `${file.name} received (${bytes(t.size)})${t.status === "duplicate" ? " — same content as an earlier file: recorded as a duplicate" : ": it is being processed"}.`,
+      });
+      if (input.current) input.current.value = "";
+      props.onUploaded();
+      setTimeout(props.onUploaded, 2000);
+    } catch (err) {
+      setState({ kind: "error", text: (err as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="card upload" onSubmit={upload} aria-labelledby="upload-title">
+      <h2 id="upload-title">Upload a file</h2>
+      <p className="muted">Goes through the same processing as files sent by SFTP, FTP or email.</p>
+      <div className="row">
+        <label htmlFor="upload-file" className="sr-only">
+          File to upload
+        </label>
+        <input id="upload-file" type="file" ref={input} />
+        <button type="submit" disabled={busy}>
+          {busy ? "Uploading…" : "Upload"}
+        </button>
+      </div>
+      {state && <Notice kind={state.kind}>{state.text}</Notice>}
+    </form>
+  );
+}
+
+function Activity(props: { connection: Connection; refresh: number }) {
+  const [days, setDays] = useState<DayActivity[] | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
+  useEffect(() => {
+    api<{ items: DayActivity[] }>("GET", `/connections/${props.connection.id}/activity?days=30`).then((r) =>
+      setDays(r.items),
+    );
+  }, [props.connection.id, props.refresh]);
+  return (
+    <div className="card">
+      <h2>Last 30 days</h2>
+      {days ? <ActivityChart days={days} /> : <Loading />}
+    </div>
+  );
+}
+
+function History(props: { connection: Connection; refresh: number; onRefresh: () => void }) {
+  const [items, setItems] = useState<Transfer[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+  const base = `/connections/${props.connection.id}/transfers?order=desc&limit=50`;
+
+  const load = useCallback(async () => {
+    const page = await api<Page<Transfer>>("GET", base);
+    setItems(page.items);
+    setCursor(page.nextCursor);
+  }, [base]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
+  useEffect(() => {
+    void load();
+  }, [load, props.refresh]);
+  // Follow files still being processed.
+  useEffect(() => {
+    if (!items?.some((t) => t.status === "received" || t.status === "processing")) return;
+    const timer = setTimeout(load, 1000);
+    return () => clearTimeout(timer);
+  }, [items, load]);
+
+  const more = async () => {
+    if (!cursor) return;
+    const page = await api<Page<Transfer>>("GET", `${base}&cursor=${cursor}`);
+    setItems((list) => [...(list ?? []), ...page.items]);
+    setCursor(page.nextCursor);
+  };
+
+  return (
+    <div className="card" id="history">
+      <div className="page-head">
+        <h2>History</h2>
+        <button type="button" className="secondary small" onClick={props.onRefresh}>
+          Refresh
+        </button>
+      </div>
+      {!items && <Loading />}
+      {items && items.length === 0 && <p className="muted">No files yet.</p>}
+      {items && items.length > 0 && (
+        <div className="table-wrap">
+          <table className="list" data-testid="history">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">File</th>
+                <th scope="col">Size</th>
+                <th scope="col">Status</th>
+                <th scope="col">Rows ok</th>
+                <th scope="col">Rows failed</th>
+                <th scope="col">Files</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((t) => (
+                <TransferRow
+                  key={t.id}
+                  t={t}
+                  open={open === t.id}
+                  toggle={() => setOpen(open === t.id ? null : t.id)}
+                />
+              ))}
+            </tbody>
+          </table>
+          {cursor && (
+            <button type="button" className="secondary" onClick={more}>
+              Show older files
+            </button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function TransferRow(props: { t: Transfer; open: boolean; toggle: () => void }) {
+  const { t } = props;
+  const [results, setResults] = useState<ResultFile[] | null>(null);
+  useEffect(() => {
+    if (t.processedAt)
+      api<{ items: ResultFile[] }>("GET", `/transfers/${t.id}/results`).then((r) => setResults(r.items));
+  }, [t.id, t.processedAt]);
+  const hasErrors = results?.some((r) => r.kind === "errors");
+  return (
+    <>
+      <tr data-transfer={t.id}>
+        <td data-label="Time">{when(t.createdAt)}</td>
+        <td data-label="File" className="file">
+          {t.fileName}
+        </td>
+        <td data-label="Size">{bytes(t.size)}</td>
+        <td data-label="Status">
+          <StatusBadge status={t.status} />
+          {t.error && <div className="muted small">{t.error}</div>}
+        </td>
+        <td data-label="Rows ok" className="num">
+          {t.rows ? t.rows.ok : "—"}
+        </td>
+        <td data-label="Rows failed" className="num">
+          {t.rows ? t.rows.error : "—"}
+        </td>
+        <td data-label="Files" className="downloads">
+          {t.contentAvailable && (
+            <a href={`/api/v1/transfers/${t.id}/content`} download aria-label={`Download ${t.fileName}`}>
+              Original
+            </a>
+          )}
+          {results?.map((r) => (
+            <a key={r.kind} href={`/api/v1/transfers/${t.id}/results/${r.kind}`} download>
+              {r.kind[0]!.toUpperCase() + r.kind.slice(1)}
+            </a>
+          ))}
+          {hasErrors && (
+            <button type="button" className="link" onClick={props.toggle} aria-expanded={props.open}>
+              {props.open ? "Hide errors" : "View errors"}
+            </button>
+          )}
+        </td>
+      </tr>
+      {props.open && (
+        <tr className="errors-row">
+          <td colSpan={7}>
+            <RowErrors transferId={t.id} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+/** Parses CSV (RFC 4180) text into rows. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") {
+      row.push(field);
+      field = "";
+    } else if (ch === "\n" || ch === "\r") {
+      if (ch === "\r" && text[i + 1] === "\n") i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+    } else field += ch;
+  }
+  if (field || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+const SHOWN_ERRORS = 200;
+
+function RowErrors(props: { transferId: string }) {
+  const [rows, setRows] = useState<string[][] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    fetch(`/api/v1/transfers/${props.transferId}/results/errors`, { credentials: "same-origin" })
+      .then(async (r) => {
+        if (!r.ok) throw new Error(`The errors file could not be read (HTTP ${r.status})`);
+        // Only the beginning: a file with a million errors stays a download.
+        const reader = r.body!.getReader();
+        let text = "";
+        const decoder = new TextDecoder();
+        while (text.split("\n").length <= SHOWN_ERRORS + 2) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+        }
+        await reader.cancel();
+        setRows(parseCsv(text).slice(0, SHOWN_ERRORS + 1));
+      })
+      .catch((e) => setError(e.message));
+  }, [props.transferId]);
+  if (error) return <Notice kind="error">{error}</Notice>;
+  if (!rows) return <Loading />;
+  const [header, ...data] = rows;
+  const n = header?.length ?? 0;
+  return (
+    <div className="row-errors">
+      <table className="list compact" data-testid="row-errors">
+        <thead>
+          <tr>
+            <th scope="col">Line</th>
+            <th scope="col">Error</th>
+            <th scope="col">Message</th>
+            <th scope="col">Row</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data
+            .filter((r) => r.length >= 3)
+            .map((r) => (
+              <tr key={r[0]}>
+                <td className="num">{r[0]}</td>
+                <td>
+                  <code>{r[n - 2]}</code>
+                </td>
+                <td>{r[n - 1]}</td>
+                <td className="muted small">{r.slice(1, n - 2).join(", ")}</td>
+              </tr>
+            ))}
+        </tbody>
+      </table>
+      {data.length >= SHOWN_ERRORS && (
+        <p className="muted">
+          The first {SHOWN_ERRORS} errors are shown: download the errors file for all of them.
+        </p>
+      )}
+    </div>
+  );
+}

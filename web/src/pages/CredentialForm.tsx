@@ -1,0 +1,177 @@
+/** Creating a credential (Public Key or Password) and showing a generated password once: wizard and Credentials page. */
+import { useEffect, useId, useState } from "react";
+import { ApiError, api, type Credential } from "../api";
+import { Copyable, Field, Notice, TextField } from "../ui";
+
+interface KeyCheck {
+  keyType: string;
+  keyBits: number;
+  fingerprint: string;
+}
+
+/** Live validation of a pasted public key: the key's type and fingerprint, or what is wrong with it. */
+export function useKeyCheck(key: string): {
+  check: KeyCheck | null;
+  error: string | null;
+  checking: boolean;
+} {
+  const [state, setState] = useState<{ check: KeyCheck | null; error: string | null; checking: boolean }>({
+    check: null,
+    error: null,
+    checking: false,
+  });
+  useEffect(() => {
+    if (!key.trim()) {
+      setState({ check: null, error: null, checking: false });
+      return;
+    }
+    setState((s) => ({ ...s, checking: true }));
+    let live = true;
+    const timer = setTimeout(async () => {
+      try {
+        const check = await api<KeyCheck>("POST", "/credentials/check-key", { publicKey: key });
+        if (live) setState({ check, error: null, checking: false });
+      } catch (e) {
+        if (live)
+          setState({
+            check: null,
+            error: e instanceof ApiError ? (e.field("publicKey") ?? e.message) : String(e),
+            checking: false,
+          });
+      }
+    }, 250);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [key]);
+  return state;
+}
+
+export function PublicKeyField(props: {
+  value: string;
+  onChange: (v: string) => void;
+  serverError?: string;
+}) {
+  const { check, error, checking } = useKeyCheck(props.value);
+  return (
+    <Field
+      label="Public key"
+      error={error ?? props.serverError}
+      hint={
+        check ? (
+          <span className="ok" data-testid="key-fingerprint">
+            Valid {check.keyType} key ({check.keyBits} bits), fingerprint <code>{check.fingerprint}</code>
+          </span>
+        ) : checking ? (
+          "Checking…"
+        ) : (
+          "Paste the public key (ssh-ed25519, ecdsa-sha2-*, or ssh-rsa of 2048 bits or more), e.g. the content of ~/.ssh/id_ed25519.pub"
+        )
+      }
+    >
+      {(id, describedBy) => (
+        <textarea
+          id={id}
+          rows={4}
+          spellCheck={false}
+          value={props.value}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={describedBy}
+          onChange={(e) => props.onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+/** The username and generated password, shown once. */
+export function SecretOnce(props: { credential: Credential }) {
+  const c = props.credential;
+  return (
+    <div className="secret-once" data-testid="secret-once">
+      <Notice kind="warning">
+        Copy the password now: <strong>it will not be shown again</strong>. If it is lost, reset the password
+        on the Credentials page.
+      </Notice>
+      <Copyable label="Username" value={c.username} />
+      {c.password && <Copyable label="Password" value={c.password} />}
+    </div>
+  );
+}
+
+export interface NewCredential {
+  name: string;
+  kind: "password" | "public_key";
+  publicKey: string;
+}
+
+export function CredentialForm(props: {
+  value: NewCredential;
+  onChange: (v: NewCredential) => void;
+  onCreated: (c: Credential) => void;
+}) {
+  const v = props.value;
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const groupId = useId();
+  const create = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const body = {
+        name: v.name,
+        kind: v.kind,
+        ...(v.kind === "public_key" ? { publicKey: v.publicKey } : {}),
+      };
+      props.onCreated(await api<Credential>("POST", "/credentials", body));
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, "ERROR", String(e)));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="credential-form">
+      <TextField
+        label="Credential name"
+        value={v.name}
+        onChange={(name) => props.onChange({ ...v, name })}
+        error={error?.field("name")}
+        hint="Describe its use, e.g. “Orders export from ERP”"
+      />
+      <fieldset>
+        <legend id={groupId}>Kind</legend>
+        <label className="radio">
+          <input
+            type="radio"
+            name={`${groupId}-kind`}
+            checked={v.kind === "public_key"}
+            onChange={() => props.onChange({ ...v, kind: "public_key" })}
+          />
+          Public Key
+        </label>
+        <label className="radio">
+          <input
+            type="radio"
+            name={`${groupId}-kind`}
+            checked={v.kind === "password"}
+            onChange={() => props.onChange({ ...v, kind: "password" })}
+          />
+          Password <span className="muted">(generated by Ferry, shown once)</span>
+        </label>
+      </fieldset>
+      {v.kind === "public_key" && (
+        <PublicKeyField
+          value={v.publicKey}
+          onChange={(publicKey) => props.onChange({ ...v, publicKey })}
+          serverError={error?.field("publicKey")}
+        />
+      )}
+      {error && !error.fields.length && <Notice kind="error">{error.message}</Notice>}
+      <button type="button" onClick={create} disabled={busy}>
+        {busy ? "Creating…" : "Create credential"}
+      </button>
+    </div>
+  );
+}

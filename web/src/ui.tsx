@@ -1,0 +1,169 @@
+/** Small building blocks: labelled fields with their error, buttons, copy, status badges, notices. */
+import { type ReactNode, useId, useState } from "react";
+import { ACTIVITY } from "./labels";
+
+export function Field(props: {
+  label: string;
+  error?: string | undefined;
+  hint?: ReactNode;
+  children: (id: string, describedBy: string | undefined) => ReactNode;
+}) {
+  const id = useId();
+  const errorId = `${id}-error`;
+  const hintId = `${id}-hint`;
+  const describedBy =
+    [props.error ? errorId : null, props.hint ? hintId : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className={`field${props.error ? " invalid" : ""}`}>
+      <label htmlFor={id}>{props.label}</label>
+      {props.children(id, describedBy)}
+      {props.hint && (
+        <div className="hint" id={hintId}>
+          {props.hint}
+        </div>
+      )}
+      {props.error && (
+        <div className="error" id={errorId} role="alert">
+          {props.error}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function TextField(props: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  error?: string | undefined;
+  hint?: ReactNode;
+  type?: string;
+  placeholder?: string;
+  autoComplete?: string;
+  name?: string;
+}) {
+  return (
+    <Field label={props.label} error={props.error} hint={props.hint}>
+      {(id, describedBy) => (
+        <input
+          id={id}
+          name={props.name}
+          type={props.type ?? "text"}
+          value={props.value}
+          placeholder={props.placeholder}
+          autoComplete={props.autoComplete}
+          aria-invalid={props.error ? true : undefined}
+          aria-describedby={describedBy}
+          onChange={(e) => props.onChange(e.target.value)}
+        />
+      )}
+    </Field>
+  );
+}
+
+export function SelectField(props: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  options: [string, string][];
+  error?: string | undefined;
+  hint?: ReactNode;
+}) {
+  return (
+    <Field label={props.label} error={props.error} hint={props.hint}>
+      {(id, describedBy) => (
+        <select
+          id={id}
+          value={props.value}
+          aria-invalid={props.error ? true : undefined}
+          aria-describedby={describedBy}
+          onChange={(e) => props.onChange(e.target.value)}
+        >
+          {props.options.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+}
+
+export function Checkbox(props: {
+  label: string;
+  checked: boolean;
+  onChange: (v: boolean) => void;
+  hint?: string;
+}) {
+  const id = useId();
+  return (
+    <div className="field checkbox">
+      <input
+        id={id}
+        type="checkbox"
+        checked={props.checked}
+        onChange={(e) => props.onChange(e.target.checked)}
+      />
+      <label htmlFor={id}>{props.label}</label>
+      {props.hint && <div className="hint">{props.hint}</div>}
+    </div>
+  );
+}
+
+export function CopyButton(props: { value: string; label: string }) {
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.value);
+    } catch {
+      // Without clipboard access (plain http on another host), select the text for the user to copy.
+      const el = document.querySelector<HTMLElement>(`[data-copy="${CSS.escape(props.label)}"]`);
+      if (el) window.getSelection()?.selectAllChildren(el);
+    }
+    setCopied(true);
+    setTimeout(() => setCopied(false), 2000);
+  };
+  return (
+    <button type="button" className="secondary small" onClick={copy} aria-label={`Copy ${props.label}`}>
+      {copied ? "Copied" : "Copy"}
+    </button>
+  );
+}
+
+/** A secret or address shown for copying. */
+export function Copyable(props: { label: string; value: string }) {
+  return (
+    <div className="copyable">
+      <span className="copy-label">{props.label}</span>
+      <code data-copy={props.label} data-testid={`copy-${props.label.toLowerCase().replace(/\W+/g, "-")}`}>
+        {props.value}
+      </code>
+      <CopyButton value={props.value} label={props.label} />
+    </div>
+  );
+}
+
+export function ActivityBadge(props: { status: string }) {
+  return <span className={`badge activity-${props.status}`}>{ACTIVITY[props.status] ?? props.status}</span>;
+}
+
+export function StatusBadge(props: { status: string }) {
+  return <span className={`badge status-${props.status}`}>{props.status}</span>;
+}
+
+export function Notice(props: { kind: "error" | "warning" | "success" | "info"; children: ReactNode }) {
+  return (
+    <div className={`notice ${props.kind}`} role={props.kind === "error" ? "alert" : "status"}>
+      {props.children}
+    </div>
+  );
+}
+
+export function Loading() {
+  return (
+    <p className="muted" aria-live="polite">
+      Loading…
+    </p>
+  );
+}
