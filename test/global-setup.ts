@@ -18,7 +18,7 @@ declare module "vitest" {
 
 /** The real clients the end-to-end tests drive must be installed (scripts/install-test-tools.sh does it). */
 function checkTools(): void {
-  const missing = ["sftp", "scp", "ssh-keygen", "curl", "lftp", "swaks"].filter((tool) => {
+  const missing = ["sftp", "scp", "ssh-keygen", "curl", "lftp", "swaks", "chromium"].filter((tool) => {
     try {
       execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
       return false;

@@ -78,6 +78,41 @@ export function registerApiCommands(program: Command): void {
       ),
     );
 
+  const users = program.command("users").description("people who sign in to the web UI");
+  users
+    .command("create")
+    .description("create a user of an account; the generated password is shown once")
+    .requiredOption("--account <id>", "account id")
+    .requiredOption("--login <login>", "the login, e.g. an email address")
+    .action(
+      action(
+        (api, o: Obj) =>
+          api.request("POST", `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users`, {
+            login: o.login,
+          }),
+        (u: Obj) => {
+          printObject({ id: u.id, accountId: u.accountId, login: u.login, password: u.password });
+          process.stdout.write("\nCopy the password now: it is never shown again.\n");
+        },
+      ),
+    );
+  users
+    .command("list")
+    .description("the users of an account")
+    .requiredOption("--account <id>", "account id")
+    .action(
+      action(
+        async (api, o: Obj) =>
+          (
+            await api.request<{ items: Obj[] }>(
+              "GET",
+              `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users`,
+            )
+          ).items,
+        (rows: Obj[]) => printTable(rows, { id: "ID", login: "LOGIN", role: "ROLE", createdAt: "CREATED" }),
+      ),
+    );
+
   // --- credentials ---
   const credentials = program
     .command("credentials")

@@ -83,6 +83,31 @@ describe("the ferry CLI", () => {
     ).json().token;
     const asA = { ...admin, FERRY_TOKEN: tokenA };
 
+    // A user for the web UI, made with the CLI, signs in; the UI itself is served on the same port.
+    const user = await runCli(
+      ["users", "create", "--account", account.json().id, "--login", "ops@brand-a.test"],
+      asA,
+    );
+    expect(user.code).toBe(0);
+    expect(user.stdout).toMatch(/never shown again/);
+    const userPassword = /password:\s+(\S+)/.exec(user.stdout)![1]!;
+    const signIn = await fetch(`${ferry.url}/api/v1/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ login: "ops@brand-a.test", password: userPassword }),
+    });
+    expect(signIn.status).toBe(200);
+    expect(signIn.headers.get("set-cookie")).toMatch(/^ferry_session=.*HttpOnly/);
+    for (const page of ["/", "/settings/technical/connections/new"]) {
+      const html = await fetch(`${ferry.url}${page}`);
+      expect(html.headers.get("content-type")).toMatch(/text\/html/);
+      expect(html.headers.get("content-security-policy")).toMatch(/default-src 'self'/);
+      expect(await html.text()).toContain('<div id="root">');
+    }
+    const missing = await fetch(`${ferry.url}/api/v1/nothing-here`);
+    expect(missing.status).toBe(401);
+    expect((await fetch(`${ferry.url}/downloads/nothing`)).headers.get("content-type")).toMatch(/json/);
+
     const cred = await runCli(["credentials", "create", "--name", "Uploads", "--kind", "password"], asA);
     expect(cred.code).toBe(0);
     expect(cred.stdout).toMatch(/password: [A-Za-z0-9]{24}/);

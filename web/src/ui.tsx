@@ -132,10 +132,10 @@ export function CopyButton(props: { value: string; label: string }) {
 }
 
 /** A secret or address shown for copying. */
-export function Copyable(props: { label: string; value: string }) {
+export function Copyable(props: { label: string; value: string; hideLabel?: boolean }) {
   return (
     <div className="copyable">
-      <span className="copy-label">{props.label}</span>
+      <span className={props.hideLabel ? "sr-only" : "copy-label"}>{props.label}</span>
       <code data-copy={props.label} data-testid={`copy-${props.label.toLowerCase().replace(/\W+/g, "-")}`}>
         {props.value}
       </code>

@@ -15,11 +15,71 @@ import {
   type Session,
   type Transfer,
 } from "../api";
-import { bytes, DATA_TYPES, DIRECTIONS, METHODOLOGIES, METHODS, needsCredential, when } from "../labels";
+import {
+  bytes,
+  DATA_TYPES,
+  DIRECTIONS,
+  FORMATS,
+  FREQUENCIES,
+  METHODOLOGIES,
+  METHODS,
+  needsCredential,
+  REPORTS,
+  when,
+} from "../labels";
 import { Link } from "../router";
 import { ActivityBadge, Copyable, Loading, Notice, SelectField, StatusBadge, TextField } from "../ui";
 import { ActivityChart, type DayActivity } from "./ActivityChart";
 import { detailsOf, type Errors, MethodDetails, OutboundOptions, stateOf, type WizardState } from "./Wizard";
+
+const DETAIL_LABELS: Record<string, string> = {
+  allOrNothing: "All or nothing",
+  validateOnly: "Validate only",
+  filePattern: "File pattern",
+  returnAddress: "Return address",
+  allowedSenders: "Allowed senders",
+  host: "Host",
+  port: "Port",
+  username: "Username",
+  passwordSet: "Password",
+  folder: "Folder",
+  deleteAfterPull: "Delete after pull",
+  resultFolder: "Result folder",
+  pullEveryMinutes: "Pull every (minutes)",
+  authMethod: "Authentication",
+  hostKeyFingerprint: "Host key",
+  security: "Security",
+  tls: "TLS",
+  mailbox: "Mailbox",
+  schedule: "Schedule",
+  format: "Format",
+  compression: "Compression",
+  fileNameTemplate: "File name",
+  report: "Report",
+  recipients: "Recipients",
+  campaignIds: "Campaigns",
+  partnerIds: "Partners",
+};
+
+function detailText(key: string, v: unknown): string {
+  if (key === "passwordSet") return "set (stored encrypted)";
+  if (key === "report") return REPORTS[String(v)] ?? String(v);
+  if (key === "format") return FORMATS[String(v)] ?? String(v);
+  if (key === "schedule" && v && typeof v === "object") {
+    const s = v as { frequency: string; time?: string; dayOfWeek?: string; dayOfMonth?: number };
+    return [
+      FREQUENCIES[s.frequency] ?? s.frequency,
+      s.dayOfWeek && `on ${s.dayOfWeek}`,
+      s.dayOfMonth && `on day ${s.dayOfMonth}`,
+      s.time && `at ${s.time}`,
+    ]
+      .filter(Boolean)
+      .join(" ");
+  }
+  if (typeof v === "boolean") return v ? "Yes" : "No";
+  if (Array.isArray(v)) return v.join(", ");
+  return typeof v === "object" ? JSON.stringify(v) : String(v);
+}
 
 export function ConnectionPage(props: { id: string; session: Session }) {
   const [c, setConnection] = useState<Connection | null>(null);
@@ -27,6 +87,7 @@ export function ConnectionPage(props: { id: string; session: Session }) {
   const [editing, setEditing] = useState(() => new URLSearchParams(location.search).has("edit"));
   const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
   const [refresh, setRefresh] = useState(0);
+  const bump = useCallback(() => setRefresh((n) => n + 1), []);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
   useEffect(() => {
@@ -134,7 +195,7 @@ export function ConnectionPage(props: { id: string; session: Session }) {
               <div>
                 <dt>Address</dt>
                 <dd>
-                  <Copyable label="Address" value={c.address} />
+                  <Copyable label="Address" value={c.address} hideLabel />
                 </dd>
               </div>
             )}
@@ -148,8 +209,8 @@ export function ConnectionPage(props: { id: string; session: Session }) {
             )}
             {Object.entries(d).map(([k, v]) => (
               <div key={k}>
-                <dt>{k}</dt>
-                <dd>{typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>
+                <dt>{DETAIL_LABELS[k] ?? k}</dt>
+                <dd>{detailText(k, v)}</dd>
               </div>
             ))}
             <div>
@@ -163,7 +224,7 @@ export function ConnectionPage(props: { id: string; session: Session }) {
         <Upload connection={c} onUploaded={() => setRefresh((n) => n + 1)} />
       )}
       <Activity connection={c} refresh={refresh} />
-      <History connection={c} refresh={refresh} onRefresh={() => setRefresh((n) => n + 1)} />
+      <History connection={c} refresh={refresh} onRefresh={bump} />
     </section>
   );
 }
@@ -311,12 +372,17 @@ function History(props: { connection: Connection; refresh: number; onRefresh: ()
   useEffect(() => {
     void load();
   }, [load, props.refresh]);
-  // Follow files still being processed.
+  // Follow files still being processed; once they are done, refresh the page's status and chart too.
+  const pending = useRef(false);
+  const { onRefresh } = props;
   useEffect(() => {
-    if (!items?.some((t) => t.status === "received" || t.status === "processing")) return;
+    const busy = items?.some((t) => t.status === "received" || t.status === "processing") ?? false;
+    if (pending.current && !busy) onRefresh();
+    pending.current = busy;
+    if (!busy) return;
     const timer = setTimeout(load, 1000);
     return () => clearTimeout(timer);
-  }, [items, load]);
+  }, [items, load, onRefresh]);
 
   const more = async () => {
     if (!cursor) return;

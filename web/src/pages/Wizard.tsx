@@ -236,6 +236,27 @@ export function stateOf(c: Connection): WizardState {
   };
 }
 
+/** The fields the browser checks (others come from the API and stay until the next Create). */
+const CHECKED: Record<string, true> = Object.fromEntries(
+  [
+    "name",
+    "direction",
+    "dataType",
+    "details.schedule.time",
+    "details.schedule.dayOfMonth",
+    "details.recipients",
+    "details.host",
+    "details.port",
+    "details.username",
+    "details.password",
+    "details.filePattern",
+    "details.folder",
+    "details.resultFolder",
+    "details.pullEveryMinutes",
+    "credentialId",
+  ].map((k) => [k, true]),
+);
+
 /** Which step a field of the API's answer belongs to. */
 function stepOf(path: string): number {
   if (path === "name" || path === "direction") return 0;
@@ -254,7 +275,16 @@ export function Wizard(props: { session: Session }) {
   const [createdCredential, setCreatedCredential] = useState<Credential | null>(null);
   const [created, setCreated] = useState<Connection | null>(null);
   const [busy, setBusy] = useState(false);
-  const set = (patch: Partial<WizardState>) => setState((prev) => ({ ...prev, ...patch }));
+  // A change clears the messages it fixes; the others stay until the next check.
+  const set = (patch: Partial<WizardState>) => {
+    const updated = { ...s, ...patch };
+    setState(updated);
+    setErrors((current) => {
+      if (Object.keys(current).length === 0) return current;
+      const still = checkStep(step, updated);
+      return Object.fromEntries(Object.entries(current).filter(([k]) => k in still || !(k in CHECKED)));
+    });
+  };
 
   useEffect(() => {
     all<Credential>("/credentials")
@@ -500,7 +530,7 @@ export function OutboundOptions({ s, set, errors }: StepProps) {
       />
       {["daily", "weekly", "monthly"].includes(sch.frequency) && (
         <TextField
-          label="At (HH:MM)"
+          label="Time (HH:MM)"
           value={sch.time}
           onChange={(time) => setSchedule({ time })}
           error={errors["details.schedule.time"]}
@@ -509,7 +539,7 @@ export function OutboundOptions({ s, set, errors }: StepProps) {
       )}
       {sch.frequency === "weekly" && (
         <SelectField
-          label="On"
+          label="Day of week"
           value={sch.dayOfWeek}
           onChange={(dayOfWeek) => setSchedule({ dayOfWeek })}
           options={WEEKDAYS.map((d) => [d, d[0]!.toUpperCase() + d.slice(1)])}

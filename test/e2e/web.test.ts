@@ -1,0 +1,478 @@
+/// <reference lib="dom" />
+/**
+ * The web UI in a real browser: Debian's Chromium driven by playwright-core against a running `ferry serve`.
+ * Sign-in, the Connector wizard step by step (screenshots of each step in test-artifacts/web/), a Password
+ * credential read off the page and used by OpenSSH's sftp to upload a real file whose result then shows in
+ * the connection's history, public keys checked live, and a second account that sees nothing of the first.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "../helpers/db.js";
+import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { sftpBatch } from "../helpers/openssh.js";
+import { freePort } from "../helpers/ports.js";
+
+const ADMIN_TOKEN = `web_e2e_admin_${randomBytes(8).toString("hex")}`;
+const ADMIN_PASSWORD = `web-e2e-${randomBytes(8).toString("hex")}`;
+const ARTIFACTS = path.resolve("test-artifacts/web");
+const CONNECTIONS = "/settings/technical/connections";
+
+let dir: string;
+let database: { url: string; drop: () => Promise<void> };
+let ferry: RunningFerry;
+let sftpPort: number;
+let browser: Browser;
+let program: { campaignId: number; trackerId: number; partnerId: number };
+/** Problems the pages reported: uncaught errors and console errors other than expected HTTP statuses. */
+const consoleErrors: string[] = [];
+
+const api = (method: string, url: string, body?: unknown) =>
+  apiCall(ferry.url, ADMIN_TOKEN, method, url, body);
+
+function chromiumPath(): string {
+  for (const name of ["chromium", "chromium-browser"]) {
+    try {
+      return execFileSync("sh", ["-c", `command -v ${name}`])
+        .toString()
+        .trim();
+    } catch {}
+  }
+  throw new Error('Chromium is missing: run "bash scripts/install-test-tools.sh" (as root)');
+}
+
+async function newPage(
+  viewport = { width: 1280, height: 900 },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ baseURL: ferry.url, viewport });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    // Chromium logs every 4xx answer to fetch; those the tests provoke on purpose (wrong key or password, no
+    // session, another account's connection) are fine.
+    if (m.type() === "error" && !/status of (400|401|404)/.test(m.text())) consoleErrors.push(m.text());
+  });
+  return { context, page };
+}
+
+async function signIn(page: Page, login: string, password: string): Promise<void> {
+  await page.goto("/");
+  await page.getByLabel("Login", { exact: true }).fill(login);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Connections" }).waitFor();
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+// Web-first assertions (vitest has no Playwright `expect`): each waits until true or times out.
+const WAIT = 10_000;
+const visible = (l: Locator, timeout = WAIT) => l.waitFor({ state: "visible", timeout });
+const hasText = (l: Locator, want: string | RegExp, timeout = WAIT) =>
+  typeof want === "string"
+    ? expect.poll(async () => (await l.textContent())?.trim(), { timeout }).toBe(want)
+    : expect.poll(async () => (await l.textContent()) ?? "", { timeout }).toMatch(want);
+const contains = (l: Locator, want: string | RegExp, timeout = WAIT) =>
+  typeof want === "string"
+    ? expect.poll(async () => (await l.textContent()) ?? "", { timeout }).toContain(want)
+    : expect.poll(async () => (await l.textContent()) ?? "", { timeout }).toMatch(want);
+const hasValue = (l: Locator, want: string | RegExp) =>
+  typeof want === "string"
+    ? expect.poll(() => l.inputValue(), { timeout: WAIT }).toBe(want)
+    : expect.poll(() => l.inputValue(), { timeout: WAIT }).toMatch(want);
+const focused = (l: Locator) =>
+  expect.poll(() => l.evaluate((el) => el === document.activeElement), { timeout: WAIT }).toBe(true);
+const count = (l: Locator, n: number) => expect.poll(() => l.count(), { timeout: WAIT }).toBe(n);
+async function retry(timeout: number, fn: () => Promise<void>): Promise<void> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > end) throw e;
+    }
+  }
+}
+
+const next = (page: Page) => page.getByRole("button", { name: "Next", exact: true }).click();
+const stepTitle = (page: Page) => page.locator("#wizard-step-title");
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "ferry-web-e2e-"));
+  await mkdir(ARTIFACTS, { recursive: true });
+  database = await createTestDatabase();
+  sftpPort = await freePort();
+  ferry = await startServe({
+    DATABASE_URL: database.url,
+    FERRY_DATA_DIR: path.join(dir, "data"),
+    FERRY_SFTP_PORT: String(sftpPort),
+    FERRY_ADMIN_TOKEN: ADMIN_TOKEN,
+    FERRY_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    FERRY_PUBLIC_HOST: "127.0.0.1",
+  });
+  browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  const campaign = await api("POST", "/api/v1/campaigns", { name: "Spring", currency: "USD" });
+  const tracker = await api("POST", `/api/v1/campaigns/${campaign.id}/trackers`, {
+    name: "Online sale",
+    payout: { type: "percent", value: 10 },
+    lockDays: 30,
+  });
+  const partner = await api("POST", "/api/v1/partners", { name: "Partner A" });
+  program = { campaignId: campaign.id, trackerId: tracker.id, partnerId: partner.id };
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await ferry?.stop();
+  await database?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("the web UI", () => {
+  it("refuses a wrong password, then signs the administrator in and out", async () => {
+    const { context, page } = await newPage();
+    await page.goto("/settings/technical/connections");
+    await page.getByLabel("Login", { exact: true }).fill("admin");
+    await page.getByLabel("Password", { exact: true }).fill("wrong");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await hasText(page.getByRole("alert"), "Wrong login or password");
+    await shot(page, "00-sign-in");
+    await page.getByLabel("Password", { exact: true }).fill(ADMIN_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Connections" }).waitFor();
+    const cookie = (await context.cookies()).find((c) => c.name === "ferry_session");
+    expect(cookie?.httpOnly).toBe(true);
+    expect(cookie?.sameSite).toBe("Strict");
+    expect(await page.evaluate(() => document.cookie)).not.toContain("ferry_session");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    // The old cookie is worth nothing now.
+    const res = await page.request.get("/api/v1/connections", {
+      headers: { cookie: `ferry_session=${cookie!.value}` },
+    });
+    expect(res.status()).toBe(401);
+    await context.close();
+  });
+
+  it("creates an outbound Reports connection through the five steps, keeping choices on Back", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.getByRole("link", { name: "Create Connection" }).click();
+
+    // 1. Direction: nothing chosen is explained next to the fields.
+    await hasText(stepTitle(page), /Step 1 of 5: Direction/);
+    await next(page);
+    await visible(page.getByText("Give the connection a name"));
+    await visible(page.getByText("Choose a direction"));
+    await page.getByLabel("Connection name", { exact: true }).fill("Weekly action listing");
+    await page.getByLabel(/Receive data from the platform/).check();
+    await shot(page, "01-direction");
+    await next(page);
+
+    // 2. Type: Reports, which report, format and schedule.
+    await hasText(stepTitle(page), /Step 2 of 5: Type/);
+    await page.getByLabel(/^Reports/).check();
+    await page.getByLabel("Report", { exact: true }).selectOption("action_listing");
+    await page.getByLabel("Format", { exact: true }).selectOption("tsv");
+    await page.getByLabel("Schedule", { exact: true }).selectOption("weekly");
+    await page.getByLabel("Day of week", { exact: true }).selectOption("friday");
+    await page.getByLabel("Time (HH:MM)", { exact: true }).fill("25:00");
+    await next(page);
+    await visible(page.getByText("Use HH:MM, 24-hour"));
+    await page.getByLabel("Time (HH:MM)", { exact: true }).fill("06:30");
+    await count(page.getByText("Use HH:MM, 24-hour"), 0);
+    await shot(page, "02-type");
+    await next(page);
+
+    // 3. Method: SFTP and "Pull from platform" preselected.
+    await hasText(stepTitle(page), /Step 3 of 5: Method/);
+    await hasValue(page.getByLabel("Method", { exact: true }), "sftp");
+    await hasValue(page.getByLabel("Methodology", { exact: true }), "pull_from_platform");
+    await shot(page, "03-method");
+    // Back keeps every choice.
+    await page.getByRole("button", { name: "Back" }).click();
+    await hasValue(page.getByLabel("Report", { exact: true }), "action_listing");
+    await hasValue(page.getByLabel("Format", { exact: true }), "tsv");
+    await hasValue(page.getByLabel("Day of week", { exact: true }), "friday");
+    await page.getByRole("button", { name: "Back" }).click();
+    await hasValue(page.getByLabel("Connection name", { exact: true }), "Weekly action listing");
+    await next(page);
+    await next(page);
+    await next(page);
+
+    // 4. Credentials: a new Public Key credential, validated live.
+    await hasText(stepTitle(page), /Step 4 of 5: Credentials/);
+    await next(page);
+    await visible(page.getByText("Choose a credential"));
+    await page.getByLabel("Create a new credential", { exact: true }).check();
+    await page.getByLabel("Credential name", { exact: true }).fill("Reporting server");
+    await page
+      .getByLabel("Public key", { exact: true })
+      .fill("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQC7 short");
+    await contains(page.locator(".field.invalid .error"), /./);
+    const keyFile = path.join(dir, "reports_key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "reports", "-f", keyFile]);
+    const publicKey = (await readFile(`${keyFile}.pub`, "utf8")).trim();
+    const fingerprint = execFileSync("ssh-keygen", ["-lf", `${keyFile}.pub`])
+      .toString()
+      .split(" ")[1]!;
+    await page.getByLabel("Public key", { exact: true }).fill(publicKey);
+    await contains(page.getByTestId("key-fingerprint"), fingerprint);
+    await shot(page, "04-credentials");
+    await page.getByRole("button", { name: "Create credential" }).click();
+    await hasValue(page.getByLabel("Existing credential", { exact: true }), /.+/);
+    await next(page);
+
+    // 5. Review, then Create.
+    await hasText(stepTitle(page), /Step 5 of 5: Review/);
+    const review = page.getByTestId("review");
+    await contains(review, "Weekly action listing");
+    await contains(review, "Action Listing");
+    await contains(review, "TSV");
+    await contains(review, "Weekly on friday at 06:30");
+    await contains(review, "Pull from platform");
+    await contains(review, "Reporting server");
+    await visible(page.getByText("cannot be deleted once created"));
+    await shot(page, "05-review");
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    await visible(page.getByRole("heading", { name: /created/ }));
+    const address = await page.getByTestId("copy-address").textContent();
+    expect(address).toMatch(
+      new RegExp(`^sftp://[a-z0-9-]+@127\\.0\\.0\\.1:${sftpPort}/weekly-action-listing/$`),
+    );
+    await shot(page, "06-created");
+
+    // What the API holds is what was chosen.
+    const [created] = (await api("GET", "/api/v1/connections?direction=outbound")).items;
+    expect(created).toMatchObject({
+      name: "Weekly action listing",
+      dataType: "reports",
+      method: "sftp",
+      methodology: "pull_from_platform",
+      details: {
+        report: "action_listing",
+        format: "tsv",
+        schedule: { frequency: "weekly", dayOfWeek: "friday", time: "06:30" },
+      },
+    });
+    await page.getByRole("link", { name: "Open the connection's page" }).click();
+    await visible(page.getByRole("heading", { name: "Weekly action listing" }));
+    await visible(page.getByRole("button", { name: "Run now" }));
+    await context.close();
+  });
+
+  it("creates an inbound SFTP connection with a new password that OpenSSH's sftp then uses; the result shows", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.goto(`${CONNECTIONS}/new`);
+    await page.getByLabel("Connection name", { exact: true }).fill("Orders from shop");
+    await page.getByLabel(/Give data to the platform/).check();
+    await next(page);
+    await page.getByLabel(/^Conversions/).check();
+    await next(page);
+    await hasValue(page.getByLabel("Methodology", { exact: true }), "push_to_platform");
+    await next(page);
+    await page.getByLabel("Create a new credential", { exact: true }).check();
+    await page.getByLabel("Credential name", { exact: true }).fill("Shop uploads");
+    await page.getByLabel(/^Password/).check();
+    await page.getByRole("button", { name: "Create credential" }).click();
+    await visible(page.getByText("it will not be shown again"));
+    const username = (await page.getByTestId("copy-username").textContent())!;
+    const password = (await page.getByTestId("copy-password").textContent())!;
+    expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
+    await shot(page, "10-password-shown-once");
+    await next(page);
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    await contains(page.getByTestId("copy-address"), `sftp://${username}@`);
+    // The password is shown once more on the last page, never after.
+    await page.getByRole("link", { name: "Open the connection's page" }).click();
+    await visible(page.getByRole("heading", { name: "Orders from shop" }));
+    expect(await page.content()).not.toContain(password);
+
+    const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 19) + "Z";
+    const p = program;
+    const file = [
+      "CampaignId,ActionTrackerId,EventDate,OrderId,MediaId,Amount",
+      `${p.campaignId},${p.trackerId},${day},W-1,${p.partnerId},10.00`,
+      `${p.campaignId},${p.trackerId},${day},W-2,${p.partnerId},25.50`,
+      `${p.campaignId},${p.trackerId},not-a-date,W-3,${p.partnerId},5.00`,
+    ].join("\n");
+    await writeFile(path.join(dir, "orders.csv"), `${file}\n`);
+    const upload = await sftpBatch({ port: sftpPort, username, password, workDir: dir }, [
+      "cd orders-from-shop/inbox",
+      `put ${path.join(dir, "orders.csv")}`,
+    ]);
+    expect(upload.stderr).toBe("");
+    expect(upload.code).toBe(0);
+
+    const row = page.getByTestId("history").locator("tbody tr").first();
+    await retry(30_000, async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await contains(row, "processed", 1000);
+    });
+    await contains(row, "orders.csv");
+    await hasText(row.locator('td[data-label="Rows ok"]'), "2");
+    await hasText(row.locator('td[data-label="Rows failed"]'), "1");
+    await row.getByRole("button", { name: "View errors" }).click();
+    await contains(page.getByTestId("row-errors"), "INVALID_DATE");
+    await hasText(page.getByTestId("row-errors").locator("tbody td").first(), "4");
+    // The original downloads as it was sent.
+    const download = page.waitForEvent("download");
+    await row.getByRole("link", { name: "Download orders.csv" }).click();
+    expect(await readFile(await (await download).path(), "utf8")).toBe(`${file}\n`);
+    await contains(page.getByTestId("activity-chart"), "2 rows ok, 1 rows failed");
+    await shot(page, "11-history");
+
+    // The list shows its status and last activity.
+    await page.getByRole("link", { name: "← All connections" }).click();
+    const listed = page.getByRole("row", { name: /Orders from shop/ });
+    await contains(listed, "Completed");
+    await contains(listed, "Conversions");
+    await context.close();
+  });
+
+  it("uploads a file from the connection page through the same pipeline", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.getByRole("link", { name: "Orders from shop", exact: true }).click();
+    const p = program;
+    const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 19) + "Z";
+    await page.getByLabel("File to upload", { exact: true }).setInputFiles({
+      name: "more-orders.csv",
+      mimeType: "text/csv",
+      buffer: Buffer.from(
+        `CampaignId,ActionTrackerId,EventDate,OrderId,MediaId,Amount\n${p.campaignId},${p.trackerId},${day},U-1,${p.partnerId},7.00\n`,
+      ),
+    });
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await visible(page.getByText("more-orders.csv received"));
+    const row = page.getByTestId("history").locator("tbody tr", { hasText: "more-orders.csv" });
+    await contains(row, "processed", 30_000);
+    await hasText(row.locator('td[data-label="Rows ok"]'), "1");
+    await context.close();
+  });
+
+  it("edits and disables a connection, which is never deleted", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.getByRole("link", { name: "Edit Weekly action listing" }).click();
+    await page.getByLabel("Connection name", { exact: true }).fill("");
+    await page.getByRole("button", { name: "Save" }).click();
+    await contains(page.locator(".field.invalid"), "Connection name");
+    await page.getByLabel("Connection name", { exact: true }).fill("Friday action listing");
+    await page.getByLabel("Schedule", { exact: true }).selectOption("daily");
+    await page.getByRole("button", { name: "Save" }).click();
+    await visible(page.getByText("Changes saved."));
+    await visible(page.getByRole("heading", { name: "Friday action listing" }));
+    await page.getByRole("button", { name: "Disable" }).click();
+    await visible(page.getByText("Connection disabled."));
+    await visible(page.getByRole("button", { name: "Enable" }));
+    await count(page.getByRole("button", { name: /delete/i }), 0);
+    await page.getByRole("link", { name: "← All connections" }).click();
+    await count(page.getByRole("row", { name: /Friday action listing/ }), 0);
+    await page.getByLabel("Show", { exact: true }).selectOption("disabled");
+    await visible(page.getByRole("row", { name: /Friday action listing/ }));
+    await context.close();
+  });
+
+  it("lists credentials with their use, resets a password once, and refuses a bad replacement key", async () => {
+    const { context, page } = await newPage();
+    page.on("dialog", (d) => void d.accept());
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.getByRole("link", { name: "Credentials" }).click();
+    const shop = page.getByRole("row", { name: /Shop uploads/ });
+    await contains(shop, "Orders from shop");
+    await contains(shop, "Password");
+    await shop.getByRole("button", { name: "Reset password" }).click();
+    const password = (await page.getByTestId("copy-password").textContent())!;
+    expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
+    await page.getByRole("button", { name: "I have stored it" }).click();
+    await count(page.getByTestId("secret-once"), 0);
+    const reports = page.getByRole("row", { name: /Reporting server/ });
+    await contains(reports, "SHA256:");
+    await reports.getByRole("button", { name: "Rename / replace key" }).click();
+    await page.getByLabel("Public key", { exact: true }).fill("ssh-ed25519 AAAA");
+    await visible(page.locator(".field.invalid .error"));
+    await page.getByLabel("Public key", { exact: true }).fill("");
+    await page.getByLabel("Credential name", { exact: true }).fill("Reporting server (new)");
+    await page.getByRole("button", { name: "Save credential" }).click();
+    await visible(page.getByRole("row", { name: /Reporting server \(new\)/ }));
+    await shot(page, "20-credentials");
+    await context.close();
+  });
+
+  it("shows a second account's user none of the first account's objects", async () => {
+    const account = await api("POST", "/api/v1/accounts", { name: "Other brand", type: "brand" });
+    const user = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "other@example.com" });
+    const [first] = (await api("GET", "/api/v1/connections")).items;
+    const { context, page } = await newPage();
+    await signIn(page, "other@example.com", user.password);
+    await visible(page.getByText("No connections yet"));
+    await contains(page.locator(".brand"), "Other brand");
+    await page.goto(`${CONNECTIONS}/${first.id}`);
+    await visible(page.getByText("does not exist in your account"));
+    await page.goto("/settings/technical/credentials");
+    await visible(page.getByText("No credentials yet"));
+    // Not through the API with the same cookie either.
+    const res = await page.request.get(`/api/v1/connections/${first.id}`);
+    expect(res.status()).toBe(404);
+    await context.close();
+  });
+
+  it("works on a phone-sized screen and with the keyboard alone", async () => {
+    const { context, page } = await newPage({ width: 390, height: 844 });
+    await page.goto("/");
+    await visible(page.getByLabel("Login", { exact: true }));
+    // Keyboard only: Tab to the login field, type, Tab, type, Enter.
+    await page.keyboard.press("Tab");
+    await focused(page.getByLabel("Login", { exact: true }));
+    const outline = await page
+      .getByLabel("Login", { exact: true })
+      .evaluate((el) => getComputedStyle(el).outlineStyle);
+    expect(outline).not.toBe("none");
+    await page.keyboard.type("admin");
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(ADMIN_PASSWORD);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Connections" }).waitFor();
+    await visible(page.getByRole("row", { name: /Orders from shop/ }));
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot(page, "30-phone-connections");
+    await page.getByRole("link", { name: "Create Connection" }).focus();
+    await page.keyboard.press("Enter");
+    await focused(stepTitle(page));
+    await shot(page, "31-phone-wizard");
+    // Every form field has a label.
+    const unlabelled = await page.evaluate(
+      () =>
+        [...document.querySelectorAll("input, select, textarea")].filter(
+          (el) => !(el as HTMLInputElement).labels?.length && !el.getAttribute("aria-label"),
+        ).length,
+    );
+    expect(unlabelled).toBe(0);
+    await context.close();
+  });
+
+  it("reported no errors in any page's console", () => {
+    expect(consoleErrors.join("\n")).toBe("");
+  });
+});
