@@ -88,6 +88,9 @@ export function ConnectionPage(props: { id: string; session: Session }) {
   const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
   const [refresh, setRefresh] = useState(0);
   const bump = useCallback(() => setRefresh((n) => n + 1), []);
+  // What the history shows (ids and statuses): when it changes, status and chart are read again, so the
+  // three never disagree.
+  const [seen, setSeen] = useState("");
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
   useEffect(() => {
@@ -96,7 +99,7 @@ export function ConnectionPage(props: { id: string; session: Session }) {
       .catch((e) =>
         setError(e.status === 404 ? "This connection does not exist in your account." : e.message),
       );
-  }, [props.id, refresh]);
+  }, [props.id, refresh, seen]);
 
   useEffect(() => {
     if (c && location.hash === "#history") document.getElementById("history")?.scrollIntoView();
@@ -223,8 +226,8 @@ export function ConnectionPage(props: { id: string; session: Session }) {
       {c.direction === "inbound" && c.status === "active" && (
         <Upload connection={c} onUploaded={() => setRefresh((n) => n + 1)} />
       )}
-      <Activity connection={c} refresh={refresh} />
-      <History connection={c} refresh={refresh} onRefresh={bump} />
+      <Activity connection={c} refresh={seen} />
+      <History connection={c} refresh={refresh} onRefresh={bump} onSeen={setSeen} />
     </section>
   );
 }
@@ -341,7 +344,7 @@ function Upload(props: { connection: Connection; onUploaded: () => void }) {
   );
 }
 
-function Activity(props: { connection: Connection; refresh: number }) {
+function Activity(props: { connection: Connection; refresh: string }) {
   const [days, setDays] = useState<DayActivity[] | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
   useEffect(() => {
@@ -357,7 +360,12 @@ function Activity(props: { connection: Connection; refresh: number }) {
   );
 }
 
-function History(props: { connection: Connection; refresh: number; onRefresh: () => void }) {
+function History(props: {
+  connection: Connection;
+  refresh: number;
+  onRefresh: () => void;
+  onSeen: (signature: string) => void;
+}) {
   const [items, setItems] = useState<Transfer[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
@@ -372,17 +380,14 @@ function History(props: { connection: Connection; refresh: number; onRefresh: ()
   useEffect(() => {
     void load();
   }, [load, props.refresh]);
-  // Follow files still being processed; once they are done, refresh the page's status and chart too.
-  const pending = useRef(false);
-  const { onRefresh } = props;
+  // Follow files still being processed.
+  const { onSeen } = props;
   useEffect(() => {
-    const busy = items?.some((t) => t.status === "received" || t.status === "processing") ?? false;
-    if (pending.current && !busy) onRefresh();
-    pending.current = busy;
-    if (!busy) return;
+    onSeen((items ?? []).map((t) => `${t.id}:${t.status}`).join(","));
+    if (!items?.some((t) => t.status === "received" || t.status === "processing")) return;
     const timer = setTimeout(load, 1000);
     return () => clearTimeout(timer);
-  }, [items, load, onRefresh]);
+  }, [items, load, onSeen]);
 
   const more = async () => {
     if (!cursor) return;
