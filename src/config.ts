@@ -99,6 +99,11 @@ const RawConfig = z.object({
     .optional(),
   /** Days generated (outbound) files are kept; then their bytes go, their Transfer stays. (Default: 30) */
   FERRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /**
+   * Pull from a third party: milliseconds between the two looks at a remote file's size and time; a file that
+   * changed in between is still being written and is left for the next pull. (Default: 2000)
+   */
+  FERRY_PULL_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
   /** Files processed at once by this process; 0 runs no processing here (API/servers only). (Default: 2) */
   FERRY_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
   /** Schema of the job queue's tables (pg-boss). (Default: ferry_jobs) */
@@ -155,6 +160,7 @@ export interface Config {
   masterKey: Buffer | undefined;
   workers: number;
   retentionDays: number;
+  pullSettleMs: number;
   jobsSchema: string;
   maxLineChars: number;
   maxUnpackedBytes: number;
@@ -224,6 +230,7 @@ export function loadConfig(
     masterKey: c.FERRY_MASTER_KEY ? Buffer.from(c.FERRY_MASTER_KEY, "base64") : undefined,
     workers: c.FERRY_WORKERS,
     retentionDays: c.FERRY_RETENTION_DAYS,
+    pullSettleMs: c.FERRY_PULL_SETTLE_MS,
     jobsSchema: c.FERRY_JOBS_SCHEMA,
     maxLineChars: c.FERRY_MAX_LINE_CHARS,
     maxUnpackedBytes: c.FERRY_MAX_UNPACKED_BYTES,

@@ -11,7 +11,9 @@ import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js
 import { secretBox } from "./domain/secretbox.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
+import { PULL_QUEUE, type PullJob } from "./pipeline/jobs.js";
 import { noMailer } from "./pipeline/mailer.js";
+import { runPull } from "./pipeline/pull.js";
 import { expireFiles } from "./pipeline/retention.js";
 import { startScheduler } from "./pipeline/schedule.js";
 import { startProcessing } from "./pipeline/worker.js";
@@ -100,6 +102,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       token: config.adminToken,
     });
     const store = localStore(path.join(config.dataDir, "files"));
+    const box = secretBox(await masterKey(config, log));
     const queue = await BossQueue.start(
       { url, schema: config.jobsSchema, pollingSeconds: 0.5 },
       log.child({ component: "jobs" }),
@@ -126,6 +129,17 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         { concurrency: config.workers, pollingSeconds: 0.5, reapEveryMs: 5000, graceSeconds: 10 },
       );
       closers.push(() => processing.stop());
+      const pullDeps = {
+        db: handle.db,
+        store,
+        queue,
+        box,
+        log: log.child({ component: "pull" }),
+        settleMs: config.pullSettleMs,
+      };
+      await queue.work<PullJob>(PULL_QUEUE, 1, 0.5, async (job) => {
+        await runPull(pullDeps, job.data.pullId);
+      });
     }
     // Every process may tick: the unique index on scheduled periods makes each run exactly once.
     const scheduler = startScheduler(handle.db, queue, log.child({ component: "schedule" }), 30_000);
@@ -146,7 +160,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     });
     const app = await buildApp({
       db: handle.db,
-      box: secretBox(await masterKey(config, log)),
+      box,
       store,
       endpoints: {
         publicHost: config.publicHost,

@@ -3,6 +3,7 @@
  * embedded one started here in a temporary directory. Test files then isolate themselves in a schema each.
  */
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -26,6 +27,7 @@ function checkTools(): void {
       return true;
     }
   });
+  if (!existsSync("/usr/sbin/sshd")) missing.push("sshd (openssh-server)");
   if (missing.length > 0) {
     throw new Error(
       `The tests need ${missing.join(", ")}: run "bash scripts/install-test-tools.sh" (as root).`,

@@ -265,6 +265,49 @@ export function registerApiCommands(program: Command): void {
       ),
     );
   connections
+    .command("pull <id>")
+    .description("pull now from the third party's server (pull_from_third_party connections)")
+    .action(
+      action(
+        (api, id: string) => api.request("POST", `/api/v1/connections/${encodeURIComponent(id)}/pulls`),
+        printObject,
+      ),
+    );
+  connections
+    .command("pulls <id>")
+    .description("a pull connection's pulls, newest first: files found and taken, errors in words")
+    .action(
+      action(
+        async (api, id: string) =>
+          (await api.request<{ items: Obj[] }>("GET", `/api/v1/connections/${encodeURIComponent(id)}/pulls`))
+            .items,
+        (rows: Obj[]) =>
+          printTable(rows, {
+            createdAt: "WHEN",
+            trigger: "TRIGGER",
+            status: "STATUS",
+            filesFound: "FOUND",
+            filesTaken: "TAKEN",
+            filesWaiting: "GROWING",
+            error: "ERROR",
+          }),
+      ),
+    );
+  connections
+    .command("accept-host-key <id>")
+    .description("trust the host key the server presented at the latest pull (after a host key mismatch)")
+    .action(
+      action(
+        (api, id: string) =>
+          api.request("POST", `/api/v1/connections/${encodeURIComponent(id)}/accept-host-key`),
+        printObject,
+      ),
+    );
+  program
+    .command("ssh-key")
+    .description("the public key Ferry logs in with to your servers: add it to their authorized_keys")
+    .action(action((api) => api.request("GET", "/api/v1/ssh-key"), printObject));
+  connections
     .command("show <id>")
     .description("one connection")
     .action(

@@ -1,5 +1,15 @@
 -- Generated from the migrations by `npm run db:dump`; do not edit.
 
+CREATE TABLE account_keys (
+  account_id uuid NOT NULL,
+  public_key text NOT NULL,
+  fingerprint text NOT NULL,
+  private_key_sealed text NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT account_keys_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT account_keys_pkey PRIMARY KEY (account_id)
+);
+
 CREATE TABLE accounts (
   id uuid NOT NULL,
   name text NOT NULL,
@@ -349,6 +359,48 @@ CREATE TABLE promo_codes (
   CONSTRAINT promo_codes_code_check CHECK (((code = upper(code)) AND ((length(code) >= 1) AND (length(code) <= 64)))),
   CONSTRAINT promo_codes_pkey PRIMARY KEY (account_id, code)
 );
+
+CREATE TABLE pulled_files (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  path text NOT NULL,
+  size bigint NOT NULL,
+  mtime timestamp with time zone NOT NULL,
+  transfer_id uuid NOT NULL,
+  pull_id uuid NOT NULL,
+  deleted_at timestamp with time zone,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT pulled_files_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
+  CONSTRAINT pulled_files_account_id_transfer_id_fkey FOREIGN KEY (account_id, transfer_id) REFERENCES transfers(account_id, id),
+  CONSTRAINT pulled_files_connection_id_path_size_mtime_key UNIQUE (connection_id, path, size, mtime),
+  CONSTRAINT pulled_files_pkey PRIMARY KEY (id)
+);
+
+CREATE TABLE pulls (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  trigger text NOT NULL,
+  status text NOT NULL DEFAULT 'pending'::text,
+  files_found integer,
+  files_taken integer,
+  files_waiting integer,
+  error_code text,
+  error text,
+  host_key text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  started_at timestamp with time zone,
+  heartbeat_at timestamp with time zone,
+  finished_at timestamp with time zone,
+  CONSTRAINT pulls_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
+  CONSTRAINT pulls_account_id_id_key UNIQUE (account_id, id),
+  CONSTRAINT pulls_pkey PRIMARY KEY (id),
+  CONSTRAINT pulls_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'running'::text, 'succeeded'::text, 'failed'::text]))),
+  CONSTRAINT pulls_trigger_check CHECK ((trigger = ANY (ARRAY['schedule'::text, 'manual'::text])))
+);
+CREATE INDEX pulls_connection ON pulls USING btree (connection_id, id);
+CREATE UNIQUE INDEX pulls_one_open ON pulls USING btree (connection_id) WHERE (status = ANY (ARRAY['pending'::text, 'running'::text]));
 
 CREATE TABLE report_runs (
   id uuid NOT NULL,

@@ -369,6 +369,45 @@ export interface SessionsTable {
   ip: string | null;
 }
 
+export interface PullsTable {
+  id: string;
+  account_id: string;
+  connection_id: string;
+  trigger: "schedule" | "manual";
+  status: "pending" | "running" | "succeeded" | "failed";
+  files_found: number | null;
+  files_taken: number | null;
+  files_waiting: number | null;
+  error_code: string | null;
+  error: string | null;
+  host_key: string | null;
+  created_at: CreatedAt;
+  started_at: Date | null;
+  heartbeat_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface PulledFilesTable {
+  id: string;
+  account_id: string;
+  connection_id: string;
+  path: string;
+  size: ColumnType<number, number, number>;
+  mtime: Timestamp;
+  transfer_id: string;
+  pull_id: string;
+  deleted_at: Date | null;
+  created_at: CreatedAt;
+}
+
+export interface AccountKeysTable {
+  account_id: string;
+  public_key: string;
+  fingerprint: string;
+  private_key_sealed: string;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -394,4 +433,7 @@ export interface Database {
   bonus_rules: BonusRulesTable;
   download_links: DownloadLinksTable;
   sessions: SessionsTable;
+  pulls: PullsTable;
+  pulled_files: PulledFilesTable;
+  account_keys: AccountKeysTable;
 }

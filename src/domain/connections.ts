@@ -304,12 +304,14 @@ function selectRows(db: Kysely<Database>, accountId: string) {
       sql<Date | null>`(SELECT t.updated_at FROM transfers t WHERE t.connection_id = c.id ORDER BY t.id DESC LIMIT 1)`.as(
         "last_transfer_at",
       ),
-      sql<
-        string | null
-      >`(SELECT r.status FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1)`.as(
-        "last_run_status",
-      ),
-      sql<Date | null>`(SELECT coalesce(r.finished_at, r.created_at) FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1)`.as(
+      // Outbound connections have runs, pull connections have pulls: the latest of either, as a run's status.
+      sql<string | null>`coalesce(
+        (SELECT r.status FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1),
+        (SELECT CASE p.status WHEN 'succeeded' THEN 'generated' WHEN 'failed' THEN 'failed' ELSE 'pending' END
+         FROM pulls p WHERE p.connection_id = c.id ORDER BY p.id DESC LIMIT 1))`.as("last_run_status"),
+      sql<Date | null>`coalesce(
+        (SELECT coalesce(r.finished_at, r.created_at) FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1),
+        (SELECT coalesce(p.finished_at, p.created_at) FROM pulls p WHERE p.connection_id = c.id ORDER BY p.id DESC LIMIT 1))`.as(
         "last_run_at",
       ),
     ])
@@ -329,7 +331,8 @@ function activityOf(r: Row): Connection["activity"] {
   if (runAt > transferAt && r.last_run_status && r.last_run_status !== "generated") {
     return { status: r.last_run_status === "failed" ? "failed" : "in_progress", lastActiveAt: r.last_run_at };
   }
-  if (!r.last_transfer_status) return { status: "none", lastActiveAt: r.last_run_at };
+  if (!r.last_transfer_status)
+    return { status: r.last_run_status === "generated" ? "completed" : "none", lastActiveAt: r.last_run_at };
   return {
     status: TRANSFER_ACTIVITY[r.last_transfer_status] ?? "completed",
     lastActiveAt: new Date(Math.max(transferAt, runAt)),

@@ -29,6 +29,13 @@ export interface DeliverJob {
   results?: boolean;
 }
 
+/** One pull from a third party's server. */
+export const PULL_QUEUE = "pull-remote";
+
+export interface PullJob {
+  pullId: string;
+}
+
 /** A raw SQL executor inside a transaction (the pg client processing and generation run on). */
 export interface SqlClient {
   query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
@@ -47,6 +54,8 @@ export interface JobQueue {
   enqueueProcessing(trx: Kysely<Database>, job: ProcessJob): Promise<void>;
   /** Adds a generation job as part of `trx`. */
   enqueueGeneration(trx: Kysely<Database>, job: GenerateJob): Promise<void>;
+  /** Adds a pull job as part of `trx`. */
+  enqueuePull(trx: Kysely<Database>, job: PullJob): Promise<void>;
   /** Adds a delivery job as part of the transaction open on `client`. */
   enqueueDelivery(client: SqlClient, job: DeliverJob): Promise<void>;
   /** Tells this process's workers that work may be waiting (after a commit), instead of waiting for a poll. */

@@ -36,10 +36,14 @@ export async function recordUpload(
   sender: Sender,
   fileName: string,
   object: StoredObject,
+  /** More to record in the same transaction (e.g. which remote file a pull took). */
+  within?: (trx: Kysely<Database>, received: Received) => Promise<void>,
 ): Promise<Received> {
-  const received = await db
-    .transaction()
-    .execute((trx) => insertTransfer(trx, queue, sender, fileName, object));
+  const received = await db.transaction().execute(async (trx) => {
+    const r = await insertTransfer(trx, queue, sender, fileName, object);
+    if (within) await within(trx, r);
+    return r;
+  });
   queue.wake();
   return received;
 }

@@ -12,6 +12,7 @@ import { type Kysely, sql } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
 import type { JobQueue } from "./jobs.js";
+import { scheduleDuePulls } from "./pull.js";
 
 export interface Schedule {
   frequency:
@@ -174,9 +175,10 @@ export function startScheduler(
 ): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
-    running = scheduleDueRuns(db, queue).then(
-      (n) => {
-        if (n > 0) log.info({ runs: n }, "scheduled runs created");
+    running = Promise.all([scheduleDueRuns(db, queue), scheduleDuePulls(db, queue)]).then(
+      ([runs, pulls]) => {
+        if (runs > 0) log.info({ runs }, "scheduled runs created");
+        if (pulls > 0) log.info({ pulls }, "scheduled pulls created");
       },
       (err) => log.error({ err }, "scheduling failed"),
     );

@@ -19,6 +19,8 @@ import {
   type JobQueue,
   PROCESS_QUEUE,
   type ProcessJob,
+  PULL_QUEUE,
+  type PullJob,
   type QueuedJob,
   type SqlClient,
 } from "../pipeline/jobs.js";
@@ -60,6 +62,8 @@ export class BossQueue implements JobQueue {
       retryBackoff: true,
       expireInSeconds: 600,
     });
+    // A pull records its own failure and is retried by the scheduler with back-off, not by the queue.
+    await boss.createQueue(PULL_QUEUE, { name: PULL_QUEUE, retryLimit: 0, expireInSeconds: 6 * 3600 });
     for (const name of [PROCESS_QUEUE, GENERATE_QUEUE]) {
       await boss.createQueue(name, {
         name,
@@ -78,6 +82,10 @@ export class BossQueue implements JobQueue {
 
   async enqueueGeneration(trx: Kysely<Database>, job: GenerateJob): Promise<void> {
     await this.boss.send(GENERATE_QUEUE, { ...job }, { db: inTransaction(trx) });
+  }
+
+  async enqueuePull(trx: Kysely<Database>, job: PullJob): Promise<void> {
+    await this.boss.send(PULL_QUEUE, { ...job }, { db: inTransaction(trx) });
   }
 
   async enqueueDelivery(client: SqlClient, job: DeliverJob): Promise<void> {

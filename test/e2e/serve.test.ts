@@ -282,6 +282,7 @@ describe("configuration", () => {
       { id: 3, name: "platform", status: "already_applied" },
       { id: 4, name: "outbound", status: "already_applied" },
       { id: 5, name: "sessions", status: "already_applied" },
+      { id: 6, name: "pulls", status: "already_applied" },
     ]);
   });
 });

@@ -419,6 +419,43 @@ describe("the web UI", () => {
     await context.close();
   });
 
+  it("sets up a pull from a third party's SFTP server and shows each pull's outcome in words", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.goto(`${CONNECTIONS}/new`);
+    await page.getByLabel("Connection name", { exact: true }).fill("Clicks from partner server");
+    await page.getByLabel(/Give data to the platform/).check();
+    await next(page);
+    await page.getByLabel(/^Clicks/).check();
+    await next(page);
+    await page.getByLabel("Methodology", { exact: true }).selectOption("pull_from_third_party");
+    await next(page);
+    await visible(page.getByText("Give the server's host name or IP address"));
+    await page.getByLabel("Host", { exact: true }).fill("127.0.0.1");
+    await page.getByLabel("Port", { exact: true }).fill(String(await freePort()));
+    await page.getByLabel("Username", { exact: true }).fill("partner");
+    await page.getByLabel("Log in with", { exact: true }).selectOption("key");
+    await contains(page.locator(".ferry-key"), "ssh-ed25519 ");
+    await page.getByLabel("Folder", { exact: true }).fill("/outgoing");
+    await page.getByLabel("File pattern", { exact: true }).fill("clicks_*.csv");
+    await shot(page, "40-pull-method");
+    await next(page);
+    await visible(page.getByText("nothing to do here"));
+    await next(page);
+    const review = page.getByTestId("review");
+    await contains(review, "Pull from 3rd party");
+    await contains(review, "Ferry's key");
+    await contains(review, "clicks_*.csv");
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    await page.getByRole("link", { name: "Open the connection's page" }).click();
+    await page.getByRole("button", { name: "Pull now" }).click();
+    await contains(page.getByTestId("pulls"), "host unreachable", 30_000);
+    await shot(page, "41-pull-failed");
+    await page.getByRole("link", { name: "← All connections" }).click();
+    await contains(page.getByRole("row", { name: /Clicks from partner server/ }), "Failed");
+    await context.close();
+  });
+
   it("shows a second account's user none of the first account's objects", async () => {
     const account = await api("POST", "/api/v1/accounts", { name: "Other brand", type: "brand" });
     const user = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "other@example.com" });

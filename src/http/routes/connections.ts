@@ -1,6 +1,7 @@
 /** /api/v1/connections: create, list with filters, get, edit, disable/enable; never delete. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { accountKey } from "../../domain/account-keys.js";
 import { listAuditEvents } from "../../domain/audit.js";
 import {
   connectionDeleteRefused,
@@ -11,6 +12,7 @@ import {
   updateConnection,
 } from "../../domain/connections.js";
 import { listRuns, runNow } from "../../domain/runs.js";
+import { acceptHostKey, listPulls, pullNow } from "../../pipeline/pull.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
 import {
@@ -167,6 +169,73 @@ export function connectionRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         reply
           .code(202)
           .send(await runNow(deps.db, deps.queue, actorOf(request), request.params.id, request.body ?? {})),
+    );
+    const Pull = z.object({
+      id: z.string(),
+      trigger: z.enum(["schedule", "manual"]),
+      status: z.enum(["pending", "running", "succeeded", "failed"]),
+      filesFound: z.number().nullable().describe("Files in the folder matching the pattern"),
+      filesTaken: z.number().nullable().describe("Files received (each a transfer)"),
+      filesWaiting: z.number().nullable().describe("Files still growing, left for the next pull"),
+      errorCode: z.string().nullable(),
+      error: z.string().nullable().describe("What went wrong, in words"),
+      hostKey: z.string().nullable().describe("The server's host key fingerprint as this pull saw it"),
+      createdAt: z.date(),
+      startedAt: z.date().nullable(),
+      finishedAt: z.date().nullable(),
+    });
+    app.post(
+      "/connections/:id/pulls",
+      {
+        schema: {
+          tags,
+          summary: "Pull now: a pull from the third party's server, at once",
+          params: IdParams,
+          response: { 202: Pull, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) =>
+        reply.code(202).send(await pullNow(deps.db, deps.queue, actorOf(request), request.params.id)),
+    );
+    app.get(
+      "/connections/:id/pulls",
+      {
+        schema: {
+          tags,
+          summary: "A pull connection's pulls, newest first: its health",
+          params: IdParams,
+          response: { 200: z.object({ items: z.array(Pull) }), 404: ErrorBody },
+        },
+      },
+      async (request) => ({ items: await listPulls(deps.db, actorOf(request), request.params.id) }),
+    );
+    app.post(
+      "/connections/:id/accept-host-key",
+      {
+        schema: {
+          tags,
+          summary: "Trust the host key the server presented at the latest pull (after a host key mismatch)",
+          params: IdParams,
+          response: { 200: z.object({ hostKeyFingerprint: z.string() }), 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request) => ({
+        hostKeyFingerprint: await acceptHostKey(deps.db, actorOf(request), request.params.id),
+      }),
+    );
+    app.get(
+      "/ssh-key",
+      {
+        schema: {
+          tags,
+          summary:
+            "The public key Ferry logs in with to your servers (authMethod key): add it to their authorized_keys",
+          response: {
+            200: z.object({ publicKey: z.string(), fingerprint: z.string(), createdAt: z.date() }),
+          },
+        },
+      },
+      async (request) => accountKey(deps.db, deps.box, actorOf(request).accountId),
     );
     app.get(
       "/connections/:id/runs",

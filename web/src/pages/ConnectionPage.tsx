@@ -30,7 +30,15 @@ import {
 import { Link } from "../router";
 import { ActivityBadge, Copyable, Loading, Notice, SelectField, StatusBadge, TextField } from "../ui";
 import { ActivityChart, type DayActivity } from "./ActivityChart";
-import { detailsOf, type Errors, MethodDetails, OutboundOptions, stateOf, type WizardState } from "./Wizard";
+import {
+  detailsOf,
+  type Errors,
+  FerryKey,
+  MethodDetails,
+  OutboundOptions,
+  stateOf,
+  type WizardState,
+} from "./Wizard";
 
 const DETAIL_LABELS: Record<string, string> = {
   allOrNothing: "All or nothing",
@@ -133,6 +141,16 @@ export function ConnectionPage(props: { id: string; session: Session }) {
     }
   };
 
+  const pullNow = async () => {
+    try {
+      await api("POST", `/connections/${c.id}/pulls`);
+      setMessage({ kind: "success", text: "Pulling now: new files appear in the history." });
+      bump();
+    } catch (e) {
+      setMessage({ kind: "error", text: (e as Error).message });
+    }
+  };
+
   const d = c.details;
   return (
     <section aria-labelledby="connection-title">
@@ -147,6 +165,11 @@ export function ConnectionPage(props: { id: string; session: Session }) {
           {!editing && (
             <button type="button" className="secondary" onClick={() => setEditing(true)}>
               Edit
+            </button>
+          )}
+          {c.methodology === "pull_from_third_party" && c.method === "sftp" && c.status === "active" && (
+            <button type="button" className="secondary" onClick={pullNow}>
+              Pull now
             </button>
           )}
           {c.methodology === "pull_from_platform" && c.status === "active" && (
@@ -226,9 +249,118 @@ export function ConnectionPage(props: { id: string; session: Session }) {
       {c.direction === "inbound" && c.status === "active" && (
         <Upload connection={c} onUploaded={() => setRefresh((n) => n + 1)} />
       )}
+      {c.methodology === "pull_from_third_party" && (
+        <Pulls connection={c} refresh={refresh} onChanged={bump} />
+      )}
       <Activity connection={c} refresh={seen} />
       <History connection={c} refresh={refresh} onRefresh={bump} onSeen={setSeen} />
     </section>
+  );
+}
+
+interface Pull {
+  id: string;
+  trigger: string;
+  status: string;
+  filesFound: number | null;
+  filesTaken: number | null;
+  filesWaiting: number | null;
+  errorCode: string | null;
+  error: string | null;
+  hostKey: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+/** A pull connection's health: its latest pulls, and what to do about a changed host key. */
+function Pulls(props: { connection: Connection; refresh: number; onChanged: () => void }) {
+  const c = props.connection;
+  const [pulls, setPulls] = useState<Pull[] | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const load = useCallback(async () => {
+    setPulls((await api<{ items: Pull[] }>("GET", `/connections/${c.id}/pulls`)).items.slice(0, 10));
+  }, [c.id]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
+  useEffect(() => {
+    void load();
+  }, [load, props.refresh]);
+  useEffect(() => {
+    if (!pulls?.some((p) => p.status === "pending" || p.status === "running")) return;
+    const timer = setTimeout(load, 1000);
+    return () => clearTimeout(timer);
+  }, [pulls, load]);
+  const latest = pulls?.[0];
+  const accept = async () => {
+    const r = await api<{ hostKeyFingerprint: string }>("POST", `/connections/${c.id}/accept-host-key`);
+    setNote(`The server's key ${r.hostKeyFingerprint} is trusted now.`);
+    props.onChanged();
+  };
+  return (
+    <div className="card" data-testid="pulls">
+      <h2>Pulls</h2>
+      <p className="muted">
+        Every {String(c.details.pullEveryMinutes ?? 15)} minutes Ferry takes the files of{" "}
+        <code>{String(c.details.folder ?? "")}</code> matching{" "}
+        <code>{String(c.details.filePattern ?? "")}</code> on {String(c.details.host)}. Host key:{" "}
+        <code>{String(c.details.hostKeyFingerprint ?? "recorded at the first connection")}</code>
+      </p>
+      {c.method !== "sftp" && (
+        <Notice kind="warning">
+          Pulling over {METHODS[c.method]} is not available yet: this connection keeps its settings and will
+          pull once it is.
+        </Notice>
+      )}
+      {c.details.authMethod === "key" && <FerryKey />}
+      {latest?.errorCode === "HOST_KEY_MISMATCH" && (
+        <Notice kind="error">
+          The server presented a different host key ({latest.hostKey}). Pulls stop until you accept it: do so
+          only if the server's owner confirms they changed it.{" "}
+          <button type="button" className="secondary small" onClick={accept}>
+            Accept the new key
+          </button>
+        </Notice>
+      )}
+      {note && <Notice kind="success">{note}</Notice>}
+      {pulls && pulls.length === 0 && <p className="muted">No pull yet.</p>}
+      {pulls && pulls.length > 0 && (
+        <div className="table-wrap">
+          <table className="list compact">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Status</th>
+                <th scope="col">Found</th>
+                <th scope="col">Taken</th>
+                <th scope="col">Growing</th>
+                <th scope="col">Error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pulls.map((p) => (
+                <tr key={p.id}>
+                  <td data-label="When">
+                    {when(p.createdAt)} <span className="muted small">{p.trigger}</span>
+                  </td>
+                  <td data-label="Status">
+                    <StatusBadge status={p.status} />
+                  </td>
+                  <td data-label="Found" className="num">
+                    {p.filesFound ?? "—"}
+                  </td>
+                  <td data-label="Taken" className="num">
+                    {p.filesTaken ?? "—"}
+                  </td>
+                  <td data-label="Growing" className="num">
+                    {p.filesWaiting ?? "—"}
+                  </td>
+                  <td data-label="Error">{p.error ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
   );
 }
 
@@ -282,9 +414,6 @@ function EditConnection(props: { connection: Connection; onDone: (c: Connection 
       )}
       {c.direction === "outbound" && <OutboundOptions s={s} set={set} errors={errors} />}
       <MethodDetails s={s} set={set} errors={errors} />
-      {c.methodology === "pull_from_third_party" && (
-        <p className="muted">Leave the password empty to keep the stored one.</p>
-      )}
       <div className="row">
         <button type="submit">Save</button>
         <button type="button" className="secondary" onClick={() => props.onDone(null)}>

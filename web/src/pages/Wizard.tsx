@@ -56,6 +56,9 @@ export interface WizardState {
   pullEveryMinutes: string;
   security: string;
   mailbox: string;
+  authMethod: "password" | "key";
+  /** Editing: the connection already holds a password (an empty field keeps it). */
+  passwordStored?: boolean;
   credentialMode: "existing" | "new";
   credentialId: string;
   newCredential: NewCredential;
@@ -86,6 +89,7 @@ export const INITIAL: WizardState = {
   pullEveryMinutes: "15",
   security: "explicit",
   mailbox: "INBOX",
+  authMethod: "password",
   credentialMode: "existing",
   credentialId: "",
   newCredential: { name: "", kind: "public_key", publicKey: "" },
@@ -135,6 +139,7 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
     ...(s.resultFolder ? { resultFolder: s.resultFolder } : {}),
     pullEveryMinutes: Number(s.pullEveryMinutes),
     ...(s.method === "ftp" ? { security: s.security } : {}),
+    ...(s.method === "sftp" ? { authMethod: s.authMethod } : {}),
   };
 }
 
@@ -173,7 +178,7 @@ export function checkStep(step: number, s: WizardState): Errors {
       if (s.port && !(Number(s.port) >= 1 && Number(s.port) <= 65535))
         e["details.port"] = "Use a port from 1 to 65535";
       if (!s.username) e["details.username"] = "Give the login on that server";
-      if (!s.password)
+      if (!s.password && !(s.method === "sftp" && s.authMethod === "key") && !s.passwordStored)
         e["details.password"] = "Give the password of that login (kept encrypted, never shown)";
       if (!s.filePattern)
         e["details.filePattern"] = "Give a file name or a pattern such as conversions_*.csv";
@@ -232,6 +237,8 @@ export function stateOf(c: Connection): WizardState {
     resultFolder: str(d.resultFolder),
     pullEveryMinutes: str(d.pullEveryMinutes, "15"),
     security: c.method === "email" ? (d.tls === false ? "none" : "explicit") : str(d.security, "explicit"),
+    authMethod: d.authMethod === "key" ? "key" : "password",
+    passwordStored: d.passwordSet === true,
     mailbox: str(d.mailbox, "INBOX"),
   };
 }
@@ -651,15 +658,32 @@ export function MethodDetails({ s, set, errors }: StepProps) {
               error={errors["details.username"]}
               autoComplete="off"
             />
-            <TextField
-              label="Password"
-              type="password"
-              value={s.password}
-              onChange={(password) => set({ password })}
-              error={errors["details.password"]}
-              autoComplete="new-password"
-              hint="Stored encrypted; never shown again"
-            />
+            {s.method === "sftp" && (
+              <SelectField
+                label="Log in with"
+                value={s.authMethod}
+                onChange={(authMethod) => set({ authMethod: authMethod as WizardState["authMethod"] })}
+                options={[
+                  ["password", "A password"],
+                  ["key", "Ferry's key (install its public key on your server)"],
+                ]}
+              />
+            )}
+            {!(s.method === "sftp" && s.authMethod === "key") && (
+              <TextField
+                label="Password"
+                type="password"
+                value={s.password}
+                onChange={(password) => set({ password })}
+                error={errors["details.password"]}
+                autoComplete="new-password"
+                hint={
+                  s.passwordStored
+                    ? "Leave empty to keep the stored one"
+                    : "Stored encrypted; never shown again"
+                }
+              />
+            )}
             {s.method === "email" ? (
               <TextField
                 label="Mailbox folder"
@@ -714,6 +738,7 @@ export function MethodDetails({ s, set, errors }: StepProps) {
               />
             )}
           </div>
+          {s.method === "sftp" && s.authMethod === "key" && <FerryKey />}
           {s.method !== "email" && (
             <Checkbox
               label="Delete files on your server after they are pulled"
@@ -740,6 +765,22 @@ export function MethodDetails({ s, set, errors }: StepProps) {
         </fieldset>
       )}
     </>
+  );
+}
+
+/** The public key Ferry logs in with, for the user's authorized_keys. */
+export function FerryKey() {
+  const [key, setKey] = useState<{ publicKey: string; fingerprint: string } | null>(null);
+  useEffect(() => {
+    api<{ publicKey: string; fingerprint: string }>("GET", "/ssh-key").then(setKey);
+  }, []);
+  if (!key) return null;
+  return (
+    <div className="ferry-key">
+      <p className="muted">Add this line to ~/.ssh/authorized_keys of the login on your server:</p>
+      <Copyable label="Ferry's public key" value={key.publicKey} />
+      <p className="muted small">Fingerprint {key.fingerprint}</p>
+    </div>
   );
 }
 
@@ -901,7 +942,10 @@ function Review(props: { s: WizardState; credential: Credential | undefined; ses
     rows.push(
       ["Server", `${d.host}:${d.port}`],
       ["Username", s.username],
-      ["Password", s.password ? "set (stored encrypted)" : "not set"],
+      [
+        "Log in with",
+        s.method === "sftp" && s.authMethod === "key" ? "Ferry's key" : "a password (stored encrypted)",
+      ],
       [s.method === "email" ? "Mailbox" : "Folder", s.method === "email" ? s.mailbox : s.folder],
       ["File pattern", s.filePattern],
     );

@@ -1,0 +1,252 @@
+/**
+ * Pull from a third party over SFTP, against a real OpenSSH sshd on a loopback port: new files taken and
+ * processed, pattern, nothing pulled twice, a growing file left for later, delete after pull, wrong password,
+ * unreachable host, missing folder, a changed host key (refused until accepted), and Ferry's own key pair.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "../helpers/db.js";
+import { apiCall, type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
+import { freePort } from "../helpers/ports.js";
+import { type PrivateSshd, SSHD_USER, startSshd } from "../helpers/sshd.js";
+
+const ADMIN = `pull_e2e_admin_${randomBytes(8).toString("hex")}`;
+
+let dir: string;
+let outgoing: string;
+let database: { url: string; drop: () => Promise<void> };
+let ferry: RunningFerry;
+let sshd: PrivateSshd;
+let token: string;
+let campaignId: number;
+let partnerId: number;
+
+const api = (method: string, url: string, body?: unknown) => apiCall(ferry.url, token, method, url, body);
+
+async function remoteFile(name: string, content: string): Promise<void> {
+  const file = path.join(outgoing, name);
+  await writeFile(file, content);
+  const uid = Number(execFileSync("id", ["-u", SSHD_USER]).toString());
+  await chown(file, uid, uid);
+}
+
+const clicks = (...ids: string[]) =>
+  `ClickId,CampaignId,MediaId,EventDate\n${ids.map((id) => `${id},${campaignId},${partnerId},${new Date(Date.now() - 3600_000).toISOString()}`).join("\n")}\n`;
+
+async function connection(name: string, details: Record<string, unknown>) {
+  return api("POST", "/api/v1/connections", {
+    name,
+    direction: "inbound",
+    dataType: "clicks",
+    method: "sftp",
+    methodology: "pull_from_third_party",
+    details: {
+      host: "127.0.0.1",
+      port: sshd.port,
+      username: SSHD_USER,
+      password: sshd.password,
+      folder: outgoing,
+      filePattern: "*.csv",
+      ...details,
+    },
+  });
+}
+
+/** Pull now, and wait for the pull to finish. */
+async function pull(connectionId: string) {
+  const started = await api("POST", `/api/v1/connections/${connectionId}/pulls`);
+  for (let i = 0; i < 150; i++) {
+    const [latest] = (await api("GET", `/api/v1/connections/${connectionId}/pulls`)).items;
+    if (latest.id === started.id && (latest.status === "succeeded" || latest.status === "failed"))
+      return latest;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("the pull did not finish");
+}
+
+async function transfers(connectionId: string) {
+  return (await api("GET", `/api/v1/connections/${connectionId}/transfers?limit=200`)).items as {
+    fileName: string;
+    status: string;
+    protocol: string;
+    rows: { ok: number } | null;
+  }[];
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "ferry-pull-e2e-"));
+  await chmod(dir, 0o755);
+  sshd = await startSshd(path.join(dir, "sshd"));
+  outgoing = path.join(dir, "sshd", "outgoing");
+  await mkdir(outgoing, { recursive: true });
+  const uid = Number(execFileSync("id", ["-u", SSHD_USER]).toString());
+  await chown(outgoing, uid, uid);
+  database = await createTestDatabase();
+  ferry = await startServe({
+    DATABASE_URL: database.url,
+    FERRY_DATA_DIR: path.join(dir, "data"),
+    FERRY_ADMIN_TOKEN: ADMIN,
+    FERRY_PULL_SETTLE_MS: "1000",
+  });
+  const account = await apiCall(ferry.url, ADMIN, "POST", "/api/v1/accounts", {
+    name: "Puller",
+    type: "brand",
+  });
+  token = (await apiCall(ferry.url, ADMIN, "POST", `/api/v1/accounts/${account.id}/tokens`, {})).token;
+  campaignId = (await api("POST", "/api/v1/campaigns", { name: "Pulled", currency: "USD" })).id;
+  partnerId = (await api("POST", "/api/v1/partners", { name: "Partner" })).id;
+}, 120_000);
+
+afterAll(async () => {
+  sshd?.stop();
+  await ferry?.stop();
+  await database?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("pull from a third party over SFTP", () => {
+  let c: { id: string };
+
+  it("takes the new files that match, pins the host key, processes them, and never takes them twice", async () => {
+    await remoteFile("clicks_1.csv", clicks("p-1", "p-2"));
+    await remoteFile("clicks_2.csv", clicks("p-3"));
+    await remoteFile("readme.txt", "not a data file");
+    c = await connection("Clicks from partner SFTP", {});
+    expect(c).toMatchObject({ address: null, details: { passwordSet: true } });
+    expect(JSON.stringify(c)).not.toContain(sshd.password);
+
+    const first = await pull(c.id);
+    expect(first).toMatchObject({
+      status: "succeeded",
+      filesFound: 2,
+      filesTaken: 2,
+      filesWaiting: 0,
+      error: null,
+    });
+    expect(first.hostKey).toBe(sshd.fingerprint);
+    expect((await api("GET", `/api/v1/connections/${c.id}`)).details.hostKeyFingerprint).toBe(
+      sshd.fingerprint,
+    );
+
+    let list = await transfers(c.id);
+    for (let i = 0; i < 100 && list.some((t) => t.status !== "processed"); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      list = await transfers(c.id);
+    }
+    expect(list.map((t) => [t.fileName, t.status, t.protocol, t.rows?.ok]).sort()).toEqual([
+      ["clicks_1.csv", "processed", "pull", 2],
+      ["clicks_2.csv", "processed", "pull", 1],
+    ]);
+    // Not deleted by default.
+    expect((await readdir(outgoing)).sort()).toEqual(["clicks_1.csv", "clicks_2.csv", "readme.txt"]);
+
+    const again = await pull(c.id);
+    expect(again).toMatchObject({ status: "succeeded", filesFound: 2, filesTaken: 0 });
+    expect(await transfers(c.id)).toHaveLength(2);
+    expect((await api("GET", `/api/v1/connections/${c.id}`)).activity.status).toBe("completed");
+  });
+
+  it("leaves a file that is still growing for a later pull", async () => {
+    await remoteFile("clicks_3.csv", clicks("g-0"));
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 1; writing; i++) {
+        await appendFile(
+          path.join(outgoing, "clicks_3.csv"),
+          `g-${i},${campaignId},${new Date().toISOString()}\n`,
+        );
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const during = await pull(c.id);
+    writing = false;
+    await writer;
+    expect(during).toMatchObject({ status: "succeeded", filesTaken: 0, filesWaiting: 1 });
+    const after = await pull(c.id);
+    expect(after).toMatchObject({ status: "succeeded", filesTaken: 1, filesWaiting: 0 });
+  });
+
+  it("deletes remote files after they are received, when asked to", async () => {
+    await api("PATCH", `/api/v1/connections/${c.id}`, { details: { deleteAfterPull: true } });
+    await remoteFile("clicks_4.csv", clicks("d-1"));
+    const result = await pull(c.id);
+    expect(result).toMatchObject({ status: "succeeded", filesTaken: 1 });
+    // Only the file taken by this pull is removed; those taken before stay.
+    expect((await readdir(outgoing)).sort()).toEqual([
+      "clicks_1.csv",
+      "clicks_2.csv",
+      "clicks_3.csv",
+      "readme.txt",
+    ]);
+    await api("PATCH", `/api/v1/connections/${c.id}`, { details: { deleteAfterPull: false } });
+  });
+
+  it("says in words what went wrong: authentication, unreachable host, missing folder", async () => {
+    await api("PATCH", `/api/v1/connections/${c.id}`, { details: { password: "wrong-password" } });
+    const wrong = await pull(c.id);
+    expect(wrong).toMatchObject({ status: "failed", errorCode: "AUTH_FAILED" });
+    expect(wrong.error).toMatch(/^authentication failed/);
+    expect((await api("GET", `/api/v1/connections/${c.id}`)).activity.status).toBe("failed");
+    await api("PATCH", `/api/v1/connections/${c.id}`, { details: { password: sshd.password } });
+    expect(await pull(c.id)).toMatchObject({ status: "succeeded" });
+    expect((await api("GET", `/api/v1/connections/${c.id}`)).activity.status).toBe("completed");
+
+    const closed = await connection("Nobody home", { port: await freePort() });
+    const unreachable = await pull(closed.id);
+    expect(unreachable).toMatchObject({ status: "failed", errorCode: "UNREACHABLE" });
+    expect(unreachable.error).toMatch(/^host unreachable/);
+
+    const nofolder = await connection("No such folder", { folder: path.join(outgoing, "missing") });
+    const missing = await pull(nofolder.id);
+    expect(missing).toMatchObject({ status: "failed", errorCode: "FOLDER_MISSING" });
+    expect(missing.error).toMatch(/^folder missing/);
+  });
+
+  it("stops at a changed host key until a user accepts it", async () => {
+    const pinned = sshd.fingerprint;
+    await sshd.newHostKey();
+    expect(sshd.fingerprint).not.toBe(pinned);
+    await remoteFile("clicks_5.csv", clicks("h-1"));
+    const refused = await pull(c.id);
+    expect(refused).toMatchObject({ status: "failed", errorCode: "HOST_KEY_MISMATCH", filesTaken: 0 });
+    expect(refused.error).toContain(sshd.fingerprint);
+    expect(refused.error).toContain(pinned);
+    expect(await pull(c.id)).toMatchObject({ status: "failed", errorCode: "HOST_KEY_MISMATCH" });
+    const cli = await runCli(["connections", "pulls", c.id], { FERRY_URL: ferry.url, FERRY_TOKEN: token });
+    expect(cli.stdout).toMatch(/failed\s+0\s+0\s+0\s+host key mismatch/);
+    const accepted = await api("POST", `/api/v1/connections/${c.id}/accept-host-key`);
+    expect(accepted.hostKeyFingerprint).toBe(sshd.fingerprint);
+    expect(await pull(c.id)).toMatchObject({ status: "succeeded", filesTaken: 1 });
+  });
+
+  it("logs in with the account's own key pair once its public key is installed", async () => {
+    const key = await api("GET", "/api/v1/ssh-key");
+    expect(key.publicKey).toMatch(/^ssh-ed25519 /);
+    expect(await api("GET", "/api/v1/ssh-key")).toEqual(key);
+    const byKey = await connection("Clicks by key", { authMethod: "key", password: undefined });
+    const before = await pull(byKey.id);
+    expect(before).toMatchObject({ status: "failed", errorCode: "AUTH_FAILED" });
+    await writeFile(sshd.authorizedKeys, `${key.publicKey}\n`);
+    expect(await pull(byKey.id)).toMatchObject({ status: "succeeded", filesFound: 4 });
+  });
+
+  it("refuses pull now for connections that do not pull", async () => {
+    const push = await api("POST", "/api/v1/connections", {
+      name: "Pushed",
+      direction: "inbound",
+      dataType: "clicks",
+      method: "email",
+      methodology: "push_to_platform",
+    });
+    const res = await fetch(`${ferry.url}/api/v1/connections/${push.id}/pulls`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(409);
+    expect((await res.json()).error.message).toMatch(/Only connections that pull/);
+  });
+});
