@@ -104,6 +104,8 @@ const RawConfig = z.object({
    * changed in between is still being written and is left for the next pull. (Default: 2000)
    */
   FERRY_PULL_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
+  /** How often each process looks for due outbound runs and pulls, in seconds. (Default: 30) */
+  FERRY_SCHEDULER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   /** Files processed at once by this process; 0 runs no processing here (API/servers only). (Default: 2) */
   FERRY_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
   /** Schema of the job queue's tables (pg-boss). (Default: ferry_jobs) */
@@ -161,6 +163,7 @@ export interface Config {
   workers: number;
   retentionDays: number;
   pullSettleMs: number;
+  schedulerMs: number;
   jobsSchema: string;
   maxLineChars: number;
   maxUnpackedBytes: number;
@@ -231,6 +234,7 @@ export function loadConfig(
     workers: c.FERRY_WORKERS,
     retentionDays: c.FERRY_RETENTION_DAYS,
     pullSettleMs: c.FERRY_PULL_SETTLE_MS,
+    schedulerMs: c.FERRY_SCHEDULER_SECONDS * 1000,
     jobsSchema: c.FERRY_JOBS_SCHEMA,
     maxLineChars: c.FERRY_MAX_LINE_CHARS,
     maxUnpackedBytes: c.FERRY_MAX_UNPACKED_BYTES,

@@ -142,7 +142,12 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       });
     }
     // Every process may tick: the unique index on scheduled periods makes each run exactly once.
-    const scheduler = startScheduler(handle.db, queue, log.child({ component: "schedule" }), 30_000);
+    const scheduler = startScheduler(
+      handle.db,
+      queue,
+      log.child({ component: "schedule" }),
+      config.schedulerMs,
+    );
     closers.push(() => scheduler.stop());
     const retention = setInterval(() => {
       expireFiles(handle.db, store, config.retentionDays).then(

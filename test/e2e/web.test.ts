@@ -115,6 +115,7 @@ beforeAll(async () => {
     FERRY_ADMIN_TOKEN: ADMIN_TOKEN,
     FERRY_ADMIN_PASSWORD: ADMIN_PASSWORD,
     FERRY_PUBLIC_HOST: "127.0.0.1",
+    FERRY_SCHEDULER_SECONDS: "3600",
   });
   browser = await chromium.launch({
     executablePath: chromiumPath(),

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { getAccount } from "../../domain/accounts.js";
+import type { Actor } from "../../domain/actor.js";
 import { DomainError } from "../../domain/errors.js";
 import { createUser, listUsers, SESSION_MAX_MS, signIn, signOut } from "../../domain/users.js";
 import type { LoginGuard } from "../../protocols/guard.js";
@@ -15,10 +16,10 @@ import { CreatedUser, ErrorBody, IdParams, SessionInfo, SignInBody, User, UserBo
 export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAsyncZod {
   return async (app) => {
     const tags = ["session"];
-    const info = async (request: Parameters<typeof actorOf>[0]) => {
-      const actor = actorOf(request);
+    /** Who is signed in: the actor's account and, for a session, its user. */
+    const info = async (actor: Actor & { login?: string }) => {
       const account = await getAccount(deps.db, actor, actor.accountId);
-      const login = (actor as { login?: string }).login;
+      const login = actor.login;
       return {
         account: {
           id: account.id,
@@ -60,27 +61,13 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
           maxAge: SESSION_MAX_MS / 1000,
         });
         const u = signed.user;
-        const account = await getAccount(
-          deps.db,
-          { accountId: u.accountId, type: "user", id: u.id, role: u.role },
-          u.accountId,
-        );
-        return {
-          account: {
-            id: account.id,
-            name: account.name,
-            timeZone: account.timeZone,
-            currency: account.currency,
-          },
-          user: { id: u.id, login: u.login, role: u.role },
-          via: "session" as const,
-        };
+        return info({ accountId: u.accountId, type: "user", id: u.id, role: u.role, login: u.login });
       },
     );
     app.get(
       "/session",
       { schema: { tags, summary: "Who is signed in", response: { 200: SessionInfo, 401: ErrorBody } } },
-      async (request) => info(request),
+      async (request) => info(actorOf(request)),
     );
     app.delete(
       "/session",
