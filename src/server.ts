@@ -125,6 +125,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           maxAttachmentBytes: config.emailAttachmentMaxBytes,
           publicUrl: config.publicUrl,
           linkDays: 7,
+          remote: { db: handle.db, box },
         },
         { concurrency: config.workers, pollingSeconds: 0.5, reapEveryMs: 5000, graceSeconds: 10 },
       );

@@ -1,12 +1,18 @@
 /**
  * Delivery of a generated file by email: attached when it is small enough, otherwise as a time-limited
- * download link (only the token's SHA-256 is stored). The Transfer becomes `delivered`; a failed send throws
+ * download link (only the token's SHA-256 is stored). Also the results of inbound files, mailed back or
+ * uploaded to a pull connection's result folder. The Transfer becomes `delivered`; a failed send throws
  * and the job retries with back-off; the last failure is kept on the Transfer.
  */
 import { createHash, randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
 import type pg from "pg";
 import type { Logger } from "pino";
+import type { Database } from "../db/schema.js";
+import type { SecretBox } from "../domain/secretbox.js";
+import { connectSftp } from "../protocols/remote/sftp-client.js";
 import type { Mailer } from "./mailer.js";
+import { type PullDetails, sftpLoginOf } from "./pull.js";
 import { type FileStore, objectStream } from "./store.js";
 
 export interface DeliverDeps {
@@ -19,6 +25,8 @@ export interface DeliverDeps {
   /** The base URL of Ferry's HTTP API, for links. */
   publicUrl: string;
   linkDays: number;
+  /** For result files uploaded to a pull connection's server. */
+  remote?: { db: Kysely<Database>; box: SecretBox } | undefined;
 }
 
 export const tokenHash = (token: string) => createHash("sha256").update(token).digest();
@@ -105,5 +113,37 @@ export async function mailResults(deps: DeliverDeps, transferId: string): Promis
     attachments,
   });
   deps.log.info({ transferId }, "results mailed to the return address");
+  return "delivered";
+}
+
+/**
+ * Uploads an inbound transfer's result files (receipt, summary, errors) to the `resultFolder` of the pull
+ * connection it came through, on the customer's server. A failure throws: the delivery job retries.
+ */
+export async function uploadResults(deps: DeliverDeps, transferId: string): Promise<"delivered" | "skipped"> {
+  const { rows } = await deps.pool.query(
+    `SELECT t.account_id, t.protocol, c.details FROM transfers t JOIN connections c ON c.id = t.connection_id
+     WHERE t.id = $1`,
+    [transferId],
+  );
+  const t = rows[0];
+  const details = t?.details as PullDetails | undefined;
+  if (!t || t.protocol !== "pull" || !details?.resultFolder || !deps.remote) return "skipped";
+  const files = await deps.pool.query(
+    "SELECT file_name, store_key FROM result_files WHERE transfer_id = $1 ORDER BY file_name",
+    [transferId],
+  );
+  const session = await connectSftp(
+    await sftpLoginOf(deps.remote.db, deps.remote.box, t.account_id, details),
+  );
+  try {
+    for (const f of files.rows) {
+      const target = `${details.resultFolder.replace(/\/+$/, "")}/${f.file_name}`;
+      await session.upload(target, objectStream(await deps.store.open(f.store_key)) as AsyncIterable<Buffer>);
+    }
+  } finally {
+    session.close();
+  }
+  deps.log.info({ transferId, files: files.rows.length }, "result files uploaded to the result folder");
   return "delivered";
 }

@@ -27,6 +27,8 @@ export interface DeliverJob {
   transferId: string;
   /** Mail an inbound file's summary and errors to its connection's return address (instead of a file). */
   results?: boolean;
+  /** With `results`: upload them to the pull connection's result folder instead of mailing them. */
+  remote?: boolean;
 }
 
 /** One pull from a third party's server. */

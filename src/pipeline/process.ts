@@ -41,11 +41,12 @@ interface Loaded {
   size: number;
   sha256: string;
   status: string;
+  protocol: string;
   duplicate_of: string | null;
   created_at: Date;
   connection_name: string;
   data_type: string;
-  details: { allOrNothing?: boolean; validateOnly?: boolean; returnAddress?: string };
+  details: { allOrNothing?: boolean; validateOnly?: boolean; returnAddress?: string; resultFolder?: string };
   time_zone: string;
   currency: string;
 }
@@ -64,7 +65,7 @@ export async function processTransfer(deps: ProcessDeps, transferId: string): Pr
 async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string): Promise<Outcome> {
   const { rows } = await client.query<Loaded>(
     `SELECT t.id, t.account_id, t.connection_id, t.file_name, t.store_key, t.size, t.sha256, t.status,
-            t.duplicate_of, t.created_at, c.name AS connection_name, c.data_type, c.details, a.time_zone, a.currency
+            t.protocol, t.duplicate_of, t.created_at, c.name AS connection_name, c.data_type, c.details, a.time_zone, a.currency
      FROM transfers t JOIN connections c ON c.id = t.connection_id JOIN accounts a ON a.id = t.account_id
      WHERE t.id = $1 AND t.direction = 'inbound'`,
     [transferId],
@@ -303,5 +304,9 @@ async function finish(
   // Email senders get their results back at the connection's return address, once this commits.
   if (t.details.returnAddress && deps.queue) {
     await deps.queue.enqueueDelivery(client, { transferId: t.id, results: true });
+  }
+  // Pulled files get theirs uploaded to the connection's result folder on the customer's server.
+  if (t.details.resultFolder && t.protocol === "pull" && deps.queue) {
+    await deps.queue.enqueueDelivery(client, { transferId: t.id, results: true, remote: true });
   }
 }

@@ -22,6 +22,7 @@ import {
   REMOTE_ERROR_WORDS,
   RemoteError,
   type RemoteFile,
+  type SftpLogin,
   type SftpSession,
 } from "../protocols/remote/sftp-client.js";
 import type { JobQueue } from "./jobs.js";
@@ -209,7 +210,25 @@ export async function acceptHostKey(
   return last.hostKey;
 }
 
-interface PullDetails {
+/** How Ferry logs in to a connection's server: its password (unsealed) or the account's key. */
+export async function sftpLoginOf(
+  db: Kysely<Database>,
+  box: SecretBox,
+  accountId: string,
+  d: Pick<PullDetails, "host" | "port" | "username" | "passwordSealed" | "authMethod" | "hostKeyFingerprint">,
+): Promise<SftpLogin> {
+  return {
+    host: d.host,
+    port: d.port,
+    username: d.username,
+    ...(d.authMethod === "key"
+      ? { privateKey: await accountPrivateKey(db, box, accountId) }
+      : { password: d.passwordSealed ? box.open(d.passwordSealed) : "" }),
+    hostKeyFingerprint: d.hostKeyFingerprint,
+  };
+}
+
+export interface PullDetails {
   host: string;
   port: number;
   username: string;
@@ -219,6 +238,7 @@ interface PullDetails {
   folder: string;
   filePattern: string;
   deleteAfterPull?: boolean;
+  resultFolder?: string;
 }
 
 /** Runs one pull (the job's work). Remote failures are recorded on the pull, not thrown. */
@@ -251,15 +271,7 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
       .executeTakeFirstOrThrow();
     if (c.status !== "active") throw new RemoteError("FAILED", "the connection is disabled");
     const d = c.details as unknown as PullDetails;
-    session = await connectSftp({
-      host: d.host,
-      port: d.port,
-      username: d.username,
-      ...(d.authMethod === "key"
-        ? { privateKey: await accountPrivateKey(db, deps.box, c.account_id) }
-        : { password: d.passwordSealed ? deps.box.open(d.passwordSealed) : "" }),
-      hostKeyFingerprint: d.hostKeyFingerprint,
-    });
+    session = await connectSftp(await sftpLoginOf(db, deps.box, c.account_id, d));
     seenHostKey = session.hostKey;
     if (!d.hostKeyFingerprint) {
       // First successful connection: pin the key it presented.

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -248,6 +248,24 @@ describe("pull from a third party over SFTP", () => {
     expect(before).toMatchObject({ status: "failed", errorCode: "AUTH_FAILED" });
     await writeFile(sshd.authorizedKeys, `${key.publicKey}\n`);
     expect(await pull(byKey.id)).toMatchObject({ status: "succeeded", filesFound: 4 });
+  });
+
+  it("uploads each pulled file's results to the result folder on the server", async () => {
+    const results = path.join(dir, "sshd", "results");
+    await mkdir(results);
+    const uid = Number(execFileSync("id", ["-u", SSHD_USER]).toString());
+    await chown(results, uid, uid);
+    await api("PATCH", `/api/v1/connections/${c.id}`, { details: { resultFolder: results } });
+    await remoteFile("clicks_6.csv", `${clicks("r-1")}bad-row-without-fields\n`);
+    expect(await pull(c.id)).toMatchObject({ status: "succeeded", filesTaken: 1 });
+    let names: string[] = [];
+    for (let i = 0; i < 100 && names.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      names = (await readdir(results)).sort();
+    }
+    expect(names).toEqual(["clicks_6_errors.csv", "clicks_6_summary.json", "receipt_clicks_6.txt"]);
+    const summary = JSON.parse(await readFile(path.join(results, "clicks_6_summary.json"), "utf8"));
+    expect(summary).toMatchObject({ rows: { total: 2, ok: 1, error: 1 } });
   });
 
   it("refuses pull now for connections that do not pull", async () => {

@@ -63,6 +63,11 @@ export interface SftpSession {
   /** Streams a file's bytes to `sink`, chunk by chunk, in order. */
   download(path: string, sink: (chunk: Buffer) => Promise<void>): Promise<number>;
   remove(path: string): Promise<void>;
+  /**
+   * Writes a file under a temporary name in the same folder and renames it when complete, so that the
+   * server's users never see half a file. An existing file of that name is replaced.
+   */
+  upload(path: string, source: AsyncIterable<Buffer>): Promise<void>;
   close(): void;
 }
 
@@ -187,6 +192,32 @@ function session(client: ssh2.Client, sftp: SFTPWrapper, hostKey: string): SftpS
     },
     async remove(path) {
       await call<void>(path, (cb) => sftp.unlink(path, cb));
+    },
+    async upload(path, source) {
+      const slash = path.lastIndexOf("/");
+      const temp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.ferry-part`;
+      const out = sftp.createWriteStream(temp);
+      const done = new Promise<void>((resolve, reject) => {
+        out.on("close", resolve);
+        out.on("error", (err: Error) => reject(sftpError(err, path.slice(0, slash) || "/")));
+      });
+      try {
+        for await (const chunk of source) {
+          if (!out.write(chunk)) await new Promise((r) => out.once("drain", r));
+        }
+        out.end();
+        await done;
+      } catch (err) {
+        out.destroy();
+        throw err instanceof RemoteError ? err : sftpError(err as Error, path);
+      }
+      // POSIX rename (OpenSSH's extension) replaces an existing file; plain SFTP rename does not.
+      try {
+        await call<void>(path, (cb) => sftp.ext_openssh_rename(temp, path, cb));
+      } catch {
+        await call<void>(path, (cb) => sftp.unlink(path, () => cb(null, undefined)));
+        await call<void>(path, (cb) => sftp.rename(temp, path, cb));
+      }
     },
     close() {
       client.end();
