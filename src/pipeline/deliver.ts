@@ -147,3 +147,50 @@ export async function uploadResults(deps: DeliverDeps, transferId: string): Prom
   deps.log.info({ transferId, files: files.rows.length }, "result files uploaded to the result folder");
   return "delivered";
 }
+
+/**
+ * Uploads a generated file to the outbound connection's own server (deliverToServer): under a temporary name,
+ * renamed when complete. The host key is pinned at the first delivery. A failure is kept on the Transfer and
+ * thrown: the job retries with back-off.
+ */
+export async function pushToServer(deps: DeliverDeps, transferId: string): Promise<"delivered" | "skipped"> {
+  const { rows } = await deps.pool.query(
+    `SELECT t.id, t.account_id, t.connection_id, t.file_name, t.store_key, t.delivered_at, c.details
+     FROM transfers t JOIN connections c ON c.id = t.connection_id
+     WHERE t.id = $1 AND t.direction = 'outbound'`,
+    [transferId],
+  );
+  const t = rows[0];
+  const details = t?.details as (PullDetails & { deliverToServer?: boolean }) | undefined;
+  if (!t || t.delivered_at || !t.store_key || !details?.deliverToServer || !deps.remote) return "skipped";
+  try {
+    const session = await connectSftp(
+      await sftpLoginOf(deps.remote.db, deps.remote.box, t.account_id, details),
+    );
+    try {
+      if (!details.hostKeyFingerprint) {
+        await deps.pool.query(
+          "UPDATE connections SET details = details || jsonb_build_object('hostKeyFingerprint', $2::text) WHERE id = $1",
+          [t.connection_id, session.hostKey],
+        );
+      }
+      const target = `${details.folder.replace(/\/+$/, "")}/${t.file_name}`;
+      await session.upload(target, objectStream(await deps.store.open(t.store_key)) as AsyncIterable<Buffer>);
+    } finally {
+      session.close();
+    }
+  } catch (err) {
+    await deps.pool.query("UPDATE transfers SET error = $2, updated_at = now() WHERE id = $1", [
+      t.id,
+      `Delivery to your server failed: ${(err as Error).message}`,
+    ]);
+    throw err;
+  }
+  await deps.pool.query(
+    `UPDATE transfers SET status = CASE WHEN status = 'generated' THEN 'delivered' ELSE status END,
+       delivered_at = now(), error = NULL, updated_at = now() WHERE id = $1`,
+    [t.id],
+  );
+  deps.log.info({ transferId }, "file delivered to the connection's server");
+  return "delivered";
+}

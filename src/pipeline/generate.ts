@@ -114,6 +114,7 @@ interface RunRow {
     fileNameTemplate?: string;
     campaignIds?: number[];
     partnerIds?: number[];
+    deliverToServer?: boolean;
   };
   time_zone: string;
 }
@@ -217,8 +218,11 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
     );
     // An email connection's file is sent by a delivery job, committed with the file.
     if (run.method === "email" && deps.queue) await deps.queue.enqueueDelivery(client, { transferId });
+    // So is a file for the customer's own server.
+    const push = run.details.deliverToServer === true;
+    if (push && deps.queue) await deps.queue.enqueueDelivery(client, { transferId, push: true });
     await client.query("COMMIT");
-    if (run.method === "email") deps.queue?.wake();
+    if (run.method === "email" || push) deps.queue?.wake();
     deps.log.info(
       { runId, connectionId: run.connection_id, rows: copy.rowCount, ms: Date.now() - started },
       "file generated",

@@ -29,6 +29,8 @@ export interface DeliverJob {
   results?: boolean;
   /** With `results`: upload them to the pull connection's result folder instead of mailing them. */
   remote?: boolean;
+  /** Upload a generated file to the connection's own server (deliverToServer). */
+  push?: boolean;
 }
 
 /** One pull from a third party's server. */

@@ -4,7 +4,7 @@
  * worker's connection drops (crash, kill -9, lost node). A job still "active" whose lease is free therefore has
  * no worker: it is failed at once, and pg-boss retries it — instead of waiting hours for the job's expiry.
  */
-import { type DeliverDeps, deliverByEmail, mailResults, uploadResults } from "./deliver.js";
+import { type DeliverDeps, deliverByEmail, mailResults, pushToServer, uploadResults } from "./deliver.js";
 import { generateRun, runLeaseKey } from "./generate.js";
 import {
   DELIVER_QUEUE,
@@ -73,7 +73,13 @@ export async function startProcessing(
   });
   await queue.work<DeliverJob>(DELIVER_QUEUE, 1, options.pollingSeconds, async (job) => {
     try {
-      const send = job.data.remote ? uploadResults : job.data.results ? mailResults : deliverByEmail;
+      const send = job.data.push
+        ? pushToServer
+        : job.data.remote
+          ? uploadResults
+          : job.data.results
+            ? mailResults
+            : deliverByEmail;
       await send({ ...deps, ...delivery }, job.data.transferId);
     } catch (err) {
       deps.log.warn(

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
-import { type PrivateSshd, SSHD_USER, startSshd } from "../helpers/sshd.js";
+import { type PrivateSshd, startSshd } from "../helpers/sshd.js";
 
 const ADMIN = `pull_e2e_admin_${randomBytes(8).toString("hex")}`;
 
@@ -30,7 +30,7 @@ const api = (method: string, url: string, body?: unknown) => apiCall(ferry.url, 
 async function remoteFile(name: string, content: string): Promise<void> {
   const file = path.join(outgoing, name);
   await writeFile(file, content);
-  const uid = Number(execFileSync("id", ["-u", SSHD_USER]).toString());
+  const uid = Number(execFileSync("id", ["-u", sshd.user]).toString());
   await chown(file, uid, uid);
 }
 
@@ -47,7 +47,7 @@ async function connection(name: string, details: Record<string, unknown>) {
     details: {
       host: "127.0.0.1",
       port: sshd.port,
-      username: SSHD_USER,
+      username: sshd.user,
       password: sshd.password,
       folder: outgoing,
       filePattern: "*.csv",
@@ -96,7 +96,7 @@ beforeAll(async () => {
   sshd = await startSshd(path.join(dir, "sshd"));
   outgoing = path.join(dir, "sshd", "outgoing");
   await mkdir(outgoing, { recursive: true });
-  const uid = Number(execFileSync("id", ["-u", SSHD_USER]).toString());
+  const uid = Number(execFileSync("id", ["-u", sshd.user]).toString());
   await chown(outgoing, uid, uid);
   database = await createTestDatabase();
   ferry = await startServe({
@@ -253,7 +253,7 @@ describe("pull from a third party over SFTP", () => {
   it("uploads each pulled file's results to the result folder on the server", async () => {
     const results = path.join(dir, "sshd", "results");
     await mkdir(results);
-    const uid = Number(execFileSync("id", ["-u", SSHD_USER]).toString());
+    const uid = Number(execFileSync("id", ["-u", sshd.user]).toString());
     await chown(results, uid, uid);
     await api("PATCH", `/api/v1/connections/${c.id}`, { details: { resultFolder: results } });
     await remoteFile("clicks_6.csv", `${clicks("r-1")}bad-row-without-fields\n`);
@@ -266,6 +266,69 @@ describe("pull from a third party over SFTP", () => {
     expect(names).toEqual(["clicks_6_errors.csv", "clicks_6_summary.json", "receipt_clicks_6.txt"]);
     const summary = JSON.parse(await readFile(path.join(results, "clicks_6_summary.json"), "utf8"));
     expect(summary).toMatchObject({ rows: { total: 2, ok: 1, error: 1 } });
+  });
+
+  it("delivers generated outbound files to the customer's server, under a temporary name until complete", async () => {
+    const incoming = path.join(dir, "sshd", "incoming");
+    await mkdir(incoming);
+    const uid = Number(execFileSync("id", ["-u", sshd.user]).toString());
+    await chown(incoming, uid, uid);
+    const out = await api("POST", "/api/v1/connections", {
+      name: "Actions to partner server",
+      direction: "outbound",
+      dataType: "reports",
+      method: "sftp",
+      methodology: "pull_from_platform",
+      credentialId: (await api("POST", "/api/v1/credentials", { name: "outbox", kind: "password" })).id,
+      details: {
+        report: "action_listing",
+        deliverToServer: true,
+        host: "127.0.0.1",
+        port: sshd.port,
+        username: sshd.user,
+        password: sshd.password,
+        folder: incoming,
+      },
+    });
+    expect(JSON.stringify(out)).not.toContain(sshd.password);
+    const run = await api("POST", `/api/v1/connections/${out.id}/runs`, {});
+    let transfer: { status: string; fileName: string; error: string | null } | undefined;
+    for (let i = 0; i < 150 && transfer?.status !== "delivered"; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const runs = (await api("GET", `/api/v1/connections/${out.id}/runs`)).items;
+      const id = runs.find((r: { id: string }) => r.id === run.id)?.transferId;
+      if (id) transfer = await api("GET", `/api/v1/transfers/${id}`);
+    }
+    expect(transfer).toMatchObject({ status: "delivered", error: null });
+    expect(await readdir(incoming)).toEqual([transfer!.fileName]);
+    expect(await readFile(path.join(incoming, transfer!.fileName), "utf8")).toMatch(/^ActionId,/);
+    expect((await api("GET", `/api/v1/connections/${out.id}`)).details.hostKeyFingerprint).toBe(
+      sshd.fingerprint,
+    );
+
+    // Refused where it cannot work: delivery by FTP is not built yet.
+    const ftp = await fetch(`${ferry.url}/api/v1/connections`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "FTP push",
+        direction: "outbound",
+        dataType: "reports",
+        method: "ftp",
+        methodology: "pull_from_platform",
+        credentialId: out.credentialId,
+        details: {
+          report: "action_listing",
+          deliverToServer: true,
+          host: "x.example",
+          username: "u",
+          password: "p",
+          folder: "/in",
+        },
+      }),
+    });
+    expect(ftp.status).toBe(400);
+    expect(JSON.stringify(await ftp.json())).toContain("SFTP only");
   });
 
   it("refuses pull now for connections that do not pull", async () => {

@@ -1,7 +1,8 @@
 /**
  * A private OpenSSH sshd on a loopback port, as a third party's SFTP server: password logins for a system user
- * (created once, password set per run) and key logins from an authorized_keys file. Needs root (to run sshd and
- * set the user's password) and the Debian package openssh-server (scripts/install-test-tools.sh).
+ * made for this run (random name and password, no shell, removed at stop, so concurrent runs never meet) and
+ * key logins from an authorized_keys file. Needs root (to run sshd and create the user) and the Debian package
+ * openssh-server (scripts/install-test-tools.sh).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -9,8 +10,6 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { freePort } from "./ports.js";
-
-export const SSHD_USER = "ferrypull";
 
 export interface PrivateSshd {
   port: number;
@@ -21,30 +20,38 @@ export interface PrivateSshd {
   authorizedKeys: string;
   /** Stops it and starts it again on the same port with a new host key. */
   newHostKey(): Promise<void>;
+  /** Stops it and removes its user. */
   stop(): void;
 }
 
-function ensureUser(password: string): void {
+function createUser(user: string, password: string): void {
   if (process.getuid?.() !== 0)
-    throw new Error("The pull tests run sshd and set a user's password: run them as root");
-  try {
-    execFileSync("id", [SSHD_USER], { stdio: "ignore" });
-  } catch {
-    execFileSync("useradd", [
-      "--no-create-home",
-      "--home-dir",
-      "/nonexistent",
-      "--shell",
-      "/usr/sbin/nologin",
-      SSHD_USER,
-    ]);
-  }
-  execFileSync("chpasswd", { input: `${SSHD_USER}:${password}\n` });
+    throw new Error("The pull tests run sshd and create a user: run them as root");
+  execFileSync("useradd", [
+    "--no-create-home",
+    "--home-dir",
+    "/nonexistent",
+    "--shell",
+    "/usr/sbin/nologin",
+    user,
+  ]);
+  execFileSync("chpasswd", { input: `${user}:${password}\n` });
 }
 
+const listening = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.on("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+
 export async function startSshd(dir: string): Promise<PrivateSshd> {
+  const user = `ferrypull${randomBytes(4).toString("hex")}`;
   const password = randomBytes(12).toString("hex");
-  ensureUser(password);
+  createUser(user, password);
   await mkdir(dir, { recursive: true });
   await chmod(dir, 0o755);
   const port = await freePort();
@@ -73,51 +80,48 @@ export async function startSshd(dir: string): Promise<PrivateSshd> {
         "KbdInteractiveAuthentication no",
         "UsePAM no",
         "StrictModes no",
-        `AllowUsers ${SSHD_USER}`,
+        `AllowUsers ${user}`,
         "Subsystem sftp internal-sftp",
         "ForceCommand internal-sftp",
       ].join("\n"),
     );
     await mkdir("/run/sshd", { recursive: true });
-    child = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+    const proc = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
+    child = proc;
     let stderr = "";
-    child.stderr!.on("data", (d) => {
+    proc.stderr!.on("data", (d) => {
       stderr += String(d);
     });
-    // Ready when the port accepts connections.
     for (let i = 0; i < 50; i++) {
-      if (child.exitCode !== null) throw new Error(`sshd did not start: ${stderr}`);
-      const open = await new Promise<boolean>((resolve) => {
-        const s = net.connect(port, "127.0.0.1");
-        s.on("connect", () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on("error", () => resolve(false));
-      });
-      if (open) return;
+      if (proc.exitCode !== null) throw new Error(`sshd did not start: ${stderr}`);
+      if (await listening(port)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`sshd did not listen: ${stderr}`);
   };
-  const stop = () => {
-    child?.kill();
+  const stopSshd = async () => {
+    const old = child;
+    old?.kill();
+    if (old && old.exitCode === null) await new Promise((r) => old.once("exit", r));
   };
   await start();
   return {
     port,
-    user: SSHD_USER,
+    user,
     password,
     get fingerprint() {
       return state.fingerprint;
     },
     authorizedKeys,
     async newHostKey() {
-      const old = child;
-      stop();
-      if (old && old.exitCode === null) await new Promise((r) => old.once("exit", r));
+      await stopSshd();
       await start();
     },
-    stop,
+    stop() {
+      child?.kill();
+      try {
+        execFileSync("userdel", ["-f", user], { stdio: "ignore" });
+      } catch {}
+    },
   };
 }

@@ -57,6 +57,7 @@ export interface WizardState {
   security: string;
   mailbox: string;
   authMethod: "password" | "key";
+  deliverToServer: boolean;
   /** Editing: the connection already holds a password (an empty field keeps it). */
   passwordStored?: boolean;
   credentialMode: "existing" | "new";
@@ -90,6 +91,7 @@ export const INITIAL: WizardState = {
   security: "explicit",
   mailbox: "INBOX",
   authMethod: "password",
+  deliverToServer: false,
   credentialMode: "existing",
   credentialId: "",
   newCredential: { name: "", kind: "public_key", publicKey: "" },
@@ -112,6 +114,17 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
       compression: s.compression,
       ...(s.dataType === "reports" ? { report: s.report } : {}),
       ...(s.method === "email" ? { recipients: splitList(s.recipients) } : {}),
+      ...(s.method === "sftp" ? { deliverToServer: s.deliverToServer } : {}),
+      ...(s.method === "sftp" && s.deliverToServer
+        ? {
+            host: s.host.trim(),
+            port: Number(s.port || DEFAULT_PORTS.sftp),
+            username: s.username,
+            ...(s.password ? { password: s.password } : {}),
+            authMethod: s.authMethod,
+            folder: s.folder,
+          }
+        : {}),
     };
   }
   const inbound = { allOrNothing: s.allOrNothing, validateOnly: s.validateOnly };
@@ -173,6 +186,14 @@ export function checkStep(step: number, s: WizardState): Errors {
   if (step === 2) {
     if (s.direction === "outbound" && s.method === "email" && splitList(s.recipients).length === 0)
       e["details.recipients"] = "Give at least one email address";
+    const pushes = s.direction === "outbound" && s.method === "sftp" && s.deliverToServer;
+    if (pushes) {
+      if (!s.host.trim()) e["details.host"] = "Give the server's host name or IP address";
+      if (!s.username) e["details.username"] = "Give the login on that server";
+      if (!s.password && s.authMethod !== "key" && !s.passwordStored)
+        e["details.password"] = "Give the password of that login (kept encrypted, never shown)";
+      if (!s.folder.startsWith("/")) e["details.folder"] = "Use an absolute path, starting with /";
+    }
     if (s.methodology === "pull_from_third_party") {
       if (!s.host.trim()) e["details.host"] = "Give the server's host name or IP address";
       if (s.port && !(Number(s.port) >= 1 && Number(s.port) <= 65535))
@@ -239,6 +260,7 @@ export function stateOf(c: Connection): WizardState {
     security: c.method === "email" ? (d.tls === false ? "none" : "explicit") : str(d.security, "explicit"),
     authMethod: d.authMethod === "key" ? "key" : "password",
     passwordStored: d.passwordSet === true,
+    deliverToServer: d.deliverToServer === true,
     mailbox: str(d.mailbox, "INBOX"),
   };
 }
@@ -638,52 +660,7 @@ export function MethodDetails({ s, set, errors }: StepProps) {
         <fieldset>
           <legend>Your server</legend>
           <div className="grid">
-            <TextField
-              label={s.method === "email" ? "IMAP host" : "Host"}
-              value={s.host}
-              onChange={(host) => set({ host })}
-              error={errors["details.host"]}
-            />
-            <TextField
-              label="Port"
-              value={s.port}
-              onChange={(port) => set({ port })}
-              placeholder={DEFAULT_PORTS[s.method]}
-              error={errors["details.port"]}
-            />
-            <TextField
-              label="Username"
-              value={s.username}
-              onChange={(username) => set({ username })}
-              error={errors["details.username"]}
-              autoComplete="off"
-            />
-            {s.method === "sftp" && (
-              <SelectField
-                label="Log in with"
-                value={s.authMethod}
-                onChange={(authMethod) => set({ authMethod: authMethod as WizardState["authMethod"] })}
-                options={[
-                  ["password", "A password"],
-                  ["key", "Ferry's key (install its public key on your server)"],
-                ]}
-              />
-            )}
-            {!(s.method === "sftp" && s.authMethod === "key") && (
-              <TextField
-                label="Password"
-                type="password"
-                value={s.password}
-                onChange={(password) => set({ password })}
-                error={errors["details.password"]}
-                autoComplete="new-password"
-                hint={
-                  s.passwordStored
-                    ? "Leave empty to keep the stored one"
-                    : "Stored encrypted; never shown again"
-                }
-              />
-            )}
+            <ServerLogin s={s} set={set} errors={errors} />
             {s.method === "email" ? (
               <TextField
                 label="Mailbox folder"
@@ -749,6 +726,32 @@ export function MethodDetails({ s, set, errors }: StepProps) {
           )}
         </fieldset>
       )}
+      {s.direction === "outbound" && s.method === "sftp" && (
+        <fieldset>
+          <legend>Delivery</legend>
+          <Checkbox
+            label="Also deliver each file to your own SFTP server"
+            checked={s.deliverToServer}
+            onChange={(deliverToServer) => set({ deliverToServer })}
+            hint="Files are uploaded under a temporary name and renamed when complete; they stay in outbox/ too."
+          />
+          {s.deliverToServer && (
+            <>
+              <div className="grid">
+                <ServerLogin s={s} set={set} errors={errors} />
+                <TextField
+                  label="Folder"
+                  value={s.folder}
+                  onChange={(folder) => set({ folder })}
+                  error={errors["details.folder"]}
+                  hint="Absolute path, e.g. /incoming"
+                />
+              </div>
+              {s.authMethod === "key" && <FerryKey />}
+            </>
+          )}
+        </fieldset>
+      )}
       {s.direction === "inbound" && (
         <fieldset>
           <legend>Processing</legend>
@@ -763,6 +766,58 @@ export function MethodDetails({ s, set, errors }: StepProps) {
             onChange={(validateOnly) => set({ validateOnly })}
           />
         </fieldset>
+      )}
+    </>
+  );
+}
+
+/** Host, port, login and password (or Ferry's key) of the customer's own server. */
+function ServerLogin({ s, set, errors }: StepProps) {
+  return (
+    <>
+      <TextField
+        label={s.method === "email" ? "IMAP host" : "Host"}
+        value={s.host}
+        onChange={(host) => set({ host })}
+        error={errors["details.host"]}
+      />
+      <TextField
+        label="Port"
+        value={s.port}
+        onChange={(port) => set({ port })}
+        placeholder={DEFAULT_PORTS[s.method]}
+        error={errors["details.port"]}
+      />
+      <TextField
+        label="Username"
+        value={s.username}
+        onChange={(username) => set({ username })}
+        error={errors["details.username"]}
+        autoComplete="off"
+      />
+      {s.method === "sftp" && (
+        <SelectField
+          label="Log in with"
+          value={s.authMethod}
+          onChange={(authMethod) => set({ authMethod: authMethod as WizardState["authMethod"] })}
+          options={[
+            ["password", "A password"],
+            ["key", "Ferry's key (install its public key on your server)"],
+          ]}
+        />
+      )}
+      {!(s.method === "sftp" && s.authMethod === "key") && (
+        <TextField
+          label="Password"
+          type="password"
+          value={s.password}
+          onChange={(password) => set({ password })}
+          error={errors["details.password"]}
+          autoComplete="new-password"
+          hint={
+            s.passwordStored ? "Leave empty to keep the stored one" : "Stored encrypted; never shown again"
+          }
+        />
       )}
     </>
   );
@@ -961,6 +1016,14 @@ function Review(props: { s: WizardState; credential: Credential | undefined; ses
     rows.push(["Attachment pattern", s.filePattern || "*"], ["Return address", s.returnAddress || "none"]);
   }
   if (s.direction === "outbound" && s.method === "email") rows.push(["Recipients", s.recipients]);
+  if (s.direction === "outbound" && s.method === "sftp") {
+    rows.push([
+      "Delivered to your server",
+      s.deliverToServer
+        ? `${s.username}@${d.host}:${d.port}${s.folder} (${s.authMethod === "key" ? "Ferry's key" : "password"})`
+        : "No (download from outbox/)",
+    ]);
+  }
   if (s.direction === "inbound") {
     rows.push(
       ["All or nothing", s.allOrNothing ? "Yes" : "No"],
