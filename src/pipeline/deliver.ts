@@ -10,9 +10,8 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { Database } from "../db/schema.js";
 import type { SecretBox } from "../domain/secretbox.js";
-import { connectSftp } from "../protocols/remote/sftp-client.js";
 import type { Mailer } from "./mailer.js";
-import { type PullDetails, sftpLoginOf } from "./pull.js";
+import { connectRemote, type PullDetails } from "./pull.js";
 import { type FileStore, objectStream } from "./store.js";
 
 export interface DeliverDeps {
@@ -122,7 +121,7 @@ export async function mailResults(deps: DeliverDeps, transferId: string): Promis
  */
 export async function uploadResults(deps: DeliverDeps, transferId: string): Promise<"delivered" | "skipped"> {
   const { rows } = await deps.pool.query(
-    `SELECT t.account_id, t.protocol, c.details FROM transfers t JOIN connections c ON c.id = t.connection_id
+    `SELECT t.account_id, t.protocol, c.method, c.details FROM transfers t JOIN connections c ON c.id = t.connection_id
      WHERE t.id = $1`,
     [transferId],
   );
@@ -133,9 +132,7 @@ export async function uploadResults(deps: DeliverDeps, transferId: string): Prom
     "SELECT file_name, store_key FROM result_files WHERE transfer_id = $1 ORDER BY file_name",
     [transferId],
   );
-  const session = await connectSftp(
-    await sftpLoginOf(deps.remote.db, deps.remote.box, t.account_id, details),
-  );
+  const session = await connectRemote(deps.remote.db, deps.remote.box, t.account_id, t.method, details);
   try {
     for (const f of files.rows) {
       const target = `${details.resultFolder.replace(/\/+$/, "")}/${f.file_name}`;
@@ -155,7 +152,7 @@ export async function uploadResults(deps: DeliverDeps, transferId: string): Prom
  */
 export async function pushToServer(deps: DeliverDeps, transferId: string): Promise<"delivered" | "skipped"> {
   const { rows } = await deps.pool.query(
-    `SELECT t.id, t.account_id, t.connection_id, t.file_name, t.store_key, t.delivered_at, c.details
+    `SELECT t.id, t.account_id, t.connection_id, t.file_name, t.store_key, t.delivered_at, c.method, c.details
      FROM transfers t JOIN connections c ON c.id = t.connection_id
      WHERE t.id = $1 AND t.direction = 'outbound'`,
     [transferId],
@@ -164,11 +161,9 @@ export async function pushToServer(deps: DeliverDeps, transferId: string): Promi
   const details = t?.details as (PullDetails & { deliverToServer?: boolean }) | undefined;
   if (!t || t.delivered_at || !t.store_key || !details?.deliverToServer || !deps.remote) return "skipped";
   try {
-    const session = await connectSftp(
-      await sftpLoginOf(deps.remote.db, deps.remote.box, t.account_id, details),
-    );
+    const session = await connectRemote(deps.remote.db, deps.remote.box, t.account_id, t.method, details);
     try {
-      if (!details.hostKeyFingerprint) {
+      if (!details.hostKeyFingerprint && session.hostKey) {
         await deps.pool.query(
           "UPDATE connections SET details = details || jsonb_build_object('hostKeyFingerprint', $2::text) WHERE id = $1",
           [t.connection_id, session.hostKey],

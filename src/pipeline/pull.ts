@@ -17,14 +17,14 @@ import { DomainError, notFound } from "../domain/errors.js";
 import { ownedBy } from "../domain/owned.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import { matchesPattern } from "../protocols/email/mailboxes.js";
+import { connectFtp } from "../protocols/remote/ftp-client.js";
 import {
-  connectSftp,
   REMOTE_ERROR_WORDS,
   RemoteError,
   type RemoteFile,
-  type SftpLogin,
-  type SftpSession,
-} from "../protocols/remote/sftp-client.js";
+  type RemoteSession,
+} from "../protocols/remote/session.js";
+import { connectSftp } from "../protocols/remote/sftp-client.js";
 import type { JobQueue } from "./jobs.js";
 import { recordUpload } from "./receive.js";
 import type { FileStore } from "./store.js";
@@ -44,7 +44,7 @@ const HEARTBEAT_MS = 5_000;
 const HEARTBEAT_LOST_S = 60;
 
 /** Methods whose pull is implemented here. */
-const PULL_METHODS = ["sftp"];
+const PULL_METHODS = ["sftp", "ftp"];
 
 async function createPull(
   db: Kysely<Database>,
@@ -118,7 +118,10 @@ export async function pullNow(
   if (c.methodology !== "pull_from_third_party")
     throw new DomainError("CONFLICT", "Only connections that pull from a third party can pull now");
   if (!PULL_METHODS.includes(c.method))
-    throw new DomainError("CONFLICT", `Pulling by ${c.method.toUpperCase()} is not available yet`);
+    throw new DomainError(
+      "CONFLICT",
+      `Pulling by ${c.method === "email" ? "IMAP" : c.method} is not available yet`,
+    );
   if (c.status !== "active") throw new DomainError("CONFLICT", "The connection is disabled");
   const id = await createPull(db, queue, c, "manual");
   if (!id) throw new DomainError("CONFLICT", "A pull of this connection is already waiting or running");
@@ -210,22 +213,38 @@ export async function acceptHostKey(
   return last.hostKey;
 }
 
-/** How Ferry logs in to a connection's server: its password (unsealed) or the account's key. */
-export async function sftpLoginOf(
+/**
+ * Logs in to a connection's server by its method: SFTP with its password (unsealed) or the account's key;
+ * FTP/FTPS with its password. The pinned key (SSH host key or TLS certificate) is checked.
+ */
+export async function connectRemote(
   db: Kysely<Database>,
   box: SecretBox,
   accountId: string,
-  d: Pick<PullDetails, "host" | "port" | "username" | "passwordSealed" | "authMethod" | "hostKeyFingerprint">,
-): Promise<SftpLogin> {
-  return {
+  method: string,
+  d: Pick<
+    PullDetails,
+    "host" | "port" | "username" | "passwordSealed" | "authMethod" | "hostKeyFingerprint" | "security"
+  >,
+): Promise<RemoteSession> {
+  const password = d.passwordSealed ? box.open(d.passwordSealed) : "";
+  if (method === "ftp") {
+    return connectFtp({
+      host: d.host,
+      port: d.port ?? 21,
+      username: d.username,
+      password,
+      security: d.security ?? "explicit",
+      hostKeyFingerprint: d.hostKeyFingerprint,
+    });
+  }
+  return connectSftp({
     host: d.host,
-    port: d.port,
+    port: d.port ?? 22,
     username: d.username,
-    ...(d.authMethod === "key"
-      ? { privateKey: await accountPrivateKey(db, box, accountId) }
-      : { password: d.passwordSealed ? box.open(d.passwordSealed) : "" }),
+    ...(d.authMethod === "key" ? { privateKey: await accountPrivateKey(db, box, accountId) } : { password }),
     hostKeyFingerprint: d.hostKeyFingerprint,
-  };
+  });
 }
 
 export interface PullDetails {
@@ -239,6 +258,7 @@ export interface PullDetails {
   filePattern: string;
   deleteAfterPull?: boolean;
   resultFolder?: string;
+  security?: "explicit" | "implicit" | "none";
 }
 
 /** Runs one pull (the job's work). Remote failures are recorded on the pull, not thrown. */
@@ -262,7 +282,7 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
   }, HEARTBEAT_MS);
   const counts = { found: 0, taken: 0, waiting: 0 };
   let seenHostKey: string | null = null;
-  let session: SftpSession | undefined;
+  let session: RemoteSession | undefined;
   try {
     const c = await db
       .selectFrom("connections")
@@ -271,9 +291,9 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
       .executeTakeFirstOrThrow();
     if (c.status !== "active") throw new RemoteError("FAILED", "the connection is disabled");
     const d = c.details as unknown as PullDetails;
-    session = await connectSftp(await sftpLoginOf(db, deps.box, c.account_id, d));
+    session = await connectRemote(db, deps.box, c.account_id, c.method, d);
     seenHostKey = session.hostKey;
-    if (!d.hostKeyFingerprint) {
+    if (!d.hostKeyFingerprint && seenHostKey) {
       // First successful connection: pin the key it presented.
       await db
         .updateTable("connections")
@@ -309,7 +329,8 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
     return "succeeded";
   } catch (err) {
     const e = err instanceof RemoteError ? err : new RemoteError("FAILED", (err as Error).message);
-    if (e.code === "HOST_KEY_MISMATCH") seenHostKey = /presented (\S+),/.exec(e.message)?.[1] ?? seenHostKey;
+    if (e.code === "HOST_KEY_MISMATCH" || e.code === "TLS_ERROR")
+      seenHostKey = /presented (?:the certificate )?(\S+),/.exec(e.message)?.[1] ?? seenHostKey;
     await finish(db, pullId, "failed", counts, seenHostKey, e);
     deps.log.warn({ pullId, err: e.message }, "pull failed");
     return "failed";
@@ -368,7 +389,7 @@ async function notTakenYet(
 /** Downloads one file into the store and receives it, recording the remote file in the same transaction. */
 async function take(
   deps: PullDeps,
-  session: SftpSession,
+  session: RemoteSession,
   to: { accountId: string; connectionId: string; pullId: string },
   f: RemoteFile,
 ): Promise<void> {

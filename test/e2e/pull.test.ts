@@ -306,15 +306,15 @@ describe("pull from a third party over SFTP", () => {
       sshd.fingerprint,
     );
 
-    // Refused where it cannot work: delivery by FTP is not built yet.
-    const ftp = await fetch(`${ferry.url}/api/v1/connections`, {
+    // Refused without where to deliver.
+    const incomplete = await fetch(`${ferry.url}/api/v1/connections`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({
-        name: "FTP push",
+        name: "Incomplete push",
         direction: "outbound",
         dataType: "reports",
-        method: "ftp",
+        method: "sftp",
         methodology: "pull_from_platform",
         credentialId: out.credentialId,
         details: {
@@ -323,12 +323,13 @@ describe("pull from a third party over SFTP", () => {
           host: "x.example",
           username: "u",
           password: "p",
-          folder: "/in",
         },
       }),
     });
-    expect(ftp.status).toBe(400);
-    expect(JSON.stringify(await ftp.json())).toContain("SFTP only");
+    expect(incomplete.status).toBe(400);
+    expect((await incomplete.json()).error.fields).toEqual([
+      { path: "details.folder", message: "is required to deliver files to your server" },
+    ]);
   });
 
   it("refuses pull now for connections that do not pull", async () => {

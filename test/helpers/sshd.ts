@@ -1,15 +1,14 @@
 /**
  * A private OpenSSH sshd on a loopback port, as a third party's SFTP server: password logins for a system user
- * made for this run (random name and password, no shell, removed at stop, so concurrent runs never meet) and
- * key logins from an authorized_keys file. Needs root (to run sshd and create the user) and the Debian package
+ * made for this run (system-user.ts: removed at stop, so concurrent runs never meet) and key logins from an authorized_keys file. Needs root (to run sshd and create the user) and the Debian package
  * openssh-server (scripts/install-test-tools.sh).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { freePort } from "./ports.js";
+import { createSystemUser } from "./system-user.js";
 
 export interface PrivateSshd {
   port: number;
@@ -24,20 +23,6 @@ export interface PrivateSshd {
   stop(): void;
 }
 
-function createUser(user: string, password: string): void {
-  if (process.getuid?.() !== 0)
-    throw new Error("The pull tests run sshd and create a user: run them as root");
-  execFileSync("useradd", [
-    "--no-create-home",
-    "--home-dir",
-    "/nonexistent",
-    "--shell",
-    "/usr/sbin/nologin",
-    user,
-  ]);
-  execFileSync("chpasswd", { input: `${user}:${password}\n` });
-}
-
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
     const s = net.connect(port, "127.0.0.1");
@@ -49,9 +34,9 @@ const listening = (port: number) =>
   });
 
 export async function startSshd(dir: string): Promise<PrivateSshd> {
-  const user = `ferrypull${randomBytes(4).toString("hex")}`;
-  const password = randomBytes(12).toString("hex");
-  createUser(user, password);
+  const account = createSystemUser("ferrypull");
+  const user = account.name;
+  const password = account.password;
   await mkdir(dir, { recursive: true });
   await chmod(dir, 0o755);
   const port = await freePort();
@@ -119,9 +104,7 @@ export async function startSshd(dir: string): Promise<PrivateSshd> {
     },
     stop() {
       child?.kill();
-      try {
-        execFileSync("userdel", ["-f", user], { stdio: "ignore" });
-      } catch {}
+      account.remove();
     },
   };
 }

@@ -5,43 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import ssh2, { type SFTPWrapper } from "ssh2";
+import { RemoteError, type RemoteSession } from "./session.js";
 
-export type RemoteErrorCode =
-  | "AUTH_FAILED"
-  | "UNREACHABLE"
-  | "FOLDER_MISSING"
-  | "PERMISSION_DENIED"
-  | "HOST_KEY_MISMATCH"
-  | "DISCONNECTED"
-  | "FAILED";
-
-export const REMOTE_ERROR_WORDS: Record<RemoteErrorCode, string> = {
-  AUTH_FAILED: "authentication failed",
-  UNREACHABLE: "host unreachable",
-  FOLDER_MISSING: "folder missing",
-  PERMISSION_DENIED: "permission denied",
-  HOST_KEY_MISMATCH: "host key mismatch",
-  DISCONNECTED: "server disconnected",
-  FAILED: "failed",
-};
-
-export class RemoteError extends Error {
-  override name = "RemoteError";
-  constructor(
-    readonly code: RemoteErrorCode,
-    detail: string,
-  ) {
-    super(`${REMOTE_ERROR_WORDS[code]}: ${detail}`);
-  }
-}
-
-export interface RemoteFile {
-  name: string;
-  /** Absolute path on the server. */
-  path: string;
-  size: number;
-  mtime: Date;
-}
+export type SftpSession = RemoteSession;
 
 export interface SftpLogin {
   host: string;
@@ -52,23 +18,6 @@ export interface SftpLogin {
   /** The pinned host key fingerprint (`SHA256:…`); any key is accepted (and reported) when unset. */
   hostKeyFingerprint?: string | undefined;
   timeoutMs?: number | undefined;
-}
-
-export interface SftpSession {
-  /** The fingerprint of the server's host key. */
-  hostKey: string;
-  /** The regular files of a folder. */
-  list(folder: string): Promise<RemoteFile[]>;
-  stat(path: string): Promise<{ size: number; mtime: Date }>;
-  /** Streams a file's bytes to `sink`, chunk by chunk, in order. */
-  download(path: string, sink: (chunk: Buffer) => Promise<void>): Promise<number>;
-  remove(path: string): Promise<void>;
-  /**
-   * Writes a file under a temporary name in the same folder and renames it when complete, so that the
-   * server's users never see half a file. An existing file of that name is replaced.
-   */
-  upload(path: string, source: AsyncIterable<Buffer>): Promise<void>;
-  close(): void;
 }
 
 /** OpenSSH's form of a host key fingerprint: `SHA256:` and unpadded base64. */

@@ -167,7 +167,7 @@ export function ConnectionPage(props: { id: string; session: Session }) {
               Edit
             </button>
           )}
-          {c.methodology === "pull_from_third_party" && c.method === "sftp" && c.status === "active" && (
+          {c.methodology === "pull_from_third_party" && c.method !== "email" && c.status === "active" && (
             <button type="button" className="secondary" onClick={pullNow}>
               Pull now
             </button>
@@ -301,25 +301,30 @@ function Pulls(props: { connection: Connection; refresh: number; onChanged: () =
       <p className="muted">
         Every {String(c.details.pullEveryMinutes ?? 15)} minutes Ferry takes the files of{" "}
         <code>{String(c.details.folder ?? "")}</code> matching{" "}
-        <code>{String(c.details.filePattern ?? "")}</code> on {String(c.details.host)}. Host key:{" "}
+        <code>{String(c.details.filePattern ?? "")}</code> on {String(c.details.host)}.{" "}
+        {c.method === "ftp" ? "Certificate" : "Host key"}:{" "}
         <code>{String(c.details.hostKeyFingerprint ?? "recorded at the first connection")}</code>
       </p>
-      {c.method !== "sftp" && (
+      {c.method === "email" && (
         <Notice kind="warning">
           Pulling over {METHODS[c.method]} is not available yet: this connection keeps its settings and will
           pull once it is.
         </Notice>
       )}
       {c.details.authMethod === "key" && <FerryKey />}
-      {latest?.errorCode === "HOST_KEY_MISMATCH" && (
-        <Notice kind="error">
-          The server presented a different host key ({latest.hostKey}). Pulls stop until you accept it: do so
-          only if the server's owner confirms they changed it.{" "}
-          <button type="button" className="secondary small" onClick={accept}>
-            Accept the new key
-          </button>
-        </Notice>
-      )}
+      {latest?.status === "failed" &&
+        latest.hostKey &&
+        typeof c.details.hostKeyFingerprint === "string" &&
+        latest.hostKey !== c.details.hostKeyFingerprint && (
+          <Notice kind="error">
+            The server presented a different {c.method === "ftp" ? "certificate" : "host key"} (
+            {latest.hostKey}
+            ). Pulls stop until you accept it: do so only if the server's owner confirms they changed it.{" "}
+            <button type="button" className="secondary small" onClick={accept}>
+              Accept the new key
+            </button>
+          </Notice>
+        )}
       {note && <Notice kind="success">{note}</Notice>}
       {pulls && pulls.length === 0 && <p className="muted">No pull yet.</p>}
       {pulls && pulls.length > 0 && (

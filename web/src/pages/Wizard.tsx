@@ -114,14 +114,14 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
       compression: s.compression,
       ...(s.dataType === "reports" ? { report: s.report } : {}),
       ...(s.method === "email" ? { recipients: splitList(s.recipients) } : {}),
-      ...(s.method === "sftp" ? { deliverToServer: s.deliverToServer } : {}),
-      ...(s.method === "sftp" && s.deliverToServer
+      ...(s.method !== "email" ? { deliverToServer: s.deliverToServer } : {}),
+      ...(s.method !== "email" && s.deliverToServer
         ? {
             host: s.host.trim(),
-            port: Number(s.port || DEFAULT_PORTS.sftp),
+            port: Number(s.port || DEFAULT_PORTS[s.method]),
             username: s.username,
             ...(s.password ? { password: s.password } : {}),
-            authMethod: s.authMethod,
+            ...(s.method === "sftp" ? { authMethod: s.authMethod } : { security: s.security }),
             folder: s.folder,
           }
         : {}),
@@ -186,11 +186,11 @@ export function checkStep(step: number, s: WizardState): Errors {
   if (step === 2) {
     if (s.direction === "outbound" && s.method === "email" && splitList(s.recipients).length === 0)
       e["details.recipients"] = "Give at least one email address";
-    const pushes = s.direction === "outbound" && s.method === "sftp" && s.deliverToServer;
+    const pushes = s.direction === "outbound" && s.method !== "email" && s.deliverToServer;
     if (pushes) {
       if (!s.host.trim()) e["details.host"] = "Give the server's host name or IP address";
       if (!s.username) e["details.username"] = "Give the login on that server";
-      if (!s.password && s.authMethod !== "key" && !s.passwordStored)
+      if (!s.password && !(s.method === "sftp" && s.authMethod === "key") && !s.passwordStored)
         e["details.password"] = "Give the password of that login (kept encrypted, never shown)";
       if (!s.folder.startsWith("/")) e["details.folder"] = "Use an absolute path, starting with /";
     }
@@ -702,18 +702,7 @@ export function MethodDetails({ s, set, errors }: StepProps) {
                 />
               </>
             )}
-            {s.method === "ftp" && (
-              <SelectField
-                label="Security"
-                value={s.security}
-                onChange={(security) => set({ security })}
-                options={[
-                  ["explicit", "FTPS, explicit (AUTH TLS)"],
-                  ["implicit", "FTPS, implicit"],
-                  ["none", "Plain FTP (not encrypted)"],
-                ]}
-              />
-            )}
+            {s.method === "ftp" && <FtpSecurity s={s} set={set} errors={errors} />}
           </div>
           {s.method === "sftp" && s.authMethod === "key" && <FerryKey />}
           {s.method !== "email" && (
@@ -726,11 +715,11 @@ export function MethodDetails({ s, set, errors }: StepProps) {
           )}
         </fieldset>
       )}
-      {s.direction === "outbound" && s.method === "sftp" && (
+      {s.direction === "outbound" && s.method !== "email" && (
         <fieldset>
           <legend>Delivery</legend>
           <Checkbox
-            label="Also deliver each file to your own SFTP server"
+            label={`Also deliver each file to your own ${METHODS[s.method]} server`}
             checked={s.deliverToServer}
             onChange={(deliverToServer) => set({ deliverToServer })}
             hint="Files are uploaded under a temporary name and renamed when complete; they stay in outbox/ too."
@@ -746,8 +735,9 @@ export function MethodDetails({ s, set, errors }: StepProps) {
                   error={errors["details.folder"]}
                   hint="Absolute path, e.g. /incoming"
                 />
+                {s.method === "ftp" && <FtpSecurity s={s} set={set} errors={errors} />}
               </div>
-              {s.authMethod === "key" && <FerryKey />}
+              {s.method === "sftp" && s.authMethod === "key" && <FerryKey />}
             </>
           )}
         </fieldset>
@@ -820,6 +810,21 @@ function ServerLogin({ s, set, errors }: StepProps) {
         />
       )}
     </>
+  );
+}
+
+function FtpSecurity({ s, set }: StepProps) {
+  return (
+    <SelectField
+      label="Security"
+      value={s.security}
+      onChange={(security) => set({ security })}
+      options={[
+        ["explicit", "FTPS, explicit (AUTH TLS)"],
+        ["implicit", "FTPS, implicit"],
+        ["none", "Plain FTP (not encrypted)"],
+      ]}
+    />
   );
 }
 
@@ -1016,11 +1021,11 @@ function Review(props: { s: WizardState; credential: Credential | undefined; ses
     rows.push(["Attachment pattern", s.filePattern || "*"], ["Return address", s.returnAddress || "none"]);
   }
   if (s.direction === "outbound" && s.method === "email") rows.push(["Recipients", s.recipients]);
-  if (s.direction === "outbound" && s.method === "sftp") {
+  if (s.direction === "outbound" && s.method !== "email") {
     rows.push([
       "Delivered to your server",
       s.deliverToServer
-        ? `${s.username}@${d.host}:${d.port}${s.folder} (${s.authMethod === "key" ? "Ferry's key" : "password"})`
+        ? `${s.username}@${d.host}:${d.port}${s.folder} (${s.method === "sftp" && s.authMethod === "key" ? "Ferry's key" : "password"})`
         : "No (download from outbox/)",
     ]);
   }
