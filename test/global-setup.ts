@@ -29,6 +29,7 @@ function checkTools(): void {
   });
   if (!existsSync("/usr/sbin/sshd")) missing.push("sshd (openssh-server)");
   if (!existsSync("/usr/sbin/vsftpd")) missing.push("vsftpd");
+  if (!existsSync("/usr/sbin/dovecot")) missing.push("dovecot (dovecot-imapd)");
   if (missing.length > 0) {
     throw new Error(
       `The tests need ${missing.join(", ")}: run "bash scripts/install-test-tools.sh" (as root).`,

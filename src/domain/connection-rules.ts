@@ -190,6 +190,8 @@ const pullEmail = z.strictObject({
   /** Mailbox folder. (Default: INBOX) */
   mailbox: z.string().min(1).max(200).default("INBOX"),
   filePattern,
+  /** The server's TLS certificate fingerprint; recorded at the first connection when unset. */
+  hostKeyFingerprint: fingerprint.optional(),
 });
 
 const outboundCommon = {

@@ -18,6 +18,7 @@ import { ownedBy } from "../domain/owned.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import { matchesPattern } from "../protocols/email/mailboxes.js";
 import { connectFtp } from "../protocols/remote/ftp-client.js";
+import { connectImap, type ImapSession } from "../protocols/remote/imap-client.js";
 import {
   REMOTE_ERROR_WORDS,
   RemoteError,
@@ -44,7 +45,7 @@ const HEARTBEAT_MS = 5_000;
 const HEARTBEAT_LOST_S = 60;
 
 /** Methods whose pull is implemented here. */
-const PULL_METHODS = ["sftp", "ftp"];
+const PULL_METHODS = ["sftp", "ftp", "email"];
 
 async function createPull(
   db: Kysely<Database>,
@@ -224,10 +225,29 @@ export async function connectRemote(
   method: string,
   d: Pick<
     PullDetails,
-    "host" | "port" | "username" | "passwordSealed" | "authMethod" | "hostKeyFingerprint" | "security"
+    | "host"
+    | "port"
+    | "username"
+    | "passwordSealed"
+    | "authMethod"
+    | "hostKeyFingerprint"
+    | "security"
+    | "tls"
+    | "mailbox"
   >,
 ): Promise<RemoteSession> {
   const password = d.passwordSealed ? box.open(d.passwordSealed) : "";
+  if (method === "email") {
+    return connectImap({
+      host: d.host,
+      port: d.port ?? 993,
+      tls: d.tls ?? true,
+      username: d.username,
+      password,
+      mailbox: d.mailbox ?? "INBOX",
+      hostKeyFingerprint: d.hostKeyFingerprint,
+    });
+  }
   if (method === "ftp") {
     return connectFtp({
       host: d.host,
@@ -259,6 +279,9 @@ export interface PullDetails {
   deleteAfterPull?: boolean;
   resultFolder?: string;
   security?: "explicit" | "implicit" | "none";
+  /** IMAP: TLS on connect (993), and the mailbox folder. */
+  tls?: boolean;
+  mailbox?: string;
 }
 
 /** Runs one pull (the job's work). Remote failures are recorded on the pull, not thrown. */
@@ -301,12 +324,14 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
         .where("id", "=", c.id)
         .execute();
     }
-    const files = (await session.list(d.folder)).filter((f) => matchesPattern(d.filePattern, f.name));
+    const files = (await session.list(d.folder ?? "")).filter((f) => matchesPattern(d.filePattern, f.name));
     counts.found = files.length;
     const fresh = await notTakenYet(db, c.id, files);
-    if (fresh.length > 0) await new Promise((r) => setTimeout(r, deps.settleMs));
+    // A file may still be growing: look again after a while. (A message in a mailbox is complete.)
+    const settles = c.method !== "email";
+    if (settles && fresh.length > 0) await new Promise((r) => setTimeout(r, deps.settleMs));
     for (const f of fresh) {
-      const now = await session.stat(f.path);
+      const now = settles ? await session.stat(f.path) : f;
       if (now.size !== f.size || now.mtime.getTime() !== f.mtime.getTime()) {
         counts.waiting++;
         continue;
@@ -324,6 +349,8 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
           .execute();
       }
     }
+    // Messages are marked taken only now, when all their attachments are received.
+    if ("finish" in session) await (session as ImapSession).finish();
     await finish(db, pullId, "succeeded", counts, seenHostKey, null);
     deps.log.info({ pullId, connectionId: c.id, ...counts }, "pull done");
     return "succeeded";
@@ -401,7 +428,7 @@ async function take(
       position += chunk.length;
     });
     // A stream that ends early (the server went away) must not become a Transfer.
-    if (position !== f.size) {
+    if (!f.sizeIsEncoded && position !== f.size) {
       throw new RemoteError(
         "DISCONNECTED",
         `${f.path} ended after ${position} of ${f.size} bytes; it will be pulled again`,

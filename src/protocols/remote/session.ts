@@ -40,6 +40,8 @@ export interface RemoteFile {
   path: string;
   size: number;
   mtime: Date;
+  /** The size as the server stores it (an email attachment's encoded size), not the file's. */
+  sizeIsEncoded?: boolean;
 }
 
 export interface RemoteSession {

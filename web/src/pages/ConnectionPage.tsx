@@ -167,7 +167,7 @@ export function ConnectionPage(props: { id: string; session: Session }) {
               Edit
             </button>
           )}
-          {c.methodology === "pull_from_third_party" && c.method !== "email" && c.status === "active" && (
+          {c.methodology === "pull_from_third_party" && c.status === "active" && (
             <button type="button" className="secondary" onClick={pullNow}>
               Pull now
             </button>
@@ -302,22 +302,16 @@ function Pulls(props: { connection: Connection; refresh: number; onChanged: () =
         Every {String(c.details.pullEveryMinutes ?? 15)} minutes Ferry takes the files of{" "}
         <code>{String(c.details.folder ?? "")}</code> matching{" "}
         <code>{String(c.details.filePattern ?? "")}</code> on {String(c.details.host)}.{" "}
-        {c.method === "ftp" ? "Certificate" : "Host key"}:{" "}
+        {c.method === "sftp" ? "Host key" : "Certificate"}:{" "}
         <code>{String(c.details.hostKeyFingerprint ?? "recorded at the first connection")}</code>
       </p>
-      {c.method === "email" && (
-        <Notice kind="warning">
-          Pulling over {METHODS[c.method]} is not available yet: this connection keeps its settings and will
-          pull once it is.
-        </Notice>
-      )}
       {c.details.authMethod === "key" && <FerryKey />}
       {latest?.status === "failed" &&
         latest.hostKey &&
         typeof c.details.hostKeyFingerprint === "string" &&
         latest.hostKey !== c.details.hostKeyFingerprint && (
           <Notice kind="error">
-            The server presented a different {c.method === "ftp" ? "certificate" : "host key"} (
+            The server presented a different {c.method === "sftp" ? "host key" : "certificate"} (
             {latest.hostKey}
             ). Pulls stop until you accept it: do so only if the server's owner confirms they changed it.{" "}
             <button type="button" className="secondary small" onClick={accept}>

@@ -703,6 +703,17 @@ export function MethodDetails({ s, set, errors }: StepProps) {
               </>
             )}
             {s.method === "ftp" && <FtpSecurity s={s} set={set} errors={errors} />}
+            {s.method === "email" && (
+              <SelectField
+                label="Security"
+                value={s.security === "none" ? "none" : "explicit"}
+                onChange={(security) => set({ security })}
+                options={[
+                  ["explicit", "IMAP over TLS (port 993)"],
+                  ["none", "Plain IMAP (not encrypted)"],
+                ]}
+              />
+            )}
           </div>
           {s.method === "sftp" && s.authMethod === "key" && <FerryKey />}
           {s.method !== "email" && (
