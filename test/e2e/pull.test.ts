@@ -4,8 +4,19 @@
  * unreachable host, missing folder, a changed host key (refused until accepted), and Ferry's own key pair.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { appendFile, chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  appendFile,
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -331,6 +342,47 @@ describe("pull from a third party over SFTP", () => {
       { path: "details.folder", message: "is required to deliver files to your server" },
     ]);
   });
+
+  it("keeps nothing of a download cut by the server, and takes the file whole at the next pull", async () => {
+    const big = path.join(dir, "sshd", "big");
+    await mkdir(big);
+    await chown(big, sshd.uid, sshd.uid);
+    const content = Buffer.alloc(128 * 1024 * 1024, "clicks,");
+    await writeFile(path.join(big, "clicks_big.csv"), content);
+    await chown(path.join(big, "clicks_big.csv"), sshd.uid, sshd.uid);
+    const b = await connection("Big file", { folder: big, hostKeyFingerprint: sshd.fingerprint });
+    const started = await api("POST", `/api/v1/connections/${b.id}/pulls`);
+    // Once the download is under way (its upload object grows in Ferry's store), kill the server's session.
+    const tmp = path.join(dir, "data", "files", "tmp");
+    for (let i = 0; ; i++) {
+      const names = await readdir(tmp).catch(() => [] as string[]);
+      const sizes = await Promise.all(
+        names.map((n) =>
+          stat(path.join(tmp, n)).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      );
+      if (sizes.some((size) => size > 4 * 1024 * 1024)) break;
+      if (i > 600) throw new Error("the download did not start");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    execFileSync("pkill", ["-KILL", "-u", sshd.user]);
+    let cut: { id: string; status: string; errorCode: string | null } | undefined;
+    for (let i = 0; i < 150 && !(cut?.id === started.id && cut?.status === "failed"); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      cut = await latestPull(b.id);
+    }
+    expect(cut).toMatchObject({ id: started.id, status: "failed", errorCode: "DISCONNECTED" });
+    expect(await transfers(b.id)).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+
+    expect(await pull(b.id)).toMatchObject({ status: "succeeded", filesTaken: 1 });
+    const [whole] = (await api("GET", `/api/v1/connections/${b.id}/transfers`)).items;
+    expect(whole).toMatchObject({ fileName: "clicks_big.csv", size: content.length });
+    expect(whole.sha256).toBe(createHash("sha256").update(content).digest("hex"));
+  }, 120_000);
 
   it("refuses pull now for connections that do not pull", async () => {
     const push = await api("POST", "/api/v1/connections", {

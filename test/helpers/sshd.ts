@@ -13,6 +13,7 @@ import { createSystemUser } from "./system-user.js";
 export interface PrivateSshd {
   port: number;
   user: string;
+  uid: number;
   password: string;
   /** The host key's fingerprint as `ssh-keygen -l` prints it. */
   fingerprint: string;
@@ -93,6 +94,7 @@ export async function startSshd(dir: string): Promise<PrivateSshd> {
   return {
     port,
     user,
+    uid: account.uid,
     password,
     get fingerprint() {
       return state.fingerprint;
