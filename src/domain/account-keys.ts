@@ -4,9 +4,8 @@
  * Ferry and is stored sealed with the master key.
  */
 import type { Kysely } from "kysely";
-import ssh2 from "ssh2";
 import type { Database } from "../db/schema.js";
-import { parsePublicKey } from "./keys.js";
+import { generateSshKeyPair, parsePublicKey } from "./keys.js";
 import type { SecretBox } from "./secretbox.js";
 
 export interface AccountKey {
@@ -24,7 +23,7 @@ export async function accountKey(
 ): Promise<AccountKey> {
   const row = await find(db, accountId);
   if (row) return { publicKey: row.public_key, fingerprint: row.fingerprint, createdAt: row.created_at };
-  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment: `ferry-${accountId.slice(0, 8)}` });
+  const pair = generateSshKeyPair("ed25519", { comment: `ferry-${accountId.slice(0, 8)}` });
   const parsed = parsePublicKey(pair.public);
   if (!parsed.ok) throw new Error(`generated key is invalid: ${parsed.message}`);
   await db

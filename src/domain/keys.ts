@@ -5,6 +5,7 @@
  * the fingerprint OpenSSH shows.
  */
 import { createHash, createPublicKey, type KeyObject, type webcrypto } from "node:crypto";
+import ssh2 from "ssh2";
 
 type JsonWebKey = webcrypto.JsonWebKey;
 
@@ -214,4 +215,26 @@ function bitLength(value: Buffer): number {
   const v = unsigned(value);
   if (v.length === 0 || (v.length === 1 && v[0] === 0)) return 0;
   return (v.length - 1) * 8 + (32 - Math.clz32(v[0]!));
+}
+
+/**
+ * A new SSH key pair in OpenSSH form. ssh2's generator (1.17) writes a malformed ed25519 private key whenever
+ * the public key starts with a zero byte (it drops that byte as if the key were a number): about 1 in 256
+ * keys, which would stop a first start for good (host keys) or break a key login (account keys). Each pair is
+ * therefore parsed back and made again until it reads.
+ */
+export function generateSshKeyPair(
+  type: "ed25519" | "rsa",
+  options: { bits?: number; comment?: string } = {},
+): { private: string; public: string } {
+  for (let attempt = 0; ; attempt++) {
+    const pair =
+      type === "rsa"
+        ? ssh2.utils.generateKeyPairSync("rsa", { bits: options.bits ?? 3072, comment: options.comment })
+        : ssh2.utils.generateKeyPairSync("ed25519", { comment: options.comment });
+    const priv = ssh2.utils.parseKey(pair.private);
+    const pub = ssh2.utils.parseKey(pair.public);
+    if (!(priv instanceof Error) && !(pub instanceof Error)) return pair;
+    if (attempt > 20) throw new Error(`could not generate a readable ${type} key pair`);
+  }
 }

@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { clicksCsv, pullAndWait } from "../helpers/pulls.js";
 import { type PrivateVsftpd, startVsftpd } from "../helpers/vsftpd.js";
 
 const ADMIN = `ftp_pull_admin_${randomBytes(8).toString("hex")}`;
@@ -31,8 +32,7 @@ async function remoteFile(server: PrivateVsftpd, name: string, content: string):
   await chown(file, server.user.uid, server.user.uid);
 }
 
-const clicks = (...ids: string[]) =>
-  `ClickId,CampaignId,MediaId,EventDate\n${ids.map((id) => `${id},${program.campaignId},${program.partnerId},${new Date(Date.now() - 3600_000).toISOString()}`).join("\n")}\n`;
+const clicks = (...ids: string[]) => clicksCsv(program, ...ids);
 
 async function connection(name: string, server: PrivateVsftpd, details: Record<string, unknown> = {}) {
   return api("POST", "/api/v1/connections", {
@@ -53,16 +53,7 @@ async function connection(name: string, server: PrivateVsftpd, details: Record<s
   });
 }
 
-async function pull(connectionId: string) {
-  const started = await api("POST", `/api/v1/connections/${connectionId}/pulls`);
-  for (let i = 0; i < 150; i++) {
-    const [latest] = (await api("GET", `/api/v1/connections/${connectionId}/pulls`)).items;
-    if (latest.id === started.id && (latest.status === "succeeded" || latest.status === "failed"))
-      return latest;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("the pull did not finish");
-}
+const pull = (connectionId: string) => pullAndWait(ferry.url, token, connectionId);
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "ferry-ftp-pull-e2e-"));

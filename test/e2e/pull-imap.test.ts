@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { type PrivateDovecot, startDovecot } from "../helpers/dovecot.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { clicksCsv, pullAndWait } from "../helpers/pulls.js";
 
 const ADMIN = `imap_pull_admin_${randomBytes(8).toString("hex")}`;
 
@@ -23,8 +24,7 @@ let program: { campaignId: number; partnerId: number };
 
 const api = (method: string, url: string, body?: unknown) => apiCall(ferry.url, token, method, url, body);
 
-const clicks = (...ids: string[]) =>
-  `ClickId,CampaignId,MediaId,EventDate\n${ids.map((id) => `${id},${program.campaignId},${program.partnerId},${new Date(Date.now() - 3600_000).toISOString()}`).join("\n")}\n`;
+const clicks = (...ids: string[]) => clicksCsv(program, ...ids);
 
 async function connection(name: string, details: Record<string, unknown> = {}) {
   return api("POST", "/api/v1/connections", {
@@ -44,16 +44,7 @@ async function connection(name: string, details: Record<string, unknown> = {}) {
   });
 }
 
-async function pull(connectionId: string) {
-  const started = await api("POST", `/api/v1/connections/${connectionId}/pulls`);
-  for (let i = 0; i < 150; i++) {
-    const [latest] = (await api("GET", `/api/v1/connections/${connectionId}/pulls`)).items;
-    if (latest.id === started.id && (latest.status === "succeeded" || latest.status === "failed"))
-      return latest;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("the pull did not finish");
-}
+const pull = (connectionId: string) => pullAndWait(ferry.url, token, connectionId);
 
 async function processed(connectionId: string, n: number) {
   let items: { fileName: string; status: string; rows: { ok: number } | null; protocol: string }[] = [];

@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
+import { clicksCsv, latestPull as latestPullOf, pullAndWait } from "../helpers/pulls.js";
 import { type PrivateSshd, startSshd } from "../helpers/sshd.js";
 
 const ADMIN = `pull_e2e_admin_${randomBytes(8).toString("hex")}`;
@@ -45,8 +46,7 @@ async function remoteFile(name: string, content: string): Promise<void> {
   await chown(file, uid, uid);
 }
 
-const clicks = (...ids: string[]) =>
-  `ClickId,CampaignId,MediaId,EventDate\n${ids.map((id) => `${id},${campaignId},${partnerId},${new Date(Date.now() - 3600_000).toISOString()}`).join("\n")}\n`;
+const clicks = (...ids: string[]) => clicksCsv({ campaignId, partnerId }, ...ids);
 
 async function connection(name: string, details: Record<string, unknown>) {
   return api("POST", "/api/v1/connections", {
@@ -67,30 +67,8 @@ async function connection(name: string, details: Record<string, unknown>) {
   });
 }
 
-const latestPull = async (connectionId: string) =>
-  (await api("GET", `/api/v1/connections/${connectionId}/pulls`)).items[0];
-
-/** Pull now, and wait for the pull to finish. */
-async function pull(connectionId: string) {
-  let started: { id: string } | undefined;
-  for (let i = 0; !started; i++) {
-    const res = await fetch(`${ferry.url}/api/v1/connections/${connectionId}/pulls`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}` },
-    });
-    if (res.status === 202) started = await res.json();
-    // The scheduler may have just started the connection's first pull: let it finish, then pull.
-    else if (res.status === 409 && i < 100) await new Promise((r) => setTimeout(r, 200));
-    else throw new Error(`pull now: ${res.status} ${await res.text()}`);
-  }
-  for (let i = 0; i < 150; i++) {
-    const latest = await latestPull(connectionId);
-    if (latest.id === started.id && (latest.status === "succeeded" || latest.status === "failed"))
-      return latest;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error("the pull did not finish");
-}
+const latestPull = (connectionId: string) => latestPullOf(ferry.url, token, connectionId);
+const pull = (connectionId: string) => pullAndWait(ferry.url, token, connectionId);
 
 async function transfers(connectionId: string) {
   return (await api("GET", `/api/v1/connections/${connectionId}/transfers?limit=200`)).items as {

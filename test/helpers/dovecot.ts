@@ -6,10 +6,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chown, mkdir, writeFile } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import selfsigned from "selfsigned";
-import { freePort } from "./ports.js";
+import { freePort, waitForListen } from "./ports.js";
 import { createSystemUser, type SystemUser } from "./system-user.js";
 
 export interface PrivateDovecot {
@@ -87,19 +86,7 @@ export async function startDovecot(dir: string): Promise<PrivateDovecot> {
   child.stderr!.on("data", (d) => {
     stderr += String(d);
   });
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null || i > 50) throw new Error(`dovecot did not start: ${stderr}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect(tlsPort, "127.0.0.1");
-      s.on("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (open) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForListen(tlsPort, child, () => stderr, "dovecot");
   const maildir = path.join(home, "Maildir");
   return {
     tlsPort,

@@ -26,3 +26,26 @@ export async function freePort(): Promise<number> {
   }
   throw new Error("no free port in 10000-19999");
 }
+
+/** Waits until a server process listens on a loopback port; throws with its stderr if it exits or never does. */
+export async function waitForListen(
+  port: number,
+  child: { exitCode: number | null },
+  stderr: () => string,
+  what: string,
+): Promise<void> {
+  for (let i = 0; i <= 100; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} did not start: ${stderr()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, "127.0.0.1");
+      s.on("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not listen on ${port}: ${stderr()}`);
+}

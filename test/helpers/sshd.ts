@@ -5,9 +5,8 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
-import { freePort } from "./ports.js";
+import { freePort, waitForListen } from "./ports.js";
 import { createSystemUser } from "./system-user.js";
 
 export interface PrivateSshd {
@@ -23,16 +22,6 @@ export interface PrivateSshd {
   /** Stops it and removes its user. */
   stop(): void;
 }
-
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect(port, "127.0.0.1");
-    s.on("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
 
 export async function startSshd(dir: string): Promise<PrivateSshd> {
   const account = createSystemUser("ferrypull");
@@ -78,12 +67,7 @@ export async function startSshd(dir: string): Promise<PrivateSshd> {
     proc.stderr!.on("data", (d) => {
       stderr += String(d);
     });
-    for (let i = 0; i < 50; i++) {
-      if (proc.exitCode !== null) throw new Error(`sshd did not start: ${stderr}`);
-      if (await listening(port)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`sshd did not listen: ${stderr}`);
+    await waitForListen(port, proc, () => stderr, "sshd");
   };
   const stopSshd = async () => {
     const old = child;

@@ -7,10 +7,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import selfsigned from "selfsigned";
-import { freePort } from "./ports.js";
+import { freePort, waitForListen } from "./ports.js";
 import { createSystemUser, type SystemUser } from "./system-user.js";
 
 const PAM_SERVICE = "ferry-test-ftp";
@@ -85,19 +84,7 @@ export async function startVsftpd(
   child.stderr!.on("data", (d) => {
     stderr += String(d);
   });
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null || i > 50) throw new Error(`vsftpd did not start: ${stderr}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1");
-      s.on("connect", () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (open) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitForListen(port, child, () => stderr, "vsftpd");
   return {
     port,
     user,

@@ -9,7 +9,7 @@ import net from "node:net";
 import { Writable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { Client, FTPError } from "basic-ftp";
-import { RemoteError, type RemoteFile, type RemoteSession } from "./session.js";
+import { NETWORK_CODES, RemoteError, type RemoteFile, type RemoteSession } from "./session.js";
 
 export interface FtpLogin {
   host: string;
@@ -21,16 +21,6 @@ export interface FtpLogin {
   hostKeyFingerprint?: string | undefined;
   timeoutMs?: number | undefined;
 }
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ECONNRESET",
-]);
 
 function certificateFingerprint(socket: TLSSocket): string {
   const der = socket.getPeerCertificate().raw;

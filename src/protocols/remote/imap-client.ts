@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { ImapFlow, type MessageStructureObject } from "imapflow";
-import { RemoteError, type RemoteFile, type RemoteSession } from "./session.js";
+import { NETWORK_CODES, RemoteError, type RemoteFile, type RemoteSession } from "./session.js";
 
 export const TAKEN_KEYWORD = "$FerryTaken";
 
@@ -27,15 +27,6 @@ export interface ImapSession extends RemoteSession {
   /** Marks every listed message taken (call once its attachments are all received). */
   finish(): Promise<void>;
 }
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-]);
 
 /** The SHA-256 fingerprint of the server's TLS certificate, read on a connection of its own. */
 function certificateOf(login: ImapLogin): Promise<string> {

@@ -34,6 +34,17 @@ export class RemoteError extends Error {
   }
 }
 
+/** Error codes of the network that mean the server cannot be reached. */
+export const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "ECONNRESET",
+]);
+
 export interface RemoteFile {
   name: string;
   /** Absolute path on the server. */

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import ssh2, { type SFTPWrapper } from "ssh2";
-import { RemoteError, type RemoteSession } from "./session.js";
+import { NETWORK_CODES, RemoteError, type RemoteSession } from "./session.js";
 
 export type SftpSession = RemoteSession;
 
@@ -24,16 +24,6 @@ export interface SftpLogin {
 export function hostKeyFingerprint(key: Buffer): string {
   return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
 }
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "ECONNRESET",
-]);
 
 /** Logs in and opens the SFTP subsystem. */
 export function connectSftp(login: SftpLogin): Promise<SftpSession> {

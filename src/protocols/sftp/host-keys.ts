@@ -5,11 +5,11 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import ssh2 from "ssh2";
+import { generateSshKeyPair } from "../../domain/keys.js";
 
 const GENERATED = [
-  { file: "ssh_host_ed25519_key", generate: () => ssh2.utils.generateKeyPairSync("ed25519") },
-  { file: "ssh_host_rsa_key", generate: () => ssh2.utils.generateKeyPairSync("rsa", { bits: 3072 }) },
+  { file: "ssh_host_ed25519_key", generate: () => generateSshKeyPair("ed25519") },
+  { file: "ssh_host_rsa_key", generate: () => generateSshKeyPair("rsa", { bits: 3072 }) },
 ];
 
 export async function loadHostKeys(dataDir: string, given: string[] = []): Promise<Buffer[]> {
