@@ -119,6 +119,25 @@ describe("pull over FTP", () => {
     expect(await pull(chosen.id)).toMatchObject({ status: "succeeded", filesTaken: 1 });
   });
 
+  it("stops at a changed certificate until a user accepts it", async () => {
+    await remoteFile(implicit, "cert_1.csv", clicks("c-1"));
+    const c = await connection("Certificate changes", implicit, {
+      security: "implicit",
+      filePattern: "cert_*.csv",
+    });
+    const first = await pull(c.id);
+    expect(first).toMatchObject({ status: "succeeded", filesTaken: 1 });
+    await implicit.newCertificate();
+    await remoteFile(implicit, "cert_2.csv", clicks("c-2"));
+    const refused = await pull(c.id);
+    expect(refused).toMatchObject({ status: "failed", errorCode: "TLS_ERROR", filesTaken: 0 });
+    expect(refused.error).toContain(`expects ${first.hostKey}`);
+    expect(refused.hostKey).not.toBe(first.hostKey);
+    const accepted = await api("POST", `/api/v1/connections/${c.id}/accept-host-key`);
+    expect(accepted.hostKeyFingerprint).toBe(refused.hostKey);
+    expect(await pull(c.id)).toMatchObject({ status: "succeeded", filesTaken: 1 });
+  });
+
   it("says authentication failed for a wrong password", async () => {
     const wrong = await connection("Wrong FTP password", explicit, { password: "not-it" });
     const r = await pull(wrong.id);

@@ -19,6 +19,8 @@ export interface PrivateVsftpd {
   user: SystemUser;
   /** The served folder (the user's home). */
   root: string;
+  /** Gives the server a new self-signed certificate (for new connections). */
+  newCertificate(): Promise<void>;
   stop(): void;
 }
 
@@ -41,9 +43,12 @@ export async function startVsftpd(
   const port = await freePort();
   // Passive ports below the ephemeral range and away from Ferry's own test ranges (20000-29999).
   const passive = 30_000 + Math.floor(Math.random() * 130) * 20;
-  const pems = await selfsigned.generate([{ name: "commonName", value: "localhost" }], { keyType: "ec" });
   const pem = path.join(dir, "vsftpd.pem");
-  await writeFile(pem, `${pems.private}\n${pems.cert}`, { mode: 0o600 });
+  const newCertificate = async () => {
+    const pems = await selfsigned.generate([{ name: "commonName", value: "localhost" }], { keyType: "ec" });
+    await writeFile(pem, `${pems.private}\n${pems.cert}`, { mode: 0o600 });
+  };
+  await newCertificate();
   await mkdir("/var/run/vsftpd/empty", { recursive: true });
   const config = path.join(dir, "vsftpd.conf");
   await writeFile(
@@ -79,18 +84,31 @@ export async function startVsftpd(
           ]),
     ].join("\n"),
   );
-  const child: ChildProcess = spawn("/usr/sbin/vsftpd", [config], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (d) => {
-    stderr += String(d);
-  });
-  await waitForListen(port, child, () => stderr, "vsftpd");
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const proc = spawn("/usr/sbin/vsftpd", [config], { stdio: ["ignore", "ignore", "pipe"] });
+    child = proc;
+    let stderr = "";
+    proc.stderr!.on("data", (d) => {
+      stderr += String(d);
+    });
+    await waitForListen(port, proc, () => stderr, "vsftpd");
+  };
+  await start();
   return {
     port,
     user,
     root,
+    // vsftpd reads its certificate once, at start: a new one needs a restart on the same port.
+    async newCertificate() {
+      const old = child;
+      old?.kill();
+      if (old && old.exitCode === null) await new Promise((r) => old.once("exit", r));
+      await newCertificate();
+      await start();
+    },
     stop() {
-      child.kill();
+      child?.kill();
       user.remove();
     },
   };
