@@ -127,7 +127,7 @@ export async function uploadResults(deps: DeliverDeps, transferId: string): Prom
   );
   const t = rows[0];
   const details = t?.details as PullDetails | undefined;
-  if (!t || t.protocol !== "pull" || !details?.resultFolder || !deps.remote) return "skipped";
+  if (t?.protocol !== "pull" || !details?.resultFolder || !deps.remote) return "skipped";
   const files = await deps.pool.query(
     "SELECT file_name, store_key FROM result_files WHERE transfer_id = $1 ORDER BY file_name",
     [transferId],

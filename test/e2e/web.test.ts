@@ -308,7 +308,7 @@ describe("the web UI", () => {
     await visible(page.getByRole("heading", { name: "Orders from shop" }));
     expect(await page.content()).not.toContain(password);
 
-    const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 19) + "Z";
+    const day = `${new Date(Date.now() - 86_400_000).toISOString().slice(0, 19)}Z`;
     const p = program;
     const file = [
       "CampaignId,ActionTrackerId,EventDate,OrderId,MediaId,Amount",
@@ -355,7 +355,7 @@ describe("the web UI", () => {
     await signIn(page, "admin", ADMIN_PASSWORD);
     await page.getByRole("link", { name: "Orders from shop", exact: true }).click();
     const p = program;
-    const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 19) + "Z";
+    const day = `${new Date(Date.now() - 86_400_000).toISOString().slice(0, 19)}Z`;
     await page.getByLabel("File to upload", { exact: true }).setInputFiles({
       name: "more-orders.csv",
       mimeType: "text/csv",
