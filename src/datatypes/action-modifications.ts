@@ -195,6 +195,8 @@ export const actionModifications: InboundType = {
     }
   },
 
+  tables: ["actions", "action_items", "action_modifications"],
+
   messages: {
     UNKNOWN_ACTION: (f) =>
       f("ActionId")

@@ -94,6 +94,8 @@ export const clicks: InboundType = {
     return r.rowCount ?? 0;
   },
 
+  tables: ["clicks"],
+
   messages: {
     UNKNOWN_CAMPAIGN: (f) => `CampaignId ${f("CampaignId")} is not a campaign of this account`,
     UNKNOWN_PARTNER: (f) => `MediaId ${f("MediaId")} is not a partner of this account`,

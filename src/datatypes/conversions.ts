@@ -330,6 +330,8 @@ export const conversions: InboundType = {
     return inserted.rows[0].n as number;
   },
 
+  tables: ["actions", "action_items"],
+
   messages: {
     UNKNOWN_CAMPAIGN: (f) => `CampaignId ${f("CampaignId")} is not a campaign of this account`,
     UNKNOWN_ACTION_TRACKER: (f) =>

@@ -49,6 +49,12 @@ export interface InboundType {
   resolve(client: pg.ClientBase, ctx: Context): Promise<void>;
   /** Applies the rows of `resolved` without error_type; returns how many objects it created or changed. */
   apply(client: pg.ClientBase, ctx: Context): Promise<number>;
+  /**
+   * The platform tables `apply` writes. After a large file they are analysed at once: their statistics would
+   * otherwise stay those of the smaller table until autovacuum comes, and the next files' joins plan for that
+   * size (a full scan of a million actions for a 1,000-row file).
+   */
+  tables: readonly string[];
   /** Messages for the error codes `resolve` finds. */
   messages: Record<string, Message>;
   /** Whether a file of this type may also be XML (product catalogs). */

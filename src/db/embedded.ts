@@ -66,6 +66,9 @@ export async function startEmbeddedPostgres(options: {
       // Batch loads write a lot of WAL at once: with the 1 GB default a million-row file forced checkpoints
       // in the middle of its insert. Room for them, and buffers above the 128 MB default.
       ...["-c", "max_wal_size=4GB", "-c", "checkpoint_timeout=15min", "-c", "shared_buffers=256MB"],
+      // Processing stages files in temporary tables: at the 8 MB default a million-row stage went to disk and
+      // was read back by each set-based step.
+      ...["-c", "temp_buffers=256MB", "-c", "wal_buffers=32MB"],
     ],
     onLog: (m: unknown) => log(String(m).trim()),
     onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trim()),

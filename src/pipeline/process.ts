@@ -139,8 +139,9 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
   await client.query("BEGIN");
   try {
     await client.query("SELECT set_config('TimeZone', $1, true)", [t.time_zone]);
-    // Set-based steps hash and sort whole files: enough memory that they stay off disk.
-    await client.query("SET LOCAL work_mem = '64MB'");
+    // Set-based steps hash and sort whole files: enough memory that they stay off disk (at 64 MB, the
+    // duplicate-order aggregate and the sort by line of a million-row file spilled: 1.3 s and 1.1 s).
+    await client.query("SET LOCAL work_mem = '256MB'");
     const timings: Record<string, number> = {};
     let mark = Date.now();
     const lap = (name: string) => {
@@ -201,6 +202,7 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
     await finish(deps, client, t, names.summary, summary, counts);
     await client.query("COMMIT");
     log.info({ rows: counts, applied, ms: Date.now() - startedAt.getTime() }, "file processed");
+    if (applied >= ANALYZE_AFTER) await analyze(client, type.tables, log);
     return refused ? "failed" : "processed";
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
@@ -218,6 +220,16 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
     };
     await finish(deps, client, t, names.summary, summary, null);
     return "failed";
+  }
+}
+
+/** Objects changed by one file from which the tables it wrote are analysed at once (see InboundType.tables). */
+const ANALYZE_AFTER = 10_000;
+
+async function analyze(client: pg.ClientBase, tables: readonly string[], log: Logger): Promise<void> {
+  for (const table of tables) {
+    // The file is committed: statistics that fail to refresh only leave the work to autovacuum.
+    await client.query(`ANALYZE ${table}`).catch((err: Error) => log.warn({ table, err }, "analyze failed"));
   }
 }
 

@@ -174,4 +174,27 @@ describe("conversions", () => {
     expect(again.rows).toEqual({ total: 1, ok: 1, error: 0, duplicate: 0 });
     expect((await call("GET", "/api/v1/actions?orderId=R-1")).body.items).toHaveLength(1);
   });
+
+  it("analyse the tables a large file wrote, so that the next small files plan for their new size", async () => {
+    const pool = api.current.db.pool;
+    const estimate = async () =>
+      Number(
+        (await pool.query("SELECT reltuples FROM pg_class WHERE oid = 'actions'::regclass")).rows[0]
+          .reltuples,
+      );
+    const before = await estimate();
+    const rows = Array.from(
+      { length: 12_000 },
+      (_, i) => `${p.campaignId},${p.percentTracker},${daysAgo(1)},BIG-${i},clk-2,1.00`,
+    );
+    const { summary } = await run(
+      "conversions",
+      "big.csv",
+      `CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount\n${rows.join("\n")}\n`,
+    );
+    expect(summary.applied).toBe(12_000);
+    // The planner's row estimate follows at once (autovacuum would take a minute or more).
+    expect(before).toBeLessThan(12_000);
+    expect(await estimate()).toBeGreaterThanOrEqual(12_000);
+  });
 });

@@ -159,6 +159,35 @@ describe("product catalogs", () => {
     ]);
   });
 
+  it("keep the last good version of an item whose row fails, and take only the last of a repeated item", async () => {
+    await run(
+      "product_catalog",
+      "keep-1.csv",
+      "id,title,price\nK1,Kettle,30.00 USD\nK2,Knife,12.00 USD\nK3,Ketchup,2.00 USD\n",
+    );
+    const second = await run(
+      "product_catalog",
+      "keep-2.csv",
+      "id,title,price\nK1,Kettle v2,cheap\nK2,Knife v2,13.00 USD\nK2,Knife v3,14.00 USD\nK2,Knife v4,free\n",
+    );
+    expect(second.summary.rows).toEqual({ total: 4, ok: 1, error: 2, duplicate: 1 });
+    expect(errorTypes(second.errors)).toEqual([
+      [2, "INVALID_PRICE"],
+      [3, "DUPLICATE"],
+      [5, "INVALID_PRICE"],
+    ]);
+    const { items: all } = await items();
+    expect(
+      all
+        .filter((i: { id: string }) => i.id.startsWith("K"))
+        .map((i: Record<string, unknown>) => [i.id, i.title, i.price, i.removedAt !== null]),
+    ).toEqual([
+      ["K1", "Kettle", 30, false],
+      ["K2", "Knife v3", 14, false],
+      ["K3", "Ketchup", 2, true],
+    ]);
+  });
+
   it("read Google-Merchant-style XML feeds", async () => {
     const xml = `<?xml version="1.0"?>
 <rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel><title>Feed</title>
