@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -99,6 +99,18 @@ async function main() {
     openssh: { up: [], down: [] },
     ferry: { up: [], down: [] },
   };
+  // Ferry's CPU time (user + system, all threads) per transfer: steadier than wall time on a shared machine.
+  const cpu: { up: number[]; down: number[] } = { up: [], down: [] };
+  const cpuSeconds = () => {
+    const f = readFileSync(`/proc/${ferry.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  const measured = (into: number[], transfer: () => number) => {
+    const before = cpuSeconds();
+    const secs = transfer();
+    into.push(cpuSeconds() - before);
+    return secs;
+  };
   try {
     for (let run = 1; run <= RUNS; run++) {
       const name = `run${run}-${randomBytes(3).toString("hex")}.bin`;
@@ -114,10 +126,14 @@ async function main() {
       await rm(path.join(remoteDir, name));
       // Ferry
       results.ferry!.up.push(
-        sftp(ferry.sftpPort, ferry.username, key, `put ${file} /${ferry.folder}/inbox/${name}\n`),
+        measured(cpu.up, () =>
+          sftp(ferry.sftpPort, ferry.username, key, `put ${file} /${ferry.folder}/inbox/${name}\n`),
+        ),
       );
       results.ferry!.down.push(
-        sftp(ferry.sftpPort, ferry.username, key, `get /${ferry.folder}/inbox/${name} ${got}\n`),
+        measured(cpu.down, () =>
+          sftp(ferry.sftpPort, ferry.username, key, `get /${ferry.folder}/inbox/${name} ${got}\n`),
+        ),
       );
       execFileSync("cmp", [file, got]);
       await rm(got);
@@ -131,12 +147,13 @@ async function main() {
   const rows = (["up", "down"] as const).map((dirn) => {
     const o = mbs(results.openssh![dirn]);
     const f = mbs(results.ferry![dirn]);
-    return { direction: dirn === "up" ? "upload" : "download", openssh: o, ferry: f, ratio: f / o };
+    const perGib = (median(cpu[dirn]) / MIB) * 1024;
+    return { direction: dirn === "up" ? "upload" : "download", openssh: o, ferry: f, ratio: f / o, perGib };
   });
   console.log(`\nSFTP, ${MIB} MiB file, cipher ${CIPHER}, median of ${RUNS} runs, loopback:`);
   for (const r of rows) {
     console.log(
-      `  ${r.direction.padEnd(8)}  OpenSSH ${r.openssh.toFixed(0).padStart(5)} MB/s   Ferry ${r.ferry.toFixed(0).padStart(5)} MB/s   ratio ${r.ratio.toFixed(2)}x`,
+      `  ${r.direction.padEnd(8)}  OpenSSH ${r.openssh.toFixed(0).padStart(5)} MB/s   Ferry ${r.ferry.toFixed(0).padStart(5)} MB/s   ratio ${r.ratio.toFixed(2)}x   (Ferry CPU ${r.perGib.toFixed(1)} s/GiB)`,
     );
   }
   await rm(dir, { recursive: true, force: true });

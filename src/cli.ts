@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-old-space-size=256
+#!/usr/bin/env -S node --max-old-space-size=256 --max-semi-space-size=32
 /** The `ferry` command: serve, migrate, and the API commands (accounts, tokens, credentials, connections). */
 import { Command, CommanderError } from "commander";
 import { ApiError } from "./cli/client.js";

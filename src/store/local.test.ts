@@ -31,6 +31,46 @@ describe("the local store", () => {
     await reader.close();
   });
 
+  it("keeps every byte through concurrent uploads of mixed write sizes, reusing its chunks", async () => {
+    const { root, store: s } = await store();
+    const files = [randomBytes(5 * 1024 * 1024 + 3), randomBytes(2 * 1024 * 1024 + 1), randomBytes(70_000)];
+    const sizes = [1, 4096, 32768, 65_000, 1024 * 1024, 3 * 1024 * 1024];
+    const objects = await Promise.all(
+      files.map(async (data, f) => {
+        const upload = await s.create();
+        for (let at = 0, i = f; at < data.length; i++) {
+          const n = sizes[i % sizes.length]!;
+          await upload.write(data.subarray(at, at + n), at);
+          at += n;
+        }
+        return upload.commit();
+      }),
+    );
+    for (const [f, obj] of objects.entries()) {
+      expect(obj).toMatchObject({ size: files[f]!.length, sha256: sha(files[f]!) });
+      const onDisk = await readFile(path.join(root, "objects", obj.key.slice(-2), obj.key));
+      expect(onDisk.equals(files[f]!)).toBe(true);
+    }
+  });
+
+  it("serves small sequential reads from a block read ahead, and any read after them", async () => {
+    const { store: s } = await store();
+    const data = randomBytes(2 * 1024 * 1024 + 5000);
+    const upload = await s.create();
+    await upload.write(data, 0);
+    const reader = await s.open((await upload.commit()).key);
+    // As an SFTP client asks: many 32 KiB reads in flight at once.
+    const reads = [];
+    for (let at = 0; at < data.length; at += 32768) reads.push(reader.read(at, 32768));
+    expect(Buffer.concat(await Promise.all(reads)).equals(data)).toBe(true);
+    // Backwards, across a block boundary, and past the end.
+    expect((await reader.read(100, 10)).equals(data.subarray(100, 110))).toBe(true);
+    const edge = 1024 * 1024 - 10;
+    expect((await reader.read(edge, 20)).equals(data.subarray(edge, edge + 20))).toBe(true);
+    expect((await reader.read(data.length - 3, 32768)).equals(data.subarray(data.length - 3))).toBe(true);
+    await reader.close();
+  });
+
   it("hashes the bytes on disk when writes come out of order", async () => {
     const { store: s } = await store();
     const data = randomBytes(200_000);

@@ -21,6 +21,26 @@ const SYNC_EVERY = 32 * CHUNK;
 /** Pending bytes beyond which write() waits for the disk (bounds memory per upload). */
 const MAX_PENDING = 8 * CHUNK;
 
+/**
+ * Chunks given back once written, for the next uploads. Every new buffer counts as V8 "external memory", and
+ * a stream of new ones made V8 run a full mark-compact about every 100 ms during an SFTP upload ("external
+ * memory pressure"): reusing them halves that churn (the other half is the sockets' own reads).
+ */
+const freeChunks: Buffer[] = [];
+const MAX_FREE_CHUNKS = 16;
+
+function takeChunk(size: number): Buffer {
+  if (size <= CHUNK) {
+    const reused = freeChunks.pop();
+    if (reused) return reused;
+  }
+  return Buffer.allocUnsafeSlow(Math.max(CHUNK, size));
+}
+
+function giveBack(chunk: Buffer): void {
+  if (chunk.length === CHUNK && freeChunks.length < MAX_FREE_CHUNKS) freeChunks.push(chunk);
+}
+
 export function localStore(root: string): FileStore {
   const tmpDir = path.join(root, "tmp");
   const objectsDir = path.join(root, "objects");
@@ -57,7 +77,8 @@ export function localStore(root: string): FileStore {
 
 class LocalUpload implements Upload {
   size = 0;
-  private pending: Buffer[] = [];
+  /** Sequential bytes gathered for one write: `chunk[0, pendingLength)` belongs at `pendingStart`. */
+  private chunk: Buffer | null = null;
   private pendingStart = 0;
   private pendingLength = 0;
   /** Bytes handed to the disk but not yet written. */
@@ -89,33 +110,41 @@ class LocalUpload implements Upload {
     } else {
       this.sequential = false;
     }
-    // Keep a copy: protocol libraries may reuse the buffer they handed us.
-    const copy = Buffer.from(data);
-    if (this.pendingLength > 0 && position === this.pendingStart + this.pendingLength) {
-      this.pending.push(copy);
-      this.pendingLength += copy.length;
+    // Copied once, straight into the chunk being gathered (protocol libraries may reuse the buffer they hand
+    // us). A copy per request and a concat per chunk allocated 33 buffers per MiB, and the garbage collector
+    // took a quarter of an SFTP upload's CPU.
+    if (
+      this.pendingLength > 0 &&
+      position === this.pendingStart + this.pendingLength &&
+      this.pendingLength + data.length <= this.chunk!.length
+    ) {
+      data.copy(this.chunk!, this.pendingLength);
+      this.pendingLength += data.length;
     } else {
       this.flush();
-      this.pending = [copy];
+      this.chunk = takeChunk(data.length);
+      data.copy(this.chunk, 0);
       this.pendingStart = position;
       this.pendingLength = data.length;
     }
     this.size = Math.max(this.size, end);
     if (this.pendingLength >= CHUNK) this.flush();
-    // Wait for the disk when too much is buffered, so a client faster than the disk cannot fill memory.
-    if (this.inFlight + this.pendingLength >= MAX_PENDING) await this.flushing;
+    // Wait for the disk when too much is buffered, so a client faster than the disk cannot fill memory
+    // (counted in allocated chunks: scattered small writes each hold a whole one).
+    if (this.inFlight + (this.chunk?.length ?? 0) >= MAX_PENDING) await this.flushing;
     if (this.failed) throw this.failed;
   }
 
   /** Queues the pending bytes for one positional write. */
   private flush(): void {
     if (this.pendingLength === 0) return;
-    const buffer =
-      this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingLength);
+    const chunk = this.chunk!;
+    const buffer = chunk.subarray(0, this.pendingLength);
+    const held = chunk.length;
     const at = this.pendingStart;
-    this.pending = [];
+    this.chunk = null;
     this.pendingLength = 0;
-    this.inFlight += buffer.length;
+    this.inFlight += held;
     this.flushing = this.flushing.then(async () => {
       try {
         if (this.failed) return;
@@ -138,7 +167,8 @@ class LocalUpload implements Upload {
       } catch (err) {
         this.failed = err as Error;
       } finally {
-        this.inFlight -= buffer.length;
+        this.inFlight -= held;
+        giveBack(chunk);
       }
     });
   }
@@ -182,10 +212,32 @@ class LocalReader implements ObjectReader {
     readonly size: number,
   ) {}
 
+  /**
+   * The block read ahead for small sequential reads (SFTP clients ask 32 KiB at a time, many at once): one
+   * disk read and one buffer per MiB instead of per request. Blocks are never reused, so the slices handed
+   * out stay valid.
+   */
+  private ahead: { start: number; length: number; data: Promise<Buffer> } | null = null;
+
   async read(position: number, length: number): Promise<Buffer> {
     const n = Math.max(0, Math.min(length, this.size - position));
     if (n === 0) return Buffer.alloc(0);
-    const buffer = Buffer.allocUnsafe(n);
+    if (n < CHUNK) {
+      let a = this.ahead;
+      if (!a || position < a.start || position + n > a.start + a.length) {
+        const blockLength = Math.min(CHUNK, this.size - position);
+        a = { start: position, length: blockLength, data: this.readAt(position, blockLength) };
+        this.ahead = a;
+      }
+      const block = await a.data;
+      const from = position - a.start;
+      return block.subarray(from, Math.min(from + n, block.length));
+    }
+    return this.readAt(position, n);
+  }
+
+  private async readAt(position: number, n: number): Promise<Buffer> {
+    const buffer = Buffer.allocUnsafeSlow(n);
     let got = 0;
     while (got < n) {
       const { bytesRead } = await this.fd.read(buffer, got, n - got, position + got);

@@ -1,6 +1,6 @@
 /** Runs the built `ferry` command as a user would: `serve` as a child process, other commands to completion. */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./ports.js";
 
@@ -26,6 +26,12 @@ export interface RunningFerry {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** The node flags on the first line of the built CLI (`#!/usr/bin/env -S node …`). */
+function shebangFlags(): string[] {
+  const first = readFileSync(CLI, "utf8").split("\n", 1)[0]!;
+  return first.split(" ").filter((f) => f.startsWith("--"));
+}
+
 /** Starts `ferry serve` and resolves once it logs "ferry ready"; rejects with its output if it exits first. */
 export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningFerry> {
   checkBuilt();
@@ -42,8 +48,10 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
     FERRY_FTP_PASV_PORTS: `${passive}-${passive + 19}`,
   };
   env = { ...ports, ...env };
-  // The heap limit the `ferry` command's shebang and `npm start` give the server (see README: memory).
-  const child: ChildProcess = spawn(process.execPath, ["--max-old-space-size=256", CLI, "serve"], {
+  // The V8 flags of the `ferry` command's shebang (see README: memory), and any a benchmark adds for a look
+  // inside (FERRY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof", "--trace-gc"…).
+  const nodeArgs = [...shebangFlags(), ...(process.env.FERRY_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, CLI, "serve"], {
     env: childEnv({ FERRY_BIND: "127.0.0.1", ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
