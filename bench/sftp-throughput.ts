@@ -99,16 +99,23 @@ async function main() {
     openssh: { up: [], down: [] },
     ferry: { up: [], down: [] },
   };
-  // Ferry's CPU time (user + system, all threads) per transfer: steadier than wall time on a shared machine.
-  const cpu: { up: number[]; down: number[] } = { up: [], down: [] };
-  const cpuSeconds = () => {
-    const f = readFileSync(`/proc/${ferry.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // Ferry's CPU time (user + system) per transfer, of all threads and of the main thread (the event loop, the
+  // one that limits): steadier than wall time on a shared machine.
+  const cpu: Record<"up" | "down", { all: number[]; main: number[] }> = {
+    up: { all: [], main: [] },
+    down: { all: [], main: [] },
+  };
+  const cpuSeconds = (stat: string) => {
+    const f = readFileSync(stat, "utf8").split(") ")[1]!.split(" ");
     return (Number(f[11]) + Number(f[12])) / 100;
   };
-  const measured = (into: number[], transfer: () => number) => {
-    const before = cpuSeconds();
+  const process = `/proc/${ferry.pid}/stat`;
+  const mainThread = `/proc/${ferry.pid}/task/${ferry.pid}/stat`;
+  const measured = (into: { all: number[]; main: number[] }, transfer: () => number) => {
+    const [all, main] = [cpuSeconds(process), cpuSeconds(mainThread)];
     const secs = transfer();
-    into.push(cpuSeconds() - before);
+    into.all.push(cpuSeconds(process) - all);
+    into.main.push(cpuSeconds(mainThread) - main);
     return secs;
   };
   try {
@@ -147,13 +154,20 @@ async function main() {
   const rows = (["up", "down"] as const).map((dirn) => {
     const o = mbs(results.openssh![dirn]);
     const f = mbs(results.ferry![dirn]);
-    const perGib = (median(cpu[dirn]) / MIB) * 1024;
-    return { direction: dirn === "up" ? "upload" : "download", openssh: o, ferry: f, ratio: f / o, perGib };
+    const perGib = (xs: number[]) => (median(xs) / MIB) * 1024;
+    return {
+      direction: dirn === "up" ? "upload" : "download",
+      openssh: o,
+      ferry: f,
+      ratio: f / o,
+      all: perGib(cpu[dirn].all),
+      main: perGib(cpu[dirn].main),
+    };
   });
   console.log(`\nSFTP, ${MIB} MiB file, cipher ${CIPHER}, median of ${RUNS} runs, loopback:`);
   for (const r of rows) {
     console.log(
-      `  ${r.direction.padEnd(8)}  OpenSSH ${r.openssh.toFixed(0).padStart(5)} MB/s   Ferry ${r.ferry.toFixed(0).padStart(5)} MB/s   ratio ${r.ratio.toFixed(2)}x   (Ferry CPU ${r.perGib.toFixed(1)} s/GiB)`,
+      `  ${r.direction.padEnd(8)}  OpenSSH ${r.openssh.toFixed(0).padStart(5)} MB/s   Ferry ${r.ferry.toFixed(0).padStart(5)} MB/s   ratio ${r.ratio.toFixed(2)}x   (Ferry CPU ${r.all.toFixed(1)} s/GiB, main thread ${r.main.toFixed(1)})`,
     );
   }
   await rm(dir, { recursive: true, force: true });
