@@ -109,12 +109,12 @@ async function main() {
     const f = readFileSync(stat, "utf8").split(") ")[1]!.split(" ");
     return (Number(f[11]) + Number(f[12])) / 100;
   };
-  const process = `/proc/${ferry.pid}/stat`;
+  const allThreads = `/proc/${ferry.pid}/stat`;
   const mainThread = `/proc/${ferry.pid}/task/${ferry.pid}/stat`;
   const measured = (into: { all: number[]; main: number[] }, transfer: () => number) => {
-    const [all, main] = [cpuSeconds(process), cpuSeconds(mainThread)];
+    const [all, main] = [cpuSeconds(allThreads), cpuSeconds(mainThread)];
     const secs = transfer();
-    into.all.push(cpuSeconds(process) - all);
+    into.all.push(cpuSeconds(allThreads) - all);
     into.main.push(cpuSeconds(mainThread) - main);
     return secs;
   };
