@@ -17,6 +17,8 @@ export interface BenchFerry {
   folder: string;
   token: string;
   pid: number;
+  /** What the process printed so far (e.g. V8's --trace-gc lines, with FERRY_NODE_ARGS). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ export async function startFerryForBench(
     folder: connection.folder,
     token,
     pid: ferry.pid,
+    output: () => ferry.output(),
     stop: () => ferry.stop(),
   };
 }

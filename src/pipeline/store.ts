@@ -3,7 +3,10 @@ import { Readable } from "node:stream";
 
 /** An object being written. Nothing is visible under a key until commit. */
 export interface Upload {
-  /** Writes bytes at a position; sequential writes are coalesced into large writes. */
+  /**
+   * Writes bytes at a position; sequential writes are coalesced into large writes. `data` is copied before
+   * this returns (before its first await): callers may reuse the buffer at once (the SFTP server does).
+   */
   write(data: Buffer, position: number): Promise<void>;
   /** The size so far: the highest byte written. */
   readonly size: number;

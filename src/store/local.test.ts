@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { mkdtemp, open, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { localStore } from "./local.js";
+import { directIo, localStore } from "./local.js";
 
 const roots: string[] = [];
 async function store() {
@@ -108,6 +109,65 @@ describe("the local store", () => {
     expect(await readFile(path.join(root, "objects", key.slice(-2), key), "utf8")).toBe("x");
     await s.remove(key);
     await expect(s.open(key)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+/** Whether the file system under `dir` takes O_DIRECT (ext4, xfs do; some tmpfs and FUSE file systems do not). */
+async function allowsDirectIo(dir: string): Promise<boolean> {
+  const probe = path.join(dir, "direct-probe");
+  try {
+    const fd = await open(probe, constants.O_CREAT | constants.O_WRONLY | constants.O_DIRECT, 0o600);
+    await fd.close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(probe, { force: true });
+  }
+}
+
+describe("the local store with direct I/O", () => {
+  it("writes a large upload past its first MiB straight to disk, whatever its write sizes, and reads it back so", async () => {
+    const { root, store: s } = await store();
+    const direct = await allowsDirectIo(root);
+    const data = randomBytes(6 * 1024 * 1024 + 4321);
+    const before = { ...directIo };
+    const upload = await s.create();
+    // OpenSSH-sized writes, then odd ones: chunks are still filled to whole MiBs at MiB offsets.
+    const sizes = [32768, 32768, 32797, 1, 65_000, 4096, 300_000];
+    for (let at = 0, i = 0; at < data.length; i++) {
+      const n = sizes[i % sizes.length]!;
+      await upload.write(data.subarray(at, at + n), at);
+      at += n;
+    }
+    const obj = await upload.commit();
+    expect(obj).toMatchObject({ size: data.length, sha256: sha(data) });
+    expect(directIo.written - before.written).toBe(direct ? 5 * 1024 * 1024 : 0);
+    expect((await readFile(path.join(root, "objects", obj.key.slice(-2), obj.key))).equals(data)).toBe(true);
+
+    const reader = await s.open(obj.key);
+    const reads = [];
+    for (let at = 0; at < data.length; at += 32768) reads.push(reader.read(at, 32768));
+    expect(Buffer.concat(await Promise.all(reads)).equals(data)).toBe(true);
+    // Every block starts at a 32 KiB offset here, so every block is read directly, the short last one too.
+    expect(directIo.read - before.read).toBe(direct ? data.length : 0);
+    await reader.close();
+  });
+
+  it("keeps small uploads and scattered writes on ordinary writes", async () => {
+    const { store: s } = await store();
+    const before = directIo.written;
+    const small = await s.create();
+    await small.write(randomBytes(900_000), 0);
+    await small.commit();
+    const data = randomBytes(3 * 1024 * 1024);
+    const scattered = await s.create();
+    // Backwards, in 1 MiB pieces at offsets that are not multiples of 4 KiB.
+    const cuts = [0, 1_000_001, 2_000_003, data.length];
+    for (let i = cuts.length - 2; i >= 0; i--)
+      await scattered.write(data.subarray(cuts[i]!, cuts[i + 1]!), cuts[i]!);
+    expect(await scattered.commit()).toMatchObject({ size: data.length, sha256: sha(data) });
+    expect(directIo.written).toBe(before);
   });
 });
 

@@ -3,6 +3,13 @@
  * Sequential writes are gathered into 1 MiB writes (per-request writes were the bottleneck: ARCHITECTURE.md,
  * "Measured facts") and hashed as they arrive; commit fsyncs the file, renames it into place and fsyncs the
  * directory, so a committed object survives a crash.
+ *
+ * Large uploads go to disk with direct I/O (O_DIRECT) after their first MiB: a buffered write copies every byte
+ * into the page cache, and on a VM that copy took up to a third of an SFTP upload's CPU (2.5 s per GiB when the
+ * kernel hands out fresh pages), all of it to be flushed to disk by the fsync before the file is acknowledged
+ * anyway. Direct writes need buffers at aligned addresses: they come from WebAssembly memories, which start on a
+ * page boundary. Small files, the first and the last partial MiB, scattered writes and file systems that refuse
+ * O_DIRECT use ordinary buffered writes.
  */
 import { createHash } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
@@ -29,17 +36,50 @@ const MAX_PENDING = 8 * CHUNK;
 const freeChunks: Buffer[] = [];
 const MAX_FREE_CHUNKS = 16;
 
-function takeChunk(size: number): Buffer {
-  if (size <= CHUNK) {
-    const reused = freeChunks.pop();
-    if (reused) return reused;
+/**
+ * Page-aligned chunks for direct I/O, carved from WebAssembly memories (slabs of 8 MiB, at most 64 MiB in all;
+ * kept for the life of the process, only pages ever used are resident). When all are in use, plain chunks.
+ */
+// WebAssembly's types come with the DOM library, which this project does not load: the one constructor used.
+declare const WebAssembly: {
+  Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
+};
+const SLAB_CHUNKS = 8;
+const MAX_SLABS = 8;
+const WASM_PAGE = 64 * 1024;
+let slabs = 0;
+const freeAligned: Buffer[] = [];
+const aligned = new WeakSet<Buffer>();
+
+function takeChunk(wantAligned: boolean): Buffer {
+  if (wantAligned) {
+    if (freeAligned.length === 0 && slabs < MAX_SLABS) {
+      slabs++;
+      const pages = (SLAB_CHUNKS * CHUNK) / WASM_PAGE;
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+      for (let i = 0; i < SLAB_CHUNKS; i++) {
+        const chunk = Buffer.from(memory.buffer, i * CHUNK, CHUNK);
+        aligned.add(chunk);
+        freeAligned.push(chunk);
+      }
+    }
+    const chunk = freeAligned.pop();
+    if (chunk) return chunk;
   }
-  return Buffer.allocUnsafeSlow(Math.max(CHUNK, size));
+  return freeChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
 }
 
 function giveBack(chunk: Buffer): void {
-  if (chunk.length === CHUNK && freeChunks.length < MAX_FREE_CHUNKS) freeChunks.push(chunk);
+  if (aligned.has(chunk)) freeAligned.push(chunk);
+  else if (freeChunks.length < MAX_FREE_CHUNKS) freeChunks.push(chunk);
 }
+
+/** Bytes moved with direct I/O since start (tests and metrics: shows whether the file system allows it). */
+export const directIo = { written: 0, read: 0 };
+
+/** Whether a write can go straight to disk: a whole aligned chunk at an offset that is a multiple of 4 KiB. */
+const directWritable = (chunk: Buffer, length: number, at: number) =>
+  length === CHUNK && at % 4096 === 0 && aligned.has(chunk);
 
 export function localStore(root: string): FileStore {
   const tmpDir = path.join(root, "tmp");
@@ -48,6 +88,8 @@ export function localStore(root: string): FileStore {
     if (!/^[0-9a-f-]{36}$/.test(key)) throw new Error(`Bad object key: ${key}`);
     return path.join(objectsDir, key.slice(-2), key);
   };
+  /** Cleared for good when the file system refuses O_DIRECT (e.g. some tmpfs, FUSE): buffered writes then. */
+  const direct = { usable: process.platform === "linux" };
   let ready: Promise<unknown> | undefined;
   const ensureDirs = () => {
     ready ??= Promise.all([mkdir(tmpDir, { recursive: true }), mkdir(objectsDir, { recursive: true })]);
@@ -60,12 +102,13 @@ export function localStore(root: string): FileStore {
       const key = newId();
       const file = path.join(tmpDir, `${key}.upload`);
       const fd = await open(file, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, 0o600);
-      return new LocalUpload(fd, file, key, objectPath(key));
+      return new LocalUpload(fd, file, key, objectPath(key), direct);
     },
     async open(key) {
-      const fd = await open(objectPath(key), "r");
+      const file = objectPath(key);
+      const fd = await open(file, "r");
       const { size } = await fd.stat();
-      return new LocalReader(fd, size);
+      return new LocalReader(fd, size, file, direct);
     },
     async remove(key) {
       await unlink(objectPath(key)).catch((err) => {
@@ -98,6 +141,7 @@ class LocalUpload implements Upload {
     private tmpFile: string,
     private key: string,
     private finalFile: string,
+    private direct: { usable: boolean },
   ) {}
 
   async write(data: Buffer, position: number): Promise<void> {
@@ -112,26 +156,26 @@ class LocalUpload implements Upload {
     }
     // Copied once, straight into the chunk being gathered (protocol libraries may reuse the buffer they hand
     // us). A copy per request and a concat per chunk allocated 33 buffers per MiB, and the garbage collector
-    // took a quarter of an SFTP upload's CPU.
-    if (
-      this.pendingLength > 0 &&
-      position === this.pendingStart + this.pendingLength &&
-      this.pendingLength + data.length <= this.chunk!.length
-    ) {
-      data.copy(this.chunk!, this.pendingLength);
-      this.pendingLength += data.length;
-    } else {
-      this.flush();
-      this.chunk = takeChunk(data.length);
-      data.copy(this.chunk, 0);
-      this.pendingStart = position;
-      this.pendingLength = data.length;
+    // took a quarter of an SFTP upload's CPU. Chunks are filled to the brim, so that a sequential upload is
+    // written in whole MiBs at MiB offsets (what direct I/O needs), whatever the size of its writes.
+    for (let from = 0; from < data.length; ) {
+      const at = position + from;
+      if (this.pendingLength === 0 || at !== this.pendingStart + this.pendingLength) {
+        this.flush();
+        // Aligned chunks only for what looks like a large sequential upload (past its first MiB).
+        this.chunk = takeChunk(this.direct.usable && at >= CHUNK && at % 4096 === 0);
+        this.pendingStart = at;
+      }
+      const n = Math.min(data.length - from, CHUNK - this.pendingLength);
+      data.copy(this.chunk!, this.pendingLength, from, from + n);
+      this.pendingLength += n;
+      from += n;
+      if (this.pendingLength === CHUNK) this.flush();
     }
     this.size = Math.max(this.size, end);
-    if (this.pendingLength >= CHUNK) this.flush();
     // Wait for the disk when too much is buffered, so a client faster than the disk cannot fill memory
-    // (counted in allocated chunks: scattered small writes each hold a whole one).
-    if (this.inFlight + (this.chunk?.length ?? 0) >= MAX_PENDING) await this.flushing;
+    // (counted in whole chunks: scattered small writes each hold one).
+    if (this.inFlight + (this.chunk ? CHUNK : 0) >= MAX_PENDING) await this.flushing;
     if (this.failed) throw this.failed;
   }
 
@@ -140,24 +184,15 @@ class LocalUpload implements Upload {
     if (this.pendingLength === 0) return;
     const chunk = this.chunk!;
     const buffer = chunk.subarray(0, this.pendingLength);
-    const held = chunk.length;
     const at = this.pendingStart;
     this.chunk = null;
     this.pendingLength = 0;
-    this.inFlight += held;
+    this.inFlight += CHUNK;
     this.flushing = this.flushing.then(async () => {
       try {
         if (this.failed) return;
-        let written = 0;
-        while (written < buffer.length) {
-          const { bytesWritten } = await this.fd.write(
-            buffer,
-            written,
-            buffer.length - written,
-            at + written,
-          );
-          written += bytesWritten;
-        }
+        const fd = directWritable(chunk, buffer.length, at) ? await this.directHandle() : null;
+        if (!(fd && (await this.writeDirect(fd, buffer, at)))) await writeAll(this.fd, buffer, at);
         this.unsynced += buffer.length;
         if (this.unsynced >= SYNC_EVERY) {
           this.unsynced = 0;
@@ -167,10 +202,31 @@ class LocalUpload implements Upload {
       } catch (err) {
         this.failed = err as Error;
       } finally {
-        this.inFlight -= held;
+        this.inFlight -= CHUNK;
         giveBack(chunk);
       }
     });
+  }
+
+  /** A second descriptor of the upload's file, opened with O_DIRECT on first use; null where refused. */
+  private directFd: Promise<FileHandle | null> | undefined;
+
+  private directHandle(): Promise<FileHandle | null> {
+    this.directFd ??= open(this.tmpFile, constants.O_WRONLY | constants.O_DIRECT).catch((err) =>
+      refused(err, this.direct),
+    );
+    return this.directFd;
+  }
+
+  /** Writes through O_DIRECT; false (nothing written) when the file system refuses it, for good. */
+  private async writeDirect(fd: FileHandle, buffer: Buffer, at: number): Promise<boolean> {
+    try {
+      await writeAll(fd, buffer, at);
+      directIo.written += buffer.length;
+      return true;
+    } catch (err) {
+      return refused(err, this.direct) ?? false;
+    }
   }
 
   async commit(): Promise<StoredObject> {
@@ -189,6 +245,7 @@ class LocalUpload implements Upload {
       sha256 = await hashFile(this.tmpFile);
     }
     await this.syncing;
+    await closeQuietly(this.directFd);
     await this.fd.sync();
     await this.fd.close();
     await mkdir(path.dirname(this.finalFile), { recursive: true });
@@ -201,6 +258,7 @@ class LocalUpload implements Upload {
     this.done = true;
     await this.flushing;
     await this.syncing;
+    await closeQuietly(this.directFd);
     await this.fd.close().catch(() => {});
     await rm(this.tmpFile, { force: true });
   }
@@ -210,6 +268,8 @@ class LocalReader implements ObjectReader {
   constructor(
     private fd: FileHandle,
     readonly size: number,
+    private file: string,
+    private direct: { usable: boolean },
   ) {}
 
   /**
@@ -237,6 +297,10 @@ class LocalReader implements ObjectReader {
   }
 
   private async readAt(position: number, n: number): Promise<Buffer> {
+    if (n <= CHUNK && position % 4096 === 0 && this.direct.usable) {
+      const read = await this.readDirect(position, n);
+      if (read) return read;
+    }
     const buffer = Buffer.allocUnsafeSlow(n);
     let got = 0;
     while (got < n) {
@@ -247,13 +311,68 @@ class LocalReader implements ObjectReader {
     return got === n ? buffer : buffer.subarray(0, got);
   }
 
+  /** A second descriptor with O_DIRECT, opened on first use; null where refused. */
+  private directFd: Promise<FileHandle | null> | undefined;
+
+  /**
+   * Reads a block with direct I/O into an aligned chunk and copies it out (the chunk goes back to the pool;
+   * what is handed out must stay valid). Like direct writes, this spares the page cache fill, which cost more
+   * CPU than the copy; null when direct I/O is not possible here.
+   */
+  private async readDirect(position: number, n: number): Promise<Buffer | null> {
+    this.directFd ??= open(this.file, constants.O_RDONLY | constants.O_DIRECT).catch((err) =>
+      refused(err, this.direct),
+    );
+    const fd = await this.directFd;
+    if (!fd) return null;
+    const chunk = takeChunk(true);
+    try {
+      if (!aligned.has(chunk)) return null;
+      let got = 0;
+      // Whole aligned blocks only; the file's end comes as a short read.
+      while (got < n) {
+        const { bytesRead } = await fd.read(chunk, got, CHUNK - got, position + got);
+        got += bytesRead;
+        if (bytesRead === 0 || got % 4096 !== 0) break;
+      }
+      const out = Buffer.allocUnsafeSlow(Math.min(got, n));
+      chunk.copy(out, 0, 0, out.length);
+      directIo.read += out.length;
+      return out;
+    } catch (err) {
+      return refused(err, this.direct);
+    } finally {
+      giveBack(chunk);
+    }
+  }
+
   private closed = false;
 
   /** Closes the file; closing again does nothing. */
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    return this.fd.close();
+    await closeQuietly(this.directFd);
+    await this.fd.close();
+  }
+}
+
+/** EINVAL from an O_DIRECT open, read or write: this file system will not do direct I/O; anything else throws. */
+function refused(err: unknown, direct: { usable: boolean }): null {
+  if ((err as NodeJS.ErrnoException).code !== "EINVAL") throw err;
+  direct.usable = false;
+  return null;
+}
+
+async function closeQuietly(fd: Promise<FileHandle | null> | undefined): Promise<void> {
+  const handle = await fd?.catch(() => null);
+  await handle?.close().catch(() => {});
+}
+
+async function writeAll(fd: FileHandle, buffer: Buffer, at: number): Promise<void> {
+  for (let written = 0; written < buffer.length; ) {
+    const { bytesWritten } = await fd.write(buffer, written, buffer.length - written, at + written);
+    written += bytesWritten;
   }
 }
 

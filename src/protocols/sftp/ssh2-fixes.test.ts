@@ -1,0 +1,116 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+import { installSsh2Fixes } from "./ssh2-fixes.js";
+
+const require = createRequire(import.meta.url);
+// biome-ignore lint/suspicious/noExplicitAny: ssh2's protocol internals are untyped CommonJS.
+const { SFTP } = require("ssh2/lib/protocol/SFTP.js") as { SFTP: any };
+
+installSsh2Fixes();
+
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+/** An SFTP server parser as ssh2 makes one for a session, its replies dropped. */
+function serverParser() {
+  const protocol = { _remoteIdentRaw: "SSH-2.0-OpenSSH_9.2p1", channelData() {}, channelClose() {} };
+  const chanInfo = {
+    type: "session",
+    incoming: { id: 0, window: 2 ** 30, packetSize: 32768, state: "open" },
+    outgoing: { id: 0, window: 2 ** 30, packetSize: 32768, state: "open" },
+  };
+  return new SFTP({ _protocol: protocol }, chanInfo, { server: true });
+}
+
+function packet(type: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(body.length + 1, 0);
+  head[4] = type;
+  return Buffer.concat([head, body]);
+}
+
+function string(b: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(b.length);
+  return Buffer.concat([length, b]);
+}
+
+function init(): Buffer {
+  const v = Buffer.alloc(4);
+  v.writeUInt32BE(3);
+  return packet(1, v);
+}
+
+function write(reqid: number, handle: Buffer, offset: number, data: Buffer): Buffer {
+  const id = Buffer.alloc(4);
+  id.writeUInt32BE(reqid);
+  const off = Buffer.alloc(8);
+  off.writeBigUInt64BE(BigInt(offset));
+  return packet(6, Buffer.concat([id, string(handle), off, string(data)]));
+}
+
+interface Seen {
+  reqid: number;
+  handle: string;
+  offset: number;
+  sha: string;
+  arrayBuffer: ArrayBufferLike;
+}
+
+/** Feeds `stream` in pieces of the given sizes (cycled) and records every WRITE as it is emitted. */
+function feed(stream: Buffer, pieces: number[]) {
+  const sftp = serverParser();
+  const seen: Seen[] = [];
+  const errors: string[] = [];
+  sftp.on("WRITE", (reqid: number, handle: Buffer, offset: number, data: Buffer) => {
+    // Taken at once, as Ferry's handlers do: the buffer may be reused after this returns.
+    seen.push({ reqid, handle: handle.toString("hex"), offset, sha: sha(data), arrayBuffer: data.buffer });
+  });
+  sftp.on("error", (err: Error) => errors.push(err.message));
+  for (let at = 0, i = 0; at < stream.length; i++) {
+    const n = pieces[i % pieces.length]!;
+    sftp.push(stream.subarray(at, at + n));
+    at += n;
+  }
+  return { seen, errors };
+}
+
+describe("ssh2's SFTP parser, framed by Ferry", () => {
+  const handle = Buffer.from([0, 0, 0, 7]);
+  const datas = [32768, 32768, 1, 0, 40_000, 5, 32768, 100_000, 3].map((n) => randomBytes(n));
+  const stream = Buffer.concat([init(), ...datas.map((d, i) => write(i + 1, handle, i * 1000, d))]);
+  const expected = datas.map((d, i) => ({ reqid: i + 1, handle: "00000007", offset: i * 1000, sha: sha(d) }));
+  const strip = (s: Seen[]) => s.map(({ arrayBuffer: _, ...rest }) => rest);
+
+  it("emits every request intact, however the stream is cut", () => {
+    // As OpenSSH's channel packets cut it, byte by byte, at random, and all at once.
+    const cuts = [[32768], [1], [3, 4, 5, 4093, 70_000, 2], [stream.length], [32768 + 33, 17, 32751]];
+    for (const pieces of cuts) {
+      const { seen, errors } = feed(stream, pieces);
+      expect(errors).toEqual([]);
+      expect(strip(seen)).toEqual(expected);
+    }
+  });
+
+  it("joins packets that arrive in pieces in one reused buffer, instead of a new one each", () => {
+    const small = Buffer.concat([
+      init(),
+      ...Array.from({ length: 6 }, (_, i) => write(i, handle, 0, randomBytes(32768))),
+    ]);
+    const { seen } = feed(small, [32768]);
+    expect(seen).toHaveLength(6);
+    // Each 32 KiB WRITE straddles two 32 KiB pieces; all were joined in the same memory.
+    expect(new Set(seen.map((s) => s.arrayBuffer)).size).toBe(1);
+  });
+
+  it("still reports packets whose length ssh2 refuses", () => {
+    const huge = Buffer.alloc(9);
+    huge.writeUInt32BE(10 * 1024 * 1024, 0);
+    for (const pieces of [[2], [huge.length + 100]]) {
+      const { errors } = feed(Buffer.concat([init(), huge]), pieces);
+      expect(errors.join()).toMatch(/exceeds max length/);
+    }
+    const empty = Buffer.alloc(4);
+    expect(feed(Buffer.concat([init(), empty]), [3]).errors.join()).toMatch(/Invalid packet length/);
+  });
+});
