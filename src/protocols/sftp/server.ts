@@ -6,7 +6,7 @@ import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
 import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";
 import { serveSftp } from "./session.js";
-import { installSsh2Fixes } from "./ssh2-fixes.js";
+import { installSsh2Fixes, reuseDecipherBuffers } from "./ssh2-fixes.js";
 
 /**
  * Modern algorithms only: no SHA-1 (kex, MACs, ssh-rsa signatures), no CBC, no 3DES. Orders follow OpenSSH's
@@ -61,6 +61,7 @@ export async function startSftpServer(
   const server = new ssh2.Server(
     { hostKeys: options.hostKeys, algorithms: ALGORITHMS as never, ident: "Ferry" },
     (client, info) => {
+      reuseDecipherBuffers(client);
       clients.add(client);
       client.on("close", () => clients.delete(client));
       handleClient(client, info.ip, deps, guard, options, log);

@@ -1,5 +1,6 @@
 /**
- * Less garbage per SFTP upload, applied once at start-up to ssh2's SFTP parser (server side only).
+ * Less garbage per SFTP upload, applied once at start-up to ssh2's SFTP parser and AES-GCM decipher, for
+ * Ferry's SFTP server only.
  *
  * OpenSSH's sftp sends 32 KiB WRITE requests, and a request is 33 bytes longer than the 32 KiB channel packets
  * that carry it: nearly every request arrives in two pieces, and ssh2 allocates a new buffer to join each one
@@ -12,10 +13,18 @@
  * server's request handlers take what they need synchronously: Ferry's handlers read the handle at once and
  * the store copies WRITE data before it returns to the event loop (see Upload.write). Client-side SFTP
  * (pulls from remote servers) keeps ssh2's own parser: replies there may be held by callers.
+ *
+ * Likewise one level down: an SSH packet that spans two socket reads (about one per 64 KiB read) is joined by
+ * ssh2's decipher in a new buffer before it is decrypted in place. On connections of Ferry's SFTP server, where
+ * channel data only ever goes to the SFTP parser above (no shell, exec or forwarding channels are accepted),
+ * those packets are joined in one buffer per decipher; any other message decrypted there (rare: window
+ * adjustments, re-keying) is copied out before ssh2 sees it, as it may be kept.
  */
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
+
+const MESSAGE_CHANNEL_DATA = 94;
 
 interface SftpParser {
   server: boolean;
@@ -43,6 +52,7 @@ let installed = false;
 export function installSsh2Fixes(): void {
   if (installed) return;
   installed = true;
+  installDecipherJoin();
   const push: (this: SftpParser, data: Buffer | null) => void = SFTP.prototype.push;
   SFTP.prototype.push = function framedPush(this: SftpParser, data: Buffer | null) {
     if (data === null || !this.server) return push.call(this, data);
@@ -129,4 +139,105 @@ function grow(buf: Buffer, size: number, keep: number): Buffer {
   const bigger = Buffer.allocUnsafeSlow(size);
   buf.copy(bigger, 0, 0, keep);
   return bigger;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: ssh2's protocol internals are untyped CommonJS.
+type Internal = any;
+
+/** Marks the connection of an SFTP server session (see above): its deciphers may reuse their join buffer. */
+export function reuseDecipherBuffers(connection: object): void {
+  const protocol = (connection as Internal)._protocol;
+  if (protocol) protocol.ferryReuse = true;
+}
+
+/** ssh2's limit on a whole SSH packet (RFC 4253 §6.1: 35000 bytes). */
+const MAX_SSH_PACKET = 35000;
+
+function installDecipherJoin(): void {
+  const Protocol = require("ssh2/lib/protocol/Protocol.js") as Internal;
+  const { createDecipher, CIPHER_INFO } = require("ssh2/lib/protocol/crypto.js") as Internal;
+  const info = CIPHER_INFO["aes128-gcm@openssh.com"];
+  const sample = createDecipher({
+    inbound: {
+      onPayload() {},
+      decipherInfo: info,
+      decipherKey: Buffer.alloc(16),
+      decipherIV: Buffer.alloc(12),
+      seqno: 0,
+    },
+  });
+  const AesGcm = sample.constructor;
+  // Only ssh2's OpenSSL binding (built at install) is patched; its pure-JS fallback keeps allocating.
+  if (AesGcm.name !== "AESGCMDecipherBinding" || typeof AesGcm.prototype.decrypt !== "function") return;
+  AesGcm.prototype.decrypt = decryptJoined;
+  const parse = Protocol.prototype.parse;
+  Protocol.prototype.parse = function markedParse(this: Internal, chunk: Buffer, i: number, len: number) {
+    const decipher = this._decipher;
+    if (this.ferryReuse && decipher instanceof AesGcm) joinInOneBuffer(decipher);
+    return parse.call(this, chunk, i, len);
+  };
+}
+
+/** Gives a decipher of Ferry's SFTP server its join buffer (exported for tests). */
+export function joinInOneBuffer(decipher: Internal): void {
+  decipher.ferryJoin ??= Buffer.allocUnsafeSlow(MAX_SSH_PACKET);
+}
+
+/**
+ * ssh2 1.17's AESGCMDecipherBinding.decrypt (MIT, lib/protocol/crypto.js), unchanged but for the join buffer:
+ * the packet length (additional authenticated data, in clear), then padding length + payload + padding, then
+ * the 16-byte tag, each of which may arrive in pieces.
+ */
+function decryptJoined(this: Internal, data: Buffer, p: number, dataLen: number): number | undefined {
+  while (p < dataLen) {
+    if (this._lenBytes < 4) {
+      let nb = Math.min(4 - this._lenBytes, dataLen - p);
+      this._lenBytes += nb;
+      while (nb--) this._len = (this._len << 8) + data[p++]!;
+      if (this._lenBytes < 4) return;
+      if (this._len + 20 > MAX_SSH_PACKET || this._len < 16 || (this._len & 15) !== 0)
+        throw new Error(`Bad packet length: ${this._len}`);
+    }
+    if (this._pktLen < this._len) {
+      if (p >= dataLen) return;
+      const nb = Math.min(this._len - this._pktLen, dataLen - p);
+      const encrypted =
+        p !== 0 || nb !== dataLen ? new Uint8Array(data.buffer, data.byteOffset + p, nb) : data;
+      if (nb === this._len) {
+        this._packet = encrypted;
+      } else {
+        if (!this._packet) {
+          const join: Buffer | undefined = this.ferryJoin;
+          this._packet = join ? join.subarray(0, this._len) : Buffer.allocUnsafe(this._len);
+        }
+        this._packet.set(encrypted, this._pktLen);
+      }
+      p += nb;
+      this._pktLen += nb;
+      if (this._pktLen < this._len || p >= dataLen) return;
+    }
+    {
+      const nb = Math.min(16 - this._tagPos, dataLen - p);
+      if (p !== 0 || nb !== dataLen)
+        this._tag.set(new Uint8Array(data.buffer, data.byteOffset + p, nb), this._tagPos);
+      else this._tag.set(data, this._tagPos);
+      p += nb;
+      this._tagPos += nb;
+      if (this._tagPos < 16) return;
+    }
+    this._instance.decrypt(this._packet, this._len, this._tag);
+    const packet: Buffer = this._packet;
+    let payload = Buffer.from(packet.buffer, packet.byteOffset + 1, packet.length - packet[0]! - 1);
+    // Only channel data is consumed at once (by the SFTP parser); anything else may be kept: its own copy.
+    if (this.ferryJoin && packet.buffer === this.ferryJoin.buffer && payload[0] !== MESSAGE_CHANNEL_DATA)
+      payload = Buffer.from(payload);
+    this.inSeqno = (this.inSeqno + 1) >>> 0;
+    this._len = 0;
+    this._lenBytes = 0;
+    this._packet = null;
+    this._pktLen = 0;
+    this._tagPos = 0;
+    const ret = this._onPayload(payload);
+    if (ret !== undefined) return ret === false ? p : ret;
+  }
 }
