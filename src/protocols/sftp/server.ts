@@ -6,7 +6,7 @@ import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
 import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";
 import { serveSftp } from "./session.js";
-import { installSsh2Fixes, reuseDecipherBuffers } from "./ssh2-fixes.js";
+import { adoptSocket, installSsh2Fixes, markServerConnection, shareReads } from "./ssh2-fixes.js";
 
 /**
  * Modern algorithms only: no SHA-1 (kex, MACs, ssh-rsa signatures), no CBC, no 3DES. Orders follow OpenSSH's
@@ -61,7 +61,7 @@ export async function startSftpServer(
   const server = new ssh2.Server(
     { hostKeys: options.hostKeys, algorithms: ALGORITHMS as never, ident: "Ferry" },
     (client, info) => {
-      reuseDecipherBuffers(client);
+      markServerConnection(client);
       clients.add(client);
       client.on("close", () => clients.delete(client));
       handleClient(client, info.ip, deps, guard, options, log);
@@ -70,9 +70,10 @@ export async function startSftpServer(
   server.on("error", (err: Error) => log.error({ err }, "sftp server error"));
   // Ferry owns the TCP listener to set TCP_NODELAY: SFTP answers each 32 KiB write with a tiny status packet,
   // and Nagle's algorithm held those back behind delayed ACKs (uploads ran at ~60 MB/s with the server idle).
+  // It also chooses the buffers sockets read into (ssh2-fixes.ts): paused on accept, taken over there.
   const listener = net.createServer(
-    { noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 },
-    (socket) => server.injectSocket(socket),
+    { noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000, pauseOnConnect: true },
+    (socket) => server.injectSocket(adoptSocket(socket)),
   );
   listener.on("error", (err) => log.error({ err }, "sftp listener error"));
   await new Promise<void>((resolve, reject) => {
@@ -165,6 +166,7 @@ function handleClient(
       session.on("sftp", (acceptSftp) => {
         if (!login) return;
         serveSftp(acceptSftp(), new VirtualFs(deps, login), log, touch);
+        shareReads(client);
       });
       // Only the SFTP subsystem (scp in OpenSSH ≥ 9 uses it too): no shell, no exec, no forwarding.
       session.on("exec", (_accept, reject) => reject());

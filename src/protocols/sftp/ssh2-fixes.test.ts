@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { installSsh2Fixes, joinInOneBuffer } from "./ssh2-fixes.js";
+import { installSsh2Fixes, markDecipher, releaseRead } from "./ssh2-fixes.js";
 
 const require = createRequire(import.meta.url);
 const { SFTP } = require("ssh2/lib/protocol/SFTP.js") as { SFTP: any };
@@ -155,7 +155,7 @@ describe("ssh2's AES-GCM decipher, with Ferry's join buffer", () => {
         seqno: 0,
       },
     });
-    if (join) joinInOneBuffer(decipher);
+    if (join) markDecipher(decipher);
     for (let at = 0; at < wire.length; at += piece) {
       // Each read in its own memory, as sockets deliver them.
       const read = Buffer.from(wire.subarray(at, at + piece));
@@ -178,5 +178,35 @@ describe("ssh2's AES-GCM decipher, with Ferry's join buffer", () => {
     const { got } = decrypt(wire, 65536, false);
     expect(got.map((g) => g.sha)).toEqual(payloads.map(sha));
     expect(new Set(got.map((g) => g.buffer)).size).toBeGreaterThan(10);
+  });
+
+  it("gives up its view of a read that ends between a packet and its tag, before the read is reused", () => {
+    const { wire, payloads } = encryptedStream();
+    const bodyEnd = 4 + wire.readUInt32BE(0); // the first packet: length, then body; its tag comes next
+    for (const release of [true, false]) {
+      const got: string[] = [];
+      const decipher = createDecipher({
+        inbound: {
+          onPayload: (p: Buffer) => void got.push(sha(p)),
+          decipherInfo: info,
+          decipherKey: key,
+          decipherIV: iv,
+          seqno: 0,
+        },
+      });
+      markDecipher(decipher);
+      const read = Buffer.from(wire.subarray(0, bodyEnd));
+      decipher.decrypt(read, 0, read.length);
+      if (release) releaseRead(decipher, read);
+      read.fill(0); // the shared buffer takes the next read
+      const rest = Buffer.from(wire.subarray(bodyEnd));
+      if (release) {
+        decipher.decrypt(rest, 0, rest.length);
+        expect(got).toEqual(payloads.map(sha));
+      } else {
+        // What it prevents: the kept view now holds other bytes, and the packet fails its authentication.
+        expect(() => decipher.decrypt(rest, 0, rest.length)).toThrow();
+      }
+    }
   });
 });

@@ -14,13 +14,20 @@
  * the store copies WRITE data before it returns to the event loop (see Upload.write). Client-side SFTP
  * (pulls from remote servers) keeps ssh2's own parser: replies there may be held by callers.
  *
- * Likewise one level down: an SSH packet that spans two socket reads (about one per 64 KiB read) is joined by
- * ssh2's decipher in a new buffer before it is decrypted in place. On connections of Ferry's SFTP server, where
- * channel data only ever goes to the SFTP parser above (no shell, exec or forwarding channels are accepted),
- * those packets are joined in one buffer per decipher; any other message decrypted there (rare: window
- * adjustments, re-keying) is copied out before ssh2 sees it, as it may be kept.
+ * Likewise one level down: an SSH packet that spans two socket reads is joined by ssh2's decipher in a new
+ * buffer before it is decrypted in place. On connections of Ferry's SFTP server, where channel data only ever
+ * goes to the SFTP parser above (no shell, exec or forwarding channels are accepted), the AES-GCM decipher
+ * joins them in one buffer of its own; any other message it decrypts (rare: window adjustments, re-keying,
+ * authentication) is copied out before ssh2 sees it, as ssh2 or Ferry may keep it.
+ *
+ * And at the bottom, the socket: Node reads every chunk into a new 64 KiB buffer, the last big source of
+ * external memory. Once a connection runs an SFTP session over AES-GCM, nothing of a read is kept after it is
+ * parsed (see above; a packet whose tag is still to come is copied into the decipher's buffer), so its reads
+ * go into one 256 KiB buffer shared by all such connections (one thread parses them, one read at a time).
+ * Until then (key exchange, authentication), and with other ciphers, reads get their own buffers as usual.
  */
 import { createRequire } from "node:module";
+import net from "node:net";
 
 const require = createRequire(import.meta.url);
 
@@ -52,7 +59,7 @@ let installed = false;
 export function installSsh2Fixes(): void {
   if (installed) return;
   installed = true;
-  installDecipherJoin();
+  installDecipherMarks();
   const push: (this: SftpParser, data: Buffer | null) => void = SFTP.prototype.push;
   SFTP.prototype.push = function framedPush(this: SftpParser, data: Buffer | null) {
     if (data === null || !this.server) return push.call(this, data);
@@ -144,49 +151,60 @@ function grow(buf: Buffer, size: number, keep: number): Buffer {
 // biome-ignore lint/suspicious/noExplicitAny: ssh2's protocol internals are untyped CommonJS.
 type Internal = any;
 
-/** Marks the connection of an SFTP server session (see above): its deciphers may reuse their join buffer. */
-export function reuseDecipherBuffers(connection: object): void {
-  const protocol = (connection as Internal)._protocol;
-  if (protocol) protocol.ferryReuse = true;
-}
-
 /** ssh2's limit on a whole SSH packet (RFC 4253 §6.1: 35000 bytes). */
 const MAX_SSH_PACKET = 35000;
 
-function installDecipherJoin(): void {
+let AesGcm: (new (...args: unknown[]) => Internal) | undefined;
+
+/**
+ * Marks the AES-GCM deciphers of marked connections as they are installed (at each key exchange): ssh2
+ * assigns `protocol._decipher`, which becomes an accessor here.
+ */
+function installDecipherMarks(): void {
   const Protocol = require("ssh2/lib/protocol/Protocol.js") as Internal;
   const { createDecipher, CIPHER_INFO } = require("ssh2/lib/protocol/crypto.js") as Internal;
-  const info = CIPHER_INFO["aes128-gcm@openssh.com"];
   const sample = createDecipher({
     inbound: {
       onPayload() {},
-      decipherInfo: info,
+      decipherInfo: CIPHER_INFO["aes128-gcm@openssh.com"],
       decipherKey: Buffer.alloc(16),
       decipherIV: Buffer.alloc(12),
       seqno: 0,
     },
   });
-  const AesGcm = sample.constructor;
-  // Only ssh2's OpenSSL binding (built at install) is patched; its pure-JS fallback keeps allocating.
-  if (AesGcm.name !== "AESGCMDecipherBinding" || typeof AesGcm.prototype.decrypt !== "function") return;
-  AesGcm.prototype.decrypt = decryptJoined;
-  const parse = Protocol.prototype.parse;
-  Protocol.prototype.parse = function markedParse(this: Internal, chunk: Buffer, i: number, len: number) {
-    const decipher = this._decipher;
-    if (this.ferryReuse && decipher instanceof AesGcm) joinInOneBuffer(decipher);
-    return parse.call(this, chunk, i, len);
-  };
+  const cls = sample.constructor;
+  // Only ssh2's OpenSSL binding (built at install) is patched; its pure-JS fallback keeps its own ways.
+  if (cls.name !== "AESGCMDecipherBinding" || typeof cls.prototype.decrypt !== "function") return;
+  AesGcm = cls;
+  cls.prototype.decrypt = decryptJoined;
+  Object.defineProperty(Protocol.prototype, "_decipher", {
+    configurable: true,
+    get(this: Internal) {
+      return this.ferryDecipher;
+    },
+    set(this: Internal, decipher: Internal) {
+      if (this.ferryServer && decipher instanceof cls) markDecipher(decipher);
+      this.ferryDecipher = decipher;
+    },
+  });
 }
 
-/** Gives a decipher of Ferry's SFTP server its join buffer (exported for tests). */
-export function joinInOneBuffer(decipher: Internal): void {
-  decipher.ferryJoin ??= Buffer.allocUnsafeSlow(MAX_SSH_PACKET);
+/** Marks the connection of an SFTP server session (see above), before its first key exchange. */
+export function markServerConnection(connection: object): void {
+  const protocol = (connection as Internal)._protocol;
+  if (protocol) protocol.ferryServer = true;
+}
+
+/** A marked decipher joins split packets in its own buffer and copies out all but channel data. */
+export function markDecipher(decipher: Internal): void {
+  decipher.ferryMarked = true;
 }
 
 /**
- * ssh2 1.17's AESGCMDecipherBinding.decrypt (MIT, lib/protocol/crypto.js), unchanged but for the join buffer:
- * the packet length (additional authenticated data, in clear), then padding length + payload + padding, then
- * the 16-byte tag, each of which may arrive in pieces.
+ * ssh2 1.17's AESGCMDecipherBinding.decrypt (MIT, lib/protocol/crypto.js), unchanged for unmarked deciphers;
+ * marked ones join in their own buffer and copy out what is not channel data. The packet length (additional
+ * authenticated data, in clear), then padding length + payload + padding, then the 16-byte tag, each of which
+ * may arrive in pieces.
  */
 function decryptJoined(this: Internal, data: Buffer, p: number, dataLen: number): number | undefined {
   while (p < dataLen) {
@@ -207,8 +225,10 @@ function decryptJoined(this: Internal, data: Buffer, p: number, dataLen: number)
         this._packet = encrypted;
       } else {
         if (!this._packet) {
-          const join: Buffer | undefined = this.ferryJoin;
-          this._packet = join ? join.subarray(0, this._len) : Buffer.allocUnsafe(this._len);
+          if (this.ferryMarked) this.ferryJoin ??= Buffer.allocUnsafeSlow(MAX_SSH_PACKET);
+          this._packet = this.ferryMarked
+            ? this.ferryJoin.subarray(0, this._len)
+            : Buffer.allocUnsafe(this._len);
         }
         this._packet.set(encrypted, this._pktLen);
       }
@@ -229,8 +249,7 @@ function decryptJoined(this: Internal, data: Buffer, p: number, dataLen: number)
     const packet: Buffer = this._packet;
     let payload = Buffer.from(packet.buffer, packet.byteOffset + 1, packet.length - packet[0]! - 1);
     // Only channel data is consumed at once (by the SFTP parser); anything else may be kept: its own copy.
-    if (this.ferryJoin && packet.buffer === this.ferryJoin.buffer && payload[0] !== MESSAGE_CHANNEL_DATA)
-      payload = Buffer.from(payload);
+    if (this.ferryMarked && payload[0] !== MESSAGE_CHANNEL_DATA) payload = Buffer.from(payload);
     this.inSeqno = (this.inSeqno + 1) >>> 0;
     this._len = 0;
     this._lenBytes = 0;
@@ -240,4 +259,76 @@ function decryptJoined(this: Internal, data: Buffer, p: number, dataLen: number)
     const ret = this._onPayload(payload);
     if (ret !== undefined) return ret === false ? p : ret;
   }
+}
+
+/** Size of the read buffer shared by SFTP sessions, and of the reads of other connections. */
+const SHARED_READ = 256 * 1024;
+const OWN_READ = 64 * 1024;
+let sharedRead: Buffer | undefined;
+
+function sharedReadBuffer(): Buffer {
+  sharedRead ??= Buffer.allocUnsafeSlow(SHARED_READ);
+  return sharedRead;
+}
+
+interface ReadState {
+  protocol?: Internal;
+  sftp: boolean;
+}
+const readStates = new WeakMap<net.Socket, ReadState>();
+
+/**
+ * Takes over an accepted connection (listened with pauseOnConnect) into a socket that reads into buffers
+ * chosen here: its own ones until `shareReads` and AES-GCM, the shared one after.
+ */
+export function adoptSocket(accepted: net.Socket): net.Socket {
+  const handle = (accepted as Internal)._handle;
+  if (!handle || !AesGcm) {
+    accepted.resume();
+    return accepted;
+  }
+  (accepted as Internal)._handle = null;
+  accepted.destroy();
+  const state: ReadState = { sftp: false };
+  const socket: net.Socket = new net.Socket({
+    handle,
+    readable: true,
+    writable: true,
+    onread: {
+      buffer: () => (shared(state) ? sharedReadBuffer() : Buffer.allocUnsafeSlow(OWN_READ)),
+      callback: (nread: number, buffer: Buffer) => {
+        socket.emit("data", buffer.subarray(0, nread));
+        if (buffer === sharedRead) keepNothingOf(state, buffer);
+        return true;
+      },
+    },
+  } as net.SocketConstructorOpts);
+  readStates.set(socket, state);
+  return socket;
+}
+
+/** Called when the connection's SFTP session starts: its reads may share the buffer from now on. */
+export function shareReads(connection: object): void {
+  const c = connection as Internal;
+  const state = c._sock && readStates.get(c._sock);
+  if (!state) return;
+  state.protocol = c._protocol;
+  state.sftp = true;
+}
+
+const shared = (state: ReadState) => state.sftp && state.protocol?._decipher?.ferryMarked === true;
+
+/**
+ * After a shared read is parsed: a packet whose body was whole in it but whose tag is still to come is held
+ * by the decipher as a view of the read; it gets a copy (whatever the decipher, should a re-key change it).
+ */
+function keepNothingOf(state: ReadState, read: Buffer): void {
+  const decipher = state.protocol?._decipher;
+  if (decipher) releaseRead(decipher, read);
+}
+
+/** Makes a decipher hold nothing of `read`, which is about to be reused (exported for tests). */
+export function releaseRead(decipher: Internal, read: Buffer): void {
+  const packet: Uint8Array | null | undefined = decipher._packet;
+  if (packet && packet.buffer === read.buffer) decipher._packet = Buffer.from(packet);
 }
