@@ -37,21 +37,37 @@ export interface FileStore {
   remove(key: string): Promise<void>;
 }
 
-/** A readable stream of an object from `start`, 1 MiB at a time; closes the reader when done or destroyed. */
+const STREAM_CHUNK = 1024 * 1024;
+
+/**
+ * A readable stream of an object from `start`, 1 MiB at a time, the next MiB read while the current one is
+ * consumed (objects often come from disk, not the page cache: direct I/O); closes the reader when done or
+ * destroyed.
+ */
 export function objectStream(reader: ObjectReader, start = 0): Readable {
-  let position = start;
+  let nextAt = start;
+  let ahead: Promise<Buffer> | undefined;
   let closed = false;
+  const fetch = () => {
+    const chunk = reader.read(nextAt, STREAM_CHUNK);
+    nextAt += STREAM_CHUNK;
+    // Awaited by the next read(); if the stream is destroyed first, nobody will: no unhandled rejection.
+    chunk.catch(() => {});
+    return chunk;
+  };
   const close = async () => {
     if (!closed) {
       closed = true;
+      await ahead?.catch(() => {});
       await reader.close();
     }
   };
   return new Readable({
     async read() {
       try {
-        const chunk = await reader.read(position, 1024 * 1024);
-        position += chunk.length;
+        const chunk = await (ahead ?? fetch());
+        // A short chunk is the end of the object: nothing more to read ahead.
+        ahead = chunk.length === STREAM_CHUNK ? fetch() : undefined;
         if (chunk.length > 0) this.push(chunk);
         else {
           await close();

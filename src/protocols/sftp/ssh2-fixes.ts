@@ -264,6 +264,8 @@ function decryptJoined(this: Internal, data: Buffer, p: number, dataLen: number)
 /** Size of the read buffer shared by SFTP sessions, and of the reads of other connections. */
 const SHARED_READ = 256 * 1024;
 const OWN_READ = 64 * 1024;
+/** Smaller reads into a connection's own buffer are handed out as exact copies, and the buffer read into again. */
+const COPY_BELOW = 16 * 1024;
 let sharedRead: Buffer | undefined;
 
 function sharedReadBuffer(): Buffer {
@@ -274,6 +276,8 @@ function sharedReadBuffer(): Buffer {
 interface ReadState {
   protocol?: Internal;
   sftp: boolean;
+  /** The connection's own read buffer, while not handed out. */
+  own?: Buffer;
 }
 const readStates = new WeakMap<net.Socket, ReadState>();
 
@@ -295,10 +299,18 @@ export function adoptSocket(accepted: net.Socket): net.Socket {
     readable: true,
     writable: true,
     onread: {
-      buffer: () => (shared(state) ? sharedReadBuffer() : Buffer.allocUnsafeSlow(OWN_READ)),
+      buffer: () => (shared(state) ? sharedReadBuffer() : ownReadBuffer(state)),
       callback: (nread: number, buffer: Buffer) => {
-        socket.emit("data", buffer.subarray(0, nread));
-        if (buffer === sharedRead) keepNothingOf(state, buffer);
+        if (buffer === sharedRead) {
+          socket.emit("data", buffer.subarray(0, nread));
+          keepNothingOf(state, buffer);
+        } else if (nread < COPY_BELOW) {
+          // Handshake-sized reads: a copy of their size, not a 64 KiB buffer kept alive by a few bytes.
+          socket.emit("data", Buffer.from(buffer.subarray(0, nread)));
+        } else {
+          state.own = undefined;
+          socket.emit("data", buffer.subarray(0, nread));
+        }
         return true;
       },
     },
@@ -314,6 +326,11 @@ export function shareReads(connection: object): void {
   if (!state) return;
   state.protocol = c._protocol;
   state.sftp = true;
+}
+
+function ownReadBuffer(state: ReadState): Buffer {
+  state.own ??= Buffer.allocUnsafeSlow(OWN_READ);
+  return state.own;
 }
 
 const shared = (state: ReadState) => state.sftp && state.protocol?._decipher?.ferryMarked === true;
