@@ -28,6 +28,12 @@ export interface ObjectReader {
   readonly size: number;
   /** Up to `length` bytes from `position`; fewer (or none) at the end. */
   read(position: number, length: number): Promise<Buffer>;
+  /**
+   * Like read, but lends the bytes to `use` instead of returning them: `use` must not keep them (the memory is
+   * reused once it returns), which spares a new buffer and a copy per block. Optional; callers fall back to
+   * read.
+   */
+  readWith?(position: number, length: number, use: (data: Buffer) => void): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -154,6 +154,35 @@ describe("the local store with direct I/O", () => {
     await reader.close();
   });
 
+  it("lends blocks to readWith without copying, never reusing one while a reader still uses it", async () => {
+    const { root, store: s } = await store();
+    const direct = await allowsDirectIo(root);
+    const data = randomBytes(5 * 1024 * 1024 + 999);
+    const upload = await s.create();
+    await upload.write(data, 0);
+    const reader = await s.open((await upload.commit()).key);
+    const before = directIo.read;
+    // All at once, as an SFTP client's pipelined READs: blocks are replaced while earlier ones are awaited.
+    const got: Buffer[] = [];
+    const reads = [];
+    for (let at = 0, i = 0; at < data.length; at += 32768, i++)
+      reads.push(reader.readWith!(at, 32768, (d) => void (got[i] = Buffer.from(d))));
+    await Promise.all(reads);
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    expect(directIo.read - before).toBe(direct ? data.length : 0);
+    // Large, unaligned and past-the-end reads fall back to read().
+    const check = async (at: number, n: number) => {
+      let seen = Buffer.alloc(0);
+      await reader.readWith!(at, n, (d) => void (seen = Buffer.from(d)));
+      expect(seen.equals(data.subarray(at, at + n))).toBe(true);
+    };
+    await check(12_345, 40_000);
+    await check(0, 2 * 1024 * 1024);
+    await check(data.length - 10, 32768);
+    await check(data.length + 5, 10);
+    await reader.close();
+  });
+
   it("keeps small uploads and scattered writes on ordinary writes", async () => {
     const { store: s } = await store();
     const before = directIo.written;

@@ -315,19 +315,32 @@ class LocalReader implements ObjectReader {
   private directFd: Promise<FileHandle | null> | undefined;
 
   /**
-   * Reads a block with direct I/O into an aligned chunk and copies it out (the chunk goes back to the pool;
-   * what is handed out must stay valid). Like direct writes, this spares the page cache fill, which cost more
-   * CPU than the copy; null when direct I/O is not possible here.
+   * Reads a block with direct I/O and copies it out (what read() hands out must stay valid). Like direct
+   * writes, this spares the page cache fill, which cost more CPU than the copy; null when direct I/O is not
+   * possible here.
    */
   private async readDirect(position: number, n: number): Promise<Buffer | null> {
+    const chunk = takeChunk(true);
+    try {
+      const got = await this.readDirectInto(chunk, position, n);
+      if (got === null) return null;
+      const out = Buffer.allocUnsafeSlow(got);
+      chunk.copy(out, 0, 0, got);
+      return out;
+    } finally {
+      giveBack(chunk);
+    }
+  }
+
+  /** Up to `n` bytes at `position` into an aligned chunk, by direct I/O; null when that is not possible. */
+  private async readDirectInto(chunk: Buffer, position: number, n: number): Promise<number | null> {
+    if (!aligned.has(chunk)) return null;
     this.directFd ??= open(this.file, constants.O_RDONLY | constants.O_DIRECT).catch((err) =>
       refused(err, this.direct),
     );
-    const fd = await this.directFd;
-    if (!fd) return null;
-    const chunk = takeChunk(true);
     try {
-      if (!aligned.has(chunk)) return null;
+      const fd = await this.directFd;
+      if (!fd) return null;
       let got = 0;
       // Whole aligned blocks only; the file's end comes as a short read.
       while (got < n) {
@@ -335,14 +348,41 @@ class LocalReader implements ObjectReader {
         got += bytesRead;
         if (bytesRead === 0 || got % 4096 !== 0) break;
       }
-      const out = Buffer.allocUnsafeSlow(Math.min(got, n));
-      chunk.copy(out, 0, 0, out.length);
-      directIo.read += out.length;
-      return out;
+      got = Math.min(got, n);
+      directIo.read += got;
+      return got;
     } catch (err) {
       return refused(err, this.direct);
+    }
+  }
+
+  /** The block lent out by readWith: its chunk goes back to the pool once replaced and no longer in use. */
+  private lent: LentBlock | null = null;
+
+  async readWith(position: number, length: number, use: (data: Buffer) => void): Promise<void> {
+    const n = Math.max(0, Math.min(length, this.size - position));
+    let b = this.lent;
+    if (n > 0 && n < CHUNK && (!b || position < b.start || position + n > b.start + b.length)) {
+      b = null;
+      if (position % 4096 === 0 && this.direct.usable) {
+        const chunk = takeChunk(true);
+        const blockLength = Math.min(CHUNK, this.size - position);
+        b = { start: position, length: blockLength, chunk, users: 0, retired: false, got: null };
+        b.got = this.readDirectInto(chunk, position, blockLength);
+      }
+      if (this.lent) retire(this.lent);
+      this.lent = b;
+    }
+    if (n === 0 || n >= CHUNK || !b) return use(await this.read(position, length));
+    b.users++;
+    try {
+      const got = await b.got;
+      if (got === null) return use(await this.read(position, length));
+      const from = position - b.start;
+      use(b.chunk.subarray(from, Math.min(from + n, got)));
     } finally {
-      giveBack(chunk);
+      b.users--;
+      if (b.retired && b.users === 0) retire(b);
     }
   }
 
@@ -352,8 +392,31 @@ class LocalReader implements ObjectReader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.lent) retire(this.lent);
+    this.lent = null;
     await closeQuietly(this.directFd);
     await this.fd.close();
+  }
+}
+
+interface LentBlock {
+  start: number;
+  length: number;
+  chunk: Buffer;
+  /** Bytes read into the chunk (null: direct I/O refused). */
+  got: Promise<number | null> | null;
+  /** readWith calls using it now. */
+  users: number;
+  retired: boolean;
+}
+
+/** Marks a lent block as replaced; its chunk returns to the pool when its last user is done. */
+function retire(b: LentBlock): void {
+  b.retired = true;
+  if (b.users === 0 && b.chunk.length > 0) {
+    giveBack(b.chunk);
+    // Given back exactly once.
+    b.chunk = Buffer.alloc(0);
   }
 }
 

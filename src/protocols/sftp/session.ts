@@ -120,9 +120,13 @@ export function serveSftp(sftp: SFTPWrapper, vfs: VirtualFs, log: Logger, onActi
     const [, h] = handleOf(handle);
     if (h?.kind !== "read")
       return void sftp.status(reqid, STATUS_CODE.FAILURE, "Not a file open for reading");
-    const data = await h.file.read(offset, length);
-    if (data.length === 0) sftp.status(reqid, STATUS_CODE.EOF);
-    else sftp.data(reqid, data);
+    // sftp.data copies the bytes into its packet at once: they can be lent (no buffer per block).
+    const send = (data: Buffer) => {
+      if (data.length === 0) sftp.status(reqid, STATUS_CODE.EOF);
+      else sftp.data(reqid, data);
+    };
+    if (h.file.readWith) await h.file.readWith(offset, length, send);
+    else send(await h.file.read(offset, length));
   });
 
   on("CLOSE", async (reqid, handle: Buffer) => {
