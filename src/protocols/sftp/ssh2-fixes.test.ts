@@ -11,13 +11,17 @@ installSsh2Fixes();
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-/** An SFTP server parser as ssh2 makes one for a session, its replies dropped. */
-function serverParser() {
-  const protocol = { _remoteIdentRaw: "SSH-2.0-OpenSSH_9.2p1", channelData() {}, channelClose() {} };
+/** An SFTP server parser as ssh2 makes one for a session; its replies go to `sent` (copied, as ssh2 does). */
+function serverParser(window = 2 ** 30, sent: Buffer[] = []) {
+  const protocol = {
+    _remoteIdentRaw: "SSH-2.0-OpenSSH_9.2p1",
+    channelData: (_id: number, data: Buffer) => void sent.push(Buffer.from(data)),
+    channelClose() {},
+  };
   const chanInfo = {
     type: "session",
     incoming: { id: 0, window: 2 ** 30, packetSize: 32768, state: "open" },
-    outgoing: { id: 0, window: 2 ** 30, packetSize: 32768, state: "open" },
+    outgoing: { id: 0, window, packetSize: 32768, state: "open" },
   };
   return new SFTP({ _protocol: protocol }, chanInfo, { server: true });
 }
@@ -112,6 +116,41 @@ describe("ssh2's SFTP parser, framed by Ferry", () => {
     }
     const empty = Buffer.alloc(4);
     expect(feed(Buffer.concat([init(), empty]), [3]).errors.join()).toMatch(/Invalid packet length/);
+  });
+});
+
+describe("ssh2's SFTP DATA replies, sent by Ferry", () => {
+  it("go out as header then bytes, copied at once, in channel packets no larger than the client's", () => {
+    const sent: Buffer[] = [];
+    const sftp = serverParser(2 ** 30, sent);
+    const bytes = randomBytes(40_000);
+    const original = Buffer.from(bytes);
+    sftp.data(7, bytes);
+    bytes.fill(0); // the memory is lent: reused as soon as data() returns
+    const head = Buffer.alloc(13);
+    head.writeUInt32BE(9 + original.length, 0);
+    head[4] = 103;
+    head.writeUInt32BE(7, 5);
+    head.writeUInt32BE(original.length, 9);
+    expect(Buffer.concat(sent).equals(Buffer.concat([head, original]))).toBe(true);
+    expect(Math.max(...sent.map((p) => p.length))).toBeLessThanOrEqual(32768);
+    expect(sftp.outgoing.window).toBe(2 ** 30 - 13 - original.length);
+  });
+
+  it("leave a reply larger than the window to ssh2, which sends what fits and keeps its own copy of the rest", () => {
+    const sent: Buffer[] = [];
+    const sftp = serverParser(1000, sent);
+    const bytes = randomBytes(5000);
+    const original = Buffer.from(bytes);
+    sftp.data(8, bytes);
+    bytes.fill(0);
+    expect(Buffer.concat(sent).length).toBe(1000);
+    expect(
+      Buffer.concat(sent)
+        .subarray(13)
+        .equals(original.subarray(0, 1000 - 13)),
+    ).toBe(true);
+    expect(Buffer.concat(sftp._buffer).equals(original.subarray(1000 - 13))).toBe(true);
   });
 });
 

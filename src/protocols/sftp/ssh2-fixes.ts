@@ -1,5 +1,5 @@
 /**
- * Less garbage per SFTP upload, applied once at start-up to ssh2's SFTP parser and AES-GCM decipher, for
+ * Less garbage per SFTP transfer, applied once at start-up to ssh2's SFTP parser and AES-GCM decipher, for
  * Ferry's SFTP server only.
  *
  * OpenSSH's sftp sends 32 KiB WRITE requests, and a request is 33 bytes longer than the 32 KiB channel packets
@@ -25,6 +25,9 @@
  * parsed (see above; a packet whose tag is still to come is copied into the decipher's buffer), so its reads
  * go into one 256 KiB buffer shared by all such connections (one thread parses them, one read at a time).
  * Until then (key exchange, authentication), and with other ciphers, reads get their own buffers as usual.
+ *
+ * Downloads: a DATA reply is written as its header then the file's bytes straight into SSH packets, instead of
+ * being copied first into a new SFTP packet (see sendDataNow); the bytes come lent from the store (readWith).
  */
 import { createRequire } from "node:module";
 import net from "node:net";
@@ -43,6 +46,34 @@ interface SftpParser {
 // biome-ignore lint/suspicious/noExplicitAny: ssh2's protocol internals are untyped CommonJS.
 const { SFTP } = require("ssh2/lib/protocol/SFTP.js") as { SFTP: { prototype: SftpParser } & any };
 
+const RESPONSE_DATA = 103;
+
+/**
+ * Sends a DATA reply as its 13-byte header, then the bytes themselves, straight into SSH channel packets (which
+ * copy them): ssh2 would first copy both into a new SFTP packet (a 32 KiB buffer per READ, the largest source
+ * of garbage in downloads). Only when the whole reply fits in the window now; false otherwise, and ssh2's own
+ * way (which may queue the reply) is used.
+ */
+function sendDataNow(sftp: Internal, reqid: number, bytes: Buffer): boolean {
+  const out = sftp.outgoing;
+  if (bytes.length === 0 || out.state !== "open" || sftp._buffer.length > 0 || out.window < 13 + bytes.length)
+    return false;
+  const head = Buffer.allocUnsafe(13);
+  head.writeUInt32BE(9 + bytes.length, 0);
+  head[4] = RESPONSE_DATA;
+  head.writeUInt32BE(reqid, 5);
+  head.writeUInt32BE(bytes.length, 9);
+  for (const part of [head, bytes]) {
+    for (let p = 0; p < part.length; ) {
+      const n = Math.min(part.length - p, out.packetSize);
+      out.window -= n;
+      sftp._protocol.channelData(out.id, n === part.length ? part : part.subarray(p, p + n));
+      p += n;
+    }
+  }
+  return true;
+}
+
 /** A packet being joined: `buf[0, have)` so far, `need` bytes in all (0 until its length is known). */
 interface Joining {
   buf: Buffer;
@@ -60,6 +91,16 @@ export function installSsh2Fixes(): void {
   if (installed) return;
   installed = true;
   installDecipherMarks();
+  const data = SFTP.prototype.data;
+  SFTP.prototype.data = function directData(
+    this: Internal,
+    reqid: number,
+    bytes: unknown,
+    encoding?: unknown,
+  ) {
+    if (!(this.server && Buffer.isBuffer(bytes) && sendDataNow(this, reqid, bytes)))
+      data.call(this, reqid, bytes, encoding);
+  };
   const push: (this: SftpParser, data: Buffer | null) => void = SFTP.prototype.push;
   SFTP.prototype.push = function framedPush(this: SftpParser, data: Buffer | null) {
     if (data === null || !this.server) return push.call(this, data);
