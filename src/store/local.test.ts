@@ -166,14 +166,20 @@ describe("the local store with direct I/O", () => {
     const got: Buffer[] = [];
     const reads = [];
     for (let at = 0, i = 0; at < data.length; at += 32768, i++)
-      reads.push(reader.readWith!(at, 32768, (d) => void (got[i] = Buffer.from(d))));
+      reads.push(
+        reader.readWith!(at, 32768, (d) => {
+          got[i] = Buffer.from(d);
+        }),
+      );
     await Promise.all(reads);
     expect(Buffer.concat(got).equals(data)).toBe(true);
     expect(directIo.read - before).toBe(direct ? data.length : 0);
     // Large, unaligned and past-the-end reads fall back to read().
     const check = async (at: number, n: number) => {
       let seen = Buffer.alloc(0);
-      await reader.readWith!(at, n, (d) => void (seen = Buffer.from(d)));
+      await reader.readWith!(at, n, (d) => {
+        seen = Buffer.from(d);
+      });
       expect(seen.equals(data.subarray(at, at + n))).toBe(true);
     };
     await check(12_345, 40_000);

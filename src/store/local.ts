@@ -342,11 +342,20 @@ class LocalReader implements ObjectReader {
       const fd = await this.directFd;
       if (!fd) return null;
       let got = 0;
-      // Whole aligned blocks only; the file's end comes as a short read.
+      // Whole aligned blocks only. A read that ends unaligned is the file's end, or a short read: whatever is
+      // left comes through the ordinary descriptor (never a block that stops early: that would read as EOF).
       while (got < n) {
         const { bytesRead } = await fd.read(chunk, got, CHUNK - got, position + got);
+        if (bytesRead === 0) break;
         got += bytesRead;
-        if (bytesRead === 0 || got % 4096 !== 0) break;
+        if (got % 4096 !== 0) {
+          while (got < n) {
+            const rest = await this.fd.read(chunk, got, n - got, position + got);
+            if (rest.bytesRead === 0) break;
+            got += rest.bytesRead;
+          }
+          break;
+        }
       }
       got = Math.min(got, n);
       directIo.read += got;
