@@ -3,7 +3,10 @@ import { constants } from "node:fs";
 import { mkdtemp, open, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { afterAll, describe, expect, it } from "vitest";
+import { lendingStream } from "../pipeline/store.js";
 import { directIo, localStore } from "./local.js";
 
 const roots: string[] = [];
@@ -187,6 +190,31 @@ describe("the local store with direct I/O", () => {
     await check(data.length - 10, 32768);
     await check(data.length + 5, 10);
     await reader.close();
+  });
+
+  it("streams an object through three lent buffers to a consumer that writes each chunk before the next", async () => {
+    const { store: s } = await store();
+    const data = randomBytes(7 * 1024 * 1024 + 77);
+    const upload = await s.create();
+    await upload.write(data, 0);
+    const { key } = await upload.commit();
+    for (const start of [0, 1_000_003]) {
+      const copies: Buffer[] = [];
+      const memory = new Set<ArrayBufferLike>();
+      // A slow sink, as a socket: each chunk is "written" a little later, then taken as it was at that time.
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          memory.add(chunk.buffer);
+          setTimeout(() => {
+            copies.push(Buffer.from(chunk));
+            done();
+          }, 2);
+        },
+      });
+      await pipeline(lendingStream(await s.open(key), start), sink);
+      expect(Buffer.concat(copies).equals(data.subarray(start))).toBe(true);
+      expect(memory.size).toBeLessThanOrEqual(3);
+    }
   });
 
   it("keeps small uploads and scattered writes on ordinary writes", async () => {

@@ -365,6 +365,16 @@ class LocalReader implements ObjectReader {
     }
   }
 
+  async readInto(target: Buffer, position: number): Promise<number> {
+    let got = 0;
+    while (got < target.length) {
+      const { bytesRead } = await this.fd.read(target, got, target.length - got, position + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got;
+  }
+
   /** The block lent out by readWith: its chunk goes back to the pool once replaced and no longer in use. */
   private lent: LentBlock | null = null;
 

@@ -8,7 +8,7 @@ import type { Socket } from "node:net";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { objectStream } from "../../pipeline/store.js";
+import { lendingStream } from "../../pipeline/store.js";
 import { normalisePath, type VfsEntry, VfsError, type VirtualFs, type WriteHandle } from "../vfs.js";
 
 /** What ftp-srv's LIST and STAT expect of an entry. */
@@ -148,7 +148,8 @@ export class FerryFileSystem {
   async read(fileName: string, options: { start?: number } = {}) {
     const p = this.resolve(fileName);
     const reader = await this.vfs.openRead(p);
-    return { stream: objectStream(reader, options.start ?? 0), clientPath: p };
+    // ftp-srv's RETR writes each chunk before it takes the next: the stream may lend its buffers.
+    return { stream: lendingStream(reader, options.start ?? 0), clientPath: p };
   }
 
   async delete(p: string): Promise<void> {
