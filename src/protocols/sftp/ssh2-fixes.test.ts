@@ -154,98 +154,90 @@ describe("ssh2's SFTP DATA replies, sent by Ferry", () => {
   });
 });
 
-describe("ssh2's AES-GCM decipher, with Ferry's join buffer", () => {
-  const info = CIPHER_INFO["aes128-gcm@openssh.com"];
-  const key = randomBytes(16);
-  const iv = randomBytes(12);
+for (const cipherName of ["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com"]) {
+  describe(`ssh2's ${cipherName} decipher, with Ferry's join buffer`, () => {
+    const info = CIPHER_INFO[cipherName];
+    const key = randomBytes(info.keyLen);
+    const iv = info.ivLen ? randomBytes(info.ivLen) : undefined;
+    const keys = iv
+      ? { key: { cipherKey: key, cipherIV: iv }, dec: { decipherKey: key, decipherIV: iv } }
+      : { key: { cipherKey: key }, dec: { decipherKey: key } };
 
-  /** What an OpenSSH client sends: channel data with a window adjustment and an ignore message among it. */
-  function encryptedStream() {
-    const wire: Buffer[] = [];
-    const cipher = createCipher({
-      outbound: {
-        onWrite: (p: Buffer) => wire.push(Buffer.from(p)),
-        cipherInfo: info,
-        cipherKey: key,
-        cipherIV: iv,
-        seqno: 0,
-      },
-    });
-    const payloads = [];
-    for (let i = 0; i < 40; i++) {
-      const type = i % 10 === 3 ? 93 : i % 10 === 7 ? 2 : 94;
-      const payload = Buffer.concat([Buffer.from([type]), randomBytes(type === 94 ? 32768 + 8 : 8)]);
-      payloads.push(payload);
-      const packet = cipher.allocPacket(payload.length);
-      payload.copy(packet, 5);
-      cipher.encrypt(packet);
-    }
-    return { wire: Buffer.concat(wire), payloads };
-  }
-
-  function decrypt(wire: Buffer, piece: number, join: boolean) {
-    const got: { type: number; sha: string; buffer: ArrayBufferLike }[] = [];
-    const decipher = createDecipher({
-      inbound: {
-        onPayload: (p: Buffer) => void got.push({ type: p[0]!, sha: sha(p), buffer: p.buffer }),
-        decipherInfo: info,
-        decipherKey: key,
-        decipherIV: iv,
-        seqno: 0,
-      },
-    });
-    if (join) markDecipher(decipher);
-    for (let at = 0; at < wire.length; at += piece) {
-      // Each read in its own memory, as sockets deliver them.
-      const read = Buffer.from(wire.subarray(at, at + piece));
-      decipher.decrypt(read, 0, read.length);
-    }
-    return { got, join: decipher.ferryJoin?.buffer as ArrayBufferLike | undefined };
-  }
-
-  it("decrypts every packet, joining those split across reads in one buffer, and copies out all but channel data", () => {
-    const { wire, payloads } = encryptedStream();
-    for (const piece of [65536, 1, 17, 32_000, wire.length]) {
-      const { got, join } = decrypt(wire, piece, true);
-      expect(got.map((g) => g.sha)).toEqual(payloads.map(sha));
-      const joined = got.filter((g) => g.buffer === join);
-      if (piece === 65536) expect(joined.length).toBeGreaterThan(5);
-      // Window adjustments and the like may be kept by ssh2: never handed out in the reused buffer.
-      expect(joined.every((g) => g.type === 94)).toBe(true);
-    }
-    // Without it (ssh2's own way, kept for client connections), a new buffer for every split packet.
-    const { got } = decrypt(wire, 65536, false);
-    expect(got.map((g) => g.sha)).toEqual(payloads.map(sha));
-    expect(new Set(got.map((g) => g.buffer)).size).toBeGreaterThan(10);
-  });
-
-  it("gives up its view of a read that ends between a packet and its tag, before the read is reused", () => {
-    const { wire, payloads } = encryptedStream();
-    const bodyEnd = 4 + wire.readUInt32BE(0); // the first packet: length, then body; its tag comes next
-    for (const release of [true, false]) {
-      const got: string[] = [];
-      const decipher = createDecipher({
-        inbound: {
-          onPayload: (p: Buffer) => void got.push(sha(p)),
-          decipherInfo: info,
-          decipherKey: key,
-          decipherIV: iv,
+    /** What an OpenSSH client sends: channel data with a window adjustment and an ignore message among it. */
+    function encryptedStream() {
+      const wire: Buffer[] = [];
+      const cipher = createCipher({
+        outbound: {
+          onWrite: (p: Buffer) => wire.push(Buffer.from(p)),
+          cipherInfo: info,
+          ...keys.key,
           seqno: 0,
         },
       });
-      markDecipher(decipher);
-      const read = Buffer.from(wire.subarray(0, bodyEnd));
-      decipher.decrypt(read, 0, read.length);
-      if (release) releaseRead(decipher, read);
-      read.fill(0); // the shared buffer takes the next read
-      const rest = Buffer.from(wire.subarray(bodyEnd));
-      if (release) {
-        decipher.decrypt(rest, 0, rest.length);
-        expect(got).toEqual(payloads.map(sha));
-      } else {
-        // What it prevents: the kept view now holds other bytes, and the packet fails its authentication.
-        expect(() => decipher.decrypt(rest, 0, rest.length)).toThrow();
+      const payloads = [];
+      for (let i = 0; i < 40; i++) {
+        const type = i % 10 === 3 ? 93 : i % 10 === 7 ? 2 : 94;
+        const payload = Buffer.concat([Buffer.from([type]), randomBytes(type === 94 ? 32768 + 8 : 8)]);
+        payloads.push(payload);
+        const packet = cipher.allocPacket(payload.length);
+        payload.copy(packet, 5);
+        cipher.encrypt(packet);
       }
+      return { wire: Buffer.concat(wire), payloads, firstPacket: wire[0]!.length };
     }
+
+    function newDecipher(onPayload: (p: Buffer) => void) {
+      return createDecipher({ inbound: { onPayload, decipherInfo: info, ...keys.dec, seqno: 0 } });
+    }
+
+    function decrypt(wire: Buffer, piece: number, join: boolean) {
+      const got: { type: number; sha: string; buffer: ArrayBufferLike }[] = [];
+      const decipher = newDecipher((p) => void got.push({ type: p[0]!, sha: sha(p), buffer: p.buffer }));
+      if (join) markDecipher(decipher);
+      for (let at = 0; at < wire.length; at += piece) {
+        // Each read in its own memory, as sockets deliver them.
+        const read = Buffer.from(wire.subarray(at, at + piece));
+        decipher.decrypt(read, 0, read.length);
+      }
+      return { got, join: decipher.ferryJoin?.buffer as ArrayBufferLike | undefined };
+    }
+
+    it("decrypts every packet, joining those split across reads in one buffer, and copies out all but channel data", () => {
+      const { wire, payloads } = encryptedStream();
+      for (const piece of [65536, 1, 17, 32_000, wire.length]) {
+        const { got, join } = decrypt(wire, piece, true);
+        expect(got.map((g) => g.sha)).toEqual(payloads.map(sha));
+        const joined = got.filter((g) => g.buffer === join);
+        if (piece === 65536) expect(joined.length).toBeGreaterThan(5);
+        // Window adjustments and the like may be kept by ssh2: never handed out in the reused buffer.
+        expect(joined.every((g) => g.type === 94)).toBe(true);
+      }
+      // Without it (ssh2's own way, kept for client connections), a new buffer for every split packet.
+      const { got } = decrypt(wire, 65536, false);
+      expect(got.map((g) => g.sha)).toEqual(payloads.map(sha));
+      expect(new Set(got.map((g) => g.buffer)).size).toBeGreaterThan(10);
+    });
+
+    it("gives up its view of a read that ends between a packet and its tag, before the read is reused", () => {
+      const { wire, payloads, firstPacket } = encryptedStream();
+      const bodyEnd = firstPacket - 16; // length and body of the first packet; its 16-byte tag comes next
+      for (const release of [true, false]) {
+        const got: string[] = [];
+        const decipher = newDecipher((p) => void got.push(sha(p)));
+        markDecipher(decipher);
+        const read = Buffer.from(wire.subarray(0, bodyEnd));
+        decipher.decrypt(read, 0, read.length);
+        if (release) releaseRead(decipher, read);
+        read.fill(0); // the shared buffer takes the next read
+        const rest = Buffer.from(wire.subarray(bodyEnd));
+        if (release) {
+          decipher.decrypt(rest, 0, rest.length);
+          expect(got).toEqual(payloads.map(sha));
+        } else {
+          // What it prevents: the kept view now holds other bytes, and the packet fails its authentication.
+          expect(() => decipher.decrypt(rest, 0, rest.length)).toThrow();
+        }
+      }
+    });
   });
-});
+}

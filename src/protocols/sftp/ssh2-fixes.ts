@@ -1,6 +1,6 @@
 /**
- * Less garbage per SFTP transfer, applied once at start-up to ssh2's SFTP parser and AES-GCM decipher, for
- * Ferry's SFTP server only.
+ * Less garbage per SFTP transfer, applied once at start-up to ssh2's SFTP parser and its AES-GCM and
+ * ChaCha20-Poly1305 deciphers, for Ferry's SFTP server only.
  *
  * OpenSSH's sftp sends 32 KiB WRITE requests, and a request is 33 bytes longer than the 32 KiB channel packets
  * that carry it: nearly every request arrives in two pieces, and ssh2 allocates a new buffer to join each one
@@ -16,15 +16,16 @@
  *
  * Likewise one level down: an SSH packet that spans two socket reads is joined by ssh2's decipher in a new
  * buffer before it is decrypted in place. On connections of Ferry's SFTP server, where channel data only ever
- * goes to the SFTP parser above (no shell, exec or forwarding channels are accepted), the AES-GCM decipher
- * joins them in one buffer of its own; any other message it decrypts (rare: window adjustments, re-keying,
- * authentication) is copied out before ssh2 sees it, as ssh2 or Ferry may keep it.
+ * goes to the SFTP parser above (no shell, exec or forwarding channels are accepted), the AES-GCM and
+ * ChaCha20-Poly1305 deciphers (OpenSSH's defaults) join them in one buffer of their own; any other message
+ * they decrypt (rare: window adjustments, re-keying, authentication) is copied out before ssh2 sees it, as
+ * ssh2 or Ferry may keep it.
  *
  * And at the bottom, the socket: Node reads every chunk into a new 64 KiB buffer, the last big source of
- * external memory. Once a connection runs an SFTP session over AES-GCM, nothing of a read is kept after it is
- * parsed (see above; a packet whose tag is still to come is copied into the decipher's buffer), so its reads
- * go into one 256 KiB buffer shared by all such connections (one thread parses them, one read at a time).
- * Until then (key exchange, authentication), and with other ciphers, reads get their own buffers as usual.
+ * external memory. Once a connection runs an SFTP session over one of those ciphers, nothing of a read is kept
+ * after it is parsed (see above; a packet whose tag is still to come is copied when the read ends), so its
+ * reads go into one 256 KiB buffer shared by all such connections (one thread parses them, one at a time).
+ * Until then (key exchange, authentication), and with other ciphers (aes*-ctr), reads get their own buffers.
  *
  * Downloads: a DATA reply is written as its header then the file's bytes straight into SSH packets, instead of
  * being copied first into a new SFTP packet (see sendDataNow); the bytes come lent from the store (readWith).
@@ -195,36 +196,41 @@ type Internal = any;
 /** ssh2's limit on a whole SSH packet (RFC 4253 §6.1: 35000 bytes). */
 const MAX_SSH_PACKET = 35000;
 
-let AesGcm: (new (...args: unknown[]) => Internal) | undefined;
+/** The decipher classes patched here (ssh2's OpenSSL bindings for AES-GCM and ChaCha20-Poly1305). */
+const patched = new Set<unknown>();
 
 /**
- * Marks the AES-GCM deciphers of marked connections as they are installed (at each key exchange): ssh2
- * assigns `protocol._decipher`, which becomes an accessor here.
+ * Marks the AES-GCM and ChaCha20-Poly1305 deciphers of marked connections as they are installed (at each key
+ * exchange): ssh2 assigns `protocol._decipher`, which becomes an accessor here.
  */
 function installDecipherMarks(): void {
   const Protocol = require("ssh2/lib/protocol/Protocol.js") as Internal;
   const { createDecipher, CIPHER_INFO } = require("ssh2/lib/protocol/crypto.js") as Internal;
-  const sample = createDecipher({
-    inbound: {
-      onPayload() {},
-      decipherInfo: CIPHER_INFO["aes128-gcm@openssh.com"],
-      decipherKey: Buffer.alloc(16),
-      decipherIV: Buffer.alloc(12),
-      seqno: 0,
-    },
-  });
-  const cls = sample.constructor;
-  // Only ssh2's OpenSSL binding (built at install) is patched; its pure-JS fallback keeps its own ways.
-  if (cls.name !== "AESGCMDecipherBinding" || typeof cls.prototype.decrypt !== "function") return;
-  AesGcm = cls;
-  cls.prototype.decrypt = decryptJoined;
+  const classOf = (name: string, ivLen: number) => {
+    const info = CIPHER_INFO[name];
+    const inbound = { onPayload() {}, decipherInfo: info, decipherKey: Buffer.alloc(info.keyLen), seqno: 0 };
+    return createDecipher({ inbound: ivLen ? { ...inbound, decipherIV: Buffer.alloc(ivLen) } : inbound })
+      .constructor;
+  };
+  // Only ssh2's OpenSSL bindings (built at install) are patched; its pure-JS fallbacks keep their own ways.
+  const aes = classOf("aes128-gcm@openssh.com", 12);
+  if (aes.name === "AESGCMDecipherBinding" && typeof aes.prototype.decrypt === "function") {
+    aes.prototype.decrypt = decryptJoined;
+    patched.add(aes);
+  }
+  const chacha = classOf("chacha20-poly1305@openssh.com", 0);
+  if (chacha.name === "ChaChaPolyDecipherBinding" && typeof chacha.prototype.decrypt === "function") {
+    chacha.prototype.decrypt = decryptChaChaJoined;
+    patched.add(chacha);
+  }
+  if (patched.size === 0) return;
   Object.defineProperty(Protocol.prototype, "_decipher", {
     configurable: true,
     get(this: Internal) {
       return this.ferryDecipher;
     },
     set(this: Internal, decipher: Internal) {
-      if (this.ferryServer && decipher instanceof cls) markDecipher(decipher);
+      if (this.ferryServer && patched.has(decipher?.constructor)) markDecipher(decipher);
       this.ferryDecipher = decipher;
     },
   });
@@ -239,6 +245,19 @@ export function markServerConnection(connection: object): void {
 /** A marked decipher joins split packets in its own buffer and copies out all but channel data. */
 export function markDecipher(decipher: Internal): void {
   decipher.ferryMarked = true;
+}
+
+/** Where a marked decipher joins a packet that spans reads (ssh2 allocated a new buffer for each). */
+function joinBuffer(decipher: Internal, length: number): Buffer {
+  if (!decipher.ferryMarked) return Buffer.allocUnsafe(length);
+  decipher.ferryJoin ??= Buffer.allocUnsafeSlow(MAX_SSH_PACKET);
+  return decipher.ferryJoin.subarray(0, length);
+}
+
+/** The payload ssh2 gets: only channel data is consumed at once (by the SFTP parser); anything else, a copy. */
+function handedOut(decipher: Internal, packet: Buffer): Buffer {
+  const payload = Buffer.from(packet.buffer, packet.byteOffset + 1, packet.length - packet[0]! - 1);
+  return decipher.ferryMarked && payload[0] !== MESSAGE_CHANNEL_DATA ? Buffer.from(payload) : payload;
 }
 
 /**
@@ -287,16 +306,64 @@ function decryptJoined(this: Internal, data: Buffer, p: number, dataLen: number)
       if (this._tagPos < 16) return;
     }
     this._instance.decrypt(this._packet, this._len, this._tag);
-    const packet: Buffer = this._packet;
-    let payload = Buffer.from(packet.buffer, packet.byteOffset + 1, packet.length - packet[0]! - 1);
-    // Only channel data is consumed at once (by the SFTP parser); anything else may be kept: its own copy.
-    if (this.ferryMarked && payload[0] !== MESSAGE_CHANNEL_DATA) payload = Buffer.from(payload);
+    const payload = handedOut(this, this._packet);
     this.inSeqno = (this.inSeqno + 1) >>> 0;
     this._len = 0;
     this._lenBytes = 0;
     this._packet = null;
     this._pktLen = 0;
     this._tagPos = 0;
+    const ret = this._onPayload(payload);
+    if (ret !== undefined) return ret === false ? p : ret;
+  }
+}
+
+/**
+ * ssh2 1.17's ChaChaPolyDecipherBinding.decrypt (MIT), with the same two changes: the encrypted length, then
+ * padding length + payload + padding, then the 16-byte Poly1305 MAC.
+ */
+function decryptChaChaJoined(this: Internal, data: Buffer, p: number, dataLen: number): number | undefined {
+  while (p < dataLen) {
+    if (this._lenPos < 4) {
+      let nb = Math.min(4 - this._lenPos, dataLen - p);
+      while (nb--) this._lenBuf[this._lenPos++] = data[p++];
+      if (this._lenPos < 4) return;
+      this._len = this._instance.decryptLen(this._lenBuf, this.inSeqno);
+      if (this._len > MAX_SSH_PACKET || this._len < 8 || (this._len & 7) !== 0)
+        throw new Error("Bad packet length");
+      if (p >= dataLen) return;
+    }
+    if (this._pktLen < this._len) {
+      const nb = Math.min(this._len - this._pktLen, dataLen - p);
+      const encrypted =
+        p !== 0 || nb !== dataLen ? new Uint8Array(data.buffer, data.byteOffset + p, nb) : data;
+      if (nb === this._len) {
+        this._packet = encrypted;
+      } else {
+        if (!this._packet) this._packet = joinBuffer(this, this._len);
+        this._packet.set(encrypted, this._pktLen);
+      }
+      p += nb;
+      this._pktLen += nb;
+      if (this._pktLen < this._len || p >= dataLen) return;
+    }
+    {
+      const nb = Math.min(16 - this._macPos, dataLen - p);
+      if (p !== 0 || nb !== dataLen)
+        this._mac.set(new Uint8Array(data.buffer, data.byteOffset + p, nb), this._macPos);
+      else this._mac.set(data, this._macPos);
+      p += nb;
+      this._macPos += nb;
+      if (this._macPos < 16) return;
+    }
+    this._instance.decrypt(this._packet, this._mac, this.inSeqno);
+    const payload = handedOut(this, this._packet);
+    this.inSeqno = (this.inSeqno + 1) >>> 0;
+    this._len = 0;
+    this._lenPos = 0;
+    this._packet = null;
+    this._pktLen = 0;
+    this._macPos = 0;
     const ret = this._onPayload(payload);
     if (ret !== undefined) return ret === false ? p : ret;
   }
@@ -328,7 +395,7 @@ const readStates = new WeakMap<net.Socket, ReadState>();
  */
 export function adoptSocket(accepted: net.Socket): net.Socket {
   const handle = (accepted as Internal)._handle;
-  if (!handle || !AesGcm) {
+  if (!handle || patched.size === 0) {
     accepted.resume();
     return accepted;
   }
