@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
+import net from "node:net";
 import { describe, expect, it } from "vitest";
-import { installSsh2Fixes, markDecipher, releaseRead } from "./ssh2-fixes.js";
+import { adoptSocket, installSsh2Fixes, markCipher, markDecipher, releaseRead } from "./ssh2-fixes.js";
 
 const require = createRequire(import.meta.url);
 const { SFTP } = require("ssh2/lib/protocol/SFTP.js") as { SFTP: any };
@@ -241,3 +242,60 @@ for (const cipherName of ["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.c
     });
   });
 }
+
+describe("pooled SSH packets on an adopted socket", () => {
+  it("reuses a packet's memory only once the kernel has it, even when the peer stops reading", async () => {
+    const info = CIPHER_INFO["aes128-gcm@openssh.com"];
+    const key = randomBytes(16);
+    const iv = randomBytes(12);
+    const server = net.createServer({ pauseOnConnect: true });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const accepted = new Promise<net.Socket>((r) => server.once("connection", (s) => r(adoptSocket(s))));
+    const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    client.pause(); // the peer reads nothing until everything is sent: writes pile up behind the kernel's buffers
+    const socket = await accepted;
+    const cipher = createCipher({
+      outbound: {
+        onWrite: (p: Buffer) => socket.write(p),
+        cipherInfo: info,
+        cipherKey: key,
+        cipherIV: iv,
+        seqno: 0,
+      },
+    });
+    markCipher(cipher);
+    const payloads = Array.from({ length: 400 }, () =>
+      Buffer.concat([Buffer.from([94]), randomBytes(32768 + 8)]),
+    );
+    const memory = new Set<ArrayBufferLike>();
+    for (const [i, payload] of payloads.entries()) {
+      const packet = cipher.allocPacket(payload.length);
+      memory.add(packet.buffer);
+      payload.copy(packet, 5);
+      cipher.encrypt(packet);
+      // Now and then a turn of the event loop, for write callbacks (and reuse) to happen.
+      if (i % 10 === 9) await new Promise((r) => setImmediate(r));
+    }
+    expect(socket.writableLength).toBeGreaterThan(1024 * 1024); // queued in user space, not yet in the kernel
+    const got: string[] = [];
+    const decipher = createDecipher({
+      inbound: {
+        onPayload: (p: Buffer) => void got.push(sha(p)),
+        decipherInfo: info,
+        decipherKey: key,
+        decipherIV: iv,
+        seqno: 0,
+      },
+    });
+    client.on("data", (d: Buffer) => decipher.decrypt(d, 0, d.length));
+    client.resume();
+    await new Promise<void>((r) => socket.end(r));
+    await new Promise((r) => client.once("end", r));
+    expect(got).toEqual(payloads.map(sha));
+    // Packets queued behind the kernel each kept their own memory; once written, memory is reused.
+    expect(memory.size).toBeGreaterThan(10);
+    expect(memory.size).toBeLessThan(payloads.length);
+    client.destroy();
+    server.close();
+  });
+});

@@ -28,8 +28,11 @@
  * Until then (key exchange, authentication), and with other ciphers (aes*-ctr), reads get their own buffers.
  *
  * Downloads: a DATA reply is written as its header then the file's bytes straight into SSH packets, instead of
- * being copied first into a new SFTP packet (see sendDataNow); the bytes come lent from the store (readWith).
+ * being copied first into a new SFTP packet (see sendDataNow); the bytes come lent from the store (readWith);
+ * and the SSH packets themselves come from a pool, each back in it once the socket's write callback says the
+ * kernel has it (see takePacket).
  */
+import { randomFillSync } from "node:crypto";
 import { createRequire } from "node:module";
 import net from "node:net";
 
@@ -198,6 +201,51 @@ const MAX_SSH_PACKET = 35000;
 
 /** The decipher classes patched here (ssh2's OpenSSL bindings for AES-GCM and ChaCha20-Poly1305). */
 const patched = new Set<unknown>();
+/** The cipher classes whose packets may come from the pool below. */
+const pooledCiphers = new Set<unknown>();
+
+/**
+ * Outgoing SSH packets of Ferry's server connections, from a pool: a download sent a new 32 KiB packet per
+ * channel packet (1 GiB of garbage per GiB). A packet's buffer goes back to the pool when the socket's write
+ * callback says the kernel has it (adoptSocket wraps write); one never written is simply garbage.
+ */
+const PACKET_CAP = MAX_SSH_PACKET + 16;
+const POOLED_FROM = 4096;
+const MAX_FREE_PACKETS = 256;
+const freePackets: Buffer[] = [];
+const packetHomes = new WeakMap<ArrayBufferLike, Buffer>();
+
+function takePacket(size: number): Buffer {
+  let home = freePackets.pop();
+  if (!home) {
+    home = Buffer.allocUnsafeSlow(PACKET_CAP);
+    packetHomes.set(home.buffer, home);
+  }
+  return home.subarray(0, size);
+}
+
+function givePacket(home: Buffer): void {
+  if (freePackets.length < MAX_FREE_PACKETS) freePackets.push(home);
+}
+
+/** ssh2 1.17's allocPacket of its AES-GCM (block 16) and ChaCha20-Poly1305 (block 8) bindings, pooled. */
+function pooledAllocPacket(block: number) {
+  return function allocPacket(this: Internal, payloadLen: number): Buffer {
+    let pktLen = 4 + 1 + payloadLen;
+    let padLen = block - ((pktLen - 4) & (block - 1));
+    if (padLen < 4) padLen += block;
+    pktLen += padLen;
+    const size = pktLen + 16; // + tag / MAC
+    const packet =
+      this.ferryPooled && size >= POOLED_FROM && size <= PACKET_CAP
+        ? takePacket(size)
+        : Buffer.allocUnsafe(size);
+    packet.writeUInt32BE(pktLen - 4, 0);
+    packet[4] = padLen;
+    randomFillSync(packet, 5 + payloadLen, padLen);
+    return packet;
+  };
+}
 
 /**
  * Marks the AES-GCM and ChaCha20-Poly1305 deciphers of marked connections as they are installed (at each key
@@ -205,7 +253,7 @@ const patched = new Set<unknown>();
  */
 function installDecipherMarks(): void {
   const Protocol = require("ssh2/lib/protocol/Protocol.js") as Internal;
-  const { createDecipher, CIPHER_INFO } = require("ssh2/lib/protocol/crypto.js") as Internal;
+  const { createCipher, createDecipher, CIPHER_INFO } = require("ssh2/lib/protocol/crypto.js") as Internal;
   const classOf = (name: string, ivLen: number) => {
     const info = CIPHER_INFO[name];
     const inbound = { onPayload() {}, decipherInfo: info, decipherKey: Buffer.alloc(info.keyLen), seqno: 0 };
@@ -223,6 +271,31 @@ function installDecipherMarks(): void {
     chacha.prototype.decrypt = decryptChaChaJoined;
     patched.add(chacha);
   }
+  const cipherClassOf = (name: string, ivLen: number) => {
+    const info = CIPHER_INFO[name];
+    const outbound = { onWrite() {}, cipherInfo: info, cipherKey: Buffer.alloc(info.keyLen), seqno: 0 };
+    return createCipher({ outbound: ivLen ? { ...outbound, cipherIV: Buffer.alloc(ivLen) } : outbound })
+      .constructor;
+  };
+  for (const [name, ivLen, block, cls] of [
+    ["aes128-gcm@openssh.com", 12, 16, "AESGCMCipherBinding"],
+    ["chacha20-poly1305@openssh.com", 0, 8, "ChaChaPolyCipherBinding"],
+  ] as const) {
+    const cipher = cipherClassOf(name, ivLen);
+    if (cipher.name !== cls || typeof cipher.prototype.allocPacket !== "function") continue;
+    cipher.prototype.allocPacket = pooledAllocPacket(block);
+    pooledCiphers.add(cipher);
+  }
+  Object.defineProperty(Protocol.prototype, "_cipher", {
+    configurable: true,
+    get(this: Internal) {
+      return this.ferryCipher;
+    },
+    set(this: Internal, cipher: Internal) {
+      if (this.ferryPooledWrites && pooledCiphers.has(cipher?.constructor)) markCipher(cipher);
+      this.ferryCipher = cipher;
+    },
+  });
   if (patched.size === 0) return;
   Object.defineProperty(Protocol.prototype, "_decipher", {
     configurable: true,
@@ -238,8 +311,17 @@ function installDecipherMarks(): void {
 
 /** Marks the connection of an SFTP server session (see above), before its first key exchange. */
 export function markServerConnection(connection: object): void {
-  const protocol = (connection as Internal)._protocol;
-  if (protocol) protocol.ferryServer = true;
+  const c = connection as Internal;
+  const protocol = c._protocol;
+  if (!protocol) return;
+  protocol.ferryServer = true;
+  // Its packets may be pooled only if its socket gives them back (adoptSocket).
+  protocol.ferryPooledWrites = !!(c._sock && readStates.has(c._sock));
+}
+
+/** A marked cipher takes its packets from the pool; only for a socket made by adoptSocket (exported for tests). */
+export function markCipher(cipher: Internal): void {
+  cipher.ferryPooled = true;
 }
 
 /** A marked decipher joins split packets in its own buffer and copies out all but channel data. */
@@ -424,6 +506,12 @@ export function adoptSocket(accepted: net.Socket): net.Socket {
     },
   } as net.SocketConstructorOpts);
   readStates.set(socket, state);
+  const write = socket.write as (...args: unknown[]) => boolean;
+  socket.write = function pooledWrite(this: net.Socket, chunk: unknown, ...rest: unknown[]) {
+    const home = rest.length === 0 && Buffer.isBuffer(chunk) ? packetHomes.get(chunk.buffer) : undefined;
+    if (home) return write.call(this, chunk, () => givePacket(home));
+    return write.apply(this, [chunk, ...rest]);
+  } as typeof socket.write;
   return socket;
 }
 
