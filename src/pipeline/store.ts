@@ -53,11 +53,39 @@ const STREAM_CHUNK = 1024 * 1024;
  * destroyed.
  */
 export function objectStream(reader: ObjectReader, start = 0): Readable {
+  return chunkStream(reader, start, (at) => reader.read(at, STREAM_CHUNK));
+}
+
+/**
+ * Like objectStream, but its chunks are lent: three 1 MiB buffers used in turn, so a download allocates 3 MiB
+ * instead of a buffer per MiB (each one is V8 external memory: on a plain-FTP download, garbage collection took
+ * half the CPU). Only for consumers that are done with a chunk once they take the next one: ftp-srv's RETR
+ * pauses on each chunk and resumes on its socket write's callback; `pipe` waits for "drain". With three
+ * buffers, the one read ahead into is two chunks behind the one being written. The buffers are not reused
+ * after the stream ends (the last writes may still be queued): they are garbage then, like any other.
+ */
+export function lendingStream(reader: ObjectReader, start = 0): Readable {
+  const readInto = reader.readInto?.bind(reader);
+  if (!readInto) return objectStream(reader, start);
+  const buffers = [0, 1, 2].map(() => Buffer.allocUnsafeSlow(STREAM_CHUNK));
+  let turn = 0;
+  return chunkStream(reader, start, (at) => {
+    const buffer = buffers[turn++ % buffers.length]!;
+    return readInto(buffer, at).then((got) => buffer.subarray(0, got));
+  });
+}
+
+/** The stream of `readChunk(at)` for at = start, start + 1 MiB…, one chunk read ahead, until a short one. */
+function chunkStream(
+  reader: ObjectReader,
+  start: number,
+  readChunk: (at: number) => Promise<Buffer>,
+): Readable {
   let nextAt = start;
   let ahead: Promise<Buffer> | undefined;
   let closed = false;
   const fetch = () => {
-    const chunk = reader.read(nextAt, STREAM_CHUNK);
+    const chunk = readChunk(nextAt);
     nextAt += STREAM_CHUNK;
     // Awaited by the next read(); if the stream is destroyed first, nobody will: no unhandled rejection.
     chunk.catch(() => {});
@@ -75,61 +103,6 @@ export function objectStream(reader: ObjectReader, start = 0): Readable {
       try {
         const chunk = await (ahead ?? fetch());
         // A short chunk is the end of the object: nothing more to read ahead.
-        ahead = chunk.length === STREAM_CHUNK ? fetch() : undefined;
-        if (chunk.length > 0) this.push(chunk);
-        else {
-          await close();
-          this.push(null);
-        }
-      } catch (err) {
-        this.destroy(err as Error);
-      }
-    },
-    destroy(err, callback) {
-      close().then(
-        () => callback(err),
-        (closeErr) => callback(err ?? closeErr),
-      );
-    },
-  });
-}
-
-/**
- * Like objectStream, but its chunks are lent: three 1 MiB buffers used in turn, so a download allocates 3 MiB
- * instead of a buffer per MiB (each one is V8 external memory: on a plain-FTP download, garbage collection took
- * half the CPU). Only for consumers that are done with a chunk once they take the next one: ftp-srv's RETR
- * pauses on each chunk and resumes on its socket write's callback; `pipe` waits for "drain". With three
- * buffers the one being refilled is two chunks behind the one being written. The buffers are not reused after
- * the stream ends (the last writes may still be queued): they are garbage then, like any other.
- */
-export function lendingStream(reader: ObjectReader, start = 0): Readable {
-  const readInto = reader.readInto?.bind(reader);
-  if (!readInto) return objectStream(reader, start);
-  const buffers = [0, 1, 2].map(() => Buffer.allocUnsafeSlow(STREAM_CHUNK));
-  let turn = 0;
-  let nextAt = start;
-  let ahead: Promise<Buffer> | undefined;
-  let closed = false;
-  const fetch = () => {
-    const buffer = buffers[turn++ % buffers.length]!;
-    const at = nextAt;
-    nextAt += STREAM_CHUNK;
-    const chunk = readInto(buffer, at).then((got) => buffer.subarray(0, got));
-    chunk.catch(() => {});
-    return chunk;
-  };
-  const close = async () => {
-    if (!closed) {
-      closed = true;
-      await ahead?.catch(() => {});
-      await reader.close();
-    }
-  };
-  return new Readable({
-    async read() {
-      try {
-        const chunk = await (ahead ?? fetch());
-        // Read ahead into the buffer two chunks behind this one (done with, see above).
         ahead = chunk.length === STREAM_CHUNK ? fetch() : undefined;
         if (chunk.length > 0) this.push(chunk);
         else {

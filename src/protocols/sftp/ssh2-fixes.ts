@@ -263,12 +263,12 @@ function installDecipherMarks(): void {
   // Only ssh2's OpenSSL bindings (built at install) are patched; its pure-JS fallbacks keep their own ways.
   const aes = classOf("aes128-gcm@openssh.com", 12);
   if (aes.name === "AESGCMDecipherBinding" && typeof aes.prototype.decrypt === "function") {
-    aes.prototype.decrypt = decryptJoined;
+    aes.prototype.decrypt = decryptPackets(AES_GCM);
     patched.add(aes);
   }
   const chacha = classOf("chacha20-poly1305@openssh.com", 0);
   if (chacha.name === "ChaChaPolyDecipherBinding" && typeof chacha.prototype.decrypt === "function") {
-    chacha.prototype.decrypt = decryptChaChaJoined;
+    chacha.prototype.decrypt = decryptPackets(CHACHA_POLY);
     patched.add(chacha);
   }
   const cipherClassOf = (name: string, ivLen: number) => {
@@ -343,112 +343,104 @@ function handedOut(decipher: Internal, packet: Buffer): Buffer {
 }
 
 /**
- * ssh2 1.17's AESGCMDecipherBinding.decrypt (MIT, lib/protocol/crypto.js), unchanged for unmarked deciphers;
- * marked ones join in their own buffer and copy out what is not channel data. The packet length (additional
- * authenticated data, in clear), then padding length + payload + padding, then the 16-byte tag, each of which
- * may arrive in pieces.
+ * What differs between ssh2 1.17's AESGCMDecipherBinding.decrypt and ChaChaPolyDecipherBinding.decrypt (MIT,
+ * lib/protocol/crypto.js), whose common loop is `decryptPackets`: how the 4-byte packet length is read, the
+ * names of the tag's fields, and the decrypt call.
  */
-function decryptJoined(this: Internal, data: Buffer, p: number, dataLen: number): number | undefined {
-  while (p < dataLen) {
-    if (this._lenBytes < 4) {
-      let nb = Math.min(4 - this._lenBytes, dataLen - p);
-      this._lenBytes += nb;
-      while (nb--) this._len = (this._len << 8) + data[p++]!;
-      if (this._lenBytes < 4) return;
-      if (this._len + 20 > MAX_SSH_PACKET || this._len < 16 || (this._len & 15) !== 0)
-        throw new Error(`Bad packet length: ${this._len}`);
-    }
-    if (this._pktLen < this._len) {
-      if (p >= dataLen) return;
-      const nb = Math.min(this._len - this._pktLen, dataLen - p);
-      const encrypted =
-        p !== 0 || nb !== dataLen ? new Uint8Array(data.buffer, data.byteOffset + p, nb) : data;
-      if (nb === this._len) {
-        this._packet = encrypted;
-      } else {
-        if (!this._packet) {
-          if (this.ferryMarked) this.ferryJoin ??= Buffer.allocUnsafeSlow(MAX_SSH_PACKET);
-          this._packet = this.ferryMarked
-            ? this.ferryJoin.subarray(0, this._len)
-            : Buffer.allocUnsafe(this._len);
-        }
-        this._packet.set(encrypted, this._pktLen);
-      }
-      p += nb;
-      this._pktLen += nb;
-      if (this._pktLen < this._len || p >= dataLen) return;
-    }
-    {
-      const nb = Math.min(16 - this._tagPos, dataLen - p);
-      if (p !== 0 || nb !== dataLen)
-        this._tag.set(new Uint8Array(data.buffer, data.byteOffset + p, nb), this._tagPos);
-      else this._tag.set(data, this._tagPos);
-      p += nb;
-      this._tagPos += nb;
-      if (this._tagPos < 16) return;
-    }
-    this._instance.decrypt(this._packet, this._len, this._tag);
-    const payload = handedOut(this, this._packet);
-    this.inSeqno = (this.inSeqno + 1) >>> 0;
-    this._len = 0;
-    this._lenBytes = 0;
-    this._packet = null;
-    this._pktLen = 0;
-    this._tagPos = 0;
-    const ret = this._onPayload(payload);
-    if (ret !== undefined) return ret === false ? p : ret;
-  }
+interface Scheme {
+  /** Reads (more of) the packet length from `p`; the new position, or -1 when more bytes must come. */
+  length(d: Internal, data: Buffer, p: number, dataLen: number): number;
+  lengthDone(d: Internal): boolean;
+  tag(d: Internal): Buffer;
+  tagPos(d: Internal, add?: number): number;
+  open(d: Internal): void;
+  reset(d: Internal): void;
 }
 
+/** AES-GCM: the length is in clear (additional authenticated data), a multiple of 16. */
+const AES_GCM: Scheme = {
+  length(d, data, p, dataLen) {
+    let nb = Math.min(4 - d._lenBytes, dataLen - p);
+    d._lenBytes += nb;
+    while (nb--) d._len = (d._len << 8) + data[p++]!;
+    if (d._lenBytes < 4) return -1;
+    if (d._len + 20 > MAX_SSH_PACKET || d._len < 16 || (d._len & 15) !== 0)
+      throw new Error(`Bad packet length: ${d._len}`);
+    return p;
+  },
+  lengthDone: (d) => d._lenBytes >= 4,
+  tag: (d) => d._tag,
+  tagPos: (d, add = 0) => (d._tagPos += add),
+  open: (d) => d._instance.decrypt(d._packet, d._len, d._tag),
+  reset(d) {
+    d._lenBytes = 0;
+    d._tagPos = 0;
+  },
+};
+
+/** ChaCha20-Poly1305: the length is encrypted with its own key, a multiple of 8; a Poly1305 MAC. */
+const CHACHA_POLY: Scheme = {
+  length(d, data, p, dataLen) {
+    let nb = Math.min(4 - d._lenPos, dataLen - p);
+    while (nb--) d._lenBuf[d._lenPos++] = data[p++];
+    if (d._lenPos < 4) return -1;
+    d._len = d._instance.decryptLen(d._lenBuf, d.inSeqno);
+    if (d._len > MAX_SSH_PACKET || d._len < 8 || (d._len & 7) !== 0) throw new Error("Bad packet length");
+    return p;
+  },
+  lengthDone: (d) => d._lenPos >= 4,
+  tag: (d) => d._mac,
+  tagPos: (d, add = 0) => (d._macPos += add),
+  open: (d) => d._instance.decrypt(d._packet, d._mac, d.inSeqno),
+  reset(d) {
+    d._lenPos = 0;
+    d._macPos = 0;
+  },
+};
+
 /**
- * ssh2 1.17's ChaChaPolyDecipherBinding.decrypt (MIT), with the same two changes: the encrypted length, then
- * padding length + payload + padding, then the 16-byte Poly1305 MAC.
+ * ssh2's decrypt loop, unchanged for unmarked deciphers; marked ones join split packets in their own buffer
+ * and copy out what is not channel data. The length, then padding length + payload + padding, then the 16-byte
+ * tag, each of which may arrive in pieces.
  */
-function decryptChaChaJoined(this: Internal, data: Buffer, p: number, dataLen: number): number | undefined {
-  while (p < dataLen) {
-    if (this._lenPos < 4) {
-      let nb = Math.min(4 - this._lenPos, dataLen - p);
-      while (nb--) this._lenBuf[this._lenPos++] = data[p++];
-      if (this._lenPos < 4) return;
-      this._len = this._instance.decryptLen(this._lenBuf, this.inSeqno);
-      if (this._len > MAX_SSH_PACKET || this._len < 8 || (this._len & 7) !== 0)
-        throw new Error("Bad packet length");
-      if (p >= dataLen) return;
-    }
-    if (this._pktLen < this._len) {
-      const nb = Math.min(this._len - this._pktLen, dataLen - p);
-      const encrypted =
-        p !== 0 || nb !== dataLen ? new Uint8Array(data.buffer, data.byteOffset + p, nb) : data;
-      if (nb === this._len) {
-        this._packet = encrypted;
-      } else {
-        if (!this._packet) this._packet = joinBuffer(this, this._len);
-        this._packet.set(encrypted, this._pktLen);
+function decryptPackets(scheme: Scheme) {
+  return function decrypt(this: Internal, data: Buffer, p: number, dataLen: number): number | undefined {
+    while (p < dataLen) {
+      if (!scheme.lengthDone(this)) {
+        p = scheme.length(this, data, p, dataLen);
+        if (p < 0) return;
       }
+      if (this._pktLen < this._len) {
+        if (p >= dataLen) return;
+        const nb = Math.min(this._len - this._pktLen, dataLen - p);
+        const encrypted =
+          p !== 0 || nb !== dataLen ? new Uint8Array(data.buffer, data.byteOffset + p, nb) : data;
+        if (nb === this._len) {
+          this._packet = encrypted;
+        } else {
+          if (!this._packet) this._packet = joinBuffer(this, this._len);
+          this._packet.set(encrypted, this._pktLen);
+        }
+        p += nb;
+        this._pktLen += nb;
+        if (this._pktLen < this._len || p >= dataLen) return;
+      }
+      const nb = Math.min(16 - scheme.tagPos(this), dataLen - p);
+      const piece = p !== 0 || nb !== dataLen ? new Uint8Array(data.buffer, data.byteOffset + p, nb) : data;
+      scheme.tag(this).set(piece, scheme.tagPos(this));
       p += nb;
-      this._pktLen += nb;
-      if (this._pktLen < this._len || p >= dataLen) return;
+      if (scheme.tagPos(this, nb) < 16) return;
+      scheme.open(this);
+      const payload = handedOut(this, this._packet);
+      this.inSeqno = (this.inSeqno + 1) >>> 0;
+      this._len = 0;
+      this._packet = null;
+      this._pktLen = 0;
+      scheme.reset(this);
+      const ret = this._onPayload(payload);
+      if (ret !== undefined) return ret === false ? p : ret;
     }
-    {
-      const nb = Math.min(16 - this._macPos, dataLen - p);
-      if (p !== 0 || nb !== dataLen)
-        this._mac.set(new Uint8Array(data.buffer, data.byteOffset + p, nb), this._macPos);
-      else this._mac.set(data, this._macPos);
-      p += nb;
-      this._macPos += nb;
-      if (this._macPos < 16) return;
-    }
-    this._instance.decrypt(this._packet, this._mac, this.inSeqno);
-    const payload = handedOut(this, this._packet);
-    this.inSeqno = (this.inSeqno + 1) >>> 0;
-    this._len = 0;
-    this._lenPos = 0;
-    this._packet = null;
-    this._pktLen = 0;
-    this._macPos = 0;
-    const ret = this._onPayload(payload);
-    if (ret !== undefined) return ret === false ? p : ret;
-  }
+  };
 }
 
 /** Size of the read buffer shared by SFTP sessions, and of the reads of other connections. */
