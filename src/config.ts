@@ -13,6 +13,11 @@ const RawConfig = z.object({
     .optional(),
   /** Where Ferry keeps its state: the embedded database, files, keys. (Default: ./data) */
   FERRY_DATA_DIR: z.string().min(1).default("./data"),
+  /**
+   * Write large uploads and read large files with O_DIRECT (falls back by itself where the file system refuses
+   * it); false keeps every file in the page cache. (Default: true)
+   */
+  FERRY_DIRECT_IO: z.enum(["true", "false"]).default("true"),
   /** Address the servers listen on. (Default: 0.0.0.0) */
   FERRY_BIND: z.string().min(1).default("0.0.0.0"),
   /** Host name users' clients connect to, used in connection addresses. (Default: localhost) */
@@ -133,6 +138,8 @@ const RawConfig = z.object({
 export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Direct I/O for large files (store/local.ts). */
+  directIo: boolean;
   bind: string;
   publicHost: string;
   httpPort: number;
@@ -197,6 +204,7 @@ export function loadConfig(
   return {
     databaseUrl: c.DATABASE_URL,
     dataDir: path.resolve(c.FERRY_DATA_DIR),
+    directIo: c.FERRY_DIRECT_IO === "true",
     bind: c.FERRY_BIND,
     publicHost: c.FERRY_PUBLIC_HOST,
     httpPort: c.FERRY_HTTP_PORT,

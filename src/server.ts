@@ -101,7 +101,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       password: config.adminPassword,
       token: config.adminToken,
     });
-    const store = localStore(path.join(config.dataDir, "files"));
+    const store = localStore(path.join(config.dataDir, "files"), { directIo: config.directIo });
     const box = secretBox(await masterKey(config, log));
     const queue = await BossQueue.start(
       { url, schema: config.jobsSchema, pollingSeconds: 0.5 },

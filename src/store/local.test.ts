@@ -217,6 +217,22 @@ describe("the local store with direct I/O", () => {
     }
   });
 
+  it("uses no direct I/O when the operator turns it off (FERRY_DIRECT_IO=false)", async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), "ferry-store-"));
+    roots.push(root);
+    const s = localStore(root, { directIo: false });
+    const before = { ...directIo };
+    const data = randomBytes(4 * 1024 * 1024);
+    const upload = await s.create();
+    for (let at = 0; at < data.length; at += 32768) await upload.write(data.subarray(at, at + 32768), at);
+    const reader = await s.open((await upload.commit()).key);
+    const got: Buffer[] = [];
+    for (let at = 0; at < data.length; at += 32768) got.push(await reader.read(at, 32768));
+    await reader.close();
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    expect(directIo).toEqual(before);
+  });
+
   it("keeps small uploads and scattered writes on ordinary writes", async () => {
     const { store: s } = await store();
     const before = directIo.written;

@@ -81,7 +81,7 @@ export const directIo = { written: 0, read: 0 };
 const directWritable = (chunk: Buffer, length: number, at: number) =>
   length === CHUNK && at % 4096 === 0 && aligned.has(chunk);
 
-export function localStore(root: string): FileStore {
+export function localStore(root: string, options: { directIo?: boolean } = {}): FileStore {
   const tmpDir = path.join(root, "tmp");
   const objectsDir = path.join(root, "objects");
   const objectPath = (key: string) => {
@@ -89,7 +89,7 @@ export function localStore(root: string): FileStore {
     return path.join(objectsDir, key.slice(-2), key);
   };
   /** Cleared for good when the file system refuses O_DIRECT (e.g. some tmpfs, FUSE): buffered writes then. */
-  const direct = { usable: process.platform === "linux" };
+  const direct = { usable: process.platform === "linux" && options.directIo !== false };
   let ready: Promise<unknown> | undefined;
   const ensureDirs = () => {
     ready ??= Promise.all([mkdir(tmpDir, { recursive: true }), mkdir(objectsDir, { recursive: true })]);
