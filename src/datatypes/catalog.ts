@@ -5,7 +5,7 @@
  */
 import { RowProblem } from "../pipeline/problems.js";
 import { type Column, currency, rowValues, text } from "./columns.js";
-import { columnIndex, type InboundType, rowError } from "./types.js";
+import { columnIndex, type InboundType, lineStager } from "./types.js";
 
 const PRICE = /^(\d{1,12}(?:\.\d{1,2})?)(?:\s*([A-Za-z]{3}))?$/;
 
@@ -126,22 +126,16 @@ export const catalog: InboundType = {
   xml: { records: ["item", "entry"] },
   stager(binding) {
     const idAt = binding.index[P.id]!;
-    return {
-      push(line, fields, emit) {
-        try {
-          const v = values(rowValues(catalogColumns, binding, fields));
-          emit({ line, lastLine: line, rows: 1, error: null, values: v });
-        } catch (err) {
-          const row = rowError(line, err);
-          // The item a failed row names is still listed: it keeps its last good version instead of being
-          // removed (apply finds it by this id).
-          const id = itemId(idAt === -1 ? undefined : fields[idAt]);
-          if (id !== null) row.values = catalogColumns.map((_, i) => (i === P.id ? id : null));
-          emit(row);
-        }
+    return lineStager(
+      binding,
+      (fields) => values(rowValues(catalogColumns, binding, fields)),
+      // The item a failed row names is still listed: it keeps its last good version instead of being removed
+      // (apply finds it by this id).
+      (fields) => {
+        const id = itemId(idAt === -1 ? undefined : fields[idAt]);
+        return id === null ? null : catalogColumns.map((_, i) => (i === P.id ? id : null));
       },
-      flush() {},
-    };
+    );
   },
 
   async resolve(client) {

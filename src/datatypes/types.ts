@@ -64,17 +64,24 @@ export interface InboundType {
   };
 }
 
-/** A stager for types with one staged row per line: parse, check, map. */
+/**
+ * A stager for types with one staged row per line: parse, check, map. `failedValues`, when given, stages
+ * values for a row in error too (the product catalog keeps the item a failed row names).
+ */
 export function lineStager(
   binding: Binding,
   toValues: (fields: string[], binding: Binding) => (string | null)[],
+  failedValues?: (fields: string[]) => (string | null)[] | null,
 ): Stager {
   return {
     push(line, fields, emit) {
       try {
         emit({ line, lastLine: line, rows: 1, error: null, values: toValues(fields, binding) });
       } catch (err) {
-        emit(rowError(line, err));
+        const row = rowError(line, err);
+        const values = failedValues?.(fields);
+        if (values) row.values = values;
+        emit(row);
       }
     },
     flush() {},

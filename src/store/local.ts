@@ -302,12 +302,7 @@ class LocalReader implements ObjectReader {
       if (read) return read;
     }
     const buffer = Buffer.allocUnsafeSlow(n);
-    let got = 0;
-    while (got < n) {
-      const { bytesRead } = await this.fd.read(buffer, got, n - got, position + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
+    const got = await readFully(this.fd, buffer, 0, n, position);
     return got === n ? buffer : buffer.subarray(0, got);
   }
 
@@ -349,11 +344,7 @@ class LocalReader implements ObjectReader {
         if (bytesRead === 0) break;
         got += bytesRead;
         if (got % 4096 !== 0) {
-          while (got < n) {
-            const rest = await this.fd.read(chunk, got, n - got, position + got);
-            if (rest.bytesRead === 0) break;
-            got += rest.bytesRead;
-          }
+          if (got < n) got += await readFully(this.fd, chunk, got, n - got, position + got);
           break;
         }
       }
@@ -365,14 +356,8 @@ class LocalReader implements ObjectReader {
     }
   }
 
-  async readInto(target: Buffer, position: number): Promise<number> {
-    let got = 0;
-    while (got < target.length) {
-      const { bytesRead } = await this.fd.read(target, got, target.length - got, position + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return got;
+  readInto(target: Buffer, position: number): Promise<number> {
+    return readFully(this.fd, target, 0, target.length, position);
   }
 
   /** The block lent out by readWith: its chunk goes back to the pool once replaced and no longer in use. */
@@ -449,6 +434,23 @@ function refused(err: unknown, direct: { usable: boolean }): null {
 async function closeQuietly(fd: Promise<FileHandle | null> | undefined): Promise<void> {
   const handle = await fd?.catch(() => null);
   await handle?.close().catch(() => {});
+}
+
+/** Reads `length` bytes at `position` into `buffer` from `offset`, fewer at the end of the file; the count. */
+async function readFully(
+  fd: FileHandle,
+  buffer: Buffer,
+  offset: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await fd.read(buffer, offset + got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
 }
 
 async function writeAll(fd: FileHandle, buffer: Buffer, at: number): Promise<void> {
