@@ -9,7 +9,7 @@
 import type { Readable } from "node:stream";
 import { MailParser } from "mailparser";
 import type { Logger } from "pino";
-import { SMTPServer, type SMTPServerSession } from "smtp-server";
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
 import { refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
 import type { StoredObject } from "../../pipeline/store.js";
@@ -27,8 +27,27 @@ export interface SmtpOptions {
 /** An SMTP error reply: `responseCode` is what the client sees. */
 const reply = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
-interface Session extends SMTPServerSession {
-  ferry?: Mailbox[];
+/**
+ * Recipients of one message. A file goes to one connection per address, so each recipient is a full copy:
+ * 20 is plenty for a feed (RFC 5321 §4.5.3.1.8 asks servers to take at least 100, for general mail).
+ * Beyond it the client hears 452 and may send the rest in another message.
+ */
+export const MAX_RECIPIENTS = 20;
+
+/**
+ * An accepted recipient carries the connection it reaches. smtp-server keeps these objects in
+ * `session.envelope.rcptTo` and starts a new envelope at RSET, HELO/EHLO and after each message, so the
+ * mailboxes of a message are read from its own envelope, never from anything that outlives it.
+ */
+type Recipient = SMTPServerAddress & { ferry?: Mailbox };
+
+/** The distinct connections the current envelope reaches (one per connection, however often addressed). */
+export function envelopeMailboxes(session: SMTPServerSession): Mailbox[] {
+  const byConnection = new Map<string, Mailbox>();
+  for (const rcpt of session.envelope.rcptTo as Recipient[]) {
+    if (rcpt.ferry) byConnection.set(rcpt.ferry.connectionId, rcpt.ferry);
+  }
+  return [...byConnection.values()];
 }
 
 export async function startSmtpServer(
@@ -44,8 +63,9 @@ export async function startSmtpServer(
     disabledCommands: ["AUTH"],
     authOptional: true,
     size: options.maxMessageBytes,
+    maxRecipients: MAX_RECIPIENTS,
     logger: false,
-    onRcptTo(address, session: Session, callback) {
+    onRcptTo(address: Recipient, session, callback) {
       findMailbox(deps.db, options.domain, address.address).then(
         (mailbox) => {
           if (!mailbox) return callback(reply(550, `No such mailbox: ${address.address}`));
@@ -55,7 +75,7 @@ export async function startSmtpServer(
               reply(550, `Sender ${sender ?? "<>"} is not allowed to send to ${address.address}`),
             );
           }
-          session.ferry = [...(session.ferry ?? []), mailbox];
+          address.ferry = mailbox;
           callback();
         },
         (err) => {
@@ -64,7 +84,7 @@ export async function startSmtpServer(
         },
       );
     },
-    onData(stream, session: Session, callback) {
+    onData(stream, session, callback) {
       receiveMessage(deps, stream, session, options, log).then(
         (count) => callback(null, `${count} file${count === 1 ? "" : "s"} received`),
         (err: Error & { responseCode?: number }) => {
@@ -93,12 +113,22 @@ export async function startSmtpServer(
 async function receiveMessage(
   deps: VfsDeps,
   stream: Readable & { sizeExceeded?: boolean },
-  session: Session,
+  session: SMTPServerSession,
   options: SmtpOptions,
   log: Logger,
 ): Promise<number> {
-  const mailboxes = session.ferry ?? [];
+  const mailboxes = envelopeMailboxes(session);
   const parser = new MailParser();
+  // Past the size limit nothing more is written or parsed: the rest of the message is only read (SMTP has no
+  // way to refuse it before its end) and the client then hears 552.
+  const tooLarge = () => reply(552, `Message too large: the limit is ${options.maxMessageBytes} bytes`);
+  const onChunk = () => {
+    if (!stream.sizeExceeded) return;
+    stream.off("data", onChunk);
+    stream.unpipe(parser);
+    parser.end();
+    stream.resume();
+  };
   const stored: { mailbox: Mailbox; name: string; object: StoredObject }[] = [];
   const skipped: string[] = [];
   const work: Promise<void>[] = [];
@@ -116,7 +146,7 @@ async function receiveMessage(
     // One stored copy per connection: each Transfer owns its bytes (retention removes them one by one).
     // The attachment is always read to its end and released, or the parser would wait for it forever.
     work.push(
-      storeAttachment(deps, data.content!, targets.length)
+      storeAttachment(deps, data.content!, targets.length, () => (stream.sizeExceeded ? tooLarge() : null))
         .then(
           (objects) => {
             for (const [i, object] of objects.entries()) stored.push({ mailbox: targets[i]!, name, object });
@@ -130,6 +160,8 @@ async function receiveMessage(
     );
   });
   stream.pipe(parser);
+  // After the pipe: listeners run in order, so the chunk that crosses the limit reaches the parser first.
+  stream.on("data", onChunk);
   await new Promise<void>((resolve, reject) => {
     parser.once("end", resolve);
     parser.once("error", reject);
@@ -138,8 +170,8 @@ async function receiveMessage(
   await Promise.all(work);
   if (failure || stream.sizeExceeded) {
     await Promise.all(stored.map((s) => deps.store.remove(s.object.key)));
-    if (failure) throw failure;
-    throw reply(552, `Message too large: the limit is ${options.maxMessageBytes} bytes`);
+    if (stream.sizeExceeded) throw tooLarge();
+    throw failure;
   }
   if (stored.length === 0) {
     const patterns = [...new Set(mailboxes.map((m) => m.filePattern))].join(", ");
@@ -170,12 +202,22 @@ async function receiveMessage(
   return stored.length;
 }
 
-/** Writes an attachment into `copies` new store objects, committed (durable) before the message is accepted. */
-async function storeAttachment(deps: VfsDeps, content: Readable, copies: number): Promise<StoredObject[]> {
+/**
+ * Writes an attachment into `copies` new store objects, committed (durable) before the message is accepted.
+ * `stop` is asked before each write: an error it returns ends the attachment (e.g. the message grew too large).
+ */
+async function storeAttachment(
+  deps: VfsDeps,
+  content: Readable,
+  copies: number,
+  stop: () => Error | null,
+): Promise<StoredObject[]> {
   const uploads = await Promise.all(Array.from({ length: copies }, () => deps.store.create()));
   try {
     let position = 0;
     for await (const chunk of content as AsyncIterable<Buffer>) {
+      const stopped = stop();
+      if (stopped) throw stopped;
       if (position + chunk.length > deps.maxUploadBytes) throw reply(552, "Attachment too large");
       for (const u of uploads) await u.write(chunk, position);
       position += chunk.length;
