@@ -1,5 +1,9 @@
-/** A minimal plain-FTP client speaking the protocol by hand, for cases real clients will not produce on demand. */
+/**
+ * A minimal FTP client speaking the protocol by hand, for cases real clients will not produce on demand
+ * (a data connection reset mid-file, a TCP end without the TLS close). Plain FTP, or explicit FTPS.
+ */
 import net from "node:net";
+import tls from "node:tls";
 
 export interface RawFtp {
   /** Sends a command and waits for its next reply line (e.g. "230 User logged in"). */
@@ -8,13 +12,24 @@ export interface RawFtp {
   send(line: string): void;
   /** Waits for the next reply line. */
   reply(): Promise<string>;
-  /** Opens the passive data connection (PASV). */
+  /** Opens the passive data connection (PASV); over FTPS, `secure` is its TLS socket over `raw`. */
   openData(): Promise<net.Socket>;
+  openSecureData(): Promise<{ secure: tls.TLSSocket; raw: net.Socket }>;
   control: net.Socket;
 }
 
-export async function connectRawFtp(port: number, username: string, password: string): Promise<RawFtp> {
-  const control = net.connect(port, "127.0.0.1");
+export interface RawFtpOptions {
+  /** Explicit FTPS (AUTH TLS, PROT P), with this highest TLS version on the control connection. */
+  tls?: { maxVersion: tls.SecureVersion };
+}
+
+export async function connectRawFtp(
+  port: number,
+  username: string,
+  password: string,
+  options: RawFtpOptions = {},
+): Promise<RawFtp> {
+  let control: net.Socket = net.connect(port, "127.0.0.1");
   let buffer = "";
   const waiters: ((line: string) => void)[] = [];
   const drain = () => {
@@ -25,10 +40,11 @@ export async function connectRawFtp(port: number, username: string, password: st
       waiters.shift()!(match[0].trim());
     }
   };
-  control.on("data", (d) => {
+  const onData = (d: Buffer) => {
     buffer += d.toString();
     drain();
-  });
+  };
+  control.on("data", onData);
   const reply = () =>
     new Promise<string>((resolve) => {
       waiters.push(resolve);
@@ -40,19 +56,37 @@ export async function connectRawFtp(port: number, username: string, password: st
     return reply();
   };
   await reply(); // 220 greeting
-  for (const c of [`USER ${username}`, `PASS ${password}`, "TYPE I"]) await command(c);
+  if (options.tls) {
+    const r = await command("AUTH TLS");
+    if (!r.startsWith("234")) throw new Error(`AUTH TLS failed: ${r}`);
+    control.off("data", onData);
+    const secure = tls.connect({ socket: control, rejectUnauthorized: false, ...options.tls });
+    await new Promise((resolve, reject) => secure.once("secureConnect", resolve).once("error", reject));
+    secure.on("data", onData);
+    control = secure;
+  }
+  const setup = options.tls ? ["PBSZ 0", "PROT P"] : [];
+  for (const c of [`USER ${username}`, `PASS ${password}`, ...setup, "TYPE I"]) await command(c);
+  const openData = async () => {
+    const r = await command("PASV");
+    const n = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(r);
+    if (!n) throw new Error(`PASV failed: ${r}`);
+    const socket = net.connect(Number(n[5]) * 256 + Number(n[6]), "127.0.0.1");
+    await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    return socket;
+  };
   return {
     command,
     send,
     reply,
     control,
-    openData: async () => {
-      const r = await command("PASV");
-      const n = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(r);
-      if (!n) throw new Error(`PASV failed: ${r}`);
-      const socket = net.connect(Number(n[5]) * 256 + Number(n[6]), "127.0.0.1");
-      await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-      return socket;
+    openData,
+    openSecureData: async () => {
+      const raw = await openData();
+      const secure = tls.connect({ socket: raw, rejectUnauthorized: false });
+      secure.on("error", () => {});
+      await new Promise((resolve, reject) => secure.once("secureConnect", resolve).once("error", reject));
+      return { secure, raw };
     },
   };
 }

@@ -31,10 +31,12 @@ function toStat(e: VfsEntry): FtpStat {
 }
 
 /**
- * An upload over an FTP data connection. FTP's stream mode has no end-of-file marker: a client killed
- * mid-upload closes the data connection just like a finished one. Such a client has also lost its control
- * connection, so an upload whose control connection is gone when the data ends is discarded: no 226 could be
- * sent for it, and nothing unacknowledged is kept.
+ * An upload over an FTP data connection; ftp-srv-fixes.ts's STOR ends it when the data connection ended in
+ * order and destroys it otherwise. FTP's stream mode has no end-of-file marker: over plain FTP a client
+ * killed mid-upload closes the data connection just like a finished one (over FTPS the missing TLS close
+ * tells, see data-tls.ts). Such a client has also lost its control connection, so an upload whose control
+ * connection is gone when the data ends is discarded: no 226 could be sent for it, and nothing
+ * unacknowledged is kept.
  */
 class UploadStream extends Writable {
   private position = 0;
@@ -45,10 +47,6 @@ class UploadStream extends Writable {
     private control: () => Socket,
   ) {
     super({ highWaterMark: 1024 * 1024 });
-    // ftp-srv signals the end of the data connection by emitting "close" on streams that listen for it.
-    this.once("close", () => {
-      if (!this.writableEnded) this.end();
-    });
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {

@@ -1,5 +1,5 @@
 /**
- * Two fixes to ftp-srv's TLS handling, applied once at start-up, each found by the end-to-end tests.
+ * Fixes to ftp-srv, applied once at start-up, each found by the end-to-end tests or an interop review.
  *
  * 1. AUTH TLS: ftp-srv wrote "234" and only then wrapped the control socket in TLS, so a client's ClientHello
  *    arriving in between was read as plain FTP commands and the handshake failed (curl exit 35, now and then
@@ -11,11 +11,17 @@
  * lftp start the data handshake after reading "150", so both sides waited and the server answered 425.
  * Here the data socket counts as connected as soon as TCP connects: it is wrapped at once in a server-side
  * TLSSocket, which buffers the reply data until the handshake completes. Same address check, port choice and
- * timeouts as ftp-srv's own setupServer, which this replaces.
+ * timeouts as ftp-srv's own setupServer, which this replaces. Data connections over TLS go through
+ * data-tls.ts (TLS 1.2, and a tap that sees whether the client closed TLS in order).
+ *
+ * 3. STOR/APPE/STOU: ftp-srv took any end of the data connection for the end of the file and answered 226,
+ * and a reset for a 550. An upload whose data connection ends without the TLS close, or is reset, is now
+ * discarded and answered 426 (RFC 959: "Connection closed; transfer aborted"), as vsftpd does.
  */
 import { createRequire } from "node:module";
 import net from "node:net";
 import tls from "node:tls";
+import { secureDataSocket, uploadEnd } from "./data-tls.js";
 
 const require = createRequire(import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: ftp-srv's internals are untyped CommonJS.
@@ -27,12 +33,22 @@ const plain = (ip: string | undefined) => (ip ?? "").replace(/^::ffff:/, "");
 let installed = false;
 
 /** ftp-srv's command table: directive → handler, called with the connection as `this`. */
-type CommandHandler = (this: unknown, args: { command?: { arg?: string } }) => unknown;
+type CommandHandler = (this: unknown, args: { command?: { arg?: string; directive?: string } }) => unknown;
 const registry = require("ftp-srv/src/commands/registry.js") as Record<string, { handler: CommandHandler }>;
 
 export function installFtpSrvFixes(): void {
   if (installed) return;
   installed = true;
+
+  registry.STOR!.handler = store;
+  registry.APPE!.handler = store;
+  // STOU: a fresh name, then an ordinary STOR (ftp-srv's own STOU called its STOR directly).
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
+  registry.STOU!.handler = function storeUnique(this: any, args) {
+    if (!this.fs) return this.reply(550, "File system not instantiated");
+    const command = { ...args.command, arg: this.fs.getUniqueName(args.command?.arg ?? "file") };
+    return store.call(this, { ...args, command });
+  };
 
   const auth = registry.AUTH!;
   const originalAuth = auth.handler;
@@ -69,7 +85,6 @@ export function installFtpSrvFixes(): void {
       this.dataSocket = null;
       let idleServerTimeout: NodeJS.Timeout | undefined;
       const secure = Boolean(this.connection.secure);
-      const secureContext = secure ? tls.createSecureContext(this.server.options.tls) : undefined;
 
       const connectionHandler = (raw: net.Socket) => {
         if (plain(this.connection.commandSocket.remoteAddress) !== plain(raw.remoteAddress)) {
@@ -86,7 +101,7 @@ export function installFtpSrvFixes(): void {
             .then(() => this.connection.close());
         }
         clearTimeout(idleServerTimeout);
-        const socket = secure ? new tls.TLSSocket(raw, { isServer: true, secureContext }) : raw;
+        const socket = secure ? secureDataSocket(raw, this.server.options.tls) : raw;
         this.dataSocket = socket;
         socket.on("error", (err: Error) =>
           this.server?.emit("client-error", {
@@ -120,4 +135,62 @@ export function installFtpSrvFixes(): void {
       });
     });
   };
+}
+
+/** Thrown when the data connection of an upload ended without the client's TLS close, or was reset. */
+class TransferAborted extends Error {}
+
+/**
+ * STOR and APPE: the file system's upload stream gets the data connection's bytes; it is ended (committed)
+ * only when the data connection ended in order, and destroyed (discarded) otherwise. 226 comes after the
+ * commit, 426 after a cut connection, 550 for what the file system refused.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
+async function store(this: any, args: { log?: unknown; command?: { arg?: string; directive?: string } }) {
+  if (!this.fs) return this.reply(550, "File system not instantiated");
+  const append = args.command?.directive === "APPE";
+  try {
+    let socket: net.Socket;
+    try {
+      socket = await this.connector.waitForConnection();
+    } catch {
+      return await this.reply(425, "No connection established");
+    }
+    this.commandSocket.pause();
+    const { stream, clientPath } = await this.fs.write(args.command?.arg ?? "", {
+      append,
+      start: this.restByteCount,
+    });
+    this.restByteCount = 0;
+    const received = new Promise<void>((resolve, reject) => {
+      stream.once("finish", resolve);
+      stream.once("error", reject);
+      const cut = (err?: Error) => {
+        socket.unpipe(stream);
+        stream.destroy();
+        reject(new TransferAborted(err?.message ?? "data connection closed without a TLS close"));
+      };
+      socket.once("error", cut);
+      socket.once("end", () => {
+        if (uploadEnd(socket) === "cut") cut();
+        else stream.end();
+      });
+      socket.pipe(stream, { end: false });
+    });
+    // A failure before the reply below is seen when awaited; keep it from being reported as unhandled.
+    received.catch(() => {});
+    await this.reply(150);
+    socket.resume();
+    await received;
+    await this.reply(226, clientPath);
+  } catch (err) {
+    if (err instanceof TransferAborted) {
+      await this.reply(426, "Connection closed; transfer aborted, the file was not kept");
+    } else {
+      await this.reply(550, (err as Error).message);
+    }
+  } finally {
+    this.connector.end();
+    this.commandSocket.resume();
+  }
 }
