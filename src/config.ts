@@ -63,6 +63,11 @@ const RawConfig = z.object({
   FERRY_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(600),
   /** Concurrent SFTP/FTP sessions allowed per credential. (Default: 10) */
   FERRY_MAX_SESSIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(10),
+  /**
+   * Open SFTP files and directories per credential across all its sessions (each session also has at most
+   * 512, as OpenSSH's sftp-server). (Default: 1024)
+   */
+  FERRY_MAX_HANDLES_PER_CREDENTIAL: z.coerce.number().int().min(1).default(1024),
   /** Failed logins within 15 minutes, per IP address or per username, that cause a ban. (Default: 10) */
   FERRY_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
   /** How long such a ban lasts, in seconds. (Default: 1800) */
@@ -156,6 +161,7 @@ export interface Config {
   maxUploadBytes: number;
   idleTimeoutMs: number;
   maxSessionsPerCredential: number;
+  maxHandlesPerCredential: number;
   loginMaxFailures: number;
   loginBanMs: number;
   sshHostKeys: string[];
@@ -224,6 +230,7 @@ export function loadConfig(
     maxUploadBytes: c.FERRY_MAX_UPLOAD_BYTES,
     idleTimeoutMs: c.FERRY_IDLE_TIMEOUT_SECONDS * 1000,
     maxSessionsPerCredential: c.FERRY_MAX_SESSIONS_PER_CREDENTIAL,
+    maxHandlesPerCredential: c.FERRY_MAX_HANDLES_PER_CREDENTIAL,
     loginMaxFailures: c.FERRY_LOGIN_MAX_FAILURES,
     loginBanMs: c.FERRY_LOGIN_BAN_SECONDS * 1000,
     ftpPassiveAddress: c.FERRY_FTP_PASV_ADDRESS,

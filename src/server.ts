@@ -163,6 +163,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       windowMs: 15 * 60_000,
       banMs: config.loginBanMs,
       maxSessionsPerCredential: config.maxSessionsPerCredential,
+      maxHandlesPerCredential: config.maxHandlesPerCredential,
     });
     const app = await buildApp({
       db: handle.db,

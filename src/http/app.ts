@@ -98,6 +98,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       windowMs: 15 * 60_000,
       banMs: 30 * 60_000,
       maxSessionsPerCredential: 10,
+      maxHandlesPerCredential: 1024,
     });
   await app.register(sessionRoutes(deps, guard), { prefix: API_PREFIX });
   await app.register(accountRoutes(deps), { prefix: API_PREFIX });

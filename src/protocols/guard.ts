@@ -12,6 +12,8 @@ export interface GuardOptions {
   banMs: number;
   /** Concurrent sessions allowed per credential. */
   maxSessionsPerCredential: number;
+  /** Open SFTP handles allowed per credential across its sessions. */
+  maxHandlesPerCredential: number;
 }
 
 interface Counter {
@@ -22,6 +24,7 @@ interface Counter {
 export class LoginGuard {
   private counters = new Map<string, Counter>();
   private sessions = new Map<string, number>();
+  private handles = new Map<string, number>();
 
   constructor(private options: GuardOptions) {}
 
@@ -58,16 +61,20 @@ export class LoginGuard {
 
   /** Takes a session slot for a credential; false when it already has the maximum. */
   openSession(credentialId: string): boolean {
-    const n = this.sessions.get(credentialId) ?? 0;
-    if (n >= this.options.maxSessionsPerCredential) return false;
-    this.sessions.set(credentialId, n + 1);
-    return true;
+    return take(this.sessions, credentialId, this.options.maxSessionsPerCredential);
   }
 
   closeSession(credentialId: string): void {
-    const n = (this.sessions.get(credentialId) ?? 1) - 1;
-    if (n <= 0) this.sessions.delete(credentialId);
-    else this.sessions.set(credentialId, n);
+    release(this.sessions, credentialId);
+  }
+
+  /** Takes one of a credential's open-handle slots; false when it holds the maximum. */
+  takeHandle(credentialId: string): boolean {
+    return take(this.handles, credentialId, this.options.maxHandlesPerCredential);
+  }
+
+  releaseHandle(credentialId: string): void {
+    release(this.handles, credentialId);
   }
 
   private prune(now: number): void {
@@ -76,4 +83,18 @@ export class LoginGuard {
         this.counters.delete(key);
     }
   }
+}
+
+/** Takes a slot of `key` in a counting map; false when it already holds `max`. */
+function take(counts: Map<string, number>, key: string, max: number): boolean {
+  const n = counts.get(key) ?? 0;
+  if (n >= max) return false;
+  counts.set(key, n + 1);
+  return true;
+}
+
+function release(counts: Map<string, number>, key: string): void {
+  const n = (counts.get(key) ?? 1) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
 }

@@ -76,6 +76,13 @@ interface ConnectionView {
   created_at: Date;
 }
 
+/**
+ * How far ahead of the data written so far a write may start. Clients pipeline writes out of order (OpenSSH:
+ * 64 requests of 32 KiB) but never skip far; a 1-byte write at a huge offset would make a huge sparse upload
+ * (hashed and processed in full) for nothing.
+ */
+export const MAX_HOLE_BYTES = 256 * 1024 ** 2;
+
 const AREAS = { inbound: ["inbox", "results"], outbound: ["outbox"] } as const;
 
 /** An upload in progress: bytes go to the store; close() makes it a Transfer (or a staged file). */
@@ -265,14 +272,23 @@ export class VirtualFs {
   private writeHandle(upload: Upload, connection: ConnectionView, name: string): WriteHandle {
     const max = this.deps.maxUploadBytes;
     let failed: VfsError | undefined;
+    /** End of the data written so far: a write may not start further than MAX_HOLE_BYTES beyond it. */
+    let extent = 0;
+    const refuse = async (message: string) => {
+      failed = new VfsError("FAILURE", message);
+      await upload.abort();
+      throw failed;
+    };
     return {
       write: async (data, position) => {
         if (failed) throw failed;
-        if (position + data.length > max) {
-          failed = new VfsError("FAILURE", `File too large: the limit is ${max} bytes`);
-          await upload.abort();
-          throw failed;
+        if (position + data.length > max) await refuse(`File too large: the limit is ${max} bytes`);
+        if (position > extent + MAX_HOLE_BYTES) {
+          await refuse(
+            `Write at offset ${position} leaves a gap of more than ${MAX_HOLE_BYTES} bytes after the data written so far; write files from the start`,
+          );
         }
+        extent = Math.max(extent, position + data.length);
         await upload.write(data, position);
       },
       close: async () => {

@@ -6,6 +6,10 @@ import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
 import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";
 import { serveSftp } from "./session.js";
+
+/** SSH session channels per connection, as OpenSSH's MaxSessions (10): one connection may not open thousands. */
+export const MAX_CHANNELS_PER_CONNECTION = 10;
+
 import { adoptSocket, installSsh2Fixes, markServerConnection, shareReads } from "./ssh2-fixes.js";
 
 /**
@@ -160,12 +164,24 @@ function handleClient(
     });
   });
 
+  let channels = 0;
   client.on("ready", () => {
-    client.on("session", (acceptSession) => {
+    client.on("session", (acceptSession, rejectSession) => {
+      if (channels >= MAX_CHANNELS_PER_CONNECTION) {
+        log.warn({ channels }, "session channel refused: too many on this connection");
+        return rejectSession();
+      }
+      channels++;
       const session = acceptSession();
+      session.on("close", () => channels--);
       session.on("sftp", (acceptSftp) => {
         if (!login) return;
-        serveSftp(acceptSftp(), new VirtualFs(deps, login), log, touch);
+        const credentialId = login.credentialId;
+        const budget = {
+          take: () => guard.takeHandle(credentialId),
+          release: () => guard.releaseHandle(credentialId),
+        };
+        serveSftp(acceptSftp(), new VirtualFs(deps, login), log, touch, budget);
         shareReads(client);
       });
       // Only the SFTP subsystem (scp in OpenSSH ≥ 9 uses it too): no shell, no exec, no forwarding.

@@ -10,6 +10,18 @@ const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
 /** Entries per READDIR answer: keeps each packet well under the 32 KiB SFTP packet limit. */
 const READDIR_BATCH = 100;
+/**
+ * Open handles (files and directories) per SFTP session: OpenSSH's sftp-server allows 512 (its NFILES-based
+ * handle table). Each open upload holds a file descriptor, and one session once opened 20,000 of them, taking
+ * every descriptor of the process from all other clients.
+ */
+export const MAX_HANDLES_PER_SESSION = 512;
+/**
+ * Largest READ answered, as OpenSSH's sftp-server (SFTP_MAX_READ_LENGTH: its 256 KiB message limit less
+ * 1 KiB, so the reply fits a client's largest packet); clients ask again for the rest. Without it a READ of
+ * any length was allocated in full.
+ */
+export const MAX_READ_BYTES = 256 * 1024 - 1024;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 type Handle =
@@ -46,17 +58,62 @@ function sendExitStatus(sftp: SFTPWrapper, status: number): void {
   }
 }
 
+/** Handles a login may hold across all its sessions (a LoginGuard's count). */
+export interface HandleBudget {
+  take(): boolean;
+  release(): void;
+}
+
 /**
  * Serves one SFTP channel. Every request is answered; errors become the matching SFTP status with a message
  * the client can show. Uploads still open when the channel ends are aborted: they never become Transfers.
  */
-export function serveSftp(sftp: SFTPWrapper, vfs: VirtualFs, log: Logger, onActivity: () => void): void {
+export function serveSftp(
+  sftp: SFTPWrapper,
+  vfs: VirtualFs,
+  log: Logger,
+  onActivity: () => void,
+  budget: HandleBudget,
+): void {
   const handles = new Map<number, Handle>();
   let nextHandle = 1;
+  /** Handles open or being opened (an OPEN waits for the database before its handle exists). */
+  let held = 0;
+
+  /** Takes a handle slot for an OPEN/OPENDIR, or refuses it when this session or its login holds the most. */
+  const reserve = (reqid: number): boolean => {
+    const why =
+      held >= MAX_HANDLES_PER_SESSION
+        ? `Too many open files in this session (at most ${MAX_HANDLES_PER_SESSION}); close some first`
+        : !budget.take()
+          ? "Too many open files for this login across its sessions; close some first"
+          : null;
+    if (why) sftp.status(reqid, STATUS_CODE.FAILURE, why);
+    else held++;
+    return why === null;
+  };
+  const unreserve = () => {
+    held--;
+    budget.release();
+  };
+  const forget = (id: number) => {
+    if (handles.delete(id)) unreserve();
+  };
+
+  let closed = false;
+  /** Lets go of a handle's file: an open upload is aborted (it never becomes a Transfer). */
+  const drop = (h: Handle) => {
+    if (h.kind === "write") void h.file.abort().catch(() => {});
+    else if (h.kind === "read") void h.file.close().catch(() => {});
+  };
 
   const newHandle = (h: Handle): Buffer => {
     const id = nextHandle++;
-    handles.set(id, h);
+    // An OPEN that finishes after the channel closed: nobody will close this handle.
+    if (closed) {
+      drop(h);
+      unreserve();
+    } else handles.set(id, h);
     const buf = Buffer.alloc(4);
     buf.writeUInt32BE(id);
     return buf;
@@ -98,13 +155,19 @@ export function serveSftp(sftp: SFTPWrapper, vfs: VirtualFs, log: Logger, onActi
       sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, "Appending is not supported; upload the whole file");
       return;
     }
-    if (flags & OPEN_MODE.WRITE) {
-      const file = await vfs.openWrite(path);
-      sftp.handle(reqid, newHandle({ kind: "write", path, file, size: 0 }));
-      return;
+    if (!reserve(reqid)) return;
+    try {
+      if (flags & OPEN_MODE.WRITE) {
+        const file = await vfs.openWrite(path);
+        sftp.handle(reqid, newHandle({ kind: "write", path, file, size: 0 }));
+        return;
+      }
+      const file = await vfs.openRead(path);
+      sftp.handle(reqid, newHandle({ kind: "read", path, file }));
+    } catch (err) {
+      unreserve();
+      throw err;
     }
-    const file = await vfs.openRead(path);
-    sftp.handle(reqid, newHandle({ kind: "read", path, file }));
   });
 
   on("WRITE", async (reqid, handle: Buffer, offset: number, data: Buffer) => {
@@ -125,14 +188,15 @@ export function serveSftp(sftp: SFTPWrapper, vfs: VirtualFs, log: Logger, onActi
       if (data.length === 0) sftp.status(reqid, STATUS_CODE.EOF);
       else sftp.data(reqid, data);
     };
-    if (h.file.readWith) await h.file.readWith(offset, length, send);
-    else send(await h.file.read(offset, length));
+    const capped = Math.min(length, MAX_READ_BYTES);
+    if (h.file.readWith) await h.file.readWith(offset, capped, send);
+    else send(await h.file.read(offset, capped));
   });
 
   on("CLOSE", async (reqid, handle: Buffer) => {
     const [id, h] = handleOf(handle);
     if (!h) return void sftp.status(reqid, STATUS_CODE.FAILURE, "Unknown handle");
-    handles.delete(id);
+    forget(id);
     if (h.kind === "write") {
       // The durability point: the client hears OK only once the file is stored and recorded.
       const result = await h.file.close();
@@ -169,10 +233,16 @@ export function serveSftp(sftp: SFTPWrapper, vfs: VirtualFs, log: Logger, onActi
 
   on("OPENDIR", async (reqid, dirPath: string) => {
     const path = normalisePath(dirPath);
-    const list = await vfs.list(path);
-    const self = await vfs.stat(path);
-    const entries = [{ ...self, name: "." }, { ...self, name: ".." }, ...list].map(entry);
-    sftp.handle(reqid, newHandle({ kind: "dir", path, entries, sent: 0 }));
+    if (!reserve(reqid)) return;
+    try {
+      const list = await vfs.list(path);
+      const self = await vfs.stat(path);
+      const entries = [{ ...self, name: "." }, { ...self, name: ".." }, ...list].map(entry);
+      sftp.handle(reqid, newHandle({ kind: "dir", path, entries, sent: 0 }));
+    } catch (err) {
+      unreserve();
+      throw err;
+    }
   });
   on("READDIR", async (reqid, handle: Buffer) => {
     const [, h] = handleOf(handle);
@@ -216,10 +286,10 @@ export function serveSftp(sftp: SFTPWrapper, vfs: VirtualFs, log: Logger, onActi
 
   // A channel that ends with uploads open (client killed, network lost) leaves nothing behind.
   sftp.on("close", () => {
-    for (const h of handles.values()) {
-      if (h.kind === "write") void h.file.abort().catch(() => {});
-      else if (h.kind === "read") void h.file.close().catch(() => {});
+    closed = true;
+    for (const [id, h] of handles) {
+      drop(h);
+      forget(id);
     }
-    handles.clear();
   });
 }

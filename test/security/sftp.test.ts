@@ -1,0 +1,161 @@
+/**
+ * The SFTP server played by a hostile client (ssh2's client, driven beyond what OpenSSH would send):
+ * thousands of open handles, many channels on one connection, huge READs, a write far past the end.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Client, type SFTPWrapper } from "ssh2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "../helpers/db.js";
+import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { freePort } from "../helpers/ports.js";
+
+const ADMIN = `sftp_security_admin_${randomBytes(8).toString("hex")}`;
+let dir: string;
+let database: { url: string; drop: () => Promise<void> };
+let ferry: RunningFerry;
+let sftpPort: number;
+let login: { username: string; password: string };
+let folder: string;
+const open: Client[] = [];
+
+async function connect(): Promise<Client> {
+  const client = new Client();
+  await new Promise<void>((resolve, reject) => {
+    client.once("ready", resolve).once("error", reject);
+    client.connect({ host: "127.0.0.1", port: sftpPort, ...login, readyTimeout: 20_000 });
+  });
+  open.push(client);
+  return client;
+}
+
+const subsystem = (client: Client) =>
+  new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+
+/** Opens `name` for writing; resolves with the handle or the server's refusal. */
+const openWrite = (sftp: SFTPWrapper, name: string) =>
+  new Promise<Buffer | Error>((resolve) => sftp.open(name, "w", (err, h) => resolve(err ?? h)));
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "ferry-sftp-security-"));
+  database = await createTestDatabase();
+  sftpPort = await freePort();
+  ferry = await startServe({
+    DATABASE_URL: database.url,
+    FERRY_DATA_DIR: path.join(dir, "data"),
+    FERRY_SFTP_PORT: String(sftpPort),
+    FERRY_ADMIN_TOKEN: ADMIN,
+    FERRY_WORKERS: "0",
+    FERRY_MAX_HANDLES_PER_CREDENTIAL: "600",
+    FERRY_LOG_LEVEL: "error",
+  });
+  const account = await apiCall(ferry.url, ADMIN, "POST", "/api/v1/accounts", { name: "S", type: "partner" });
+  const token = (await apiCall(ferry.url, ADMIN, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
+  const cred = await apiCall(ferry.url, token, "POST", "/api/v1/credentials", {
+    name: "s",
+    kind: "password",
+  });
+  login = { username: cred.username, password: cred.password };
+  const connection = await apiCall(ferry.url, token, "POST", "/api/v1/connections", {
+    name: "Clicks",
+    direction: "inbound",
+    dataType: "clicks",
+    method: "sftp",
+    methodology: "push_to_platform",
+    credentialId: cred.id,
+  });
+  folder = connection.folder;
+});
+
+afterAll(async () => {
+  for (const c of open) c.end();
+  await ferry?.stop();
+  await database?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("SFTP limits", () => {
+  it("refuses a session's 513th open file with a clear failure, and serves others meanwhile", async () => {
+    const client = await connect();
+    const sftp = await subsystem(client);
+    const results = await Promise.all(
+      Array.from({ length: 520 }, (_, i) => openWrite(sftp, `/${folder}/inbox/h${i}.csv`)),
+    );
+    const refused = results.filter((r) => r instanceof Error) as Error[];
+    expect(results.length - refused.length).toBe(512);
+    expect(refused[0]!.message).toMatch(/Too many open files in this session \(at most 512\)/);
+    expect((await fetch(`${ferry.url}/healthz`)).status).toBe(200);
+    client.end();
+  });
+
+  it("caps open files per login across its sessions", async () => {
+    // Handles of the session above are given back when it ends.
+    await new Promise((r) => setTimeout(r, 300));
+    const clients = [await connect(), await connect()];
+    const [first, second] = await Promise.all(clients.map(subsystem));
+    const a = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => openWrite(first!, `/${folder}/inbox/a${i}.csv`)),
+    );
+    const b = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => openWrite(second!, `/${folder}/inbox/b${i}.csv`)),
+    );
+    expect(a.filter((r) => r instanceof Error)).toHaveLength(0);
+    const refused = b.filter((r) => r instanceof Error) as Error[];
+    expect(refused).toHaveLength(200);
+    expect(refused[0]!.message).toMatch(/Too many open files for this login/);
+    for (const c of clients) c.end();
+    // The slots come back when the sessions end: the next test opens files again.
+    await new Promise((r) => setTimeout(r, 300));
+  });
+
+  it("opens at most 10 session channels on one SSH connection", async () => {
+    const client = await connect();
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        subsystem(client).then(
+          () => "ok",
+          (err: Error) => err.message,
+        ),
+      ),
+    );
+    expect(results.filter((r) => r === "ok")).toHaveLength(10);
+    client.end();
+  });
+
+  it("answers a READ of 16 MiB with at most 256 KiB less 1 KiB", async () => {
+    const client = await connect();
+    const sftp = await subsystem(client);
+    const data = randomBytes(3 * 1024 * 1024);
+    const name = `/${folder}/inbox/big.csv`;
+    await new Promise<void>((resolve, reject) =>
+      sftp.writeFile(name, data, (err) => (err ? reject(err) : resolve())),
+    );
+    const handle = await new Promise<Buffer>((resolve, reject) =>
+      sftp.open(name, "r", (err, h) => (err ? reject(err) : resolve(h))),
+    );
+    // ssh2's client would split the request itself: let it ask for 16 MiB at once, and take a large reply.
+    const internals = sftp as unknown as { _maxReadLen: number; _maxInPktLen: number };
+    internals._maxReadLen = 16 * 1024 * 1024;
+    internals._maxInPktLen = 32 * 1024 * 1024;
+    const buf = Buffer.alloc(16 * 1024 * 1024);
+    const got = await new Promise<number>((resolve, reject) =>
+      sftp.read(handle, buf, 0, buf.length, 0, (err, n) => (err ? reject(err) : resolve(n))),
+    );
+    expect(got).toBe(256 * 1024 - 1024);
+    expect(buf.subarray(0, got).equals(data.subarray(0, got))).toBe(true);
+    client.end();
+  });
+
+  it("refuses a write that would leave a gap of more than 256 MiB", async () => {
+    const client = await connect();
+    const sftp = await subsystem(client);
+    const handle = (await openWrite(sftp, `/${folder}/inbox/sparse.csv`)) as Buffer;
+    const err = await new Promise<Error | undefined>((resolve) =>
+      sftp.write(handle, Buffer.from("x"), 0, 1, 4 * 1024 ** 3, (e) => resolve(e ?? undefined)),
+    );
+    expect(err?.message).toMatch(/leaves a gap of more than 268435456 bytes/);
+    client.end();
+  });
+});
