@@ -29,6 +29,9 @@ async function main() {
   const ferry = await startFerryForBench(dir, publicKey, {
     FERRY_MAX_SESSIONS_PER_CREDENTIAL: String(SESSIONS * 2),
     FERRY_LOGIN_MAX_FAILURES: String(SESSIONS * 2),
+    // All sessions start at once from one address: this measures sessions, not the pre-login caps.
+    FERRY_PREAUTH_PER_IP: String(SESSIONS * 2),
+    FERRY_PREAUTH_TOTAL: String(SESSIONS * 2),
   });
   try {
     const idle = await memoryOf(ferry.pid);

@@ -68,6 +68,14 @@ const RawConfig = z.object({
    * 512, as OpenSSH's sftp-server). (Default: 1024)
    */
   FERRY_MAX_HANDLES_PER_CREDENTIAL: z.coerce.number().int().min(1).default(1024),
+  /**
+   * Connections not logged in yet, per IP address and in all (OpenSSH's PerSourceMaxStartups/MaxStartups),
+   * for SFTP, FTP and SMTP each; more are refused at once. (Default: 32, 256)
+   */
+  FERRY_PREAUTH_PER_IP: z.coerce.number().int().min(1).default(32),
+  FERRY_PREAUTH_TOTAL: z.coerce.number().int().min(1).default(256),
+  /** Seconds from connect to login for SFTP and FTP (OpenSSH's LoginGraceTime); then closed. (Default: 120) */
+  FERRY_LOGIN_GRACE_SECONDS: z.coerce.number().int().min(1).default(120),
   /** Failed logins within 15 minutes, per IP address or per username, that cause a ban. (Default: 10) */
   FERRY_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
   /** How long such a ban lasts, in seconds. (Default: 1800) */
@@ -162,6 +170,9 @@ export interface Config {
   idleTimeoutMs: number;
   maxSessionsPerCredential: number;
   maxHandlesPerCredential: number;
+  preAuthPerIp: number;
+  preAuthTotal: number;
+  loginGraceMs: number;
   loginMaxFailures: number;
   loginBanMs: number;
   sshHostKeys: string[];
@@ -231,6 +242,9 @@ export function loadConfig(
     idleTimeoutMs: c.FERRY_IDLE_TIMEOUT_SECONDS * 1000,
     maxSessionsPerCredential: c.FERRY_MAX_SESSIONS_PER_CREDENTIAL,
     maxHandlesPerCredential: c.FERRY_MAX_HANDLES_PER_CREDENTIAL,
+    preAuthPerIp: c.FERRY_PREAUTH_PER_IP,
+    preAuthTotal: c.FERRY_PREAUTH_TOTAL,
+    loginGraceMs: c.FERRY_LOGIN_GRACE_SECONDS * 1000,
     loginMaxFailures: c.FERRY_LOGIN_MAX_FAILURES,
     loginBanMs: c.FERRY_LOGIN_BAN_SECONDS * 1000,
     ftpPassiveAddress: c.FERRY_FTP_PASV_ADDRESS,

@@ -17,8 +17,9 @@ import { runPull } from "./pipeline/pull.js";
 import { expireFiles } from "./pipeline/retention.js";
 import { startScheduler } from "./pipeline/schedule.js";
 import { startProcessing } from "./pipeline/worker.js";
+import { Admission } from "./protocols/admission.js";
 import { smtpMailer } from "./protocols/email/mailer.js";
-import { startSmtpServer } from "./protocols/email/server.js";
+import { SMTP_SESSION_MS, startSmtpServer } from "./protocols/email/server.js";
 import { startFtpServer } from "./protocols/ftp/server.js";
 import { loadTlsCertificate } from "./protocols/ftp/tls.js";
 import { LoginGuard } from "./protocols/guard.js";
@@ -185,6 +186,10 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
 
     // SFTP and FTP serve the same virtual file system, over the same store and limits.
     const vfsDeps = { db: handle.db, store, queue, maxUploadBytes: config.maxUploadBytes };
+    // Each server guards its own connections not logged in yet (an SMTP session never logs in: its place is
+    // held until it ends, at most SMTP_SESSION_MS).
+    const admission = (graceMs: number) =>
+      new Admission({ perIp: config.preAuthPerIp, total: config.preAuthTotal, graceMs });
     const sftp = await startSftpServer(
       vfsDeps,
       guard,
@@ -193,6 +198,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         port: config.sftpPort,
         bind: config.bind,
         idleMs: config.idleTimeoutMs,
+        admission: admission(config.loginGraceMs),
       },
       log.child({ component: "sftp" }),
     );
@@ -213,6 +219,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         tls,
         requireTls: config.ftpRequireTls,
         idleMs: config.idleTimeoutMs,
+        admission: admission(config.loginGraceMs),
       },
       log.child({ component: "ftp" }),
     );
@@ -225,6 +232,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         domain: config.emailDomain,
         maxMessageBytes: config.smtpMaxMessageBytes,
         tls,
+        admission: admission(SMTP_SESSION_MS),
       },
       log.child({ component: "smtp" }),
     );

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -110,6 +111,20 @@ describe("FTPS with curl and lftp", () => {
     const res = await run("curl", ["-sS", "--user", `${login.username}:${login.password}`, url("/")]);
     expect(res.code).toBe(67); // curl: login denied
     expect(res.stderr).toMatch(/530/);
+  });
+
+  it("answers USER with 530 before AUTH TLS, so no password is sent in clear", async () => {
+    const control = net.connect(ftpPort, "127.0.0.1");
+    let text = "";
+    control.on("data", (d) => {
+      text += d;
+    });
+    await new Promise((r) => control.once("connect", r));
+    control.write(`USER ${login.username}\r\n`);
+    for (let i = 0; i < 50 && !/^530 /m.test(text); i++) await new Promise((r) => setTimeout(r, 50));
+    control.destroy();
+    expect(text).toMatch(/^530 TLS is required: send AUTH TLS before USER/m);
+    expect(text).not.toMatch(/^331/m);
   });
 
   it("receives an upload over FTPS as a Transfer and gives it back", async () => {

@@ -13,6 +13,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp
 import { refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
 import type { StoredObject } from "../../pipeline/store.js";
+import type { Admission, PreAuth } from "../admission.js";
 import type { VfsDeps } from "../vfs.js";
 import { findMailbox, type Mailbox, matchesPattern, senderAllowed } from "./mailboxes.js";
 
@@ -22,7 +23,15 @@ export interface SmtpOptions {
   domain: string;
   maxMessageBytes: number;
   tls: { cert: Buffer; key: Buffer };
+  /** Caps on concurrent sessions per IP address and in all, and their longest life (SMTP_SESSION_MS). */
+  admission: Admission;
 }
+
+/**
+ * Longest SMTP session: long enough for a message at the size limit over a slow link, short enough that a
+ * client cannot hold a place for ever by sending a byte now and then (the idle timeout is smtp-server's 60 s).
+ */
+export const SMTP_SESSION_MS = 10 * 60_000;
 
 /** An SMTP error reply: `responseCode` is what the client sees. */
 const reply = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
@@ -41,6 +50,12 @@ export const MAX_RECIPIENTS = 20;
  */
 type Recipient = SMTPServerAddress & { ferry?: Mailbox };
 
+/** What Ferry reads of smtp-server's (untyped) connection objects. */
+interface SmtpConnection {
+  id: string;
+  _socket: { destroy(): void };
+}
+
 /** The distinct connections the current envelope reaches (one per connection, however often addressed). */
 export function envelopeMailboxes(session: SMTPServerSession): Mailbox[] {
   const byConnection = new Map<string, Mailbox>();
@@ -55,6 +70,7 @@ export async function startSmtpServer(
   options: SmtpOptions,
   log: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
+  const sessions = new Map<string, PreAuth>();
   const server = new SMTPServer({
     name: options.domain,
     banner: "Ferry: send files as attachments to your connection's address",
@@ -64,7 +80,29 @@ export async function startSmtpServer(
     authOptional: true,
     size: options.maxMessageBytes,
     maxRecipients: MAX_RECIPIENTS,
+    // A reverse DNS lookup per connection would let a slow resolver hold every new session; Ferry has no use
+    // for the client's host name.
+    disableReverseLookup: true,
     logger: false,
+    onConnect(session, callback) {
+      const ip = (session.remoteAddress ?? "").replace(/^::ffff:/, "");
+      const place = options.admission.admit(ip, () => {
+        // smtp-server has no API to close one session: its connection is found by id, its socket destroyed.
+        for (const connection of (server as unknown as { connections: Set<SmtpConnection> }).connections) {
+          if (connection.id === session.id) connection._socket.destroy();
+        }
+      });
+      if ("refused" in place) {
+        log.warn({ ip, reason: place.refused }, "SMTP connection refused");
+        return callback(reply(421, `Service not available: ${place.refused}`));
+      }
+      sessions.set(session.id, place);
+      callback();
+    },
+    onClose(session) {
+      sessions.get(session.id)?.closed();
+      sessions.delete(session.id);
+    },
     onRcptTo(address: Recipient, session, callback) {
       findMailbox(deps.db, options.domain, address.address).then(
         (mailbox) => {

@@ -14,7 +14,10 @@
  * timeouts as ftp-srv's own setupServer, which this replaces. Data connections over TLS go through
  * data-tls.ts (TLS 1.2, and a tap that sees whether the client closed TLS in order).
  *
- * 3. STOR/APPE/STOU: ftp-srv took any end of the data connection for the end of the file and answered 226,
+ * 3. USER before AUTH TLS, when TLS is required: ftp-srv answered 331 and the client then sent its password
+ * in clear, to be refused only after. Now 530 at USER, as vsftpd does (force_local_logins_ssl).
+ *
+ * 4. STOR/APPE/STOU: ftp-srv took any end of the data connection for the end of the file and answered 226,
  * and a reset for a 550. An upload whose data connection ends without the TLS close, or is reset, is now
  * discarded and answered 426 (RFC 959: "Connection closed; transfer aborted"), as vsftpd does.
  */
@@ -39,6 +42,16 @@ const registry = require("ftp-srv/src/commands/registry.js") as Record<string, {
 export function installFtpSrvFixes(): void {
   if (installed) return;
   installed = true;
+
+  const user = registry.USER!;
+  const originalUser = user.handler;
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
+  user.handler = function userHandler(this: any, args) {
+    if (this.server.options.ferryRequireTls && !this.secure) {
+      return this.reply(530, "TLS is required: send AUTH TLS before USER (FTPS, e.g. curl --ssl-reqd)");
+    }
+    return originalUser.call(this, args);
+  };
 
   registry.STOR!.handler = store;
   registry.APPE!.handler = store;

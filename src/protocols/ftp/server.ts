@@ -5,6 +5,7 @@
 import type { Socket } from "node:net";
 import { FtpSrv } from "ftp-srv";
 import type { Logger } from "pino";
+import type { Admission, PreAuth } from "../admission.js";
 import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin } from "../logins.js";
 import { type VfsDeps, VirtualFs } from "../vfs.js";
@@ -21,6 +22,14 @@ export interface FtpServerOptions {
   /** Refuse logins before AUTH TLS. */
   requireTls: boolean;
   idleMs: number;
+  /** Caps and grace period of connections not logged in yet. */
+  admission: Admission;
+}
+
+/** What the fixes in ftp-srv-fixes.ts read from ftp-srv's options. */
+export interface FerryFtpOptions {
+  /** Answer USER with 530 before AUTH TLS, so no password is ever sent in clear. */
+  ferryRequireTls: boolean;
 }
 
 /** "::ffff:127.0.0.1" → "127.0.0.1". */
@@ -36,7 +45,11 @@ export async function startFtpServer(
 ): Promise<{ port: number; close(): Promise<void> }> {
   installFtpSrvFixes();
   const log = parentLog.child({ protocol: "ftp" });
+  // ftp-srv logs every command line at trace level, PASS with its password: it never logs below debug.
+  const ftpSrvLog = log.child({}, { level: log.isLevelEnabled("debug") ? "debug" : log.level });
+  const ferryOptions: FerryFtpOptions = { ferryRequireTls: options.requireTls };
   const server = new FtpSrv({
+    ...(ferryOptions as object),
     url: `ftp://${options.bind}:${options.port}`,
     pasv_url: options.passiveAddress,
     pasv_min: options.passivePorts[0],
@@ -49,7 +62,26 @@ export async function startFtpServer(
     timeout: options.idleMs,
     // SITE (chmod and friends) has no meaning here.
     blacklist: ["SITE"],
-    log: log as never,
+    log: ftpSrvLog as never,
+  });
+
+  const waiting = new Map<string, PreAuth>();
+  // ftp-srv's typings lack its "connect" event (emitted before the greeting).
+  type Connecting = {
+    connection: { ip?: string; close(code: number, message: string): Promise<unknown> };
+    id: string;
+  };
+  (server as unknown as NodeJS.EventEmitter).on("connect", ({ connection, id }: Connecting) => {
+    const ip = plainIp(connection.ip);
+    const pre = options.admission.admit(ip, () => {
+      void connection.close(421, "Login time is over; connect again and log in");
+    });
+    if ("refused" in pre) {
+      log.warn({ ip, reason: pre.refused }, "connection refused before login");
+      void connection.close(421, `Service not available: ${pre.refused}`);
+      return;
+    }
+    waiting.set(id, pre);
   });
 
   const onDisconnect = new Map<string, () => void>();
@@ -67,16 +99,26 @@ export async function startFtpServer(
       }
       if (!guard.openSession(login.credentialId))
         throw new Error("Too many sessions for this login; try later");
-      guard.succeeded(username);
-      await loginSucceeded(deps.db, login, "password");
-      const vfs = new VirtualFs(deps, login);
+      // The slot is given back at disconnect, which may come while the lines below wait for the database.
       // ftp-srv replaces commandSocket with a TLSSocket after AUTH TLS: read it when needed.
       const control = () => (connection as unknown as { commandSocket: Socket }).commandSocket;
-      const fs = new FerryFileSystem(vfs, control);
-      onDisconnect.set(connection.id, () => {
-        fs.abortOpenUploads();
+      let fs: FerryFileSystem | undefined;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        fs?.abortOpenUploads();
         guard.closeSession(login.credentialId);
-      });
+      };
+      onDisconnect.set(connection.id, release);
+      guard.succeeded(username);
+      await loginSucceeded(deps.db, login, "password");
+      if (control().destroyed) {
+        release();
+        throw new Error("The connection closed during login");
+      }
+      fs = new FerryFileSystem(new VirtualFs(deps, login), control);
+      waiting.get(connection.id)?.loggedIn();
       return { fs: fs as never };
     })().then(resolve, (err: Error) => reject(err));
   });
@@ -84,6 +126,8 @@ export async function startFtpServer(
   server.on("disconnect", ({ id }) => {
     onDisconnect.get(id)?.();
     onDisconnect.delete(id);
+    waiting.get(id)?.closed();
+    waiting.delete(id);
   });
   server.on("client-error", ({ context, error }) => log.debug({ err: error, context }, "ftp client error"));
 

@@ -2,6 +2,7 @@
 import net, { type AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import ssh2, { type Connection } from "ssh2";
+import type { Admission, PreAuth } from "../admission.js";
 import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
 import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";
@@ -47,6 +48,8 @@ export interface SftpServerOptions {
   bind: string;
   /** Sessions idle this long are closed. */
   idleMs: number;
+  /** Caps and grace period of connections not logged in yet. */
+  admission: Admission;
 }
 
 export interface RunningServer {
@@ -62,12 +65,16 @@ export async function startSftpServer(
 ): Promise<RunningServer> {
   installSsh2Fixes();
   const clients = new Set<Connection>();
+  /** Admitted connections by "ip|port", until they log in or close. */
+  const waiting = new Map<string, PreAuth>();
   const server = new ssh2.Server(
     { hostKeys: options.hostKeys, algorithms: ALGORITHMS as never, ident: "Ferry" },
     (client, info) => {
       markServerConnection(client);
       clients.add(client);
       client.on("close", () => clients.delete(client));
+      const pre = waiting.get(`${info.ip}|${info.port}`);
+      client.once("ready", () => pre?.loggedIn());
       handleClient(client, info.ip, deps, guard, options, log);
     },
   );
@@ -77,7 +84,26 @@ export async function startSftpServer(
   // It also chooses the buffers sockets read into (ssh2-fixes.ts): paused on accept, taken over there.
   const listener = net.createServer(
     { noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000, pauseOnConnect: true },
-    (socket) => server.injectSocket(adoptSocket(socket)),
+    (socket) => {
+      const ip = socket.remoteAddress ?? "";
+      const key = `${ip}|${socket.remotePort}`;
+      // Before the SSH banner: a client that never sends one, or never logs in, is cut at the grace period.
+      let adopted: net.Socket | undefined;
+      const pre = options.admission.admit(ip, () => adopted?.destroy());
+      if ("refused" in pre) {
+        log.warn({ protocol: "sftp", ip, reason: pre.refused }, "connection refused before login");
+        socket.destroy();
+        return;
+      }
+      // adoptSocket may move the connection to a new socket object: watch that one.
+      adopted = adoptSocket(socket);
+      waiting.set(key, pre);
+      adopted.once("close", () => {
+        pre.closed();
+        waiting.delete(key);
+      });
+      server.injectSocket(adopted);
+    },
   );
   listener.on("error", (err) => log.error({ err }, "sftp listener error"));
   await new Promise<void>((resolve, reject) => {
