@@ -76,7 +76,10 @@ const RawConfig = z.object({
   FERRY_PREAUTH_TOTAL: z.coerce.number().int().min(1).default(256),
   /** Seconds from connect to login for SFTP and FTP (OpenSSH's LoginGraceTime); then closed. (Default: 120) */
   FERRY_LOGIN_GRACE_SECONDS: z.coerce.number().int().min(1).default(120),
-  /** Failed logins within 15 minutes, per IP address or per username, that cause a ban. (Default: 10) */
+  /**
+   * Failed logins within 15 minutes from one IP address for one username that ban the pair (the address
+   * alone is banned after three times as many; a username alone never is). (Default: 10)
+   */
   FERRY_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).default(10),
   /** How long such a ban lasts, in seconds. (Default: 1800) */
   FERRY_LOGIN_BAN_SECONDS: z.coerce.number().int().min(1).default(1800),

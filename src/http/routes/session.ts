@@ -49,10 +49,10 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
           throw new DomainError("TOO_MANY_REQUESTS", "Too many failed sign-ins: try again later");
         const signed = await signIn(deps.db, login, request.body.password, request.ip);
         if (!signed) {
-          guard.failed(request.ip, `web:${login}`);
+          await guard.failed(request.ip, `web:${login}`);
           throw new DomainError("UNAUTHORIZED", "Wrong login or password");
         }
-        guard.succeeded(`web:${login}`);
+        guard.succeeded(request.ip, `web:${login}`);
         reply.setCookie(SESSION_COOKIE, signed.token, {
           httpOnly: true,
           sameSite: "strict",

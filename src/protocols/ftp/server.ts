@@ -94,7 +94,7 @@ export async function startFtpServer(
       if (guard.isBanned(ip, username)) throw new Error("Login incorrect");
       const login = await passwordLogin(deps.db, username, password, "ftp", ip);
       if (!login) {
-        guard.failed(ip, username);
+        await guard.failed(ip, username);
         throw new Error("Login incorrect");
       }
       if (!guard.openSession(login.credentialId))
@@ -111,7 +111,7 @@ export async function startFtpServer(
         guard.closeSession(login.credentialId);
       };
       onDisconnect.set(connection.id, release);
-      guard.succeeded(username);
+      guard.succeeded(ip, username);
       await loginSucceeded(deps.db, login, "password");
       if (control().destroyed) {
         release();

@@ -152,12 +152,12 @@ function handleClient(
       }
       login = l;
       log = log.child({ username: l.username, credentialId: l.credentialId, accountId: l.accountId });
-      guard.succeeded(l.username);
+      guard.succeeded(ip, l.username);
       await loginSucceeded(deps.db, l, method);
       ctx.accept();
     };
-    const refuse = () => {
-      guard.failed(ip, ctx.username);
+    const refuse = async () => {
+      await guard.failed(ip, ctx.username);
       ctx.reject(["password", "publickey"]);
     };
     (async () => {
@@ -176,7 +176,8 @@ function handleClient(
         const sha2 = ctx.hashAlgo === "sha256" || ctx.hashAlgo === "sha512";
         if (ctx.key.algo === "ssh-rsa" && !sha2) return ctx.reject(["password", "publickey"]);
         const found = await publicKeyCandidate(deps.db, ctx.username, ctx.key.data, "sftp", ip);
-        if (!found) return refuse();
+        // A key that is not the credential's is no failure: clients offer their keys in turn.
+        if (!found) return ctx.reject(["password", "publickey"]);
         // RFC 4252 §7: without a signature the client only asks whether this key would do.
         if (!ctx.signature) return ctx.accept();
         const key = ssh2.utils.parseKey(found.publicKey);
