@@ -15,6 +15,24 @@ export const REDACT = [
   "token",
 ];
 
+/** A URL as it may be logged: the token of a download link is its only key, so it is cut out. */
+export function loggableUrl(url: string): string {
+  return url.replace(/^\/downloads\/[^/?#]+/, "/downloads/[redacted]");
+}
+
+/** How requests appear in logs (Fastify logs `{ req }` at each request): method, URL without secrets, caller. */
+function serializeRequest(req: { method?: string; url?: string; ip?: string; hostname?: string }) {
+  return {
+    method: req.method,
+    url: loggableUrl(req.url ?? ""),
+    hostname: req.hostname,
+    remoteAddress: req.ip,
+  };
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: "[redacted]" } }, destination ?? process.stdout);
+  return pino(
+    { level, redact: { paths: REDACT, censor: "[redacted]" }, serializers: { req: serializeRequest } },
+    destination ?? process.stdout,
+  );
 }

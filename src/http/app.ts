@@ -15,6 +15,7 @@ import type { FileStore } from "../pipeline/store.js";
 import { LoginGuard } from "../protocols/guard.js";
 import { installAuth } from "./auth.js";
 import { installErrorHandler } from "./errors.js";
+import { installRequestLimits, type RequestLimits } from "./limits.js";
 import { installMetrics } from "./metrics.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { connectionRoutes } from "./routes/connections.js";
@@ -40,6 +41,8 @@ export interface ApiDeps {
   version?: string | undefined;
   /** Failed-login limits, shared with SFTP/FTP (web sign-ins count under `web:<login>`). */
   loginGuard?: LoginGuard | undefined;
+  /** Time limits on request bodies (default: limits.ts's DEFAULT_LIMITS). */
+  requestLimits?: RequestLimits | undefined;
   /** The built web UI (default: dist/web); not served when absent. */
   webRoot?: string | undefined;
 }
@@ -55,6 +58,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       return typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
+    // A connection silent this long is closed (Fastify's default is never); slow bodies: limits.ts.
+    connectionTimeout: 120_000,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -62,6 +67,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     reply.header("x-request-id", request.id);
   });
   installErrorHandler(app);
+  installRequestLimits(app, deps.requestLimits);
 
   await app.register(swagger, {
     openapi: {

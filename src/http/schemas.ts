@@ -2,7 +2,11 @@
 import { z } from "zod";
 import { DATA_TYPES, DIRECTIONS, METHODOLOGIES, METHODS } from "../domain/connection-rules.js";
 
-export const Id = z.string().describe("UUID");
+/** A UUID as PostgreSQL reads it (any version): anything else is a 400 naming the field, not a database error. */
+export const Id = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be a UUID")
+  .describe("UUID");
 export const IdParams = z.object({ id: Id });
 
 export const ErrorBody = z

@@ -86,11 +86,11 @@ describe("errors", () => {
     expect(res.json().error).toMatchObject({ code: "BAD_REQUEST", requestId: expect.any(String) });
   });
 
-  it("answer unknown routes and malformed ids with 404", async () => {
+  it("answer unknown routes with 404 and malformed ids with 400 (test/security/http.test.ts)", async () => {
     expect((await api.current.call(api.current.adminToken, "GET", "/api/v1/nothing")).status).toBe(404);
     expect(
       (await api.current.call(api.current.adminToken, "GET", "/api/v1/connections/not-a-uuid")).status,
-    ).toBe(404);
+    ).toBe(400);
   });
 });
 

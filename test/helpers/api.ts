@@ -85,6 +85,7 @@ export function useTestApi(): { current: TestApi } {
       queue,
       maxUploadBytes: 1024 * 1024,
       logger: createLogger("debug", sink),
+      requestLimits: { bodyMs: 1000, minUploadBytesPerSecond: 1024, checkMs: 1000 },
     });
     const call = async (token: string | null, method: string, url: string, body?: unknown) => {
       const res = await app.inject({
