@@ -1,8 +1,27 @@
 /** Ferry's one typed configuration: resolved once from the environment and CLI flags, checked with zod. */
+
+import net from "node:net";
 import path from "node:path";
 import { z } from "zod";
 
 const port = z.coerce.number().int().min(1).max(65535);
+
+/** Checks a FERRY_REMOTE_ALLOW_PRIVATE value (protocols/remote/egress.ts applies it); why it is wrong, or null. */
+export function egressSettingError(setting: string): string | null {
+  if (setting === "true" || setting === "false") return null;
+  for (const item of setting
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [address, prefix] = item.split("/");
+    const bits = net.isIPv4(address ?? "") ? 32 : net.isIPv6(address ?? "") ? 128 : 0;
+    if (!bits) return `"${item}" is not an IP address or CIDR range`;
+    if (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= bits)) {
+      return `"${item}" has a bad prefix length`;
+    }
+  }
+  return null;
+}
 
 /** What the environment and flags may say; every value is optional and has a default below. */
 const RawConfig = z.object({
@@ -76,6 +95,17 @@ const RawConfig = z.object({
   FERRY_PREAUTH_TOTAL: z.coerce.number().int().min(1).default(256),
   /** Seconds from connect to login for SFTP and FTP (OpenSSH's LoginGraceTime); then closed. (Default: 120) */
   FERRY_LOGIN_GRACE_SECONDS: z.coerce.number().int().min(1).default(120),
+  /**
+   * Whether pulls and deliveries may connect to local and private addresses: "false" (public addresses only),
+   * "true" (anything: self-hosted use), or a comma-separated list of addresses and CIDR ranges allowed.
+   * (Default: false)
+   */
+  FERRY_REMOTE_ALLOW_PRIVATE: z
+    .string()
+    .refine((v) => egressSettingError(v) === null, {
+      error: (issue) => egressSettingError(String(issue.input)) ?? "is invalid",
+    })
+    .default("false"),
   /**
    * Failed logins within 15 minutes from one IP address for one username that ban the pair (the address
    * alone is banned after three times as many; a username alone never is). (Default: 10)
@@ -174,6 +204,8 @@ export interface Config {
   maxSessionsPerCredential: number;
   maxHandlesPerCredential: number;
   preAuthPerIp: number;
+  /** FERRY_REMOTE_ALLOW_PRIVATE as given (protocols/remote/egress.ts reads it). */
+  remoteAllowPrivate: string;
   preAuthTotal: number;
   loginGraceMs: number;
   loginMaxFailures: number;
@@ -246,6 +278,7 @@ export function loadConfig(
     maxSessionsPerCredential: c.FERRY_MAX_SESSIONS_PER_CREDENTIAL,
     maxHandlesPerCredential: c.FERRY_MAX_HANDLES_PER_CREDENTIAL,
     preAuthPerIp: c.FERRY_PREAUTH_PER_IP,
+    remoteAllowPrivate: c.FERRY_REMOTE_ALLOW_PRIVATE,
     preAuthTotal: c.FERRY_PREAUTH_TOTAL,
     loginGraceMs: c.FERRY_LOGIN_GRACE_SECONDS * 1000,
     loginMaxFailures: c.FERRY_LOGIN_MAX_FAILURES,

@@ -23,6 +23,7 @@ import { SMTP_SESSION_MS, startSmtpServer } from "./protocols/email/server.js";
 import { startFtpServer } from "./protocols/ftp/server.js";
 import { loadTlsCertificate } from "./protocols/ftp/tls.js";
 import { LoginGuard } from "./protocols/guard.js";
+import { egressPolicy } from "./protocols/remote/egress.js";
 import { loadHostKeys } from "./protocols/sftp/host-keys.js";
 import { startSftpServer } from "./protocols/sftp/server.js";
 import { BossQueue } from "./queue/boss.js";
@@ -104,6 +105,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     });
     const store = localStore(path.join(config.dataDir, "files"), { directIo: config.directIo });
     const box = secretBox(await masterKey(config, log));
+    const egress = egressPolicy(config.remoteAllowPrivate);
     const queue = await BossQueue.start(
       { url, schema: config.jobsSchema, pollingSeconds: 0.5 },
       log.child({ component: "jobs" }),
@@ -126,7 +128,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           maxAttachmentBytes: config.emailAttachmentMaxBytes,
           publicUrl: config.publicUrl,
           linkDays: 7,
-          remote: { db: handle.db, box },
+          remote: { db: handle.db, box, egress },
         },
         { concurrency: config.workers, pollingSeconds: 0.5, reapEveryMs: 5000, graceSeconds: 10 },
       );
@@ -136,6 +138,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         store,
         queue,
         box,
+        egress,
         log: log.child({ component: "pull" }),
         settleMs: config.pullSettleMs,
       };

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { Database } from "../db/schema.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import type { Mailer } from "./mailer.js";
-import { connectRemote, type PullDetails } from "./pull.js";
+import { connectRemote, type PullDetails, type RemoteAccess } from "./pull.js";
 import { type FileStore, objectStream } from "./store.js";
 
 export interface DeliverDeps {
@@ -25,7 +25,7 @@ export interface DeliverDeps {
   publicUrl: string;
   linkDays: number;
   /** For result files uploaded to a pull connection's server. */
-  remote?: { db: Kysely<Database>; box: SecretBox } | undefined;
+  remote?: RemoteAccess | undefined;
 }
 
 export const tokenHash = (token: string) => createHash("sha256").update(token).digest();
@@ -132,7 +132,7 @@ export async function uploadResults(deps: DeliverDeps, transferId: string): Prom
     "SELECT file_name, store_key FROM result_files WHERE transfer_id = $1 ORDER BY file_name",
     [transferId],
   );
-  const session = await connectRemote(deps.remote.db, deps.remote.box, t.account_id, t.method, details);
+  const session = await connectRemote(deps.remote, t.account_id, t.method, details);
   try {
     for (const f of files.rows) {
       const target = `${details.resultFolder.replace(/\/+$/, "")}/${f.file_name}`;
@@ -161,7 +161,7 @@ export async function pushToServer(deps: DeliverDeps, transferId: string): Promi
   const details = t?.details as (PullDetails & { deliverToServer?: boolean }) | undefined;
   if (!t || t.delivered_at || !t.store_key || !details?.deliverToServer || !deps.remote) return "skipped";
   try {
-    const session = await connectRemote(deps.remote.db, deps.remote.box, t.account_id, t.method, details);
+    const session = await connectRemote(deps.remote, t.account_id, t.method, details);
     try {
       if (!details.hostKeyFingerprint && session.hostKey) {
         await deps.pool.query(

@@ -7,6 +7,7 @@
  * Each pull is a row in `pulls` (the connection's health); at most one per connection is pending or running.
  * A failed pull is retried with back-off (1, 2, 4… minutes, up to the connection's interval).
  */
+import net from "node:net";
 import { type Kysely, sql } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
@@ -17,6 +18,7 @@ import { DomainError, notFound } from "../domain/errors.js";
 import { ownedBy } from "../domain/owned.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import { matchesPattern } from "../protocols/email/mailboxes.js";
+import { type Egress, resolveAllowed } from "../protocols/remote/egress.js";
 import { connectFtp } from "../protocols/remote/ftp-client.js";
 import { connectImap, type ImapSession } from "../protocols/remote/imap-client.js";
 import {
@@ -30,11 +32,16 @@ import type { JobQueue } from "./jobs.js";
 import { recordUpload } from "./receive.js";
 import type { FileStore } from "./store.js";
 
-export interface PullDeps {
+/** What connecting to a customer's server needs: its sealed secrets' box and where Ferry may connect. */
+export interface RemoteAccess {
   db: Kysely<Database>;
+  box: SecretBox;
+  egress: Egress;
+}
+
+export interface PullDeps extends RemoteAccess {
   store: FileStore;
   queue: JobQueue;
-  box: SecretBox;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
   /** How long to wait between the two looks at a file's size (a file still growing is left for later). */
   settleMs: number;
@@ -219,8 +226,7 @@ export async function acceptHostKey(
  * FTP/FTPS with its password. The pinned key (SSH host key or TLS certificate) is checked.
  */
 export async function connectRemote(
-  db: Kysely<Database>,
-  box: SecretBox,
+  { db, box, egress }: RemoteAccess,
   accountId: string,
   method: string,
   d: Pick<
@@ -237,10 +243,15 @@ export async function connectRemote(
   >,
 ): Promise<RemoteSession> {
   const password = d.passwordSealed ? box.open(d.passwordSealed) : "";
+  const port = d.port ?? (method === "email" ? 993 : method === "ftp" ? 21 : 22);
+  // Connect to the address that was checked; TLS still verifies (pins) against the name given.
+  const address = await resolveAllowed(d.host, port, egress);
+  const servername = net.isIP(d.host) ? undefined : d.host;
   if (method === "email") {
     return connectImap({
-      host: d.host,
-      port: d.port ?? 993,
+      host: address,
+      servername,
+      port,
       tls: d.tls ?? true,
       username: d.username,
       password,
@@ -250,8 +261,9 @@ export async function connectRemote(
   }
   if (method === "ftp") {
     return connectFtp({
-      host: d.host,
-      port: d.port ?? 21,
+      host: address,
+      servername,
+      port,
       username: d.username,
       password,
       security: d.security ?? "explicit",
@@ -259,8 +271,8 @@ export async function connectRemote(
     });
   }
   return connectSftp({
-    host: d.host,
-    port: d.port ?? 22,
+    host: address,
+    port,
     username: d.username,
     ...(d.authMethod === "key" ? { privateKey: await accountPrivateKey(db, box, accountId) } : { password }),
     hostKeyFingerprint: d.hostKeyFingerprint,
@@ -314,7 +326,7 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
       .executeTakeFirstOrThrow();
     if (c.status !== "active") throw new RemoteError("FAILED", "the connection is disabled");
     const d = c.details as unknown as PullDetails;
-    session = await connectRemote(db, deps.box, c.account_id, c.method, d);
+    session = await connectRemote(deps, c.account_id, c.method, d);
     seenHostKey = session.hostKey;
     if (!d.hostKeyFingerprint && seenHostKey) {
       // First successful connection: pin the key it presented.

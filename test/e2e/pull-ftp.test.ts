@@ -63,6 +63,8 @@ beforeAll(async () => {
   plain = await startVsftpd(path.join(dir, "plain"), "none");
   database = await createTestDatabase();
   ferry = await startServe({
+    // The third party's servers run on this machine (loopback), which Ferry refuses by default.
+    FERRY_REMOTE_ALLOW_PRIVATE: "127.0.0.1",
     DATABASE_URL: database.url,
     FERRY_DATA_DIR: path.join(dir, "data"),
     FERRY_ADMIN_TOKEN: ADMIN,

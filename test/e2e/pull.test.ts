@@ -89,6 +89,8 @@ beforeAll(async () => {
   await chown(outgoing, uid, uid);
   database = await createTestDatabase();
   ferry = await startServe({
+    // The third party's servers run on this machine (loopback), which Ferry refuses by default.
+    FERRY_REMOTE_ALLOW_PRIVATE: "127.0.0.1",
     DATABASE_URL: database.url,
     FERRY_DATA_DIR: path.join(dir, "data"),
     FERRY_ADMIN_TOKEN: ADMIN,
@@ -204,6 +206,15 @@ describe("pull from a third party over SFTP", () => {
     const unreachable = await pull(closed.id);
     expect(unreachable).toMatchObject({ status: "failed", errorCode: "UNREACHABLE" });
     expect(unreachable.error).toMatch(/^host unreachable/);
+
+    // Only 127.0.0.1 is allowed here (FERRY_REMOTE_ALLOW_PRIVATE): another loopback or private address is
+    // refused before any packet is sent (names resolving to one too: src/protocols/remote/egress.test.ts).
+    for (const host of ["127.0.0.2", "10.0.0.1"]) {
+      const inside = await connection(`Inside ${host}`, { host });
+      const refused = await pull(inside.id);
+      expect(refused).toMatchObject({ status: "failed", errorCode: "UNREACHABLE" });
+      expect(refused.error).toMatch(/is a local or private address, which Ferry does not connect to/);
+    }
 
     const nofolder = await connection("No such folder", { folder: path.join(outgoing, "missing") });
     const missing = await pull(nofolder.id);

@@ -109,6 +109,8 @@ beforeAll(async () => {
   database = await createTestDatabase();
   sftpPort = await freePort();
   ferry = await startServe({
+    // The third party's servers run on this machine (loopback), which Ferry refuses by default.
+    FERRY_REMOTE_ALLOW_PRIVATE: "127.0.0.1",
     DATABASE_URL: database.url,
     FERRY_DATA_DIR: path.join(dir, "data"),
     FERRY_SFTP_PORT: String(sftpPort),

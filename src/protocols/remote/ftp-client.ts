@@ -12,7 +12,10 @@ import { Client, FTPError } from "basic-ftp";
 import { NETWORK_CODES, RemoteError, type RemoteFile, type RemoteSession } from "./session.js";
 
 export interface FtpLogin {
+  /** Address (or name) connected to. */
   host: string;
+  /** The server's name for TLS (SNI), when `host` is the address it was resolved to. */
+  servername?: string | undefined;
   port: number;
   username: string;
   password: string;
@@ -51,7 +54,8 @@ export async function connectFtp(login: FtpLogin): Promise<RemoteSession> {
   let hostKey = "";
   try {
     // Checked below, before logging in: the pinned fingerprint (servers' certificates are mostly self-signed).
-    const tls = { rejectUnauthorized: false, ...(net.isIP(login.host) ? {} : { servername: login.host }) };
+    const name = login.servername ?? (net.isIP(login.host) ? undefined : login.host);
+    const tls = { rejectUnauthorized: false, ...(name ? { servername: name } : {}) };
     if (login.security === "implicit") await client.connectImplicitTLS(login.host, login.port, tls);
     else await client.connect(login.host, login.port);
     if (login.security === "explicit") {

@@ -13,7 +13,10 @@ import { NETWORK_CODES, RemoteError, type RemoteFile, type RemoteSession } from 
 export const TAKEN_KEYWORD = "$FerryTaken";
 
 export interface ImapLogin {
+  /** Address (or name) connected to. */
   host: string;
+  /** The server's name for TLS (SNI), when `host` is the address it was resolved to. */
+  servername?: string | undefined;
   port: number;
   tls: boolean;
   username: string;
@@ -28,6 +31,12 @@ export interface ImapSession extends RemoteSession {
   finish(): Promise<void>;
 }
 
+/** The TLS server name (SNI) for a login, if it has one. */
+function serverName(login: ImapLogin): { servername?: string } {
+  const name = login.servername ?? (net.isIP(login.host) ? undefined : login.host);
+  return name ? { servername: name } : {};
+}
+
 /** The SHA-256 fingerprint of the server's TLS certificate, read on a connection of its own. */
 function certificateOf(login: ImapLogin): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -35,7 +44,7 @@ function certificateOf(login: ImapLogin): Promise<string> {
       host: login.host,
       port: login.port,
       rejectUnauthorized: false,
-      ...(net.isIP(login.host) ? {} : { servername: login.host }),
+      ...serverName(login),
       timeout: login.timeoutMs ?? 20_000,
     });
     socket.once("secureConnect", () => {
@@ -96,7 +105,7 @@ export async function connectImap(login: ImapLogin): Promise<ImapSession> {
     secure: login.tls,
     auth: { user: login.username, pass: login.password },
     logger: false,
-    tls: { rejectUnauthorized: false },
+    tls: { rejectUnauthorized: false, ...serverName(login) },
     connectionTimeout: login.timeoutMs ?? 20_000,
   });
   client.on("error", () => {});
