@@ -5,11 +5,8 @@
  * and the job retries with back-off; the last failure is kept on the Transfer.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Kysely } from "kysely";
 import type pg from "pg";
 import type { Logger } from "pino";
-import type { Database } from "../db/schema.js";
-import type { SecretBox } from "../domain/secretbox.js";
 import type { Mailer } from "./mailer.js";
 import { connectRemote, type PullDetails, type RemoteAccess } from "./pull.js";
 import { type FileStore, objectStream } from "./store.js";
