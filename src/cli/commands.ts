@@ -65,16 +65,67 @@ export function registerApiCommands(program: Command): void {
     .description("create an API token for an account; it is shown once")
     .requiredOption("--account <id>", "account id")
     .option("--name <name>", "what the token is for")
+    .option("--expires-in-days <days>", "days it works, 1-365 (default 90)")
+    .option("--never-expires", "a token that never expires (administrator token only)")
     .action(
       action(
         (api, o: Obj) =>
           api.request("POST", `/api/v1/accounts/${encodeURIComponent(String(o.account))}/tokens`, {
             ...(o.name ? { name: o.name } : {}),
+            ...(o.neverExpires
+              ? { expiresInDays: null }
+              : o.expiresInDays
+                ? { expiresInDays: Number(o.expiresInDays) }
+                : {}),
           }),
         (t: Obj) => {
-          printObject({ id: t.id, accountId: t.accountId, name: t.name, token: t.token });
+          printObject({
+            id: t.id,
+            accountId: t.accountId,
+            name: t.name,
+            expiresAt: t.expiresAt,
+            token: t.token,
+          });
           process.stdout.write("\nCopy the token now: it is never shown again.\n");
         },
+      ),
+    );
+  tokens
+    .command("list")
+    .description("the API tokens of an account: name, prefix, last use, expiry (never the tokens)")
+    .requiredOption("--account <id>", "account id")
+    .action(
+      action(
+        async (api, o: Obj) =>
+          (
+            await api.request<{ items: Obj[] }>(
+              "GET",
+              `/api/v1/accounts/${encodeURIComponent(String(o.account))}/tokens`,
+            )
+          ).items,
+        (rows: Obj[]) =>
+          printTable(rows, {
+            id: "ID",
+            name: "NAME",
+            prefix: "PREFIX",
+            lastUsedAt: "LAST USED",
+            expiresAt: "EXPIRES",
+            revokedAt: "REVOKED",
+          }),
+      ),
+    );
+  tokens
+    .command("revoke <tokenId>")
+    .description("revoke an API token: it stops working at once")
+    .requiredOption("--account <id>", "account id")
+    .action(
+      action(
+        (api, tokenId: string, o: Obj) =>
+          api.request(
+            "POST",
+            `/api/v1/accounts/${encodeURIComponent(String(o.account))}/tokens/${encodeURIComponent(tokenId)}/revoke`,
+          ),
+        printObject,
       ),
     );
 
@@ -109,9 +160,35 @@ export function registerApiCommands(program: Command): void {
               `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users`,
             )
           ).items,
-        (rows: Obj[]) => printTable(rows, { id: "ID", login: "LOGIN", role: "ROLE", createdAt: "CREATED" }),
+        (rows: Obj[]) =>
+          printTable(rows, {
+            id: "ID",
+            login: "LOGIN",
+            role: "ROLE",
+            createdAt: "CREATED",
+            disabledAt: "DISABLED",
+          }),
       ),
     );
+  for (const [verb, what] of [
+    ["disable", "disable a user: no more sign-ins, their sessions end and their API tokens are revoked"],
+    ["enable", "enable a disabled user again"],
+  ] as const) {
+    users
+      .command(`${verb} <userId>`)
+      .description(what)
+      .requiredOption("--account <id>", "account id")
+      .action(
+        action(
+          (api, userId: string, o: Obj) =>
+            api.request(
+              "POST",
+              `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users/${encodeURIComponent(userId)}/${verb}`,
+            ),
+          printObject,
+        ),
+      );
+  }
 
   // --- credentials ---
   const credentials = program

@@ -21,6 +21,8 @@ export interface UsersTable {
   password_hash: string;
   role: "admin" | "member";
   created_at: CreatedAt;
+  disabled_at: Timestamp | null;
+  password_changed_at: Timestamp | null;
 }
 
 export interface ApiTokensTable {
@@ -34,6 +36,9 @@ export interface ApiTokensTable {
   created_at: CreatedAt;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  expires_at: Timestamp | null;
+  /** Who revoked it: "user:<id>", "token:<id>", or "user-disabled". */
+  revoked_by: string | null;
 }
 
 export interface CredentialsTable {

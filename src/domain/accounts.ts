@@ -33,7 +33,17 @@ export interface ApiToken {
   prefix: string;
   createdAt: Date;
   lastUsedAt: Date | null;
+  /** When it stops working; null: never (only the administrator makes such tokens). */
+  expiresAt: Date | null;
+  revokedAt: Date | null;
 }
+
+/** Days a new token lasts unless asked otherwise. */
+export const TOKEN_DEFAULT_DAYS = 90;
+/** The longest a token made by an account's member may last. */
+export const TOKEN_MAX_DAYS = 365;
+/** Tokens an account may have working at once: a stolen token cannot mint an unbounded number. */
+export const MAX_ACTIVE_TOKENS = 25;
 
 function toAccount(r: Selectable<AccountsTable>): Account {
   return {
@@ -102,20 +112,43 @@ export async function createToken(
   db: Kysely<Database>,
   actor: Actor,
   accountId: string,
-  input: { name?: string | undefined },
+  input: { name?: string | undefined; expiresInDays?: number | null | undefined },
 ): Promise<ApiToken & { token: string }> {
   await getAccount(db, actor, accountId);
+  const days = input.expiresInDays === undefined ? TOKEN_DEFAULT_DAYS : input.expiresInDays;
+  if (days === null && actor.role !== "admin") {
+    throw new DomainError(
+      "FORBIDDEN",
+      "Only the platform administrator can make a token that never expires",
+      [{ path: "expiresInDays", message: `give a number of days, at most ${TOKEN_MAX_DAYS}` }],
+    );
+  }
+  const active = await db
+    .selectFrom("api_tokens")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .where("account_id", "=", accountId)
+    .where("revoked_at", "is", null)
+    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", new Date())]))
+    .executeTakeFirstOrThrow();
+  if (Number(active.n) >= MAX_ACTIVE_TOKENS) {
+    throw new DomainError(
+      "CONFLICT",
+      `The account has ${MAX_ACTIVE_TOKENS} working API tokens, the most allowed: revoke one first`,
+    );
+  }
   const token = generateToken();
   const row = await db
     .insertInto("api_tokens")
     .values({
       id: newId(),
       account_id: accountId,
-      user_id: null,
+      // A user's token goes when the user is disabled.
+      user_id: actor.type === "user" && actor.accountId === accountId ? actor.id : null,
       name: input.name ?? "API token",
       role: "member",
       token_hash: hashToken(token),
       prefix: tokenPrefix(token),
+      expires_at: days === null ? null : new Date(Date.now() + days * 86_400_000),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -127,18 +160,75 @@ export async function createToken(
     {
       name: row.name,
       prefix: row.prefix,
+      expiresAt: row.expires_at,
       byAccountId: actor.accountId,
     },
   );
+  return { ...toToken(row), token };
+}
+
+function toToken(r: Selectable<Database["api_tokens"]>): ApiToken {
   return {
-    id: row.id,
-    accountId: row.account_id,
-    name: row.name,
-    prefix: row.prefix,
-    createdAt: row.created_at,
-    lastUsedAt: null,
-    token,
+    id: r.id,
+    accountId: r.account_id,
+    name: r.name,
+    prefix: r.prefix,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
   };
+}
+
+/** The API tokens of an account, newest first (never the tokens themselves). */
+export async function listTokens(db: Kysely<Database>, actor: Actor, accountId: string): Promise<ApiToken[]> {
+  await getAccount(db, actor, accountId);
+  const rows = await db
+    .selectFrom("api_tokens")
+    .selectAll()
+    .where("account_id", "=", accountId)
+    .orderBy("created_at", "desc")
+    .execute();
+  return rows.map(toToken);
+}
+
+/** Revokes a token of an account at once; revoking a revoked token changes nothing. */
+export async function revokeToken(
+  db: Kysely<Database>,
+  actor: Actor,
+  accountId: string,
+  tokenId: string,
+): Promise<ApiToken> {
+  await getAccount(db, actor, accountId);
+  const row = await db
+    .updateTable("api_tokens")
+    .set({ revoked_at: new Date(), revoked_by: `${actor.type}:${actor.id ?? "system"}` })
+    .where("account_id", "=", accountId)
+    .where("id", "=", tokenId)
+    .where("revoked_at", "is", null)
+    .returningAll()
+    .executeTakeFirst();
+  if (row) {
+    await audit(
+      db,
+      { ...actor, accountId },
+      "token.revoked",
+      { type: "api_token", id: row.id },
+      {
+        name: row.name,
+        prefix: row.prefix,
+      },
+    );
+    return toToken(row);
+  }
+  const existing = await db
+    .selectFrom("api_tokens")
+    .selectAll()
+    .where("account_id", "=", accountId)
+    .where("id", "=", tokenId)
+    .executeTakeFirst();
+  if (!existing) throw notFound("API token");
+  return toToken(existing);
 }
 
 /** The actor a bearer token stands for, or null if it is unknown or revoked. */
@@ -152,6 +242,7 @@ export async function authenticateToken(
     .select(["id", "account_id", "role", "last_used_at"])
     .where("token_hash", "=", hashToken(token))
     .where("revoked_at", "is", null)
+    .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", new Date())]))
     .executeTakeFirst();
   if (!row) return null;
   // Record use at most once a minute, so reads stay reads.

@@ -8,7 +8,7 @@ import type { Database } from "../db/schema.js";
 import { getAccount } from "./accounts.js";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
-import { DomainError } from "./errors.js";
+import { DomainError, notFound } from "./errors.js";
 import { generatePassword, generateToken, hashPassword, hashToken, verifyPassword } from "./secrets.js";
 
 export interface User {
@@ -17,7 +17,12 @@ export interface User {
   login: string;
   role: "admin" | "member";
   createdAt: Date;
+  /** Set while the user may not sign in (their sessions and tokens were ended then). */
+  disabledAt: Date | null;
 }
+
+/** Shortest password a user may choose. */
+export const MIN_PASSWORD_LENGTH = 12;
 
 /** A session ends after this long without a request… */
 export const SESSION_IDLE_MS = 12 * 3600_000;
@@ -75,8 +80,133 @@ function toUser(r: {
   login: string;
   role: "admin" | "member";
   created_at: Date;
+  disabled_at: Date | null;
 }): User {
-  return { id: r.id, accountId: r.account_id, login: r.login, role: r.role, createdAt: r.created_at };
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    login: r.login,
+    role: r.role,
+    createdAt: r.created_at,
+    disabledAt: r.disabled_at,
+  };
+}
+
+/** Ends a user's web sessions (all, or all but one) now; returns how many. */
+async function endSessions(db: Kysely<Database>, userId: string, keepSessionOf?: string): Promise<number> {
+  let q = db
+    .updateTable("sessions")
+    .set({ ended_at: new Date() })
+    .where("user_id", "=", userId)
+    .where("ended_at", "is", null);
+  if (keepSessionOf) q = q.where("token_hash", "!=", hashToken(keepSessionOf));
+  const result = await q.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+async function userOf(db: Kysely<Database>, actor: Actor, accountId: string, userId: string) {
+  await getAccount(db, actor, accountId);
+  const row = await db
+    .selectFrom("users")
+    .selectAll()
+    .where("account_id", "=", accountId)
+    .where("id", "=", userId)
+    .executeTakeFirst();
+  if (!row) throw notFound("User");
+  return row;
+}
+
+/**
+ * Disables a user: they can no longer sign in, their sessions end and the API tokens they made are revoked.
+ * Nobody disables themselves (an account would lock itself out) or the platform administrator.
+ */
+export async function setUserDisabled(
+  db: Kysely<Database>,
+  actor: Actor,
+  accountId: string,
+  userId: string,
+  disabled: boolean,
+): Promise<User> {
+  const row = await userOf(db, actor, accountId, userId);
+  if (disabled && actor.type === "user" && actor.id === userId)
+    throw new DomainError("CONFLICT", "You cannot disable yourself: ask another user of the account");
+  if (disabled && row.role === "admin")
+    throw new DomainError("FORBIDDEN", "The platform administrator cannot be disabled");
+  if (Boolean(row.disabled_at) === disabled) return toUser(row);
+  const updated = await db
+    .updateTable("users")
+    .set({ disabled_at: disabled ? new Date() : null })
+    .where("id", "=", userId)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  let sessions = 0;
+  let tokens = 0;
+  if (disabled) {
+    sessions = await endSessions(db, userId);
+    const revoked = await db
+      .updateTable("api_tokens")
+      .set({ revoked_at: new Date(), revoked_by: "user-disabled" })
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    tokens = Number(revoked.numUpdatedRows);
+  }
+  await audit(
+    db,
+    { ...actor, accountId },
+    disabled ? "user.disabled" : "user.enabled",
+    { type: "user", id: userId },
+    { login: row.login, ...(disabled ? { sessionsEnded: sessions, tokensRevoked: tokens } : {}) },
+  );
+  return toUser(updated);
+}
+
+/**
+ * Changes the signed-in user's own password, given the current one; every other session of theirs ends (a
+ * thief's included), the one making the change stays.
+ */
+export async function changePassword(
+  db: Kysely<Database>,
+  actor: Actor,
+  input: { currentPassword: string; newPassword: string },
+  currentSessionToken: string | undefined,
+): Promise<{ sessionsEnded: number }> {
+  if (actor.type !== "user" || !actor.id)
+    throw new DomainError("FORBIDDEN", "Only a signed-in user can change their password");
+  const row = await db.selectFrom("users").selectAll().where("id", "=", actor.id).executeTakeFirst();
+  if (!row) throw notFound("User");
+  if (!(await verifyPassword(input.currentPassword, row.password_hash))) {
+    await audit(db, actor, "user.password_change_failed", { type: "user", id: row.id }, {});
+    throw new DomainError("UNAUTHORIZED", "The current password is wrong", [
+      { path: "currentPassword", message: "is wrong" },
+    ]);
+  }
+  if (input.newPassword.length < MIN_PASSWORD_LENGTH)
+    throw new DomainError(
+      "VALIDATION_FAILED",
+      `The new password must have at least ${MIN_PASSWORD_LENGTH} characters`,
+      [{ path: "newPassword", message: `must have at least ${MIN_PASSWORD_LENGTH} characters` }],
+    );
+  await db
+    .updateTable("users")
+    .set({ password_hash: await hashPassword(input.newPassword), password_changed_at: new Date() })
+    .where("id", "=", row.id)
+    .execute();
+  const sessionsEnded = await endSessions(db, row.id, currentSessionToken);
+  await audit(db, actor, "user.password_changed", { type: "user", id: row.id }, { sessionsEnded });
+  return { sessionsEnded };
+}
+
+/** Signs the user out everywhere: every session of theirs ends, this one included. */
+export async function signOutEverywhere(
+  db: Kysely<Database>,
+  actor: Actor,
+): Promise<{ sessionsEnded: number }> {
+  if (actor.type !== "user" || !actor.id)
+    throw new DomainError("FORBIDDEN", "Only a signed-in user has sessions to end");
+  const sessionsEnded = await endSessions(db, actor.id);
+  await audit(db, actor, "user.signed_out_everywhere", { type: "user", id: actor.id }, { sessionsEnded });
+  return { sessionsEnded };
 }
 
 // A hash to check against for unknown logins, so that they cost the same time as a wrong password.
@@ -111,6 +241,16 @@ export async function signIn(
     await audit(db, actor, "user.login_failed", { type: "user", id: user.id }, { via: "web" });
     return null;
   }
+  if (row.disabled_at) {
+    await audit(
+      db,
+      actor,
+      "user.login_refused",
+      { type: "user", id: user.id },
+      { via: "web", reason: "disabled" },
+    );
+    return null;
+  }
   const token = generateToken();
   const expiresAt = new Date(Date.now() + SESSION_MAX_MS);
   await db
@@ -140,6 +280,7 @@ export async function authenticateSession(
     .select(["s.id", "s.account_id", "s.user_id", "s.last_seen_at", "s.expires_at", "u.role", "u.login"])
     .where("s.token_hash", "=", hashToken(token))
     .where("s.ended_at", "is", null)
+    .where("u.disabled_at", "is", null)
     .executeTakeFirst();
   const now = Date.now();
   if (!row || row.expires_at.getTime() <= now || now - row.last_seen_at.getTime() > SESSION_IDLE_MS)

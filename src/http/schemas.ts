@@ -54,15 +54,39 @@ export const Account = z.object({
   createdAt: z.date(),
 });
 
-export const TokenBody = z.strictObject({ name: z.string().trim().min(1).max(200).optional() });
+export const TokenBody = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  expiresInDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(365)
+    .nullable()
+    .optional()
+    .describe("Days the token works (default 90); null: never expires (platform administrator only)"),
+});
 
-export const CreatedToken = z.object({
+export const ApiToken = z.object({
   id: Id,
   accountId: Id,
   name: z.string(),
-  prefix: z.string(),
-  token: z.string().describe("Shown once: store it now"),
+  prefix: z.string().describe("The token's first characters, to recognise it"),
   createdAt: z.date(),
+  lastUsedAt: z.date().nullable(),
+  expiresAt: z.date().nullable(),
+  revokedAt: z.date().nullable(),
+});
+
+export const CreatedToken = ApiToken.extend({
+  token: z.string().describe("Shown once: store it now"),
+});
+
+export const TokenParams = z.object({ id: Id, tokenId: Id });
+export const UserParams = z.object({ id: Id, userId: Id });
+
+export const PasswordChangeBody = z.strictObject({
+  currentPassword: z.string().min(1).max(1000),
+  newPassword: z.string().min(1).max(1000),
 });
 
 export const CredentialKind = z.enum(["password", "public_key"]);
@@ -244,6 +268,7 @@ export const User = z.object({
   login: z.string(),
   role: z.enum(["admin", "member"]),
   createdAt: z.date(),
+  disabledAt: z.date().nullable(),
 });
 
 export const UserBody = z.strictObject({

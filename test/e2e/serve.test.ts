@@ -213,6 +213,33 @@ describe("the ferry CLI", () => {
     expect((await runCli(["connections", "list", "--json"], asB)).json()).toEqual([]);
   });
 
+  it("lists and revokes API tokens, and disables users", async () => {
+    const admin2 = { ...admin, FERRY_TOKEN: await adminToken() };
+    const account = (
+      await runCli(["accounts", "create", "--name", "Brand T", "--type", "brand", "--json"], admin2)
+    ).json();
+    const made = await runCli(
+      ["tokens", "create", "--account", account.id, "--name", "etl", "--expires-in-days", "7"],
+      admin2,
+    );
+    expect(made.stdout).toMatch(/expiresAt:/);
+    const list = await runCli(["tokens", "list", "--account", account.id], admin2);
+    expect(list.stdout).toMatch(/NAME\s+PREFIX\s+LAST USED\s+EXPIRES\s+REVOKED/);
+    const id = (await runCli(["tokens", "list", "--account", account.id, "--json"], admin2)).json()[0].id;
+    const revoked = await runCli(["tokens", "revoke", id, "--account", account.id, "--json"], admin2);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.json().revokedAt).not.toBeNull();
+    const user = (
+      await runCli(
+        ["users", "create", "--account", account.id, "--login", "temp@brand-t.test", "--json"],
+        admin2,
+      )
+    ).json();
+    const disabled = await runCli(["users", "disable", user.id, "--account", account.id, "--json"], admin2);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.json().disabledAt).not.toBeNull();
+  });
+
   it("explains bad input and exits non-zero", async () => {
     const asAdmin = { ...admin, FERRY_TOKEN: await adminToken() };
     const bad = await runCli(
@@ -283,6 +310,7 @@ describe("configuration", () => {
       { id: 4, name: "outbound", status: "already_applied" },
       { id: 5, name: "sessions", status: "already_applied" },
       { id: 6, name: "pulls", status: "already_applied" },
+      { id: 7, name: "account_controls", status: "already_applied" },
     ]);
   });
 });

@@ -1,10 +1,26 @@
 /** /api/v1/accounts: the administrator creates accounts and API tokens for them; everyone sees their own. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { createAccount, createToken, getAccount, listAccounts } from "../../domain/accounts.js";
+import {
+  createAccount,
+  createToken,
+  getAccount,
+  listAccounts,
+  listTokens,
+  revokeToken,
+} from "../../domain/accounts.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
-import { Account, AccountBody, CreatedToken, ErrorBody, IdParams, TokenBody } from "../schemas.js";
+import {
+  Account,
+  AccountBody,
+  ApiToken,
+  CreatedToken,
+  ErrorBody,
+  IdParams,
+  TokenBody,
+  TokenParams,
+} from "../schemas.js";
 
 export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
@@ -53,13 +69,38 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           summary: "Create an API token for an account; the token is shown once",
           params: IdParams,
           body: TokenBody.nullish(),
-          response: { 201: CreatedToken, 404: ErrorBody },
+          response: { 201: CreatedToken, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
         },
       },
       async (request, reply) =>
         reply
           .status(201)
           .send(await createToken(deps.db, actorOf(request), request.params.id, request.body ?? {})),
+    );
+    app.get(
+      "/accounts/:id/tokens",
+      {
+        schema: {
+          tags,
+          summary:
+            "The API tokens of an account: name, prefix, last use, expiry, revocation (never the token)",
+          params: IdParams,
+          response: { 200: z.object({ items: z.array(ApiToken) }), 404: ErrorBody },
+        },
+      },
+      async (request) => ({ items: await listTokens(deps.db, actorOf(request), request.params.id) }),
+    );
+    app.post(
+      "/accounts/:id/tokens/:tokenId/revoke",
+      {
+        schema: {
+          tags,
+          summary: "Revoke an API token: it stops working at once (tokens are kept, never deleted)",
+          params: TokenParams,
+          response: { 200: ApiToken, 404: ErrorBody },
+        },
+      },
+      async (request) => revokeToken(deps.db, actorOf(request), request.params.id, request.params.tokenId),
     );
   };
 }

@@ -1,17 +1,38 @@
 /**
  * Web sign-in: POST /session checks a user's login and password and sets the session cookie; GET /session
- * says who is signed in; DELETE /session signs out. Users of an account: /accounts/{id}/users.
+ * says who is signed in; DELETE /session signs out; POST /session/sign-out-everywhere ends all of the user's
+ * sessions; POST /session/password changes the user's own password. Users of an account:
+ * /accounts/{id}/users, disabled and enabled there.
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { getAccount } from "../../domain/accounts.js";
 import type { Actor } from "../../domain/actor.js";
 import { DomainError } from "../../domain/errors.js";
-import { createUser, listUsers, SESSION_MAX_MS, signIn, signOut } from "../../domain/users.js";
+import {
+  changePassword,
+  createUser,
+  listUsers,
+  SESSION_MAX_MS,
+  setUserDisabled,
+  signIn,
+  signOut,
+  signOutEverywhere,
+} from "../../domain/users.js";
 import type { LoginGuard } from "../../protocols/guard.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf, SESSION_COOKIE } from "../auth.js";
-import { CreatedUser, ErrorBody, IdParams, SessionInfo, SignInBody, User, UserBody } from "../schemas.js";
+import {
+  CreatedUser,
+  ErrorBody,
+  IdParams,
+  PasswordChangeBody,
+  SessionInfo,
+  SignInBody,
+  User,
+  UserBody,
+  UserParams,
+} from "../schemas.js";
 
 export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAsyncZod {
   return async (app) => {
@@ -80,6 +101,55 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
       },
     );
 
+    const Ended = z.object({ sessionsEnded: z.number() });
+    app.post(
+      "/session/sign-out-everywhere",
+      {
+        schema: {
+          tags,
+          summary: "End every session of the signed-in user, this one included",
+          response: { 200: Ended, 403: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const result = await signOutEverywhere(deps.db, actorOf(request));
+        reply.clearCookie(SESSION_COOKIE, { path: "/" });
+        return result;
+      },
+    );
+    app.post(
+      "/session/password",
+      {
+        schema: {
+          tags,
+          summary: "Change the signed-in user's password; their other sessions end",
+          body: PasswordChangeBody,
+          response: { 200: Ended, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+        },
+      },
+      async (request) =>
+        changePassword(deps.db, actorOf(request), request.body, request.cookies[SESSION_COOKIE]),
+    );
+    for (const [action, disabled] of [
+      ["disable", true],
+      ["enable", false],
+    ] as const) {
+      app.post(
+        `/accounts/:id/users/:userId/${action}`,
+        {
+          schema: {
+            tags: ["accounts"],
+            summary: disabled
+              ? "Disable a user: they cannot sign in, their sessions end and their API tokens are revoked"
+              : "Enable a disabled user again (their ended sessions and revoked tokens stay so)",
+            params: UserParams,
+            response: { 200: User, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+          },
+        },
+        async (request) =>
+          setUserDisabled(deps.db, actorOf(request), request.params.id, request.params.userId, disabled),
+      );
+    }
     app.post(
       "/accounts/:id/users",
       {

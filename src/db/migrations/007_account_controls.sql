@@ -1,0 +1,7 @@
+-- Account controls: API tokens expire and can be listed and revoked; users can be disabled and change their
+-- password (which ends their other sessions).
+ALTER TABLE api_tokens ADD COLUMN expires_at timestamptz;
+ALTER TABLE api_tokens ADD COLUMN revoked_by text;
+-- Existing tokens keep working: they were made without an expiry, and only the administrator may do that now.
+ALTER TABLE users ADD COLUMN disabled_at timestamptz;
+ALTER TABLE users ADD COLUMN password_changed_at timestamptz;
