@@ -16,6 +16,8 @@ export interface BenchFerry {
   password: string;
   folder: string;
   token: string;
+  /** The administrator's token (to make other accounts). */
+  admin: string;
   pid: number;
   /** What the process printed so far (e.g. V8's --trace-gc lines, with FERRY_NODE_ARGS). */
   output(): string;
@@ -73,6 +75,7 @@ export async function startFerryForBench(
     password: credential.password ?? "",
     folder: connection.folder,
     token,
+    admin,
     pid: ferry.pid,
     output: () => ferry.output(),
     stop: () => ferry.stop(),
