@@ -29,16 +29,25 @@ export function pageOf<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
 
+/**
+ * An IANA time zone name the runtime can resolve, current names and old aliases alike (Asia/Kolkata and
+ * Asia/Calcutta, Europe/Kyiv and Europe/Kiev): Intl.supportedValuesOf lists only one spelling of each.
+ * Names only: offsets such as "+05:30" mean different things to JavaScript and PostgreSQL.
+ */
+function isTimeZone(tz: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(tz)) return false;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const AccountBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   type: z.enum(["brand", "partner"]),
-  timeZone: z
-    .string()
-    .refine(
-      (tz) => Intl.supportedValuesOf("timeZone").includes(tz) || tz === "UTC",
-      "must be an IANA time zone",
-    )
-    .optional(),
+  timeZone: z.string().refine(isTimeZone, "must be an IANA time zone, e.g. Europe/Paris").optional(),
   currency: z
     .string()
     .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as USD")
