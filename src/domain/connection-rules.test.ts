@@ -169,6 +169,27 @@ describe("validateConnection", () => {
     );
   });
 
+  it("refuses control characters (CR, LF) in file name templates and patterns", () => {
+    const outbound = {
+      ...inboundSftpPush,
+      direction: "outbound",
+      dataType: "performance_bonus_detail",
+      methodology: "pull_from_platform",
+    } as const;
+    const [template] = errorsOf({ ...outbound, details: { fileNameTemplate: "a\r\n226 ok.{ext}" } });
+    expect(template).toMatchObject({
+      path: "details.fileNameTemplate",
+      message: expect.stringMatching(/control/),
+    });
+    const pull = {
+      ...inboundSftpPush,
+      methodology: "pull_from_third_party",
+      credentialId: null,
+      details: { host: "h.example", username: "u", password: "p", folder: "/x", filePattern: "*.csv\n" },
+    } as const;
+    expect(errorsOf(pull).map((e) => e.path)).toEqual(["details.filePattern"]);
+  });
+
   it("requires recipients for outbound email", () => {
     const base = {
       ...inboundSftpPush,

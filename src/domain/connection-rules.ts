@@ -69,7 +69,10 @@ const filePattern = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^[^/\\:<>|"\0]+$/, 'must be a file name or a glob with * and ?, without / \\ : < > | "');
+  .regex(
+    /^[^/\\:<>|"\u0000-\u001f\u007f]+$/,
+    'must be a file name or a glob with * and ?, without / \\ : < > | " or control characters',
+  );
 /** An absolute folder on a remote server. */
 const folder = z
   .string()
@@ -88,8 +91,9 @@ const fileNameTemplate = z
   .min(1)
   .max(200)
   .refine(
-    (v) => /^[^/\\:<>|"?*\0]+$/.test(v.replace(PLACEHOLDER, "x")),
-    'must be a file name, without / \\ : < > | " ? *',
+    // Control characters too: a CR or LF in a name breaks FTP replies and listings (and log lines).
+    (v) => /^[^/\\:<>|"?*\u0000-\u001f\u007f]+$/.test(v.replace(PLACEHOLDER, "x")),
+    'must be a file name, without / \\ : < > | " ? * or control characters (CR, LF, tab…)',
   )
   .refine(
     (v) => [...v.matchAll(PLACEHOLDER)].every((m) => PLACEHOLDERS.includes(m[1]!)),

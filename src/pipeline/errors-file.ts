@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import type pg from "pg";
 import type { Binding } from "../datatypes/columns.js";
 import type { InboundType } from "../datatypes/types.js";
-import { csvLine, writeObject } from "./results.js";
+import { csvLine, escapeFormula, writeObject } from "./results.js";
 import type { Source } from "./source.js";
 import { type FileAccess, openSource, type StoredFile } from "./stage.js";
 
@@ -51,7 +51,8 @@ async function writeErrorLines(
   };
   await nextPage();
   async function* lines(): AsyncGenerator<string> {
-    yield csvLine(["Line", ...binding.header, "ErrorType", "ErrorMessage"]);
+    // The file's own header and values go back to the customer, who opens it in a spreadsheet.
+    yield csvLine(["Line", ...binding.header.map(escapeFormula), "ErrorType", "ErrorMessage"]);
     for await (const batch of source.batches) {
       const out: string[] = [];
       for (const e of batch) {
@@ -67,7 +68,9 @@ async function writeErrorLines(
           return i === undefined || i === -1 ? "" : (fields[i] ?? "").trim();
         };
         const message = err.error_message ?? type.messages[err.error_type]?.(field) ?? err.error_type;
-        out.push(csvLine([String(e.line), ...fields, err.error_type, message]));
+        out.push(
+          csvLine([String(e.line), ...fields.map(escapeFormula), err.error_type, escapeFormula(message)]),
+        );
       }
       if (out.length) yield out.join("");
     }

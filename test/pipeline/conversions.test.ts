@@ -1,6 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestApi } from "../helpers/api.js";
-import { createProgram, daysAgo, errorTypes, fileRunner, type Program } from "../helpers/platform.js";
+import {
+  createProgram,
+  csvRows,
+  daysAgo,
+  errorTypes,
+  fileRunner,
+  type Program,
+} from "../helpers/platform.js";
 
 const api = useTestApi();
 let p: Program;
@@ -101,6 +108,20 @@ describe("conversions", () => {
     // The good rows: B-1 and B-11 (398-day window with MediaId).
     const actions = (await call("GET", `/api/v1/actions?transferId=${transfer.id}`)).body.items;
     expect(actions.map((a: { orderId: string }) => a.orderId)).toEqual(["B-1", "B-11"]);
+  });
+
+  it("echo the customer's values in the errors file with spreadsheet formulas made harmless", async () => {
+    const file = [
+      "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount",
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},"=HYPERLINK(""http://evil.example"",""x"")",clk-2,+1+1`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},@SUM(A1),clk-2,-2+3`,
+    ].join("\n");
+    const { errors } = await run("conversions", "formulas.csv", file);
+    const rows = csvRows(errors);
+    expect(rows.map((r) => [r[4], r[6]])).toEqual([
+      ['\'=HYPERLINK("http://evil.example","x")', "'+1+1"],
+      ["'@SUM(A1)", "'-2+3"],
+    ]);
   });
 
   it("take item-level files: consecutive rows of one order are one action summing its items", async () => {
