@@ -78,7 +78,9 @@ export async function startFerryForBench(
     admin,
     pid: ferry.pid,
     output: () => ferry.output(),
-    stop: () => ferry.stop(),
+    stop: async () => {
+      await ferry.stop();
+    },
   };
 }
 

@@ -15,6 +15,7 @@ const serverParts = async () => ({
   ...(await import("./server.js")),
   ...(await import("./log.js")),
   ...(await import("./db/migrate.js")),
+  ...(await import("./lock.js")),
 });
 
 /** Flags of `serve` and `migrate`, by the environment variable they override. */
@@ -97,9 +98,14 @@ serverFlags(
 serverFlags(program.command("migrate").description("bring the database schema up to date, then exit")).action(
   async (options) => {
     const config = configFrom(options);
-    const { createLogger, openDatabase, migrate } = await serverParts();
+    const { createLogger, openDatabase, migrate, lockDataDir } = await serverParts();
     const log = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
-    const { handle, embedded } = await openDatabase(config, log);
+    // The embedded PostgreSQL belongs to the Ferry running on this data directory, if any: not ours to start.
+    const unlock = config.databaseUrl ? async () => {} : await lockDataDir(config.dataDir);
+    const { handle, embedded } = await openDatabase(config, log).catch(async (err) => {
+      await unlock();
+      throw err;
+    });
     try {
       const results = await migrate(handle.pool);
       if (program.opts().json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
@@ -108,6 +114,7 @@ serverFlags(program.command("migrate").description("bring the database schema up
     } finally {
       await handle.close();
       await embedded?.stop();
+      await unlock();
     }
   },
 );

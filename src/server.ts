@@ -11,6 +11,7 @@ import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js
 import { secretBox } from "./domain/secretbox.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
+import { lockDataDir } from "./lock.js";
 import { PULL_QUEUE, type PullJob } from "./pipeline/jobs.js";
 import { noMailer } from "./pipeline/mailer.js";
 import { runPull } from "./pipeline/pull.js";
@@ -88,8 +89,18 @@ async function masterKey(config: Config, log: Logger): Promise<Buffer> {
 
 /** Starts Ferry: database (embedded unless DATABASE_URL), migrations, first-start administrator, HTTP API. */
 export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
-  const { handle, embedded, url } = await openDatabase(config, log);
-  const closers: (() => Promise<void>)[] = [];
+  // Before anything touches the directory, the embedded PostgreSQL above all (it stops a postmaster it
+  // takes for an orphan).
+  const unlock = await lockDataDir(config.dataDir);
+  let opened: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    opened = await openDatabase(config, log);
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+  const { handle, embedded, url } = opened;
+  const closers: (() => Promise<void>)[] = [unlock];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch((err) => log.error({ err }, "error while stopping"));
   };

@@ -34,6 +34,18 @@ const api = (url: string, method: string, body?: unknown) =>
     ...(body ? { body: JSON.stringify(body) } : {}),
   });
 
+const portRefused = async (port: number) => {
+  const net = await import("node:net");
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(true));
+  });
+};
+
 describe("ferry serve with no DATABASE_URL", () => {
   it("starts an embedded PostgreSQL in its data directory and takes the administrator from the environment", async () => {
     ferry = await startServe(env);
@@ -62,8 +74,58 @@ describe("ferry serve with no DATABASE_URL", () => {
     expect(list.items.map((c) => c.name)).toEqual(["Survives restarts"]);
   });
 
+  it("refuses a second start on the same data directory, and the first one keeps working", async () => {
+    const second = await runCli(["serve"], {
+      ...env,
+      FERRY_HTTP_PORT: String(await freePort()),
+      FERRY_SFTP_PORT: String(await freePort()),
+      FERRY_FTP_PORT: String(await freePort()),
+      FERRY_SMTP_PORT: String(await freePort()),
+    });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/is in use by another Ferry \(pid \d+\)/);
+    expect((await api("/api/v1/credentials", "GET")).status).toBe(200);
+    const migrate = await runCli(["migrate"], env);
+    expect(migrate.stderr).toMatch(/is in use by another Ferry/);
+    expect((await api("/api/v1/credentials", "GET")).status).toBe(200);
+  });
+
+  it("stops on SIGTERM in the middle of processing: exit 0, its PostgreSQL stopped, the file done after restart", async () => {
+    const c = await (
+      await api("/api/v1/connections", "POST", {
+        name: "Clicks",
+        direction: "inbound",
+        dataType: "clicks",
+        method: "email",
+        methodology: "push_to_platform",
+      })
+    ).json();
+    const rows = Array.from({ length: 200_000 }, (_, i) => `c${i},1,1,2026-11-30T10:00:00Z`).join("\n");
+    const up = await fetch(`${ferry!.url}/api/v1/connections/${c.id}/files?name=clicks.csv`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" },
+      body: `ClickId,CampaignId,MediaId,EventDate\n${rows}\n`,
+    });
+    expect(up.status).toBe(201);
+    const { id } = (await up.json()) as { id: string };
+    for (let i = 0; i < 100; i++) {
+      const t = (await (await api(`/api/v1/transfers/${id}`, "GET")).json()) as { status: string };
+      if (t.status !== "received") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await ferry!.stop("SIGTERM")).toBe(0);
+    expect(await portRefused(Number(env.FERRY_EMBEDDED_PG_PORT))).toBe(true);
+    ferry = await startServe(env);
+    let status = "";
+    for (let i = 0; i < 300 && !["processed", "failed"].includes(status); i++) {
+      status = ((await (await api(`/api/v1/transfers/${id}`, "GET")).json()) as { status: string }).status;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toMatch(/processed|failed/);
+  });
+
   it("stops its PostgreSQL when it stops", async () => {
-    await ferry!.stop();
+    expect(await ferry!.stop()).toBe(0);
     ferry = undefined;
     const net = await import("node:net");
     const refused = await new Promise<boolean>((resolve) => {

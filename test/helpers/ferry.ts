@@ -22,8 +22,8 @@ export interface RunningFerry {
   output(): string;
   /** Milliseconds from spawn to the "ferry ready" log line. */
   readyMs: number;
-  /** Stops it with SIGTERM (graceful), or the given signal (SIGKILL: a crash). */
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops it with SIGTERM (graceful), or the given signal (SIGKILL: a crash); resolves with its exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** The node flags on the first line of the built CLI (`#!/usr/bin/env -S node …`). */
@@ -93,7 +93,7 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
     readyMs,
     stop: async (signal: NodeJS.Signals = "SIGTERM") => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
+      return exited;
     },
   };
 }

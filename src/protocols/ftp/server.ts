@@ -48,6 +48,10 @@ export async function startFtpServer(
   // ftp-srv logs every command line at trace level, PASS with its password: it never logs below debug.
   const ftpSrvLog = log.child({}, { level: log.isLevelEnabled("debug") ? "debug" : log.level });
   const ferryOptions: FerryFtpOptions = { ferryRequireTls: options.requireTls };
+  // ftp-srv's constructor hooks SIGTERM/SIGINT/SIGQUIT to close itself and process.exit(0) 100 ms later,
+  // behind the back of Ferry's own shutdown (which then never stopped its embedded PostgreSQL): unhooked below.
+  const signals = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
+  const hooked = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const server = new FtpSrv({
     ...(ferryOptions as object),
     url: `ftp://${options.bind}:${options.port}`,
@@ -64,6 +68,11 @@ export async function startFtpServer(
     blacklist: ["SITE"],
     log: ftpSrvLog as never,
   });
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!hooked.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
 
   const waiting = new Map<string, PreAuth>();
   // ftp-srv's typings lack its "connect" event (emitted before the greeting).
