@@ -17,6 +17,7 @@ import { noMailer } from "./pipeline/mailer.js";
 import { runPull } from "./pipeline/pull.js";
 import { expireFiles } from "./pipeline/retention.js";
 import { startScheduler } from "./pipeline/schedule.js";
+import { SWEEP_DEFAULTS, sweepStore } from "./pipeline/sweep.js";
 import { startProcessing } from "./pipeline/worker.js";
 import { Admission } from "./protocols/admission.js";
 import { smtpMailer } from "./protocols/email/mailer.js";
@@ -115,6 +116,9 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       token: config.adminToken,
     });
     const store = localStore(path.join(config.dataDir, "files"), { directIo: config.directIo });
+    // Leftovers of an earlier run: with the data directory locked, every upload in the store's tmp/ is dead.
+    const swept = await sweepStore(handle.db, store, { ...SWEEP_DEFAULTS, uploadGraceMs: 0 });
+    if (swept.uploads || swept.objects) log.info({ component: "sweep", ...swept }, "removed store leftovers");
     const box = secretBox(await masterKey(config, log));
     const egress = egressPolicy(config.remoteAllowPrivate);
     const queue = await BossQueue.start(
@@ -169,6 +173,10 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       expireFiles(handle.db, store, config.retentionDays).then(
         (n) => n > 0 && log.info({ component: "retention", files: n }, "expired generated files"),
         (err) => log.error({ component: "retention", err }, "retention failed"),
+      );
+      sweepStore(handle.db, store, SWEEP_DEFAULTS).then(
+        (s) => (s.uploads || s.objects) && log.info({ component: "sweep", ...s }, "removed store leftovers"),
+        (err) => log.error({ component: "sweep", err }, "store sweep failed"),
       );
     }, 600_000);
     retention.unref();

@@ -43,6 +43,10 @@ export interface FileStore {
   create(): Promise<Upload>;
   open(key: string): Promise<ObjectReader>;
   remove(key: string): Promise<void>;
+  /** Removes uploads (never committed) last written before `before`; returns how many. */
+  removeStaleUploads(before: Date): Promise<number>;
+  /** Keys of committed objects last changed before `before`, in batches (for the sweep of orphans). */
+  objectsBefore(before: Date): AsyncIterable<string[]>;
 }
 
 const STREAM_CHUNK = 1024 * 1024;

@@ -13,7 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
-import { type FileHandle, mkdir, open, rename, rm, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { newId } from "../db/ids.js";
 import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
@@ -114,6 +114,35 @@ export function localStore(root: string, options: { directIo?: boolean } = {}): 
       await unlink(objectPath(key)).catch((err) => {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       });
+    },
+    async removeStaleUploads(before) {
+      await ensureDirs();
+      let removed = 0;
+      for (const name of await readdir(tmpDir)) {
+        const file = path.join(tmpDir, name);
+        const info = await stat(file).catch(() => null);
+        if (
+          info &&
+          info.mtime < before &&
+          (await unlink(file).then(
+            () => true,
+            () => false,
+          ))
+        )
+          removed++;
+      }
+      return removed;
+    },
+    async *objectsBefore(before) {
+      await ensureDirs();
+      for (const shard of await readdir(objectsDir)) {
+        const keys: string[] = [];
+        for (const key of await readdir(path.join(objectsDir, shard)).catch(() => [] as string[])) {
+          const info = await stat(path.join(objectsDir, shard, key)).catch(() => null);
+          if (info && info.mtime < before) keys.push(key);
+        }
+        if (keys.length) yield keys;
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
-import { statSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync, statSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,7 +69,12 @@ describe("ferry serve with no DATABASE_URL", () => {
 
   it("starts again after a crash (SIGKILL) that left its PostgreSQL running, losing nothing", async () => {
     await ferry!.stop("SIGKILL");
+    // What an upload cut by the crash leaves in the store: removed at the next start.
+    const leftover = path.join(dataDir, "files", "tmp", "0190a0a0-0000-7000-8000-000000000000.upload");
+    await mkdir(path.dirname(leftover), { recursive: true });
+    await writeFile(leftover, "half a file");
     ferry = await startServe(env);
+    expect(existsSync(leftover)).toBe(false);
     const list = (await (await api("/api/v1/credentials", "GET")).json()) as { items: { name: string }[] };
     expect(list.items.map((c) => c.name)).toEqual(["Survives restarts"]);
   });
