@@ -80,8 +80,8 @@ const RawConfig = z.object({
     .default(5 * 1024 ** 3),
   /** SFTP/FTP sessions idle this many seconds are closed. (Default: 600) */
   FERRY_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(600),
-  /** Concurrent SFTP/FTP sessions allowed per credential. (Default: 10) */
-  FERRY_MAX_SESSIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(10),
+  /** Concurrent SFTP/FTP sessions allowed per credential: parallel clients (rclone --transfers 16) open many. (Default: 32) */
+  FERRY_MAX_SESSIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(32),
   /**
    * Open SFTP files and directories per credential across all its sessions (each session also has at most
    * 512, as OpenSSH's sftp-server). (Default: 1024)

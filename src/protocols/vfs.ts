@@ -28,7 +28,11 @@ import {
 } from "../pipeline/receive.js";
 import type { FileStore, ObjectReader, Upload } from "../pipeline/store.js";
 
-export type VfsErrorCode = "NO_SUCH_FILE" | "PERMISSION_DENIED" | "FAILURE";
+export type VfsErrorCode = "NO_SUCH_FILE" | "PERMISSION_DENIED" | "UNSUPPORTED" | "FAILURE";
+
+/** What a client is told when it tries to resume or rewrite part of a file. */
+export const NO_RESUME =
+  "Resuming an upload or rewriting part of a file is not supported: upload the whole file again (it replaces the earlier one)";
 
 /** An error with the status a protocol should answer and a message for the person at the client. */
 export class VfsError extends Error {
@@ -256,8 +260,12 @@ export class VirtualFs {
     return { name, type: "file", size: f.size, mtime: f.mtime };
   }
 
-  /** Starts an upload into an inbox. */
-  async openWrite(p: string): Promise<WriteHandle> {
+  /**
+   * Starts an upload into an inbox. `inPlace`: the client opened the file without truncating it (a resume:
+   * paramiko's open('r+'), JSch's RESUME), which is refused before any byte when the file exists — its writes
+   * at an offset would otherwise make a new file with zeros in front.
+   */
+  async openWrite(p: string, options: { inPlace?: boolean } = {}): Promise<WriteHandle> {
     const where = `Upload into an inbox/ folder: /<connection>/inbox/<file> (not ${normalisePath(p)})`;
     const parts = split(p);
     if (parts.length !== 3 || parts[1] !== "inbox") throw denied(where);
@@ -265,6 +273,9 @@ export class VirtualFs {
     if (at.kind !== "file") throw denied(where);
     const why = refuseName(at.name);
     if (why) throw denied(`The file name ${why}`);
+    if (options.inPlace && (await this.files(at.connection, "inbox", at.name)).length > 0) {
+      throw new VfsError("UNSUPPORTED", NO_RESUME);
+    }
     const upload = await this.deps.store.create();
     return this.writeHandle(upload, at.connection, at.name);
   }
@@ -274,6 +285,8 @@ export class VirtualFs {
     let failed: VfsError | undefined;
     /** End of the data written so far: a write may not start further than MAX_HOLE_BYTES beyond it. */
     let extent = 0;
+    /** Bytes written: fewer than the extent at close means the file has gaps (never stored as zeros). */
+    let written = 0;
     const refuse = async (message: string) => {
       failed = new VfsError("FAILURE", message);
       await upload.abort();
@@ -289,10 +302,14 @@ export class VirtualFs {
           );
         }
         extent = Math.max(extent, position + data.length);
+        written += data.length;
         await upload.write(data, position);
       },
       close: async () => {
         if (failed) throw failed;
+        if (written < extent) {
+          await refuse(`The file has gaps: ${written} of its ${extent} bytes were written. ${NO_RESUME}`);
+        }
         const object = await upload.commit();
         const { db, store } = this.deps;
         if (isTemporaryName(name)) {

@@ -159,3 +159,42 @@ describe("SFTP limits", () => {
     client.end();
   });
 });
+
+describe("SFTP resume (never stored with zeros in front)", () => {
+  const put = (sftp: SFTPWrapper, name: string, data: Buffer) =>
+    new Promise<void>((resolve, reject) =>
+      sftp.writeFile(name, data, (err) => (err ? reject(err) : resolve())),
+    );
+  const openWith = (sftp: SFTPWrapper, name: string, flags: string) =>
+    new Promise<Buffer | Error>((resolve) => sftp.open(name, flags as "w", (err, h) => resolve(err ?? h)));
+
+  it("refuses to open an uploaded file in place (paramiko's r+, JSch's resume) or to append, before any byte", async () => {
+    const client = await connect();
+    const sftp = await subsystem(client);
+    const name = `/${folder}/inbox/resumed.csv`;
+    await put(sftp, name, Buffer.from("ClickId\nfirst-half\n"));
+    for (const flags of ["r+", "a"]) {
+      const res = await openWith(sftp, name, flags);
+      expect(res, flags).toBeInstanceOf(Error);
+      expect((res as Error & { code?: number }).code, flags).toBe(8); // SSH_FX_OP_UNSUPPORTED
+      expect((res as Error).message).toMatch(
+        /Resuming an upload .* is not supported: upload the whole file again/,
+      );
+    }
+    client.end();
+  });
+
+  it("refuses at close a file written with a gap, instead of storing zeros", async () => {
+    const client = await connect();
+    const sftp = await subsystem(client);
+    const handle = (await openWrite(sftp, `/${folder}/inbox/gap.csv`)) as Buffer;
+    await new Promise<void>((resolve, reject) =>
+      sftp.write(handle, Buffer.from("tail"), 0, 4, 1000, (err) => (err ? reject(err) : resolve())),
+    );
+    const closed = await new Promise<Error | undefined>((resolve) =>
+      sftp.close(handle, (err) => resolve(err ?? undefined)),
+    );
+    expect(closed?.message).toMatch(/The file has gaps: 4 of its 1004 bytes were written/);
+    client.end();
+  });
+});

@@ -9,7 +9,14 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { lendingStream } from "../../pipeline/store.js";
-import { normalisePath, type VfsEntry, VfsError, type VirtualFs, type WriteHandle } from "../vfs.js";
+import {
+  NO_RESUME,
+  normalisePath,
+  type VfsEntry,
+  VfsError,
+  type VirtualFs,
+  type WriteHandle,
+} from "../vfs.js";
 
 /** What ftp-srv's LIST and STAT expect of an entry. */
 interface FtpStat {
@@ -118,12 +125,7 @@ export class FerryFileSystem {
   }
 
   async write(fileName: string, options: { append?: boolean; start?: number } = {}) {
-    if (options.append || options.start) {
-      throw new VfsError(
-        "FAILURE",
-        "Appending and resuming uploads are not supported; upload the whole file",
-      );
-    }
+    if (options.append || options.start) throw new VfsError("UNSUPPORTED", NO_RESUME);
     const p = this.resolve(fileName);
     const handle = await this.vfs.openWrite(p);
     const stream = new UploadStream(handle, this.control);

@@ -2,7 +2,14 @@
 import type { Logger } from "pino";
 import ssh2, { type Attributes, type FileEntry, type SFTPWrapper } from "ssh2";
 import type { ObjectReader } from "../../pipeline/store.js";
-import { normalisePath, type VfsEntry, VfsError, type VirtualFs, type WriteHandle } from "../vfs.js";
+import {
+  NO_RESUME,
+  normalisePath,
+  type VfsEntry,
+  VfsError,
+  type VirtualFs,
+  type WriteHandle,
+} from "../vfs.js";
 
 const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
 
@@ -130,7 +137,9 @@ export function serveSftp(
           ? STATUS_CODE.NO_SUCH_FILE
           : err.code === "PERMISSION_DENIED"
             ? STATUS_CODE.PERMISSION_DENIED
-            : STATUS_CODE.FAILURE;
+            : err.code === "UNSUPPORTED"
+              ? STATUS_CODE.OP_UNSUPPORTED
+              : STATUS_CODE.FAILURE;
       sftp.status(reqid, code, err.message);
       return;
     }
@@ -152,13 +161,13 @@ export function serveSftp(
   on("OPEN", async (reqid, filename: string, flags: number) => {
     const path = normalisePath(filename);
     if (flags & OPEN_MODE.APPEND) {
-      sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, "Appending is not supported; upload the whole file");
+      sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, NO_RESUME);
       return;
     }
     if (!reserve(reqid)) return;
     try {
       if (flags & OPEN_MODE.WRITE) {
-        const file = await vfs.openWrite(path);
+        const file = await vfs.openWrite(path, { inPlace: !(flags & OPEN_MODE.TRUNC) });
         sftp.handle(reqid, newHandle({ kind: "write", path, file, size: 0 }));
         return;
       }
