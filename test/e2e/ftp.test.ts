@@ -179,7 +179,7 @@ describe("FTPS with curl and lftp", () => {
   it("keeps every path inside the view", async () => {
     const res = await lftp(login, "cd /; cd ..; pwd; get /etc/passwd -o /dev/null");
     expect(res.stdout).toMatch(/^ftp:\/\/.*:\d+\/?$/m);
-    expect(res.stderr).toMatch(/Access failed: 551 No such file or directory: \/etc\/passwd/);
+    expect(res.stderr).toMatch(/Access failed: 550 No such file or directory: \/etc\/passwd/);
     const curlTraversal = await curl(login, [url("/../../etc/passwd")]);
     expect(curlTraversal.code).not.toBe(0);
     const outside = await curl(login, ["-T", path.join(dir, "lftp.csv"), url("/outside.csv")]);

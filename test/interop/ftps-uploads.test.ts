@@ -164,3 +164,58 @@ describe.each(["TLSv1.3", "TLSv1.2"] as const)(
     });
   },
 );
+
+describe("FTP commands third-party clients rely on", () => {
+  it("lists with lftp's ls -la, and takes its SITE CHMOD as a harmless no-op", async () => {
+    await writeFile(path.join(dir, "listed.csv"), "ClickId\nx\n");
+    const res = await lftp(
+      `cd ${connection.folder}/inbox; put ${path.join(dir, "listed.csv")}; chmod 644 listed.csv; ls -la; ls -la /${connection.folder}/inbox`,
+    );
+    expect(res.code, res.out).toBe(0);
+    expect(res.out).not.toMatch(/Access failed|451|502/);
+    expect(res.out.match(/listed\.csv/g)?.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("answers MLSD and MLST with type, size and modification time (RFC 3659)", async () => {
+    const ftp = await connectRawFtp(ftpPort, login.username, login.password, {
+      tls: { maxVersion: "TLSv1.3" },
+    });
+    let mlst = "";
+    const onData = (d: Buffer) => {
+      mlst += d;
+    };
+    ftp.control.on("data", onData);
+    expect(await ftp.command(`MLST /${connection.folder}/inbox/listed.csv`)).toMatch(/^250 End/);
+    ftp.control.off("data", onData);
+    expect(mlst, JSON.stringify(mlst)).toMatch(
+      /^ type=file;size=10;modify=\d{14}; \/.+\/inbox\/listed\.csv\r?$/m,
+    );
+    const { secure } = await ftp.openSecureData();
+    let listing = "";
+    secure.on("data", (d) => {
+      listing += d;
+    });
+    const ended = new Promise((r) => secure.once("end", r));
+    expect(await ftp.command(`MLSD /${connection.folder}/inbox`)).toMatch(/^150/);
+    expect(await ftp.reply()).toMatch(/^226/);
+    await ended;
+    expect(listing).toMatch(/^type=file;size=10;modify=\d{14}; listed\.csv\r$/m);
+    ftp.control.destroy();
+  });
+
+  it("answers 426 when the client closes a download early", async () => {
+    const data = randomBytes(8 * MiB);
+    await writeFile(path.join(dir, "big.csv"), data);
+    expect((await lftp(`cd ${connection.folder}/inbox; put ${path.join(dir, "big.csv")}`)).code).toBe(0);
+    const ftp = await connectRawFtp(ftpPort, login.username, login.password, {
+      tls: { maxVersion: "TLSv1.3" },
+    });
+    const { secure, raw } = await ftp.openSecureData();
+    const first = new Promise((r) => secure.once("data", r));
+    expect(await ftp.command(`RETR /${connection.folder}/inbox/big.csv`)).toMatch(/^150/);
+    await first;
+    raw.destroy();
+    expect(await ftp.reply()).toMatch(/^426 /);
+    ftp.control.destroy();
+  });
+});

@@ -17,6 +17,12 @@
  * 3. USER before AUTH TLS, when TLS is required: ftp-srv answered 331 and the client then sent its password
  * in clear, to be refused only after. Now 530 at USER, as vsftpd does (force_local_logins_ssl).
  *
+ * 5. LIST/NLST with ls options ("LIST -la dir": lftp's `ls -la`) looked up a file called "-la dir" (451); the
+ * options are dropped. SITE CHMOD (lftp sends one per file after an upload) is a harmless no-op, other SITE
+ * commands 502. RETR answers 426 when the client closes the data connection early (was 551), 550 for a file
+ * it cannot open. MLSD and MLST (RFC 3659) list type, size and modification time, as Java's Commons Net
+ * mlistDir() needs (it took the 502 for an empty folder).
+ *
  * 4. STOR/APPE/STOU: ftp-srv took any end of the data connection for the end of the file and answered 226,
  * and a reset for a 550. An upload whose data connection ends without the TLS close, or is reset, is now
  * discarded and answered 426 (RFC 959: "Connection closed; transfer aborted"), as vsftpd does.
@@ -24,7 +30,9 @@
 import { createRequire } from "node:module";
 import net from "node:net";
 import tls from "node:tls";
-import { secureDataSocket, uploadEnd } from "./data-tls.js";
+import { secureDataSocket } from "./data-tls.js";
+import { mlsxCommands } from "./mlsx.js";
+import { retrieve, store } from "./transfers.js";
 
 const require = createRequire(import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: ftp-srv's internals are untyped CommonJS.
@@ -36,7 +44,10 @@ const plain = (ip: string | undefined) => (ip ?? "").replace(/^::ffff:/, "");
 let installed = false;
 
 /** ftp-srv's command table: directive → handler, called with the connection as `this`. */
-type CommandHandler = (this: unknown, args: { command?: { arg?: string; directive?: string } }) => unknown;
+type CommandHandler = (
+  this: unknown,
+  args: { command?: { arg?: string | null; directive?: string } },
+) => unknown;
 const registry = require("ftp-srv/src/commands/registry.js") as Record<string, { handler: CommandHandler }>;
 
 export function installFtpSrvFixes(): void {
@@ -53,6 +64,23 @@ export function installFtpSrvFixes(): void {
     return originalUser.call(this, args);
   };
 
+  const list = registry.LIST!.handler;
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
+  const listWithoutOptions = function (this: any, args: { command?: { arg?: string | null } }) {
+    const arg = (args.command?.arg ?? "").replace(/^(\s*-[A-Za-z]+)+\s*/, "");
+    return list.call(this, { ...args, command: { ...args.command, arg: arg || null } });
+  };
+  registry.LIST!.handler = listWithoutOptions;
+  registry.NLST!.handler = listWithoutOptions;
+  // biome-ignore lint/suspicious/noExplicitAny: see above.
+  registry.SITE!.handler = function site(this: any, args: { command?: { arg?: string | null } }) {
+    const verb = (args.command?.arg ?? "").trim().split(/\s+/)[0]!.toUpperCase();
+    if (verb === "CHMOD") return this.reply(200, "SITE CHMOD ignored: permissions have no meaning here");
+    return this.reply(502, `SITE ${verb || ""} is not implemented`.trim());
+  };
+  registry.RETR!.handler = retrieve;
+  Object.assign(registry, mlsxCommands());
+
   registry.STOR!.handler = store;
   registry.APPE!.handler = store;
   // STOU: a fresh name, then an ordinary STOR (ftp-srv's own STOU called its STOR directly).
@@ -66,7 +94,7 @@ export function installFtpSrvFixes(): void {
   const auth = registry.AUTH!;
   const originalAuth = auth.handler;
   // biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
-  auth.handler = function authHandler(this: any, args: { command?: { arg?: string } }) {
+  auth.handler = function authHandler(this: any, args: { command?: { arg?: string | null } }) {
     const isTls = String(args?.command?.arg ?? "").toUpperCase() === "TLS";
     if (!isTls || !this.server.options.tls || this.secure) return originalAuth.call(this, args);
     this.commandSocket.pause();
@@ -148,62 +176,4 @@ export function installFtpSrvFixes(): void {
       });
     });
   };
-}
-
-/** Thrown when the data connection of an upload ended without the client's TLS close, or was reset. */
-class TransferAborted extends Error {}
-
-/**
- * STOR and APPE: the file system's upload stream gets the data connection's bytes; it is ended (committed)
- * only when the data connection ended in order, and destroyed (discarded) otherwise. 226 comes after the
- * commit, 426 after a cut connection, 550 for what the file system refused.
- */
-// biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
-async function store(this: any, args: { log?: unknown; command?: { arg?: string; directive?: string } }) {
-  if (!this.fs) return this.reply(550, "File system not instantiated");
-  const append = args.command?.directive === "APPE";
-  try {
-    let socket: net.Socket;
-    try {
-      socket = await this.connector.waitForConnection();
-    } catch {
-      return await this.reply(425, "No connection established");
-    }
-    this.commandSocket.pause();
-    const { stream, clientPath } = await this.fs.write(args.command?.arg ?? "", {
-      append,
-      start: this.restByteCount,
-    });
-    this.restByteCount = 0;
-    const received = new Promise<void>((resolve, reject) => {
-      stream.once("finish", resolve);
-      stream.once("error", reject);
-      const cut = (err?: Error) => {
-        socket.unpipe(stream);
-        stream.destroy();
-        reject(new TransferAborted(err?.message ?? "data connection closed without a TLS close"));
-      };
-      socket.once("error", cut);
-      socket.once("end", () => {
-        if (uploadEnd(socket) === "cut") cut();
-        else stream.end();
-      });
-      socket.pipe(stream, { end: false });
-    });
-    // A failure before the reply below is seen when awaited; keep it from being reported as unhandled.
-    received.catch(() => {});
-    await this.reply(150);
-    socket.resume();
-    await received;
-    await this.reply(226, clientPath);
-  } catch (err) {
-    if (err instanceof TransferAborted) {
-      await this.reply(426, "Connection closed; transfer aborted, the file was not kept");
-    } else {
-      await this.reply(550, (err as Error).message);
-    }
-  } finally {
-    this.connector.end();
-    this.commandSocket.resume();
-  }
 }

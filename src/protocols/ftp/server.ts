@@ -64,8 +64,6 @@ export async function startFtpServer(
       Boolean,
     ),
     timeout: options.idleMs,
-    // SITE (chmod and friends) has no meaning here.
-    blacklist: ["SITE"],
     log: ftpSrvLog as never,
   });
   for (const signal of signals) {

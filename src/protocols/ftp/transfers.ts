@@ -1,0 +1,125 @@
+/**
+ * FTP's file transfers, replacing ftp-srv's STOR/APPE/STOU and RETR (installed by ftp-srv-fixes.ts): an upload
+ * is kept only when its data connection ended in order (data-tls.ts tells a TLS close from a cut), and each
+ * outcome gets the reply RFC 959 gives it (226, 426 for a cut connection, 550 for what the file system refused).
+ */
+import type net from "node:net";
+import { uploadEnd } from "./data-tls.js";
+
+/** Thrown when the data connection of an upload ended without the client's TLS close, or was reset. */
+class TransferAborted extends Error {}
+
+/**
+ * STOR and APPE: the file system's upload stream gets the data connection's bytes; it is ended (committed)
+ * only when the data connection ended in order, and destroyed (discarded) otherwise. 226 comes after the
+ * commit, 426 after a cut connection, 550 for what the file system refused.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
+export async function store(
+  this: any,
+  args: { log?: unknown; command?: { arg?: string | null; directive?: string } },
+) {
+  if (!this.fs) return this.reply(550, "File system not instantiated");
+  const append = args.command?.directive === "APPE";
+  try {
+    let socket: net.Socket;
+    try {
+      socket = await this.connector.waitForConnection();
+    } catch {
+      return await this.reply(425, "No connection established");
+    }
+    this.commandSocket.pause();
+    const { stream, clientPath } = await this.fs.write(args.command?.arg ?? "", {
+      append,
+      start: this.restByteCount,
+    });
+    this.restByteCount = 0;
+    const received = new Promise<void>((resolve, reject) => {
+      stream.once("finish", resolve);
+      stream.once("error", reject);
+      const cut = (err?: Error) => {
+        socket.unpipe(stream);
+        stream.destroy();
+        reject(new TransferAborted(err?.message ?? "data connection closed without a TLS close"));
+      };
+      socket.once("error", cut);
+      socket.once("end", () => {
+        if (uploadEnd(socket) === "cut") cut();
+        else stream.end();
+      });
+      socket.pipe(stream, { end: false });
+    });
+    // A failure before the reply below is seen when awaited; keep it from being reported as unhandled.
+    received.catch(() => {});
+    await this.reply(150);
+    socket.resume();
+    await received;
+    await this.reply(226, clientPath);
+  } catch (err) {
+    if (err instanceof TransferAborted) {
+      await this.reply(426, "Connection closed; transfer aborted, the file was not kept");
+    } else {
+      await this.reply(550, (err as Error).message);
+    }
+  } finally {
+    this.connector.end();
+    this.commandSocket.resume();
+  }
+}
+
+/**
+ * RETR: the file system's read stream to the data connection, each chunk written before the next is taken
+ * (the stream may lend its buffers). 226 once all is written, 426 when the client closed the data connection
+ * first, 550 when the file cannot be opened.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
+export async function retrieve(this: any, args: { command?: { arg?: string | null } }) {
+  if (!this.fs) return this.reply(550, "File system not instantiated");
+  try {
+    let socket: net.Socket;
+    try {
+      socket = await this.connector.waitForConnection();
+    } catch {
+      return await this.reply(425, "No connection established");
+    }
+    this.commandSocket.pause();
+    let opened: { stream: NodeJS.ReadableStream & { destroy(): void }; clientPath: string };
+    try {
+      opened = await this.fs.read(args.command?.arg ?? "", { start: this.restByteCount });
+    } catch (err) {
+      return await this.reply(550, (err as Error).message);
+    } finally {
+      this.restByteCount = 0;
+    }
+    const { stream, clientPath } = opened;
+    const sent = new Promise<void>((resolve, reject) => {
+      const cut = (err?: Error) => {
+        stream.destroy();
+        reject(new TransferAborted(err?.message ?? "data connection closed"));
+      };
+      socket.once("error", cut);
+      socket.once("close", () => cut());
+      stream.on("data", (chunk: Buffer) => {
+        stream.pause();
+        socket.write(chunk, () => stream.resume());
+      });
+      stream.once("end", () => {
+        socket.off("close", cut);
+        resolve();
+      });
+      stream.once("error", reject);
+    });
+    sent.catch(() => {});
+    await this.reply(150);
+    stream.resume();
+    socket.resume();
+    await sent;
+    await this.reply(226, clientPath);
+  } catch (err) {
+    if (err instanceof TransferAborted) await this.reply(426, "Connection closed; transfer aborted");
+    else await this.reply(551, (err as Error).message);
+  } finally {
+    this.connector.end();
+    this.commandSocket.resume();
+  }
+}
