@@ -66,6 +66,8 @@ const RawConfig = z.object({
     .default(10 * 1024 ** 2),
   /** Ferry's HTTP address as users reach it, for links in emails. (Default: http://FERRY_PUBLIC_HOST:FERRY_HTTP_PORT) */
   FERRY_PUBLIC_URL: z.url().optional(),
+  /** Bearer token for /metrics from other machines; unset: /metrics answers loopback clients only. */
+  FERRY_METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** Largest email accepted, in bytes. (Default: 50 MiB) */
   FERRY_SMTP_MAX_MESSAGE_BYTES: z.coerce
     .number()
@@ -198,6 +200,7 @@ export interface Config {
   mailFrom: string;
   emailAttachmentMaxBytes: number;
   publicUrl: string;
+  metricsToken: string | undefined;
   embeddedPgPort: number;
   maxUploadBytes: number;
   idleTimeoutMs: number;
@@ -273,6 +276,7 @@ export function loadConfig(
       "",
     ),
     embeddedPgPort: c.FERRY_EMBEDDED_PG_PORT,
+    metricsToken: c.FERRY_METRICS_TOKEN,
     maxUploadBytes: c.FERRY_MAX_UPLOAD_BYTES,
     idleTimeoutMs: c.FERRY_IDLE_TIMEOUT_SECONDS * 1000,
     maxSessionsPerCredential: c.FERRY_MAX_SESSIONS_PER_CREDENTIAL,

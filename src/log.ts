@@ -11,6 +11,7 @@ export const REDACT = [
   "*.adminToken",
   "*.masterKey",
   "*.databaseUrl",
+  "*.metricsToken",
   "password",
   "token",
 ];

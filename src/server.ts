@@ -204,6 +204,8 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       logger: log.child({ component: "http" }),
       version,
       loginGuard: guard,
+      metricsToken: config.metricsToken,
+      secureCookies: config.publicUrl.startsWith("https://"),
     });
 
     // SFTP and FTP serve the same virtual file system, over the same store and limits.

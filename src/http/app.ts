@@ -41,6 +41,10 @@ export interface ApiDeps {
   version?: string | undefined;
   /** Failed-login limits, shared with SFTP/FTP (web sign-ins count under `web:<login>`). */
   loginGuard?: LoginGuard | undefined;
+  /** Bearer token that lets non-loopback clients read /metrics (unset: loopback only). */
+  metricsToken?: string | undefined;
+  /** Session cookies get the Secure flag even over plain HTTP (Ferry served as https behind a proxy). */
+  secureCookies?: boolean | undefined;
   /** Time limits on request bodies (default: limits.ts's DEFAULT_LIMITS). */
   requestLimits?: RequestLimits | undefined;
   /** The built web UI (default: dist/web); not served when absent. */
@@ -92,7 +96,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       return reply.status(503).send({ status: "unavailable", reason: "database unreachable" });
     }
   });
-  installMetrics(app, deps.metrics);
+  installMetrics(app, deps.metrics, deps.metricsToken);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(cookie);

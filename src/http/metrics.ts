@@ -1,4 +1,5 @@
 /** Prometheus metrics: process defaults plus HTTP request counts and durations by route. */
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 
@@ -9,7 +10,14 @@ export function createMetrics(): Registry {
   return registry;
 }
 
-export function installMetrics(app: FastifyInstance, registry: Registry): void {
+/** Loopback addresses: a scraper on the same machine (or a sidecar) needs no token. */
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/**
+ * Metrics tell a stranger how busy Ferry is and which routes exist: `/metrics` answers loopback clients, and
+ * others only with `Authorization: Bearer <FERRY_METRICS_TOKEN>` when that is set (404 otherwise).
+ */
+export function installMetrics(app: FastifyInstance, registry: Registry, token?: string): void {
   const requests = new Counter({
     name: "ferry_http_requests_total",
     help: "HTTP requests by method, route and status",
@@ -29,8 +37,19 @@ export function installMetrics(app: FastifyInstance, registry: Registry): void {
     requests.inc({ method: request.method, route, status: reply.statusCode });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
-  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
+  app.get("/metrics", { schema: { hide: true } }, async (request, reply) => {
+    const given = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
+    const allowed = token ? given !== undefined && sameSecret(given, token) : LOOPBACK.test(request.ip);
+    if (!allowed) {
+      return reply.status(404).send({ error: { code: "NOT_FOUND", message: "No route GET /metrics" } });
+    }
     reply.header("content-type", registry.contentType);
     return registry.metrics();
   });
+}
+
+/** Compares two secrets in constant time (by their hashes, so lengths do not show either). */
+function sameSecret(a: string, b: string): boolean {
+  const h = (s: string) => createHash("sha256").update(s).digest();
+  return timingSafeEqual(h(a), h(b));
 }

@@ -5,6 +5,9 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { secretBox } from "../../src/domain/secretbox.js";
+import { buildApp } from "../../src/http/app.js";
+import { createMetrics } from "../../src/http/metrics.js";
 import { useTestApi } from "../helpers/api.js";
 
 const api = useTestApi();
@@ -107,5 +110,51 @@ describe("logs", () => {
     const logs = api.current.logs.join("");
     expect(logs).toContain("/downloads/[redacted]");
     expect(logs).not.toContain(token);
+  });
+});
+
+describe("behind an https address", () => {
+  it("reads /metrics only from loopback or with its token, and marks session cookies Secure", async () => {
+    const metricsToken = randomBytes(16).toString("hex");
+    const app = await buildApp({
+      db: api.current.db.db,
+      box: secretBox(randomBytes(32)),
+      store: api.current.store,
+      endpoints: { publicHost: "ferry.test", sftpPort: 2222, ftpPort: 2121, emailDomain: "in.ferry.test" },
+      metrics: createMetrics(),
+      queue: api.current.queue,
+      maxUploadBytes: 1024,
+      metricsToken,
+      secureCookies: true,
+    });
+    const metrics = (headers: Record<string, string>, remoteAddress: string) =>
+      app.inject({ method: "GET", url: "/metrics", headers, remoteAddress });
+    expect((await metrics({}, "203.0.113.9")).statusCode).toBe(404);
+    expect((await metrics({ authorization: "Bearer wrong-token-000000" }, "203.0.113.9")).statusCode).toBe(
+      404,
+    );
+    expect((await metrics({ authorization: `Bearer ${metricsToken}` }, "203.0.113.9")).statusCode).toBe(200);
+    const user = await api.current.call(account.token, "POST", `/api/v1/accounts/${account.id}/users`, {
+      login: "secure@example.com",
+    });
+    const signIn = await app.inject({
+      method: "POST",
+      url: "/api/v1/session",
+      payload: { login: "secure@example.com", password: user.body.password },
+    });
+    expect(signIn.statusCode).toBe(200);
+    expect(signIn.cookies.find((c) => c.name === "ferry_session")?.secure).toBe(true);
+    await app.close();
+  });
+
+  it("answers /metrics to loopback clients without a token when none is set", async () => {
+    const local = await api.current.app.inject({ method: "GET", url: "/metrics" });
+    expect(local.statusCode).toBe(200);
+    const remote = await api.current.app.inject({
+      method: "GET",
+      url: "/metrics",
+      remoteAddress: "198.51.100.4",
+    });
+    expect(remote.statusCode).toBe(404);
   });
 });

@@ -77,7 +77,8 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
         reply.setCookie(SESSION_COOKIE, signed.token, {
           httpOnly: true,
           sameSite: "strict",
-          secure: request.protocol === "https",
+          // Behind a TLS-terminating proxy the request itself is plain HTTP: FERRY_PUBLIC_URL says https.
+          secure: request.protocol === "https" || deps.secureCookies === true,
           path: "/",
           maxAge: SESSION_MAX_MS / 1000,
         });
