@@ -184,7 +184,8 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
       throw err;
     }
     const object = await upload.commit();
-    const fileName = renderFileName(
+    const ext = gzip ? `${format.ext}.gz` : format.ext;
+    const rendered = renderFileName(
       run.details.fileNameTemplate ?? "{connection}_{period_start:yyyyMMdd}.{ext}",
       {
         connection: run.folder,
@@ -192,10 +193,11 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
         periodStart: run.period_start,
         periodEnd: run.period_end,
         runId,
-        ext: gzip ? `${format.ext}.gz` : format.ext,
+        ext,
       },
       run.time_zone,
     );
+    const fileName = await uniqueName(client, run.connection_id, rendered, ext);
     const transferId = newId();
     await client.query(
       `INSERT INTO transfers (id, account_id, connection_id, direction, file_name, store_key, size, sha256, status,
@@ -231,5 +233,33 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
   } catch (err) {
     await client.query("ROLLBACK").catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * `name`, or `name_2`, `name_3`… (before the extension) when the connection already made a file of that name:
+ * an outbox shows one file per name, so a template without the time (the default's is the day) made the
+ * runs of an hourly schedule replace each other there, and clients missed files. Runs of one connection
+ * generated at once wait for each other here (the lock ends with the transaction).
+ */
+async function uniqueName(
+  client: pg.PoolClient,
+  connectionId: string,
+  name: string,
+  ext: string,
+): Promise<string> {
+  await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`ferry-outbox-names:${connectionId}`]);
+  const stem = name.endsWith(`.${ext}`) ? name.slice(0, -ext.length - 1) : name;
+  const suffix = name.endsWith(`.${ext}`) ? `.${ext}` : "";
+  const { rows } = await client.query<{ file_name: string }>(
+    `SELECT file_name FROM transfers
+     WHERE connection_id = $1 AND direction = 'outbound' AND (file_name = $2 OR file_name LIKE $3 ESCAPE '\\')`,
+    [connectionId, name, `${stem.replace(/[\\%_]/g, "\\$&")}\\_%${suffix.replace(/[\\%_]/g, "\\$&")}`],
+  );
+  const taken = new Set(rows.map((r) => r.file_name));
+  if (!taken.has(name)) return name;
+  for (let n = 2; ; n++) {
+    const candidate = `${stem}_${n}${suffix}`;
+    if (!taken.has(candidate)) return candidate;
   }
 }

@@ -171,6 +171,14 @@ describe("run now", () => {
     expect(rows).toHaveLength(ORDERS.length);
   });
 
+  it("names each run's file apart when the template gives two runs the same name", async () => {
+    const c = await outbound("Hourly", { report: "action_listing", schedule: { frequency: "hourly" } });
+    const names = [];
+    for (let i = 0; i < 3; i++) names.push((await generate(c.id)).transfer.fileName);
+    const day = /(\d{8})/.exec(names[0])![1];
+    expect(names).toEqual([`hourly_${day}.csv`, `hourly_${day}_2.csv`, `hourly_${day}_3.csv`]);
+  });
+
   it("refuses inbound connections and a period that ends before it starts", async () => {
     const res = await api.current.call(
       p.token,
