@@ -161,6 +161,11 @@ const RawConfig = z.object({
   FERRY_SCHEDULER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   /** Files processed at once by this process; 0 runs no processing here (API/servers only). (Default: 2) */
   FERRY_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
+  /**
+   * Files of one account processed at once across all Ferry processes, so one account's burst leaves workers
+   * to the others; 0: no limit (a single-tenant installation). (Default: 1)
+   */
+  FERRY_PROCESSING_PER_ACCOUNT: z.coerce.number().int().min(0).max(64).default(1),
   /** Schema of the job queue's tables (pg-boss). (Default: ferry_jobs) */
   FERRY_JOBS_SCHEMA: z
     .string()
@@ -223,6 +228,7 @@ export interface Config {
   adminToken: string | undefined;
   masterKey: Buffer | undefined;
   workers: number;
+  processingPerAccount: number;
   retentionDays: number;
   pullSettleMs: number;
   schedulerMs: number;
@@ -301,6 +307,7 @@ export function loadConfig(
     adminToken: c.FERRY_ADMIN_TOKEN,
     masterKey: c.FERRY_MASTER_KEY ? Buffer.from(c.FERRY_MASTER_KEY, "base64") : undefined,
     workers: c.FERRY_WORKERS,
+    processingPerAccount: c.FERRY_PROCESSING_PER_ACCOUNT,
     retentionDays: c.FERRY_RETENTION_DAYS,
     pullSettleMs: c.FERRY_PULL_SETTLE_MS,
     schedulerMs: c.FERRY_SCHEDULER_SECONDS * 1000,

@@ -1,8 +1,8 @@
 /**
- * One Ferry per data directory: `<data>/ferry.lock` holds the pid of the Ferry that uses it. A second
- * `ferry serve` on the same directory once printed "ready" and, stopping, took the first one's embedded
- * PostgreSQL down with it; now it refuses to start. A lock left by a Ferry that is gone (killed, crashed) is
- * taken over.
+ * One Ferry per data directory with an embedded PostgreSQL: `<data>/ferry.lock` holds the pid of the Ferry
+ * that uses it. A second `ferry serve` on the same directory once printed "ready" and, stopping, took the
+ * first one's embedded PostgreSQL down with it; now it refuses to start. A lock left by a Ferry that is gone
+ * (killed, crashed) is taken over. (With DATABASE_URL processes may share a data directory: no lock.)
  */
 import { mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";

@@ -90,9 +90,11 @@ async function masterKey(config: Config, log: Logger): Promise<Buffer> {
 
 /** Starts Ferry: database (embedded unless DATABASE_URL), migrations, first-start administrator, HTTP API. */
 export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
-  // Before anything touches the directory, the embedded PostgreSQL above all (it stops a postmaster it
-  // takes for an orphan).
-  const unlock = await lockDataDir(config.dataDir);
+  // With the embedded PostgreSQL, the data directory is this process's alone (that PostgreSQL stops a
+  // postmaster it takes for an orphan): locked before anything touches it. With DATABASE_URL, several
+  // processes may share one data directory (one machine, one local file store).
+  const exclusive = !config.databaseUrl;
+  const unlock = exclusive ? await lockDataDir(config.dataDir) : async () => {};
   let opened: Awaited<ReturnType<typeof openDatabase>>;
   try {
     opened = await openDatabase(config, log);
@@ -116,8 +118,13 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       token: config.adminToken,
     });
     const store = localStore(path.join(config.dataDir, "files"), { directIo: config.directIo });
-    // Leftovers of an earlier run: with the data directory locked, every upload in the store's tmp/ is dead.
-    const swept = await sweepStore(handle.db, store, { ...SWEEP_DEFAULTS, uploadGraceMs: 0 });
+    // Leftovers of an earlier run: with the data directory locked, every upload in the store's tmp/ is dead;
+    // shared with other processes, only those idle past the grace period are.
+    const swept = await sweepStore(
+      handle.db,
+      store,
+      exclusive ? { ...SWEEP_DEFAULTS, uploadGraceMs: 0 } : SWEEP_DEFAULTS,
+    );
     if (swept.uploads || swept.objects) log.info({ component: "sweep", ...swept }, "removed store leftovers");
     const box = secretBox(await masterKey(config, log));
     const egress = egressPolicy(config.remoteAllowPrivate);
@@ -145,7 +152,13 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           linkDays: 7,
           remote: { db: handle.db, box, egress },
         },
-        { concurrency: config.workers, pollingSeconds: 0.5, reapEveryMs: 5000, graceSeconds: 10 },
+        {
+          concurrency: config.workers,
+          pollingSeconds: 0.5,
+          reapEveryMs: 5000,
+          graceSeconds: 10,
+          perAccount: config.processingPerAccount,
+        },
       );
       closers.push(() => processing.stop());
       const pullDeps = {

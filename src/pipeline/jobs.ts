@@ -76,6 +76,8 @@ export interface WorkQueue extends JobQueue {
   ): Promise<void>;
   /** Active jobs of `name` started more than `seconds` ago. */
   staleJobs<T>(name: string, seconds: number): Promise<{ id: string; data: T }[]>;
+  /** Puts a job's data back in the queue to run in `seconds` (not a retry: it counts none). */
+  defer<T extends object>(name: string, data: T, seconds: number): Promise<void>;
   /** Fails a job now; it is retried if it has retries left. */
   fail(name: string, id: string, reason: string): Promise<void>;
 }

@@ -13,23 +13,32 @@ import { type ObjectReader, objectStream } from "./store.js";
 export interface UnpackLimits {
   /** Largest unpacked size, in bytes. */
   maxUnpackedBytes: number;
-  /** Largest expansion of an archive (unpacked / packed) once past 64 MiB unpacked. */
+  /** Largest expansion of an archive (unpacked / packed so far) once past RATIO_GRACE unpacked. */
   maxRatio: number;
 }
 
-const RATIO_GRACE = 64 * 1024 * 1024;
+/**
+ * Unpacked bytes before the ratio is judged. The ratio compares what came out with what went in so far,
+ * not with the whole archive: a bomb padded with incompressible bytes (a 5.8 MB gzip once kept a worker busy
+ * 80 s, its whole-file ratio under the limit) is stopped after a few MiB, within seconds.
+ */
+const RATIO_GRACE = 8 * 1024 * 1024;
 
 /** The text of a stored file, in chunks. Throws FileProblem for anything that is not UTF-8 text. */
 export async function* textOf(reader: ObjectReader, limits: UnpackLimits): AsyncGenerator<string> {
   const head = await reader.read(0, 4);
   let bytes: Readable;
-  let packed = false;
+  /** Packed bytes taken in so far (null: not an archive). */
+  let packedIn: (() => number) | null = null;
   if (head[0] === 0x1f && head[1] === 0x8b) {
-    bytes = objectStream(reader).pipe(createGunzip());
-    packed = true;
+    const gunzip = createGunzip();
+    bytes = objectStream(reader).pipe(gunzip);
+    // What the inflater consumed, not what was read ahead for it.
+    packedIn = () => gunzip.bytesWritten;
   } else if (head.length === 4 && head.readUInt32LE(0) === 0x04034b50) {
-    bytes = await zipEntry(reader);
-    packed = true;
+    const counted = { bytes: 0 };
+    bytes = await zipEntry(reader, counted);
+    packedIn = () => counted.bytes;
   } else {
     bytes = objectStream(reader);
   }
@@ -46,10 +55,10 @@ export async function* textOf(reader: ObjectReader, limits: UnpackLimits): Async
           `The file unpacks to more than ${limits.maxUnpackedBytes} bytes, the limit`,
         );
       }
-      if (packed && total > RATIO_GRACE && total > limits.maxRatio * reader.size) {
+      if (packedIn && total > RATIO_GRACE && total > limits.maxRatio * Math.max(packedIn(), 1)) {
         throw new FileProblem(
           "ARCHIVE_BOMB",
-          `The archive expands more than ${limits.maxRatio} times (${reader.size} bytes packed); it is refused as a possible zip bomb`,
+          `The archive expands more than ${limits.maxRatio} times (${packedIn()} bytes packed became ${total}); it is refused as a possible zip bomb`,
         );
       }
       if (first) {
@@ -107,8 +116,8 @@ function badLine(chunk: Buffer): number {
   return line;
 }
 
-/** The one file inside a zip archive, read through the store's random access. */
-async function zipEntry(reader: ObjectReader): Promise<Readable> {
+/** The one file inside a zip archive, read through the store's random access (bytes read: `counted`). */
+async function zipEntry(reader: ObjectReader, counted: { bytes: number }): Promise<Readable> {
   class StoreReader extends yauzl.RandomAccessReader {
     override _readStreamForRange(start: number, end: number): Readable {
       let position = start;
@@ -119,6 +128,7 @@ async function zipEntry(reader: ObjectReader): Promise<Readable> {
             const chunk = await reader.read(position, Math.min(1024 * 1024, end - position));
             if (chunk.length === 0) return void this.destroy(new Error("unexpected end of the archive"));
             position += chunk.length;
+            counted.bytes += chunk.length;
             this.push(chunk);
           } catch (err) {
             this.destroy(err as Error);

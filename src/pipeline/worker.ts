@@ -15,7 +15,7 @@ import {
   type ProcessJob,
   type WorkQueue,
 } from "./jobs.js";
-import { leaseIsFree } from "./lease.js";
+import { leaseIsFree, withLease } from "./lease.js";
 import { giveUp, leaseKey, type ProcessDeps, processTransfer } from "./process.js";
 
 export interface WorkerOptions {
@@ -26,6 +26,34 @@ export interface WorkerOptions {
   reapEveryMs: number;
   /** A job is only suspected once active this long, in seconds (its worker takes the lease first). */
   graceSeconds: number;
+  /**
+   * Files of one account processed at once, across every process on the database; 0: no limit. One
+   * account's burst of files then leaves workers to the others (an account over its share has its job put
+   * back for a few seconds).
+   */
+  perAccount: number;
+}
+
+/** Seconds a job of an account at its limit waits before it is tried again. */
+const ACCOUNT_BUSY_DELAY_S = 1;
+
+/**
+ * Runs `work` in one of an account's `cap` processing slots — leases, so shared by every process and freed if
+ * one dies — or answers "full" at once.
+ */
+async function inAccountSlot<T>(
+  pool: ProcessDeps["pool"],
+  accountId: string,
+  cap: number,
+  work: () => Promise<T>,
+): Promise<{ value: T } | "full"> {
+  for (let slot = 0; slot < cap; slot++) {
+    const done = await withLease(pool, `ferry-account-processing:${accountId}:${slot}`, async () => ({
+      value: await work(),
+    }));
+    if (done !== "busy") return done;
+  }
+  return "full";
 }
 
 /** Each queue's lease, from its job's data. */
@@ -43,7 +71,21 @@ export async function startProcessing(
   await queue.work<ProcessJob>(PROCESS_QUEUE, options.concurrency, options.pollingSeconds, async (job) => {
     const { transferId } = job.data;
     try {
-      const outcome = await processTransfer({ ...deps, queue }, transferId);
+      const process = () => processTransfer({ ...deps, queue }, transferId);
+      let outcome: Awaited<ReturnType<typeof process>>;
+      if (options.perAccount > 0) {
+        const { rows } = await deps.pool.query<{ account_id: string }>(
+          "SELECT account_id FROM transfers WHERE id = $1",
+          [transferId],
+        );
+        const slot = await inAccountSlot(deps.pool, rows[0]?.account_id ?? "", options.perAccount, process);
+        if (slot === "full") {
+          deps.log.debug({ transferId, jobId: job.id }, "account at its processing limit; job put back");
+          await queue.defer(PROCESS_QUEUE, job.data, ACCOUNT_BUSY_DELAY_S);
+          return;
+        }
+        outcome = slot.value;
+      } else outcome = await process();
       // Another worker holds the lease (it is alive): this copy of the job has nothing to do.
       if (outcome === "busy")
         deps.log.warn({ transferId, jobId: job.id }, "transfer is being processed elsewhere");

@@ -137,6 +137,10 @@ export class BossQueue implements JobQueue {
     return rows as { id: string; data: T }[];
   }
 
+  async defer<T extends object>(name: string, data: T, seconds: number): Promise<void> {
+    await this.boss.send(name, { ...data }, { startAfter: seconds });
+  }
+
   /** Fails a job (it is retried if it has retries left). */
   async fail(name: string, id: string, reason: string): Promise<void> {
     await this.boss.fail(name, id, { reason });
