@@ -70,7 +70,7 @@ const filePattern = z
   .min(1)
   .max(200)
   .regex(
-    /^[^/\\:<>|"\u0000-\u001f\u007f]+$/,
+    /^[^/\\:<>|"\p{Cc}]+$/u,
     'must be a file name or a glob with * and ?, without / \\ : < > | " or control characters',
   );
 /** An absolute folder on a remote server. */
@@ -92,7 +92,7 @@ const fileNameTemplate = z
   .max(200)
   .refine(
     // Control characters too: a CR or LF in a name breaks FTP replies and listings (and log lines).
-    (v) => /^[^/\\:<>|"?*\u0000-\u001f\u007f]+$/.test(v.replace(PLACEHOLDER, "x")),
+    (v) => /^[^/\\:<>|"?*\p{Cc}]+$/u.test(v.replace(PLACEHOLDER, "x")),
     'must be a file name, without / \\ : < > | " ? * or control characters (CR, LF, tab…)',
   )
   .refine(

@@ -1,5 +1,6 @@
 /** MLST and MLSD (RFC 3659): machine-readable listings with type, size and modification time. */
 import type net from "node:net";
+import type { FtpConnection } from "./transfers.js";
 
 /** RFC 3659 facts of one entry: type, size, modify (UTC, YYYYMMDDHHMMSS), then a space and the name. */
 function facts(
@@ -17,8 +18,7 @@ export function mlsxCommands() {
   return {
     MLST: {
       directive: "MLST",
-      // biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
-      async handler(this: any, args: { command?: { arg?: string | null } }) {
+      async handler(this: FtpConnection, args: { command?: { arg?: string | null } }) {
         const path = args.command?.arg || ".";
         try {
           const stat = await this.fs.get(path);
@@ -38,8 +38,7 @@ export function mlsxCommands() {
     },
     MLSD: {
       directive: "MLSD",
-      // biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
-      async handler(this: any, args: { command?: { arg?: string | null } }) {
+      async handler(this: FtpConnection, args: { command?: { arg?: string | null } }) {
         const path = args.command?.arg || ".";
         try {
           let socket: net.Socket;

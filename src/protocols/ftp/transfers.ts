@@ -6,6 +6,9 @@
 import type net from "node:net";
 import { uploadEnd } from "./data-tls.js";
 
+// biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection objects are untyped CommonJS.
+export type FtpConnection = any;
+
 /** Thrown when the data connection of an upload ended without the client's TLS close, or was reset. */
 class TransferAborted extends Error {}
 
@@ -14,9 +17,8 @@ class TransferAborted extends Error {}
  * only when the data connection ended in order, and destroyed (discarded) otherwise. 226 comes after the
  * commit, 426 after a cut connection, 550 for what the file system refused.
  */
-// biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
 export async function store(
-  this: any,
+  this: FtpConnection,
   args: { log?: unknown; command?: { arg?: string | null; directive?: string } },
 ) {
   if (!this.fs) return this.reply(550, "File system not instantiated");
@@ -72,8 +74,7 @@ export async function store(
  * (the stream may lend its buffers). 226 once all is written, 426 when the client closed the data connection
  * first, 550 when the file cannot be opened.
  */
-// biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection is untyped.
-export async function retrieve(this: any, args: { command?: { arg?: string | null } }) {
+export async function retrieve(this: FtpConnection, args: { command?: { arg?: string | null } }) {
   if (!this.fs) return this.reply(550, "File system not instantiated");
   try {
     let socket: net.Socket;
