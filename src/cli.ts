@@ -88,6 +88,13 @@ serverFlags(
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+  // Its database gone for good: stop and exit non-zero, so that a supervisor (systemd, Kubernetes) restarts it.
+  void ferry.fatal.then((err) => {
+    if (stopping) return;
+    stopping = true;
+    log.fatal({ err }, "cannot go on; stopping");
+    void ferry.close().finally(() => process.exit(1));
+  });
   // A bug must not leave the embedded PostgreSQL running without its owner: log, stop cleanly, exit non-zero.
   process.on("uncaughtException", (err) => {
     log.fatal({ err }, "uncaught exception; stopping");

@@ -38,6 +38,38 @@ export interface Ferry {
   sftpPort: number;
   bootstrap: BootstrapResult;
   close(): Promise<void>;
+  /** Settles when this process can no longer work (its embedded PostgreSQL will not start again). */
+  fatal: Promise<Error>;
+}
+
+/** Attempts, and the waits before them, to start an embedded PostgreSQL that stopped by itself. */
+const RESTART_DELAYS_MS = [500, 2000, 5000];
+
+/**
+ * Watches the embedded PostgreSQL: when it exits by itself it is started again (meanwhile /healthz says
+ * unhealthy and clients get temporary failures); when it will not start, `fatal` settles and the process
+ * should exit non-zero so that a supervisor restarts Ferry as a whole.
+ */
+function superviseEmbedded(embedded: EmbeddedDb, log: Logger): Promise<Error> {
+  return new Promise((fail) => {
+    embedded.onUnexpectedExit(async (code) => {
+      log.error(
+        { component: "database", code },
+        "the embedded PostgreSQL stopped by itself; starting it again",
+      );
+      for (const delay of RESTART_DELAYS_MS) {
+        await new Promise((r) => setTimeout(r, delay));
+        try {
+          await embedded.restart();
+          log.warn({ component: "database" }, "the embedded PostgreSQL is running again");
+          return;
+        } catch (err) {
+          log.error({ component: "database", err }, "the embedded PostgreSQL did not start");
+        }
+      }
+      fail(new Error("the embedded PostgreSQL stopped and does not start again"));
+    });
+  });
 }
 
 /** The database this process uses: DATABASE_URL, or the embedded PostgreSQL started here. */
@@ -279,7 +311,8 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     closers.push(() => app.close());
     await app.listen({ host: config.bind, port: config.httpPort });
     const host = config.bind === "0.0.0.0" || config.bind === "::" ? "localhost" : config.bind;
-    return { httpUrl: `http://${host}:${config.httpPort}`, sftpPort: sftp.port, bootstrap, close };
+    const fatal = embedded ? superviseEmbedded(embedded, log) : new Promise<Error>(() => {});
+    return { httpUrl: `http://${host}:${config.httpPort}`, sftpPort: sftp.port, bootstrap, close, fatal };
   } catch (err) {
     await close();
     throw err;

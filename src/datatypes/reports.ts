@@ -19,7 +19,8 @@ export interface ReportQuery {
 export type Literal = (value: string) => string;
 
 const ints = (xs: number[]) => xs.map((x) => String(Math.trunc(Number(x)))).join(",");
-const iso = (col: string) => `to_char(${col}, 'YYYY-MM-DD"T"HH24:MI:SSOF')`;
+/** ISO 8601 with a full offset (+00:00, +05:30) in the account's time zone: JavaScript's Date reads it (not +00). */
+const iso = (col: string) => `to_char(${col}, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM')`;
 
 function filters(
   q: ReportQuery,

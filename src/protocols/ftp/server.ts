@@ -5,6 +5,7 @@
 import type { Socket } from "node:net";
 import { FtpSrv } from "ftp-srv";
 import type { Logger } from "pino";
+import { isDatabaseUnavailable } from "../../db/pool.js";
 import type { Admission, PreAuth } from "../admission.js";
 import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin } from "../logins.js";
@@ -127,7 +128,18 @@ export async function startFtpServer(
       fs = new FerryFileSystem(new VirtualFs(deps, login), control);
       waiting.get(connection.id)?.loggedIn();
       return { fs: fs as never };
-    })().then(resolve, (err: Error) => reject(err));
+    })().then(resolve, (err: Error) => {
+      if (isDatabaseUnavailable(err)) {
+        // 421: a temporary failure (RFC 959), not "530 Login incorrect"; and no database message to the client.
+        log.error({ err, ip }, "login failed: database unavailable");
+        void (connection as unknown as { close(code: number, m: string): Promise<void> }).close(
+          421,
+          "Service not available, try again shortly",
+        );
+        return reject(new Error("Service not available, try again shortly"));
+      }
+      reject(err);
+    });
   });
   // ftp-srv connections emit no "close"; the server's "disconnect" is the one signal that a session ended.
   server.on("disconnect", ({ id }) => {

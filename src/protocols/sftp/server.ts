@@ -186,8 +186,10 @@ function handleClient(
       }
       return ctx.reject(["password", "publickey"]);
     })().catch((err) => {
-      log.error({ err }, "authentication failed with an error");
-      ctx.reject();
+      // Not the client's fault (the database is down, most likely): close the connection rather than say
+      // "Permission denied", which would send the user looking for a wrong password.
+      log.error({ err }, "authentication failed with an error; connection closed");
+      client.end();
     });
   });
 
