@@ -459,6 +459,52 @@ describe("the web UI", () => {
     await context.close();
   });
 
+  it("manages security: a token shown once and revoked, a user disabled, a password changed", async () => {
+    const account = await api("POST", "/api/v1/accounts", { name: "Secure brand", type: "brand" });
+    const alice = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "alice@secure.test" });
+    const bob = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "bob@secure.test" });
+    const bobs = await newPage();
+    await signIn(bobs.page, "bob@secure.test", bob.password);
+    const { context, page } = await newPage();
+    page.on("dialog", (d) => void d.accept());
+    await signIn(page, "alice@secure.test", alice.password);
+    await page.getByRole("link", { name: "Security" }).click();
+    await page.getByLabel("Token name", { exact: true }).fill("Nightly ETL");
+    await page.getByLabel("Expires in days (1-365)", { exact: true }).fill("30");
+    await page.getByRole("button", { name: "Create token" }).click();
+    const token = (await page.getByTestId("copy-api-token").textContent())!;
+    expect(token).toMatch(/^fry_/);
+    const works = () =>
+      fetch(`${ferry.url}/api/v1/connections`, { headers: { authorization: `Bearer ${token}` } }).then(
+        (r) => r.status,
+      );
+    expect(await works()).toBe(200);
+    const row = page.getByTestId("tokens").getByRole("row", { name: /Nightly ETL/ });
+    await contains(row, "working");
+    await shot(page, "50-security");
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await contains(row, "revoked");
+    expect(await works()).toBe(401);
+    await page
+      .getByTestId("users")
+      .getByRole("row", { name: /bob@secure\.test/ })
+      .getByRole("button", { name: "Disable" })
+      .click();
+    await contains(page.getByTestId("users").getByRole("row", { name: /bob@secure\.test/ }), "disabled");
+    // Bob's open session ended with it.
+    expect((await bobs.page.request.get("/api/v1/session")).status()).toBe(401);
+    await bobs.context.close();
+    await page.getByLabel("Current password", { exact: true }).fill(alice.password);
+    await page.getByLabel("New password", { exact: true }).fill("alice-new-password-2026");
+    await page.getByLabel("New password again", { exact: true }).fill("alice-new-password-2026");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await visible(page.getByText("Password changed."));
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await visible(page.getByRole("button", { name: "Sign in" }));
+    await signIn(page, "alice@secure.test", "alice-new-password-2026");
+    await context.close();
+  });
+
   it("shows a second account's user none of the first account's objects", async () => {
     const account = await api("POST", "/api/v1/accounts", { name: "Other brand", type: "brand" });
     const user = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "other@example.com" });

@@ -4,6 +4,7 @@ import { ApiError, api, type Session, whenSignedOut } from "./api";
 import { ConnectionPage } from "./pages/ConnectionPage";
 import { Connections } from "./pages/Connections";
 import { Credentials } from "./pages/Credentials";
+import { Security } from "./pages/Security";
 import { SignIn } from "./pages/SignIn";
 import { Wizard } from "./pages/Wizard";
 import { Link, match, navigate, usePath } from "./router";
@@ -11,6 +12,7 @@ import { Loading, Notice } from "./ui";
 
 export const CONNECTIONS = "/settings/technical/connections";
 export const CREDENTIALS = "/settings/technical/credentials";
+export const SECURITY = "/settings/technical/security";
 
 function Redirect(props: { to: string }) {
   useEffect(() => navigate(props.to, true), [props.to]);
@@ -53,6 +55,16 @@ export function App() {
   else if (match(`${CONNECTIONS}/new`, path)) page = <Wizard session={session} />;
   else if (connection) page = <ConnectionPage id={connection.id!} session={session} />;
   else if (match(CREDENTIALS, path)) page = <Credentials />;
+  else if (match(SECURITY, path))
+    page = (
+      <Security
+        session={session}
+        onSignedOut={() => {
+          setSession(null);
+          navigate("/", true);
+        }}
+      />
+    );
   else
     page = (
       <Notice kind="warning">
@@ -60,7 +72,11 @@ export function App() {
       </Notice>
     );
 
-  const section = path.startsWith(CREDENTIALS) ? "credentials" : "connections";
+  const section = path.startsWith(CREDENTIALS)
+    ? "credentials"
+    : path.startsWith(SECURITY)
+      ? "security"
+      : "connections";
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -76,6 +92,9 @@ export function App() {
           </Link>
           <Link href={CREDENTIALS} aria-current={section === "credentials" ? "page" : undefined}>
             Credentials
+          </Link>
+          <Link href={SECURITY} aria-current={section === "security" ? "page" : undefined}>
+            Security
           </Link>
         </nav>
         <div className="who">
