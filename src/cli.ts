@@ -1,11 +1,12 @@
 #!/usr/bin/env -S node --max-old-space-size=256 --max-semi-space-size=32
-/** The `ferry` command: serve, migrate, and the API commands (accounts, tokens, credentials, connections). */
 import { Command, CommanderError } from "commander";
 import { ApiError } from "./cli/client.js";
 import { registerApiCommands } from "./cli/commands.js";
 import { registerPlatformCommands } from "./cli/platform.js";
 import { registerTransferCommands } from "./cli/transfers.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+/** The `ferry` command: serve, migrate, and the API commands (accounts, tokens, credentials, connections). */
+import type { DbHandle } from "./db/pool.js";
 import type { Ferry } from "./server.js";
 import { version } from "./version.js";
 
@@ -102,28 +103,66 @@ serverFlags(
   });
 });
 
+/**
+ * Runs `work` on the database of the given flags, offline: the embedded PostgreSQL is started for it and
+ * stopped after (the data directory locked meanwhile: a Ferry running on it owns that PostgreSQL).
+ */
+async function withDatabase(
+  options: Record<string, string | undefined>,
+  work: (db: DbHandle) => Promise<void>,
+): Promise<void> {
+  const config = configFrom(options);
+  const { createLogger, openDatabase, lockDataDir } = await serverParts();
+  const log = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
+  const unlock = config.databaseUrl ? async () => {} : await lockDataDir(config.dataDir);
+  const { handle, embedded } = await openDatabase(config, log).catch(async (err) => {
+    await unlock();
+    throw err;
+  });
+  try {
+    await work(handle);
+  } finally {
+    await handle.close();
+    await embedded?.stop();
+    await unlock();
+  }
+}
+
 serverFlags(program.command("migrate").description("bring the database schema up to date, then exit")).action(
-  async (options) => {
-    const config = configFrom(options);
-    const { createLogger, openDatabase, migrate, lockDataDir } = await serverParts();
-    const log = createLogger(config.logLevel === "info" ? "warn" : config.logLevel);
-    // The embedded PostgreSQL belongs to the Ferry running on this data directory, if any: not ours to start.
-    const unlock = config.databaseUrl ? async () => {} : await lockDataDir(config.dataDir);
-    const { handle, embedded } = await openDatabase(config, log).catch(async (err) => {
-      await unlock();
-      throw err;
-    });
-    try {
+  (options) =>
+    withDatabase(options, async (handle) => {
+      const { migrate } = await serverParts();
       const results = await migrate(handle.pool);
       if (program.opts().json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
       else
         for (const r of results) process.stdout.write(`${r.id}_${r.name}: ${r.status.replace("_", " ")}\n`);
-    } finally {
-      await handle.close();
-      await embedded?.stop();
-      await unlock();
-    }
-  },
+    }),
+);
+
+const admin = program.command("admin").description("the platform administrator, offline (on the database)");
+serverFlags(
+  admin
+    .command("reset-password")
+    .description("give the administrator a new password (and with --new-token a new API token), printed once")
+    .option(
+      "--new-token",
+      "also a new administrator API token; the administrator's other tokens are revoked",
+    ),
+).action((options) =>
+  withDatabase(options, async (handle) => {
+    const { resetAdministrator } = await import("./domain/bootstrap.js");
+    const r = await resetAdministrator(handle.db, { newToken: Boolean(options.newToken) });
+    const lines = [
+      "",
+      "  The administrator's new secrets. Printed once: store them now.",
+      "",
+      `  Login:         ${r.login}`,
+      `  Password:      ${r.password}`,
+      ...(r.token ? [`  API token:     ${r.token}`] : []),
+      "",
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+  }),
 );
 
 registerApiCommands(program);

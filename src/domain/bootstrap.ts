@@ -80,3 +80,72 @@ export async function ensureAdministrator(
     } as const;
   });
 }
+
+/**
+ * Recovery of the administrator, offline (`ferry admin reset-password`): a new generated password, its
+ * sessions ended; with `newToken`, a new API token too and its other tokens revoked. For a first start
+ * whose printed secrets were lost (e.g. the HTTP port was taken right after the administrator was made).
+ */
+export async function resetAdministrator(
+  db: Kysely<Database>,
+  options: { newToken: boolean },
+): Promise<{ login: string; password: string; token: string | undefined }> {
+  return db.transaction().execute(async (trx) => {
+    const admin = await trx
+      .selectFrom("users")
+      .select(["id", "account_id"])
+      .where("login", "=", ADMIN_LOGIN)
+      .where("role", "=", "admin")
+      .executeTakeFirst();
+    if (!admin) throw new Error("There is no administrator yet: start Ferry once (ferry serve) to create it");
+    const password = generatePassword();
+    await trx
+      .updateTable("users")
+      .set({
+        password_hash: await hashPassword(password),
+        password_changed_at: new Date(),
+        disabled_at: null,
+      })
+      .where("id", "=", admin.id)
+      .execute();
+    await trx
+      .updateTable("sessions")
+      .set({ ended_at: new Date() })
+      .where("user_id", "=", admin.id)
+      .where("ended_at", "is", null)
+      .execute();
+    let token: string | undefined;
+    if (options.newToken) {
+      await trx
+        .updateTable("api_tokens")
+        .set({ revoked_at: new Date(), revoked_by: "admin-reset" })
+        .where("user_id", "=", admin.id)
+        .where("revoked_at", "is", null)
+        .execute();
+      token = generateToken();
+      await trx
+        .insertInto("api_tokens")
+        .values({
+          id: newId(),
+          account_id: admin.account_id,
+          user_id: admin.id,
+          name: "Administrator",
+          role: "admin",
+          token_hash: hashToken(token),
+          prefix: tokenPrefix(token),
+        })
+        .execute();
+    }
+    await audit(
+      trx,
+      systemActor(admin.account_id),
+      "user.password_reset",
+      { type: "user", id: admin.id },
+      {
+        offline: true,
+        newToken: options.newToken,
+      },
+    );
+    return { login: ADMIN_LOGIN, password, token };
+  });
+}

@@ -164,6 +164,33 @@ describe("ferry serve with no DATABASE_URL", () => {
   });
 });
 
+describe("ferry admin reset-password", () => {
+  it("gives the administrator new secrets offline, printed once; the old token stops working", async () => {
+    const reset = await runCli(["admin", "reset-password", "--new-token"], env);
+    expect(reset.code, reset.stderr).toBe(0);
+    const password = /Password:\s+(\S+)/.exec(reset.stdout)![1]!;
+    const newToken = /API token:\s+(\S+)/.exec(reset.stdout)![1]!;
+    ferry = await startServe(env);
+    const signIn = await fetch(`${ferry.url}/api/v1/session`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ login: "admin", password }),
+    });
+    expect(signIn.status).toBe(200);
+    const asAdmin = (t: string) =>
+      fetch(`${ferry!.url}/api/v1/accounts`, { headers: { authorization: `Bearer ${t}` } }).then(
+        (r) => r.status,
+      );
+    expect(await asAdmin(newToken)).toBe(200);
+    expect(await asAdmin(token)).toBe(401);
+    // While Ferry runs on the data directory, the offline command refuses (it would start a second PostgreSQL).
+    const busy = await runCli(["admin", "reset-password"], env);
+    expect(busy.stderr).toMatch(/is in use by another Ferry/);
+    await ferry.stop();
+    ferry = undefined;
+  });
+});
+
 describe("the embedded PostgreSQL as root", () => {
   it.runIf(process.getuid?.() === 0)(
     "explains a data directory that the postgres user cannot reach",
