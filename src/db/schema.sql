@@ -326,7 +326,10 @@ CREATE TABLE download_links (
   transfer_id uuid NOT NULL,
   expires_at timestamp with time zone NOT NULL,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
+  uses integer NOT NULL DEFAULT 0,
+  max_uses integer,
   CONSTRAINT download_links_account_id_transfer_id_fkey FOREIGN KEY (account_id, transfer_id) REFERENCES transfers(account_id, id),
+  CONSTRAINT download_links_max_uses_check CHECK ((max_uses > 0)),
   CONSTRAINT download_links_pkey PRIMARY KEY (token_hash)
 );
 

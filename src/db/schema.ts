@@ -360,6 +360,8 @@ export interface DownloadLinksTable {
   transfer_id: string;
   expires_at: Timestamp;
   created_at: CreatedAt;
+  uses: ColumnType<number, number | undefined, number>;
+  max_uses: number | null;
 }
 
 export interface SessionsTable {

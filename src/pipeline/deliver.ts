@@ -21,11 +21,16 @@ export interface DeliverDeps {
   /** The base URL of Ferry's HTTP API, for links. */
   publicUrl: string;
   linkDays: number;
+  /** How many times a download link works. (Default: LINK_MAX_USES) */
+  linkMaxUses?: number | undefined;
   /** For result files uploaded to a pull connection's server. */
   remote?: RemoteAccess | undefined;
 }
 
 export const tokenHash = (token: string) => createHash("sha256").update(token).digest();
+
+/** Downloads a link allows: enough for a few people and retries, not a public address for ever. */
+export const LINK_MAX_USES = 10;
 
 export async function deliverByEmail(
   deps: DeliverDeps,
@@ -53,14 +58,14 @@ export async function deliverByEmail(
     } else {
       const token = randomBytes(32).toString("base64url");
       await deps.pool.query(
-        `INSERT INTO download_links (token_hash, account_id, transfer_id, expires_at)
-         VALUES ($1, $2, $3, now() + make_interval(days => $4))`,
-        [tokenHash(token), t.account_id, t.id, deps.linkDays],
+        `INSERT INTO download_links (token_hash, account_id, transfer_id, expires_at, max_uses)
+         VALUES ($1, $2, $3, now() + make_interval(days => $4), $5)`,
+        [tokenHash(token), t.account_id, t.id, deps.linkDays, deps.linkMaxUses ?? LINK_MAX_USES],
       );
       await deps.mailer.send({
         to: recipients,
         subject,
-        text: `${t.file_name} (${t.size} bytes) is too large to attach. Download it within ${deps.linkDays} days:\n\n${deps.publicUrl}/downloads/${token}\n\nFerry, connection "${t.connection}".\n`,
+        text: `${t.file_name} (${t.size} bytes) is too large to attach. Download it within ${deps.linkDays} days (the link works ${deps.linkMaxUses ?? LINK_MAX_USES} times):\n\n${deps.publicUrl}/downloads/${token}\n\nFerry, connection "${t.connection}".\n`,
         attachments: [],
       });
     }

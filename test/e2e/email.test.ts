@@ -254,6 +254,15 @@ describe("inbound email", () => {
     expect(res.status).toBe(200);
     const body = await res.text();
     expect(body.trim().split("\n")).toHaveLength(big.run.rows + 1);
+    expect(mail2.text).toMatch(/the link works 10 times/);
+    // Ten uses in all, then the link is used up.
+    const again = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(link.replace(/^http:\/\/[^/]+/, ferry.url)).then((r) => r.status),
+      ),
+    );
+    expect(again.filter((s) => s === 200)).toHaveLength(9);
+    expect(again.filter((s) => s === 404)).toHaveLength(1);
     expect((await fetch(`${ferry.url}/downloads/${"x".repeat(43)}`)).status).toBe(404);
   });
 

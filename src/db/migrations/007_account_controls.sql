@@ -5,3 +5,8 @@ ALTER TABLE api_tokens ADD COLUMN revoked_by text;
 -- Existing tokens keep working: they were made without an expiry, and only the administrator may do that now.
 ALTER TABLE users ADD COLUMN disabled_at timestamptz;
 ALTER TABLE users ADD COLUMN password_changed_at timestamptz;
+
+-- Download links sent by email work a limited number of times (a forwarded mail is not a public link for
+-- ever); links made before keep working until they expire.
+ALTER TABLE download_links ADD COLUMN uses integer NOT NULL DEFAULT 0;
+ALTER TABLE download_links ADD COLUMN max_uses integer CHECK (max_uses > 0);

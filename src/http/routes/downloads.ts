@@ -22,14 +22,25 @@ export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        const link = await deps.db
-          .selectFrom("download_links as l")
-          .innerJoin("transfers as t", "t.id", "l.transfer_id")
-          .select(["l.account_id", "l.transfer_id", "t.file_name", "t.store_key"])
-          .where("l.token_hash", "=", tokenHash(request.params.token))
-          .where("l.expires_at", ">", new Date())
+        // One use taken at once, so parallel requests cannot pass the limit together.
+        const used = await deps.db
+          .updateTable("download_links")
+          .set((eb) => ({ uses: eb("uses", "+", 1) }))
+          .where("token_hash", "=", tokenHash(request.params.token))
+          .where("expires_at", ">", new Date())
+          .where((eb) => eb.or([eb("max_uses", "is", null), eb("uses", "<", eb.ref("max_uses"))]))
+          .returning(["account_id", "transfer_id"])
           .executeTakeFirst();
-        if (!link?.store_key) throw notFound("Download link (unknown, expired, or the file is gone)");
+        const link = used
+          ? await deps.db
+              .selectFrom("transfers")
+              .select(["account_id", "id as transfer_id", "file_name", "store_key"])
+              .where("account_id", "=", used.account_id)
+              .where("id", "=", used.transfer_id)
+              .executeTakeFirst()
+          : undefined;
+        if (!link?.store_key)
+          throw notFound("Download link (unknown, expired, used up, or the file is gone)");
         const reader = await deps.store.open(link.store_key);
         await countDownload(deps.db, link.account_id, link.transfer_id);
         await audit(
