@@ -537,7 +537,7 @@ CREATE TABLE transfers (
   CONSTRAINT transfers_duplicate_of_fkey FOREIGN KEY (duplicate_of) REFERENCES transfers(id),
   CONSTRAINT transfers_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 255))),
   CONSTRAINT transfers_pkey PRIMARY KEY (id),
-  CONSTRAINT transfers_protocol_check CHECK ((protocol = ANY (ARRAY['sftp'::text, 'ftp'::text, 'email'::text, 'http'::text, 'pull'::text, 'schedule'::text]))),
+  CONSTRAINT transfers_protocol_check CHECK ((protocol = ANY (ARRAY['sftp'::text, 'ftp'::text, 'email'::text, 'http'::text, 'pull'::text, 'schedule'::text, 'manual'::text]))),
   CONSTRAINT transfers_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
   CONSTRAINT transfers_size_check CHECK ((size >= 0)),
   CONSTRAINT transfers_status_check CHECK ((status = ANY (ARRAY['received'::text, 'processing'::text, 'processed'::text, 'failed'::text, 'duplicate'::text, 'generated'::text, 'delivered'::text, 'downloaded'::text])))

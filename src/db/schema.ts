@@ -100,7 +100,7 @@ export type TransferStatus =
   | "delivered"
   | "downloaded";
 
-export type TransferProtocol = "sftp" | "ftp" | "email" | "http" | "pull" | "schedule";
+export type TransferProtocol = "sftp" | "ftp" | "email" | "http" | "pull" | "schedule" | "manual";
 
 export interface TransfersTable {
   id: string;

@@ -104,6 +104,7 @@ interface RunRow {
   period_start: Date;
   period_end: Date;
   status: string;
+  trigger: "schedule" | "manual";
   folder: string;
   data_type: string;
   method: string;
@@ -129,7 +130,7 @@ export async function generateRun(
 
 async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string) {
   const { rows } = await client.query<RunRow>(
-    `SELECT r.id, r.account_id, r.connection_id, r.period_start, r.period_end, r.status, c.folder, c.data_type,
+    `SELECT r.id, r.account_id, r.connection_id, r.period_start, r.period_end, r.status, r.trigger, c.folder, c.data_type,
             c.method, c.details, a.time_zone
      FROM report_runs r JOIN connections c ON c.id = r.connection_id JOIN accounts a ON a.id = r.account_id
      WHERE r.id = $1`,
@@ -201,8 +202,8 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
     const transferId = newId();
     await client.query(
       `INSERT INTO transfers (id, account_id, connection_id, direction, file_name, store_key, size, sha256, status,
-         protocol, rows_total, processed_at)
-       VALUES ($1, $2, $3, 'outbound', $4, $5, $6, $7, 'generated', 'schedule', $8, clock_timestamp())`,
+         protocol, rows_total, rows_ok, rows_error, rows_duplicate, processed_at)
+       VALUES ($1, $2, $3, 'outbound', $4, $5, $6, $7, 'generated', $9, $8, $8, 0, 0, clock_timestamp())`,
       [
         transferId,
         run.account_id,
@@ -212,6 +213,7 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
         object.size,
         object.sha256,
         copy.rowCount,
+        run.trigger === "manual" ? "manual" : "schedule",
       ],
     );
     await client.query(

@@ -99,6 +99,11 @@ describe("run now", () => {
     );
     const rows = csvRows(text);
     expect(r.rows).toBe(ORDERS.length);
+    // The transfer says as much, and that it was made by hand (run now), not by the schedule.
+    expect(transfer).toMatchObject({
+      protocol: "manual",
+      rows: { total: ORDERS.length, ok: ORDERS.length, error: 0, duplicate: 0 },
+    });
     expect(rows.map((f) => [f[10], f[7], Number(f[11]), Number(f[12])])).toEqual(
       ORDERS.map(([o, , amount]) => [
         o,

@@ -10,3 +10,8 @@ ALTER TABLE users ADD COLUMN password_changed_at timestamptz;
 -- ever); links made before keep working until they expire.
 ALTER TABLE download_links ADD COLUMN uses integer NOT NULL DEFAULT 0;
 ALTER TABLE download_links ADD COLUMN max_uses integer CHECK (max_uses > 0);
+
+-- A generated file says how its run started: on the schedule, or by hand ("run now").
+ALTER TABLE transfers DROP CONSTRAINT transfers_protocol_check;
+ALTER TABLE transfers ADD CONSTRAINT transfers_protocol_check
+  CHECK (protocol IN ('sftp', 'ftp', 'email', 'http', 'pull', 'schedule', 'manual'));
