@@ -198,3 +198,36 @@ describe("SFTP resume (never stored with zeros in front)", () => {
     client.end();
   });
 });
+
+describe("SFTP extensions", () => {
+  it("renames with posix-rename@openssh.com and names the extensions it does not support", async () => {
+    const client = await connect();
+    const sftp = await subsystem(client);
+    // ssh2's client sends these only to servers that announce them: let it.
+    const ext = sftp as unknown as { _extensions: Record<string, string> };
+    ext._extensions["posix-rename@openssh.com"] = "1";
+    ext._extensions["statvfs@openssh.com"] = "2";
+    await new Promise<void>((resolve, reject) =>
+      sftp.writeFile(`/${folder}/inbox/renamed.csv.part`, "ClickId\nr1\n", (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    await new Promise<void>((resolve, reject) =>
+      sftp.ext_openssh_rename(`/${folder}/inbox/renamed.csv.part`, `/${folder}/inbox/renamed.csv`, (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    const names = await new Promise<string[]>((resolve, reject) =>
+      sftp.readdir(`/${folder}/inbox`, (err, list) =>
+        err ? reject(err) : resolve(list.map((e) => e.filename)),
+      ),
+    );
+    expect(names).toContain("renamed.csv");
+    expect(names).not.toContain("renamed.csv.part");
+    const statvfs = await new Promise<Error | undefined>((resolve) =>
+      sftp.ext_openssh_statvfs(`/${folder}/inbox`, (err) => resolve(err ?? undefined)),
+    );
+    expect(statvfs?.message).toMatch(/The extension statvfs@openssh.com is not supported here/);
+    client.end();
+  });
+});

@@ -275,6 +275,21 @@ export function serveSftp(
     if (result) log.info({ from, to, ...result }, "upload received by rename");
     sftp.status(reqid, STATUS_CODE.OK);
   });
+  // OpenSSH's extensions: posix-rename (a rename that replaces the target, which RENAME here does anyway:
+  // rclone and paramiko send it); fsync (durability is the CLOSE here: nothing to do). Others are refused
+  // with their name (ssh2 answered them with an empty message).
+  on("EXTENDED", async (reqid, name: string, data: Buffer | undefined) => {
+    if (name === "posix-rename@openssh.com") {
+      const [from, to] = sshStrings(data, 2);
+      if (from === undefined || to === undefined)
+        return void sftp.status(reqid, STATUS_CODE.BAD_MESSAGE, "posix-rename needs two paths");
+      const result = await vfs.rename(from, to);
+      if (result) log.info({ from, to, ...result }, "upload received by rename");
+      return void sftp.status(reqid, STATUS_CODE.OK);
+    }
+    if (name === "fsync@openssh.com") return void sftp.status(reqid, STATUS_CODE.OK);
+    sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, `The extension ${name} is not supported here`);
+  });
   on("MKDIR", async (_reqid, path: string) => vfs.mkdir(path));
   on("RMDIR", async (_reqid, path: string) => vfs.rmdir(path));
   on(
@@ -301,4 +316,18 @@ export function serveSftp(
       forget(id);
     }
   });
+}
+
+/** The first `count` SSH strings (uint32 length, then UTF-8 bytes) of an extension's data. */
+function sshStrings(data: Buffer | undefined, count: number): (string | undefined)[] {
+  const out: (string | undefined)[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (!data || at + 4 > data.length) return [...out, undefined];
+    const length = data.readUInt32BE(at);
+    if (at + 4 + length > data.length) return [...out, undefined];
+    out.push(data.toString("utf8", at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return out;
 }
