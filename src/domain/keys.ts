@@ -224,14 +224,16 @@ function bitLength(value: Buffer): number {
  * therefore parsed back and made again until it reads.
  */
 export function generateSshKeyPair(
-  type: "ed25519" | "rsa",
+  type: "ed25519" | "ecdsa" | "rsa",
   options: { bits?: number; comment?: string } = {},
 ): { private: string; public: string } {
   for (let attempt = 0; ; attempt++) {
     const pair =
       type === "rsa"
         ? ssh2.utils.generateKeyPairSync("rsa", { bits: options.bits ?? 3072, comment: options.comment })
-        : ssh2.utils.generateKeyPairSync("ed25519", { comment: options.comment });
+        : type === "ecdsa"
+          ? ssh2.utils.generateKeyPairSync("ecdsa", { bits: 256, comment: options.comment })
+          : ssh2.utils.generateKeyPairSync("ed25519", { comment: options.comment });
     const priv = ssh2.utils.parseKey(pair.private);
     const pub = ssh2.utils.parseKey(pair.public);
     if (!(priv instanceof Error) && !(pub instanceof Error)) return pair;

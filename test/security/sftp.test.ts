@@ -2,6 +2,8 @@
  * The SFTP server played by a hostile client (ssh2's client, driven beyond what OpenSSH would send):
  * thousands of open handles, many channels on one connection, huge READs, a write far past the end.
  */
+
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -229,5 +231,40 @@ describe("SFTP extensions", () => {
     );
     expect(statvfs?.message).toMatch(/The extension statvfs@openssh.com is not supported here/);
     client.end();
+  });
+});
+
+describe("SSH host keys", () => {
+  /** Host key algorithm OpenSSH's ssh-keyscan gets the server to use, or the failure. */
+  const scan = (algorithm: string) =>
+    new Promise<string>((resolve) =>
+      execFile(
+        "ssh",
+        [
+          "-p",
+          String(sftpPort),
+          "-o",
+          `HostKeyAlgorithms=${algorithm}`,
+          "-o",
+          "StrictHostKeyChecking=no",
+          "-o",
+          "UserKnownHostsFile=/dev/null",
+          "-o",
+          "BatchMode=yes",
+          "-o",
+          "PreferredAuthentications=none",
+          "-v",
+          "nobody@127.0.0.1",
+          "true",
+        ],
+        { timeout: 20_000 },
+        (_err, stdout, stderr) => resolve(stdout + stderr),
+      ),
+    );
+
+  it("offers ed25519, ECDSA and RSA with SHA-2, never ssh-rsa (SHA-1)", async () => {
+    expect(await scan("ecdsa-sha2-nistp256")).toMatch(/Server host key: ecdsa-sha2-nistp256/);
+    expect(await scan("rsa-sha2-512")).toMatch(/Server host key: ssh-rsa SHA256:/);
+    expect(await scan("ssh-rsa")).toMatch(/no matching host key type found/);
   });
 });

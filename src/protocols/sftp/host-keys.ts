@@ -1,5 +1,5 @@
 /**
- * The SSH host keys: generated once (ed25519 and RSA 3072) into <data>/ssh and kept, or read from the files
+ * The SSH host keys: generated once (ed25519, ECDSA P-256 and RSA 3072) into <data>/ssh and kept, or read from the files
  * FERRY_SSH_HOST_KEYS names, so clients' known_hosts stay valid across restarts and across Ferry processes.
  */
 import { existsSync } from "node:fs";
@@ -9,6 +9,7 @@ import { generateSshKeyPair } from "../../domain/keys.js";
 
 const GENERATED = [
   { file: "ssh_host_ed25519_key", generate: () => generateSshKeyPair("ed25519") },
+  { file: "ssh_host_ecdsa_key", generate: () => generateSshKeyPair("ecdsa", { bits: 256 }) },
   { file: "ssh_host_rsa_key", generate: () => generateSshKeyPair("rsa", { bits: 3072 }) },
 ];
 

@@ -6,6 +6,7 @@ import type { Admission, PreAuth } from "../admission.js";
 import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
 import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";
+import { offerNoSha1HostKey } from "./host-key-algorithms.js";
 import { serveSftp } from "./session.js";
 
 /** SSH session channels per connection, as OpenSSH's MaxSessions (10): one connection may not open thousands. */
@@ -38,7 +39,8 @@ export const ALGORITHMS = {
     "aes256-ctr",
   ],
   hmac: ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512"],
-  serverHostKey: ["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"],
+  // ECDSA for old clients (JSch 0.1.5x knows RSA only with SHA-1, which is not offered: host-key-algorithms.ts).
+  serverHostKey: ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"],
   compress: ["none"],
 };
 
@@ -71,6 +73,7 @@ export async function startSftpServer(
     { hostKeys: options.hostKeys, algorithms: ALGORITHMS as never, ident: "Ferry" },
     (client, info) => {
       markServerConnection(client);
+      offerNoSha1HostKey(client);
       clients.add(client);
       client.on("close", () => clients.delete(client));
       const pre = waiting.get(`${info.ip}|${info.port}`);
