@@ -132,6 +132,7 @@ export interface TransfersTable {
   hidden_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: Timestamp;
+  client_mtime: Timestamp | null;
 }
 
 export interface StagedFilesTable {
@@ -146,6 +147,7 @@ export interface StagedFilesTable {
   remote_ip: string | null;
   protocol: TransferProtocol;
   created_at: CreatedAt;
+  client_mtime: Timestamp | null;
 }
 
 /** numeric columns: pg returns them as strings (exact), they are written as numbers or strings. */

@@ -159,7 +159,7 @@ export async function promoteStaged(
       .returningAll()
       .executeTakeFirst();
     if (!staged) return null;
-    return insertTransfer(
+    const received = await insertTransfer(
       trx,
       queue,
       {
@@ -172,6 +172,15 @@ export async function promoteStaged(
       finalName,
       { key: staged.store_key, size: staged.size, sha256: staged.sha256 },
     );
+    // The time the client gave the file while it had its temporary name.
+    if (staged.client_mtime) {
+      await trx
+        .updateTable("transfers")
+        .set({ client_mtime: staged.client_mtime })
+        .where("id", "=", received.transferId)
+        .execute();
+    }
+    return received;
   });
   if (received) queue.wake();
   return received;

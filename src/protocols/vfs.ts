@@ -10,7 +10,7 @@
  * normalised against "/" first, so `..`, absolute paths and links can never leave this view.
  */
 import path from "node:path";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database, TransferProtocol } from "../db/schema.js";
 import { credentialActor } from "../domain/actor.js";
 import { audit } from "../domain/audit.js";
@@ -181,7 +181,14 @@ export class VirtualFs {
     const direction = area === "inbox" ? "inbound" : "outbound";
     let transfersQuery = db
       .selectFrom("transfers")
-      .select(["id", "file_name as name", "size", "created_at as mtime", "store_key", "direction"])
+      .select([
+        "id",
+        "file_name as name",
+        "size",
+        sql<Date>`coalesce(client_mtime, created_at)`.as("mtime"),
+        "store_key",
+        "direction",
+      ])
       .distinctOn("file_name")
       .where("account_id", "=", this.login.accountId)
       .where("connection_id", "=", connection.id)
@@ -204,7 +211,13 @@ export class VirtualFs {
     if (area === "inbox") {
       let stagedQuery = db
         .selectFrom("staged_files")
-        .select(["id", "file_name as name", "size", "created_at as mtime", "store_key"])
+        .select([
+          "id",
+          "file_name as name",
+          "size",
+          sql<Date>`coalesce(client_mtime, created_at)`.as("mtime"),
+          "store_key",
+        ])
         .where("account_id", "=", this.login.accountId)
         .where("connection_id", "=", connection.id);
       if (name !== undefined) stagedQuery = stagedQuery.where("file_name", "=", name);
@@ -321,6 +334,36 @@ export class VirtualFs {
       },
       abort: () => upload.abort(),
     };
+  }
+
+  /**
+   * Sets the modification time of an uploaded file (the newest of its name in an inbox, staged or received),
+   * as clients do after an upload (sftp -p, rclone, FTP MFMT); listings then show it. Elsewhere: ignored.
+   */
+  async setModified(p: string, mtime: Date): Promise<void> {
+    const at = await this.locate(p);
+    if (at.kind !== "file" || at.area !== "inbox") return;
+    const { db } = this.deps;
+    const staged = await db
+      .updateTable("staged_files")
+      .set({ client_mtime: mtime })
+      .where("account_id", "=", this.login.accountId)
+      .where("connection_id", "=", at.connection.id)
+      .where("file_name", "=", at.name)
+      .executeTakeFirst();
+    if (Number(staged.numUpdatedRows) > 0) return;
+    const newest = await db
+      .selectFrom("transfers")
+      .select("id")
+      .where("account_id", "=", this.login.accountId)
+      .where("connection_id", "=", at.connection.id)
+      .where("direction", "=", "inbound")
+      .where("file_name", "=", at.name)
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (!newest) throw noSuchFile(p);
+    await db.updateTable("transfers").set({ client_mtime: mtime }).where("id", "=", newest.id).execute();
   }
 
   /** Opens a file for reading; a download from outbox/ is counted and audited. */

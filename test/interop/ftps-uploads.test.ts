@@ -187,6 +187,14 @@ describe("FTP commands third-party clients rely on", () => {
     ftp.control.on("data", onData);
     expect(await ftp.command(`MLST /${connection.folder}/inbox/listed.csv`)).toMatch(/^250 End/);
     ftp.control.off("data", onData);
+    expect(await ftp.command(`MFMT 20250601120000 /${connection.folder}/inbox/listed.csv`)).toMatch(
+      /^213 Modify=20250601120000;/,
+    );
+    mlst = "";
+    ftp.control.on("data", onData);
+    expect(await ftp.command(`MLST /${connection.folder}/inbox/listed.csv`)).toMatch(/^250 End/);
+    ftp.control.off("data", onData);
+    expect(mlst).toContain("modify=20250601120000;");
     expect(mlst, JSON.stringify(mlst)).toMatch(
       /^ type=file;size=10;modify=\d{14}; \/.+\/inbox\/listed\.csv\r?$/m,
     );

@@ -268,3 +268,40 @@ describe("SSH host keys", () => {
     expect(await scan("ssh-rsa")).toMatch(/no matching host key type found/);
   });
 });
+
+describe("SFTP modification times", () => {
+  it("keeps the time a client sets on an upload (SETSTAT after, FSETSTAT before close) and lists it", async () => {
+    const client = await connect();
+    const sftp = await subsystem(client);
+    const when = Date.UTC(2025, 5, 1, 12, 0, 0) / 1000;
+    const after = `/${folder}/inbox/timed-after.csv`;
+    await new Promise<void>((resolve, reject) =>
+      sftp.writeFile(after, "ClickId\nt1\n", (err) => (err ? reject(err) : resolve())),
+    );
+    await new Promise<void>((resolve, reject) =>
+      sftp.utimes(after, when, when, (err) => (err ? reject(err) : resolve())),
+    );
+    const before = `/${folder}/inbox/timed-before.csv.part`;
+    const handle = (await openWrite(sftp, before)) as Buffer;
+    await new Promise<void>((resolve, reject) =>
+      sftp.write(handle, Buffer.from("ClickId\nt2\n"), 0, 11, 0, (err) => (err ? reject(err) : resolve())),
+    );
+    await new Promise<void>((resolve, reject) =>
+      sftp.futimes(handle, when + 60, when + 60, (err) => (err ? reject(err) : resolve())),
+    );
+    await new Promise<void>((resolve, reject) =>
+      sftp.close(handle, (err) => (err ? reject(err) : resolve())),
+    );
+    // The time stays with a temporary-name upload through its rename.
+    await new Promise<void>((resolve, reject) =>
+      sftp.rename(before, `/${folder}/inbox/timed-before.csv`, (err) => (err ? reject(err) : resolve())),
+    );
+    const list = await new Promise<{ filename: string; attrs: { mtime: number } }[]>((resolve, reject) =>
+      sftp.readdir(`/${folder}/inbox`, (err, l) => (err ? reject(err) : resolve(l))),
+    );
+    const mtime = (name: string) => list.find((e) => e.filename === name)?.attrs.mtime;
+    expect(mtime("timed-after.csv")).toBe(when);
+    expect(mtime("timed-before.csv")).toBe(when + 60);
+    client.end();
+  });
+});

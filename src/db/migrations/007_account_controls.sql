@@ -15,3 +15,8 @@ ALTER TABLE download_links ADD COLUMN max_uses integer CHECK (max_uses > 0);
 ALTER TABLE transfers DROP CONSTRAINT transfers_protocol_check;
 ALTER TABLE transfers ADD CONSTRAINT transfers_protocol_check
   CHECK (protocol IN ('sftp', 'ftp', 'email', 'http', 'pull', 'schedule', 'manual'));
+
+-- The modification time a client set on a file it uploaded (SFTP SETSTAT/FSETSTAT, FTP MFMT), shown in
+-- listings instead of the time of receipt, so sync tools (rclone) see the file unchanged.
+ALTER TABLE transfers ADD COLUMN client_mtime timestamptz;
+ALTER TABLE staged_files ADD COLUMN client_mtime timestamptz;

@@ -166,6 +166,13 @@ export class FerryFileSystem {
     await this.vfs.rename(this.resolve(from), this.resolve(to));
   }
 
+  /** MFMT: the modification time of an uploaded file (kept and listed). */
+  async setModified(p: string, mtime: Date): Promise<void> {
+    const full = this.resolve(p);
+    await this.vfs.stat(full);
+    await this.vfs.setModified(full, mtime);
+  }
+
   /** Modes mean nothing here; accept and ignore, as SFTP's setstat does. */
   async chmod(p: string): Promise<void> {
     await this.vfs.stat(this.resolve(p));

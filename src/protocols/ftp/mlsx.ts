@@ -1,4 +1,4 @@
-/** MLST and MLSD (RFC 3659): machine-readable listings with type, size and modification time. */
+/** MLST and MLSD (RFC 3659): machine-readable listings with type, size and modification time; MFMT sets it. */
 import type net from "node:net";
 import type { FtpConnection } from "./transfers.js";
 
@@ -35,6 +35,25 @@ export function mlsxCommands() {
       syntax: "{{cmd}} [<path>]",
       description: "Facts of one file or folder (RFC 3659)",
       flags: { feat: FEAT },
+    },
+    // MFMT (draft-somers-ftp-mfxx): "MFMT YYYYMMDDHHMMSS path", the time in UTC.
+    MFMT: {
+      directive: "MFMT",
+      async handler(this: FtpConnection, args: { command?: { arg?: string | null } }) {
+        const m = /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.\d+)? (.+)$/.exec(args.command?.arg ?? "");
+        if (!m) return this.reply(501, "Use MFMT YYYYMMDDHHMMSS <path>");
+        const [, y, mo, d, h, mi, s, path] = m;
+        const mtime = new Date(Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!));
+        try {
+          await this.fs.setModified(path, mtime);
+          return await this.reply(213, `Modify=${args.command!.arg!.split(" ")[0]}; ${path}`);
+        } catch (err) {
+          return await this.reply(550, (err as Error).message);
+        }
+      },
+      syntax: "{{cmd}} YYYYMMDDHHMMSS <path>",
+      description: "Set a file's modification time",
+      flags: { feat: "MFMT" },
     },
     MLSD: {
       directive: "MLSD",

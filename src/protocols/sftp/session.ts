@@ -32,7 +32,7 @@ export const MAX_READ_BYTES = 256 * 1024 - 1024;
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 type Handle =
-  | { kind: "write"; path: string; file: WriteHandle; size: number }
+  | { kind: "write"; path: string; file: WriteHandle; size: number; mtime?: Date }
   | { kind: "read"; path: string; file: ObjectReader }
   | { kind: "dir"; path: string; entries: FileEntry[]; sent: number };
 
@@ -209,6 +209,7 @@ export function serveSftp(
     if (h.kind === "write") {
       // The durability point: the client hears OK only once the file is stored and recorded.
       const result = await h.file.close();
+      if (h.mtime) await vfs.setModified(h.path, h.mtime);
       log.info({ path: h.path, ...result }, "upload received");
     } else if (h.kind === "read") {
       await h.file.close();
@@ -230,13 +231,19 @@ export function serveSftp(
       sftp.attrs(reqid, attrs({ name: "", type: "file", size: h.file.size, mtime: new Date() }));
     } else await statOf(reqid, h.path);
   });
-  // Times and modes mean nothing here; clients set them after uploads (scp -p, sftp -p): accept and ignore.
-  on("SETSTAT", async (reqid, path: string) => {
+  // Modes mean nothing here; a modification time given to an upload is kept and listed (rclone compares it
+  // to decide what to upload again; sftp -p and scp -p set it). FSETSTAT on an open upload applies at CLOSE.
+  const mtimeOf = (a: Attributes | undefined) =>
+    typeof a?.mtime === "number" && a.mtime > 0 ? new Date(a.mtime * 1000) : undefined;
+  on("SETSTAT", async (reqid, path: string, a: Attributes) => {
     await vfs.stat(path);
+    const mtime = mtimeOf(a);
+    if (mtime) await vfs.setModified(path, mtime);
     sftp.status(reqid, STATUS_CODE.OK);
   });
-  on("FSETSTAT", async (reqid, handle: Buffer) => {
+  on("FSETSTAT", async (reqid, handle: Buffer, a: Attributes) => {
     const [, h] = handleOf(handle);
+    if (h?.kind === "write") h.mtime = mtimeOf(a) ?? h.mtime;
     sftp.status(reqid, h ? STATUS_CODE.OK : STATUS_CODE.FAILURE);
   });
 
