@@ -72,6 +72,7 @@ beforeAll(async () => {
     FERRY_ADMIN_TOKEN: ADMIN,
     FERRY_WORKERS: "0",
     FERRY_LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+    FERRY_MAX_SESSIONS_PER_CREDENTIAL: "3",
     FERRY_LOG_LEVEL: "error",
   });
   const account = await apiCall(ferry.url, ADMIN, "POST", "/api/v1/accounts", { name: "B", type: "partner" });
@@ -120,5 +121,35 @@ describe("failed logins", () => {
     }
     expect(await passwordLogin(cred.username, cred.password, "127.0.0.6")).toMatch(/authentication/i);
     expect(await passwordLogin(cred.username, cred.password, "127.0.0.7")).toBe("ok");
+  });
+});
+
+describe("a login over its session limit", () => {
+  it("is told so in words, not as a wrong password, and counts no failure", async () => {
+    const cred = await credential("password");
+    const held: Client[] = [];
+    for (let i = 0; i < 3; i++) {
+      const client = new Client();
+      await new Promise<void>((resolve, reject) => {
+        client.once("ready", resolve).once("error", reject);
+        client.connect({
+          host: "127.0.0.1",
+          port: sftpPort,
+          username: cred.username,
+          password: cred.password,
+        });
+      });
+      held.push(client);
+    }
+    const over = await sftpBatch(
+      { port: sftpPort, username: cred.username, password: cred.password, workDir: dir },
+      ["pwd"],
+    );
+    expect(over.code).not.toBe(0);
+    expect(over.stderr).toMatch(/Too many sessions for this login at once/);
+    expect(over.stderr).not.toMatch(/Permission denied/);
+    for (const c of held) c.end();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await passwordLogin(cred.username, cred.password, "127.0.0.1")).toBe("ok");
   });
 });

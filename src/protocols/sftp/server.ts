@@ -6,8 +6,8 @@ import type { Admission, PreAuth } from "../admission.js";
 import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
 import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";
-import { offerNoSha1HostKey } from "./host-key-algorithms.js";
 import { serveSftp } from "./session.js";
+import { DISCONNECT, disconnectWith, offerNoSha1HostKey } from "./ssh2-protocol.js";
 
 /** SSH session channels per connection, as OpenSSH's MaxSessions (10): one connection may not open thousands. */
 export const MAX_CHANNELS_PER_CONNECTION = 10;
@@ -39,7 +39,7 @@ export const ALGORITHMS = {
     "aes256-ctr",
   ],
   hmac: ["hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512"],
-  // ECDSA for old clients (JSch 0.1.5x knows RSA only with SHA-1, which is not offered: host-key-algorithms.ts).
+  // ECDSA for old clients (JSch 0.1.5x knows RSA only with SHA-1, which is not offered: ssh2-protocol.ts).
   serverHostKey: ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"],
   compress: ["none"],
 };
@@ -150,8 +150,13 @@ function handleClient(
     touch();
     const accept = async (l: Login, method: string) => {
       if (!guard.openSession(l.credentialId)) {
+        // Not an authentication failure (the password or key was right): say what it is.
         log.warn({ username: l.username }, "too many concurrent sessions for this credential");
-        return ctx.reject();
+        return disconnectWith(
+          client,
+          DISCONNECT.TOO_MANY_CONNECTIONS,
+          "Too many sessions for this login at once; try again when one ends (or ask for a higher limit)",
+        );
       }
       login = l;
       log = log.child({ username: l.username, credentialId: l.credentialId, accountId: l.accountId });
@@ -192,7 +197,11 @@ function handleClient(
       // Not the client's fault (the database is down, most likely): close the connection rather than say
       // "Permission denied", which would send the user looking for a wrong password.
       log.error({ err }, "authentication failed with an error; connection closed");
-      client.end();
+      disconnectWith(
+        client,
+        DISCONNECT.SERVICE_NOT_AVAILABLE,
+        "Ferry cannot check logins right now; try again shortly",
+      );
     });
   });
 
