@@ -50,18 +50,7 @@ export async function ensureAdministrator(
         role: "admin",
       })
       .execute();
-    await trx
-      .insertInto("api_tokens")
-      .values({
-        id: tokenId,
-        account_id: accountId,
-        user_id: userId,
-        name: "Administrator",
-        role: "admin",
-        token_hash: hashToken(token),
-        prefix: tokenPrefix(token),
-      })
-      .execute();
+    await insertAdminToken(trx, { id: tokenId, accountId, userId }, token);
     await audit(
       trx,
       systemActor(accountId),
@@ -123,18 +112,7 @@ export async function resetAdministrator(
         .where("revoked_at", "is", null)
         .execute();
       token = generateToken();
-      await trx
-        .insertInto("api_tokens")
-        .values({
-          id: newId(),
-          account_id: admin.account_id,
-          user_id: admin.id,
-          name: "Administrator",
-          role: "admin",
-          token_hash: hashToken(token),
-          prefix: tokenPrefix(token),
-        })
-        .execute();
+      await insertAdminToken(trx, { id: newId(), accountId: admin.account_id, userId: admin.id }, token);
     }
     await audit(
       trx,
@@ -148,4 +126,24 @@ export async function resetAdministrator(
     );
     return { login: ADMIN_LOGIN, password, token };
   });
+}
+
+/** The administrator's API token row (only its hash and first characters are stored). */
+async function insertAdminToken(
+  trx: Kysely<Database>,
+  ids: { id: string; accountId: string; userId: string },
+  token: string,
+): Promise<void> {
+  await trx
+    .insertInto("api_tokens")
+    .values({
+      id: ids.id,
+      account_id: ids.accountId,
+      user_id: ids.userId,
+      name: "Administrator",
+      role: "admin",
+      token_hash: hashToken(token),
+      prefix: tokenPrefix(token),
+    })
+    .execute();
 }

@@ -13,6 +13,7 @@ import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
 import { sftpBatch } from "../helpers/openssh.js";
 import { freePort } from "../helpers/ports.js";
+import { ssh2Login } from "../helpers/ssh2-login.js";
 
 const ADMIN = `bans_admin_${randomBytes(8).toString("hex")}`;
 const MAX_FAILURES = 4;
@@ -41,24 +42,8 @@ async function credential(kind: "password" | "public_key", publicKey?: string) {
 }
 
 /** A password login with ssh2's client from `from`: "ok", or why it failed. */
-function passwordLogin(username: string, password: string, from: string): Promise<string> {
-  return new Promise((resolve) => {
-    const client = new Client();
-    client.once("ready", () => {
-      client.end();
-      resolve("ok");
-    });
-    client.once("error", (err) => resolve(err.message));
-    client.connect({
-      host: "127.0.0.1",
-      port: sftpPort,
-      localAddress: from,
-      username,
-      password,
-      readyTimeout: 20_000,
-    });
-  });
-}
+const passwordLogin = (username: string, password: string, from: string) =>
+  ssh2Login({ port: sftpPort, username, password, from });
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "ferry-bans-"));

@@ -8,12 +8,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
 import { connectRawFtp } from "../helpers/raw-ftp.js";
+import { ssh2Login } from "../helpers/ssh2-login.js";
 
 const ADMIN = `preauth_admin_${randomBytes(8).toString("hex")}`;
 const GRACE_S = 2;
@@ -48,23 +48,7 @@ const closedWithin = (socket: net.Socket, ms: number) =>
   });
 
 /** Logs in over SFTP with ssh2's client from `from`; resolves "ok" or the error's message. */
-function sftpLogin(from: string): Promise<string> {
-  return new Promise((resolve) => {
-    const client = new Client();
-    client.once("ready", () => {
-      client.end();
-      resolve("ok");
-    });
-    client.once("error", (err) => resolve(err.message));
-    client.connect({
-      host: "127.0.0.1",
-      port: ports.sftp,
-      localAddress: from,
-      ...login,
-      readyTimeout: 10_000,
-    });
-  });
-}
+const sftpLogin = (from: string) => ssh2Login({ port: ports.sftp, ...login, from });
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "ferry-preauth-"));

@@ -1,6 +1,5 @@
 /** MLST and MLSD (RFC 3659): machine-readable listings with type, size and modification time; MFMT sets it. */
-import type net from "node:net";
-import type { FtpConnection } from "./transfers.js";
+import { dataConnection, type FtpConnection } from "./transfers.js";
 
 /** RFC 3659 facts of one entry: type, size, modify (UTC, YYYYMMDDHHMMSS), then a space and the name. */
 function facts(
@@ -60,13 +59,8 @@ export function mlsxCommands() {
       async handler(this: FtpConnection, args: { command?: { arg?: string | null } }) {
         const path = args.command?.arg || ".";
         try {
-          let socket: net.Socket;
-          try {
-            socket = await this.connector.waitForConnection();
-          } catch {
-            return await this.reply(425, "No connection established");
-          }
-          this.commandSocket.pause();
+          const socket = await dataConnection(this);
+          if (!socket) return;
           let lines: string[];
           try {
             const stat = await this.fs.get(path);

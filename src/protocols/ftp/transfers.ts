@@ -9,6 +9,18 @@ import { uploadEnd } from "./data-tls.js";
 // biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection objects are untyped CommonJS.
 export type FtpConnection = any;
 
+/** The command's data connection, the control connection paused meanwhile; null once 425 was answered. */
+export async function dataConnection(connection: FtpConnection): Promise<net.Socket | null> {
+  try {
+    const socket: net.Socket = await connection.connector.waitForConnection();
+    connection.commandSocket.pause();
+    return socket;
+  } catch {
+    await connection.reply(425, "No connection established");
+    return null;
+  }
+}
+
 /** Thrown when the data connection of an upload ended without the client's TLS close, or was reset. */
 class TransferAborted extends Error {}
 
@@ -24,13 +36,8 @@ export async function store(
   if (!this.fs) return this.reply(550, "File system not instantiated");
   const append = args.command?.directive === "APPE";
   try {
-    let socket: net.Socket;
-    try {
-      socket = await this.connector.waitForConnection();
-    } catch {
-      return await this.reply(425, "No connection established");
-    }
-    this.commandSocket.pause();
+    const socket = await dataConnection(this);
+    if (!socket) return;
     const { stream, clientPath } = await this.fs.write(args.command?.arg ?? "", {
       append,
       start: this.restByteCount,
@@ -77,13 +84,8 @@ export async function store(
 export async function retrieve(this: FtpConnection, args: { command?: { arg?: string | null } }) {
   if (!this.fs) return this.reply(550, "File system not instantiated");
   try {
-    let socket: net.Socket;
-    try {
-      socket = await this.connector.waitForConnection();
-    } catch {
-      return await this.reply(425, "No connection established");
-    }
-    this.commandSocket.pause();
+    const socket = await dataConnection(this);
+    if (!socket) return;
     let opened: { stream: NodeJS.ReadableStream & { destroy(): void }; clientPath: string };
     try {
       opened = await this.fs.read(args.command?.arg ?? "", { start: this.restByteCount });
