@@ -11,6 +11,9 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -x /usr/sbin/vsftpd ] || need+=(vsftpd)
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+# Third-party clients of the interop suite (test/interop/).
+command -v rclone >/dev/null 2>&1 || need+=(rclone)
+/usr/bin/python3 -c "import paramiko" >/dev/null 2>&1 || need+=(python3-paramiko)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "The tests need: ${need[*]} (Debian packages). Install them, e.g. sudo apt-get install -y ${need[*]}" >&2

@@ -19,17 +19,24 @@ declare module "vitest" {
 
 /** The real clients the end-to-end tests drive must be installed (scripts/install-test-tools.sh does it). */
 function checkTools(): void {
-  const missing = ["sftp", "scp", "ssh-keygen", "curl", "lftp", "swaks", "chromium"].filter((tool) => {
-    try {
-      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const missing = ["sftp", "scp", "ssh-keygen", "curl", "lftp", "swaks", "chromium", "rclone"].filter(
+    (tool) => {
+      try {
+        execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+        return false;
+      } catch {
+        return true;
+      }
+    },
+  );
   if (!existsSync("/usr/sbin/sshd")) missing.push("sshd (openssh-server)");
   if (!existsSync("/usr/sbin/vsftpd")) missing.push("vsftpd");
   if (!existsSync("/usr/sbin/dovecot")) missing.push("dovecot (dovecot-imapd)");
+  try {
+    execFileSync("/usr/bin/python3", ["-c", "import paramiko"], { stdio: "ignore" });
+  } catch {
+    missing.push("python3-paramiko");
+  }
   if (missing.length > 0) {
     throw new Error(
       `The tests need ${missing.join(", ")}: run "bash scripts/install-test-tools.sh" (as root).`,

@@ -1,0 +1,227 @@
+/**
+ * The interop matrix: third-party clients customers use, against a running Ferry — rclone over SFTP and FTPS
+ * (parallel transfers, modification times: an unchanged folder copied again uploads nothing), paramiko over
+ * SFTP (upload, list, stat, download, temp name then rename, overwrite, resume). Each operation ends as ok,
+ * refused-clearly or FAIL; the matrix is printed at the end. OpenSSH, lftp and curl have their own files
+ * (test/e2e/sftp.test.ts, test/e2e/ftp.test.ts, test/interop/ftps-uploads.test.ts).
+ */
+import { execFile } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "../helpers/db.js";
+import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { freePort } from "../helpers/ports.js";
+
+const ADMIN = `interop_admin_${randomBytes(8).toString("hex")}`;
+const FILES = 20;
+let dir: string;
+let database: { url: string; drop: () => Promise<void> };
+let ferry: RunningFerry;
+let db: pg.Client;
+let ports: { sftp: number; ftp: number };
+let login: { username: string; password: string };
+let folders: { sftp: string; ftp: string };
+const matrix: { client: string; op: string; result: string }[] = [];
+
+function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      cmd,
+      args,
+      { timeout: 120_000, env: { PATH: process.env.PATH ?? "", HOME: dir, ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? ((err.code as number) ?? 1) : 0, out: stdout + stderr }),
+    ),
+  );
+}
+
+const stored = async (folder: string) =>
+  (
+    await db.query(
+      `SELECT t.file_name, t.sha256 FROM transfers t JOIN connections c ON c.id = t.connection_id
+       WHERE c.folder = $1 ORDER BY t.id`,
+      [folder],
+    )
+  ).rows as { file_name: string; sha256: string }[];
+
+async function rclone(remote: "sftp" | "ftp", args: string[]) {
+  const obscured = (await run("rclone", ["obscure", login.password])).out.trim();
+  const env: Record<string, string> =
+    remote === "sftp"
+      ? {
+          RCLONE_CONFIG_FERRY_TYPE: "sftp",
+          RCLONE_CONFIG_FERRY_HOST: "127.0.0.1",
+          RCLONE_CONFIG_FERRY_PORT: String(ports.sftp),
+          RCLONE_CONFIG_FERRY_USER: login.username,
+          RCLONE_CONFIG_FERRY_PASS: obscured,
+          // No shell on Ferry's SSH server: no remote md5sum, modification times and sizes only.
+          RCLONE_CONFIG_FERRY_SHELL_TYPE: "none",
+        }
+      : {
+          RCLONE_CONFIG_FERRY_TYPE: "ftp",
+          RCLONE_CONFIG_FERRY_HOST: "127.0.0.1",
+          RCLONE_CONFIG_FERRY_PORT: String(ports.ftp),
+          RCLONE_CONFIG_FERRY_USER: login.username,
+          RCLONE_CONFIG_FERRY_PASS: obscured,
+          RCLONE_CONFIG_FERRY_EXPLICIT_TLS: "true",
+          RCLONE_CONFIG_FERRY_NO_CHECK_CERTIFICATE: "true",
+        };
+  return run("rclone", [...args, "--config", "/dev/null", "--stats-one-line", "-v"], env);
+}
+
+async function files(name: string): Promise<{ dir: string; sums: Map<string, string> }> {
+  const where = path.join(dir, name);
+  await mkdir(where, { recursive: true });
+  const sums = new Map<string, string>();
+  for (let i = 0; i < FILES; i++) {
+    const data = randomBytes(64 * 1024 + i * 1000);
+    await writeFile(path.join(where, `clicks_${i}.csv`), data);
+    sums.set(`clicks_${i}.csv`, createHash("sha256").update(data).digest("hex"));
+  }
+  return { dir: where, sums };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), "ferry-interop-"));
+  database = await createTestDatabase();
+  ports = { sftp: await freePort(), ftp: await freePort() };
+  // Parallel FTP transfers need a passive port each: a range of 100 (below the ephemeral ports).
+  const passive = 30_000 + Math.floor(Math.random() * 20) * 100;
+  ferry = await startServe({
+    DATABASE_URL: database.url,
+    FERRY_DATA_DIR: path.join(dir, "data"),
+    FERRY_SFTP_PORT: String(ports.sftp),
+    FERRY_FTP_PORT: String(ports.ftp),
+    FERRY_FTP_PASV_PORTS: `${passive}-${passive + 99}`,
+    FERRY_ADMIN_TOKEN: ADMIN,
+    FERRY_WORKERS: "0",
+    FERRY_LOG_LEVEL: "warn",
+  });
+  db = new pg.Client({ connectionString: database.url });
+  await db.connect();
+  const account = await apiCall(ferry.url, ADMIN, "POST", "/api/v1/accounts", { name: "I", type: "partner" });
+  const token = (await apiCall(ferry.url, ADMIN, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
+  const cred = await apiCall(ferry.url, token, "POST", "/api/v1/credentials", {
+    name: "i",
+    kind: "password",
+  });
+  login = { username: cred.username, password: cred.password };
+  const made: Record<string, string> = {};
+  for (const method of ["sftp", "ftp"] as const) {
+    const c = await apiCall(ferry.url, token, "POST", "/api/v1/connections", {
+      name: `Clicks ${method}`,
+      direction: "inbound",
+      dataType: "clicks",
+      method,
+      methodology: "push_to_platform",
+      credentialId: cred.id,
+    });
+    made[method] = c.folder;
+  }
+  folders = { sftp: made.sftp!, ftp: made.ftp! };
+}, 120_000);
+
+afterAll(async () => {
+  if (matrix.length) {
+    const width = Math.max(...matrix.map((m) => m.client.length + m.op.length + 3));
+    const lines = matrix.map((m) => `  ${`${m.client} × ${m.op}`.padEnd(width)}  ${m.result}`);
+    console.log(`\nInterop matrix (client × operation → result):\n${lines.join("\n")}\n`);
+  }
+  await db?.end();
+  await ferry?.stop();
+  await database?.drop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("rclone", () => {
+  it("copies a folder over SFTP with 16 parallel transfers, each file whole, and nothing again when unchanged", async () => {
+    const { dir: local, sums } = await files("rclone-sftp");
+    const first = await rclone("sftp", ["copy", local, `ferry:/${folders.sftp}/inbox`, "--transfers", "16"]);
+    matrix.push({
+      client: "rclone sftp",
+      op: "parallel upload (16)",
+      result: first.code === 0 ? "ok" : "FAIL",
+    });
+    expect(first.code, first.out).toBe(0);
+    const rows = await stored(folders.sftp);
+    expect(rows).toHaveLength(FILES);
+    for (const r of rows) expect(r.sha256).toBe(sums.get(r.file_name));
+    const again = await rclone("sftp", ["copy", local, `ferry:/${folders.sftp}/inbox`, "--transfers", "16"]);
+    const unchanged = again.code === 0 && (await stored(folders.sftp)).length === FILES;
+    matrix.push({ client: "rclone sftp", op: "copy unchanged (mtime)", result: unchanged ? "ok" : "FAIL" });
+    expect(unchanged, again.out).toBe(true);
+    const listing = await rclone("sftp", ["lsl", `ferry:/${folders.sftp}/inbox`]);
+    matrix.push({
+      client: "rclone sftp",
+      op: "list",
+      result: listing.out.includes("clicks_19.csv") ? "ok" : "FAIL",
+    });
+    const down = path.join(dir, "rclone-back");
+    const back = await rclone("sftp", ["copy", `ferry:/${folders.sftp}/inbox/clicks_7.csv`, down]);
+    const same =
+      back.code === 0 &&
+      createHash("sha256")
+        .update(await readFile(path.join(down, "clicks_7.csv")))
+        .digest("hex") === sums.get("clicks_7.csv");
+    matrix.push({ client: "rclone sftp", op: "download", result: same ? "ok" : "FAIL" });
+    expect(same, back.out).toBe(true);
+  });
+
+  it("copies a folder over FTPS with 16 parallel transfers, each file whole", async () => {
+    const { dir: local, sums } = await files("rclone-ftp");
+    const res = await rclone("ftp", ["copy", local, `ferry:/${folders.ftp}/inbox`, "--transfers", "16"]);
+    matrix.push({
+      client: "rclone ftps",
+      op: "parallel upload (16)",
+      result: res.code === 0 ? "ok" : "FAIL",
+    });
+    expect(res.code, res.out).toBe(0);
+    const rows = await stored(folders.ftp);
+    expect(rows).toHaveLength(FILES);
+    for (const r of rows) expect(r.sha256).toBe(sums.get(r.file_name));
+    const listing = await rclone("ftp", ["lsl", `ferry:/${folders.ftp}/inbox`]);
+    matrix.push({
+      client: "rclone ftps",
+      op: "list",
+      result: listing.out.includes("clicks_19.csv") ? "ok" : "FAIL",
+    });
+    expect(listing.out).toContain("clicks_19.csv");
+  });
+});
+
+describe("paramiko", () => {
+  it("uploads, lists, stats, downloads, renames, overwrites; resume is refused clearly", async () => {
+    const local = path.join(dir, "paramiko.csv");
+    await writeFile(local, `ClickId\n${Array.from({ length: 5000 }, (_, i) => `p${i}`).join("\n")}\n`);
+    const script = fileURLToPath(new URL("./paramiko_client.py", import.meta.url));
+    const res = await run("/usr/bin/python3", [
+      script,
+      String(ports.sftp),
+      login.username,
+      login.password,
+      folders.sftp,
+      local,
+    ]);
+    const results = res.out
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { op: string; result: string; detail: string });
+    for (const r of results) matrix.push({ client: "paramiko sftp", op: r.op, result: r.result });
+    expect(
+      results.map((r) => r.op),
+      res.out,
+    ).toEqual(["upload", "list", "stat", "download", "temp-name-then-rename", "overwrite", "resume"]);
+    expect(
+      results.filter((r) => r.result === "FAIL"),
+      res.out,
+    ).toEqual([]);
+  });
+});
