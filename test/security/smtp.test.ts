@@ -167,3 +167,31 @@ describe("SMTP amplification", () => {
     expect(await fileNames(a)).toEqual(before);
   });
 });
+
+describe("SMTP: a message cut off", () => {
+  it("keeps nothing of a message whose connection drops in the middle of DATA", async () => {
+    const tmp = path.join(dir, "data", "files", "tmp");
+    const before = await fileNames(a);
+    const smtp = await session();
+    await smtp.command("MAIL FROM:<mta@sender.example>");
+    await smtp.command(`RCPT TO:<${a.connection.address}>`);
+    expect((await smtp.command("DATA")).code).toBe(354);
+    const half = mailWithAttachment(
+      "mta@sender.example",
+      a.connection.address,
+      "cut.csv",
+      "x".repeat(300_000),
+    );
+    smtp.socket.write(half.slice(0, half.length / 2).replace(/\n/g, "\r\n"));
+    await new Promise((r) => setTimeout(r, 300));
+    smtp.socket.destroy();
+    let left: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      left = await readdir(tmp);
+      if (left.length === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(left).toEqual([]);
+    expect(await fileNames(a)).toEqual(before);
+  });
+});

@@ -125,8 +125,11 @@ export async function startSmtpServer(
     onData(stream, session, callback) {
       receiveMessage(deps, stream, session, options, log).then(
         (count) => callback(null, `${count} file${count === 1 ? "" : "s"} received`),
-        (err: Error & { responseCode?: number }) => {
-          if (!err.responseCode) log.error({ err }, "email receive failed");
+        (err: Error & { responseCode?: number; code?: string }) => {
+          // A client that went away mid-message is no server error: nothing was kept, nothing to alarm.
+          if (err.code === "ECONNECTION")
+            log.info({ ip: session.remoteAddress }, "message cut off; nothing kept");
+          else if (!err.responseCode) log.error({ err }, "email receive failed");
           callback(err.responseCode ? err : reply(451, "Temporary failure, try again later"));
         },
       );
@@ -170,6 +173,8 @@ async function receiveMessage(
   const stored: { mailbox: Mailbox; name: string; object: StoredObject }[] = [];
   const skipped: string[] = [];
   const work: Promise<void>[] = [];
+  /** Attachments still being read (and stored). */
+  const reading = new Set<Readable>();
   let failure: unknown;
   parser.on("data", (data: { type: string; filename?: string; content?: Readable; release?: () => void }) => {
     if (data.type !== "attachment") return;
@@ -183,6 +188,8 @@ async function receiveMessage(
     }
     // One stored copy per connection: each Transfer owns its bytes (retention removes them one by one).
     // The attachment is always read to its end and released, or the parser would wait for it forever.
+    const content = data.content!;
+    reading.add(content);
     work.push(
       storeAttachment(deps, data.content!, targets.length, () => (stream.sizeExceeded ? tooLarge() : null))
         .then(
@@ -194,17 +201,30 @@ async function receiveMessage(
             data.content!.resume();
           },
         )
-        .finally(() => data.release!()),
+        .finally(() => {
+          reading.delete(content);
+          data.release!();
+        }),
     );
   });
   stream.pipe(parser);
   // After the pipe: listeners run in order, so the chunk that crosses the limit reaches the parser first.
   stream.on("data", onChunk);
-  await new Promise<void>((resolve, reject) => {
-    parser.once("end", resolve);
-    parser.once("error", reject);
-    stream.once("error", reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      parser.once("end", resolve);
+      parser.once("error", reject);
+      stream.once("error", reject);
+    });
+  } catch (err) {
+    // The client went away mid-message (smtp-server destroys the stream) or the MIME cannot be parsed: the
+    // attachments being stored would wait for their ends for ever, their uploads open. End them, and drop
+    // whatever was already stored.
+    for (const content of reading) content.destroy(err as Error);
+    await Promise.allSettled(work);
+    await Promise.all(stored.map((s) => deps.store.remove(s.object.key)));
+    throw err;
+  }
   await Promise.all(work);
   if (failure || stream.sizeExceeded) {
     await Promise.all(stored.map((s) => deps.store.remove(s.object.key)));
