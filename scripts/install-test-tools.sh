@@ -14,6 +14,10 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # Third-party clients of the interop suite (test/interop/).
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 /usr/bin/python3 -c "import paramiko" >/dev/null 2>&1 || need+=(python3-paramiko)
+# Java programs run from source (java File.java needs the JDK's compiler), with Debian's JSch and Commons Net.
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+[ -f /usr/share/java/jsch.jar ] || need+=(libjsch-java)
+[ -f /usr/share/java/commons-net.jar ] || need+=(libcommons-net-java)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "The tests need: ${need[*]} (Debian packages). Install them, e.g. sudo apt-get install -y ${need[*]}" >&2

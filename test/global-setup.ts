@@ -19,19 +19,20 @@ declare module "vitest" {
 
 /** The real clients the end-to-end tests drive must be installed (scripts/install-test-tools.sh does it). */
 function checkTools(): void {
-  const missing = ["sftp", "scp", "ssh-keygen", "curl", "lftp", "swaks", "chromium", "rclone"].filter(
-    (tool) => {
-      try {
-        execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
-        return false;
-      } catch {
-        return true;
-      }
-    },
-  );
+  const tools = ["sftp", "scp", "ssh-keygen", "curl", "lftp", "swaks", "chromium", "rclone", "javac"];
+  const missing = tools.filter((tool) => {
+    try {
+      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+      return false;
+    } catch {
+      return true;
+    }
+  });
   if (!existsSync("/usr/sbin/sshd")) missing.push("sshd (openssh-server)");
   if (!existsSync("/usr/sbin/vsftpd")) missing.push("vsftpd");
   if (!existsSync("/usr/sbin/dovecot")) missing.push("dovecot (dovecot-imapd)");
+  if (!existsSync("/usr/share/java/jsch.jar")) missing.push("libjsch-java");
+  if (!existsSync("/usr/share/java/commons-net.jar")) missing.push("libcommons-net-java");
   try {
     execFileSync("/usr/bin/python3", ["-c", "import paramiko"], { stdio: "ignore" });
   } catch {

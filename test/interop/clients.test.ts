@@ -1,7 +1,8 @@
 /**
  * The interop matrix: third-party clients customers use, against a running Ferry — rclone over SFTP and FTPS
- * (parallel transfers, modification times: an unchanged folder copied again uploads nothing), paramiko over
- * SFTP (upload, list, stat, download, temp name then rename, overwrite, resume). Each operation ends as ok,
+ * (parallel transfers, modification times: an unchanged folder copied again uploads nothing), paramiko and
+ * JSch over SFTP, Apache Commons Net over FTPS (upload, list, stat or mlistDir, download, temp name then
+ * rename, overwrite, resume — refused clearly). Each operation ends as ok,
  * refused-clearly or FAIL; the matrix is printed at the end. OpenSSH, lftp and curl have their own files
  * (test/e2e/sftp.test.ts, test/e2e/ftp.test.ts, test/interop/ftps-uploads.test.ts).
  */
@@ -197,31 +198,66 @@ describe("rclone", () => {
   });
 });
 
+/** Runs one of the client programs here; each prints a JSON line per operation. */
+async function clientProgram(client: string, command: string, args: string[], folder: string, ops: string[]) {
+  const local = path.join(dir, `${client.replace(/\W+/g, "-")}.csv`);
+  await writeFile(local, `ClickId\n${Array.from({ length: 5000 }, (_, i) => `c${i}`).join("\n")}\n`);
+  const res = await run(command, [
+    ...args,
+    String(folder === folders.ftp ? ports.ftp : ports.sftp),
+    login.username,
+    login.password,
+    folder,
+    local,
+  ]);
+  const results = res.out
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { op: string; result: string; detail: string });
+  for (const r of results) matrix.push({ client, op: r.op, result: r.result });
+  expect(
+    results.map((r) => r.op),
+    res.out,
+  ).toEqual(ops);
+  expect(
+    results.filter((r) => r.result === "FAIL"),
+    res.out,
+  ).toEqual([]);
+}
+
+const program = (name: string) => fileURLToPath(new URL(`./${name}`, import.meta.url));
+const SFTP_OPS = ["upload", "list", "stat", "download", "temp-name-then-rename", "overwrite", "resume"];
+
 describe("paramiko", () => {
   it("uploads, lists, stats, downloads, renames, overwrites; resume is refused clearly", async () => {
-    const local = path.join(dir, "paramiko.csv");
-    await writeFile(local, `ClickId\n${Array.from({ length: 5000 }, (_, i) => `p${i}`).join("\n")}\n`);
-    const script = fileURLToPath(new URL("./paramiko_client.py", import.meta.url));
-    const res = await run("/usr/bin/python3", [
-      script,
-      String(ports.sftp),
-      login.username,
-      login.password,
+    await clientProgram(
+      "paramiko sftp",
+      "/usr/bin/python3",
+      [program("paramiko_client.py")],
       folders.sftp,
-      local,
-    ]);
-    const results = res.out
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as { op: string; result: string; detail: string });
-    for (const r of results) matrix.push({ client: "paramiko sftp", op: r.op, result: r.result });
-    expect(
-      results.map((r) => r.op),
-      res.out,
-    ).toEqual(["upload", "list", "stat", "download", "temp-name-then-rename", "overwrite", "resume"]);
-    expect(
-      results.filter((r) => r.result === "FAIL"),
-      res.out,
-    ).toEqual([]);
+      SFTP_OPS,
+    );
   });
+});
+
+describe("Java", () => {
+  it("JSch 0.1.5x (RSA only with SHA-1: it takes the ECDSA host key) uploads, lists, downloads; resume refused", async () => {
+    await clientProgram(
+      "jsch sftp",
+      "java",
+      ["-cp", "/usr/share/java/jsch.jar", program("JschClient.java")],
+      folders.sftp,
+      ["connect", ...SFTP_OPS],
+    );
+  }, 60_000);
+
+  it("Apache Commons Net FTPS sees its uploads with mlistDir, downloads them whole; REST is refused", async () => {
+    await clientProgram(
+      "commons-net ftps",
+      "java",
+      ["-cp", "/usr/share/java/commons-net.jar", program("CommonsNetClient.java")],
+      folders.ftp,
+      ["login", "upload", "mlistDir", "list", "download", "temp-name-then-rename", "resume"],
+    );
+  }, 60_000);
 });
