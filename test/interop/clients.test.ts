@@ -240,6 +240,57 @@ describe("paramiko", () => {
   });
 });
 
+describe("Python ftplib", () => {
+  it("FTP_TLS uploads, lists with MLSD, downloads, renames, overwrites; REST is refused clearly", async () => {
+    await clientProgram("ftplib ftps", "/usr/bin/python3", [program("ftplib_client.py")], folders.ftp, [
+      "upload",
+      "mlsd",
+      "size",
+      "download",
+      "temp-name-then-rename",
+      "overwrite",
+      "resume",
+    ]);
+  });
+});
+
+describe("curl sftp://", () => {
+  it("uploads, lists, downloads, renames; resume is refused", async () => {
+    const local = path.join(dir, "curl.csv");
+    const data = randomBytes(300_000);
+    await writeFile(local, data);
+    const base = `sftp://127.0.0.1:${ports.sftp}/${folders.sftp}/inbox`;
+    const curl = (args: string[]) =>
+      run("curl", ["-sS", "-k", "--user", `${login.username}:${login.password}`, ...args]);
+    const cell = (op: string, ok: boolean, refused = false) =>
+      matrix.push({ client: "curl sftp", op, result: ok ? (refused ? "refused-clearly" : "ok") : "FAIL" });
+    const up = await curl(["-T", local, `${base}/curl.csv`]);
+    cell("upload", up.code === 0);
+    const list = await curl([`${base}/`]);
+    cell("list", list.out.includes("curl.csv"));
+    const back = path.join(dir, "curl-back.csv");
+    const down = await curl(["-o", back, `${base}/curl.csv`]);
+    const same = down.code === 0 && (await readFile(back)).equals(data);
+    cell("download", same);
+    const part = await curl([
+      "-T",
+      local,
+      `${base}/curl2.csv.part`,
+      "-Q",
+      `-rename /${folders.sftp}/inbox/curl2.csv.part /${folders.sftp}/inbox/curl2.csv`,
+    ]);
+    cell("temp-name-then-rename", part.code === 0 && (await curl([`${base}/`])).out.includes("curl2.csv"));
+    const before = await stored(folders.sftp);
+    const resume = await curl(["-C", "-", "-T", local, `${base}/curl.csv`]);
+    const unchanged = (await stored(folders.sftp)).length === before.length;
+    cell("resume", resume.code !== 0 && unchanged, true);
+    expect(
+      matrix.filter((m) => m.client === "curl sftp" && m.result === "FAIL"),
+      up.out + list.out + part.out + resume.out,
+    ).toEqual([]);
+  });
+});
+
 describe("Java", () => {
   it("JSch 0.1.5x (RSA only with SHA-1: it takes the ECDSA host key) uploads, lists, downloads; resume refused", async () => {
     await clientProgram(
