@@ -135,3 +135,36 @@ export async function apiCall(baseUrl: string, token: string, method: string, pa
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as any;
 }
+
+/**
+ * A new partner account with a password login and an inbound clicks connection per method, pushed to the
+ * platform: what the protocol tests log in with. Returns the login and each method's connection.
+ */
+export async function clicksLogin<M extends "sftp" | "ftp">(
+  url: string,
+  adminToken: string,
+  methods: readonly M[],
+): Promise<{
+  token: string;
+  login: { username: string; password: string };
+  connections: Record<M, { id: string; folder: string }>;
+}> {
+  const account = await apiCall(url, adminToken, "POST", "/api/v1/accounts", {
+    name: `Partner ${Date.now()}`,
+    type: "partner",
+  });
+  const token = (await apiCall(url, adminToken, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
+  const cred = await apiCall(url, token, "POST", "/api/v1/credentials", { name: "login", kind: "password" });
+  const connections = {} as Record<M, { id: string; folder: string }>;
+  for (const method of methods) {
+    connections[method] = await apiCall(url, token, "POST", "/api/v1/connections", {
+      name: `Clicks ${method}`,
+      direction: "inbound",
+      dataType: "clicks",
+      method,
+      methodology: "push_to_platform",
+      credentialId: cred.id,
+    });
+  }
+  return { token, login: { username: cred.username, password: cred.password }, connections };
+}

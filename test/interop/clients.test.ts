@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
-import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { clicksLogin, type RunningFerry, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
 
 const ADMIN = `interop_admin_${randomBytes(8).toString("hex")}`;
@@ -108,26 +108,9 @@ beforeAll(async () => {
   });
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
-  const account = await apiCall(ferry.url, ADMIN, "POST", "/api/v1/accounts", { name: "I", type: "partner" });
-  const token = (await apiCall(ferry.url, ADMIN, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
-  const cred = await apiCall(ferry.url, token, "POST", "/api/v1/credentials", {
-    name: "i",
-    kind: "password",
-  });
-  login = { username: cred.username, password: cred.password };
-  const made: Record<string, string> = {};
-  for (const method of ["sftp", "ftp"] as const) {
-    const c = await apiCall(ferry.url, token, "POST", "/api/v1/connections", {
-      name: `Clicks ${method}`,
-      direction: "inbound",
-      dataType: "clicks",
-      method,
-      methodology: "push_to_platform",
-      credentialId: cred.id,
-    });
-    made[method] = c.folder;
-  }
-  folders = { sftp: made.sftp!, ftp: made.ftp! };
+  const made = await clicksLogin(ferry.url, ADMIN, ["sftp", "ftp"]);
+  login = made.login;
+  folders = { sftp: made.connections.sftp.folder, ftp: made.connections.ftp.folder };
 }, 120_000);
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
-import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { clicksLogin, type RunningFerry, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
 import { connectRawFtp } from "../helpers/raw-ftp.js";
 
@@ -69,21 +69,9 @@ beforeAll(async () => {
   });
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
-  const account = await apiCall(ferry.url, ADMIN, "POST", "/api/v1/accounts", { name: "F", type: "partner" });
-  const token = (await apiCall(ferry.url, ADMIN, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
-  const cred = await apiCall(ferry.url, token, "POST", "/api/v1/credentials", {
-    name: "ftp",
-    kind: "password",
-  });
-  login = { username: cred.username, password: cred.password };
-  connection = await apiCall(ferry.url, token, "POST", "/api/v1/connections", {
-    name: "Clicks",
-    direction: "inbound",
-    dataType: "clicks",
-    method: "ftp",
-    methodology: "push_to_platform",
-    credentialId: cred.id,
-  });
+  const made = await clicksLogin(ferry.url, ADMIN, ["ftp"]);
+  login = made.login;
+  connection = made.connections.ftp;
 });
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
-import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { clicksLogin, type RunningFerry, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
 import { connectRawFtp } from "../helpers/raw-ftp.js";
 import { ssh2Login } from "../helpers/ssh2-login.js";
@@ -68,23 +68,7 @@ beforeAll(async () => {
     FERRY_FTP_REQUIRE_TLS: "false",
     FERRY_LOG_LEVEL: "error",
   });
-  const account = await apiCall(ferry.url, ADMIN, "POST", "/api/v1/accounts", { name: "P", type: "partner" });
-  const token = (await apiCall(ferry.url, ADMIN, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
-  const cred = await apiCall(ferry.url, token, "POST", "/api/v1/credentials", {
-    name: "p",
-    kind: "password",
-  });
-  login = { username: cred.username, password: cred.password };
-  for (const method of ["sftp", "ftp"]) {
-    await apiCall(ferry.url, token, "POST", "/api/v1/connections", {
-      name: `Clicks ${method}`,
-      direction: "inbound",
-      dataType: "clicks",
-      method,
-      methodology: "push_to_platform",
-      credentialId: cred.id,
-    });
-  }
+  login = (await clicksLogin(ferry.url, ADMIN, ["sftp", "ftp"])).login;
 });
 
 afterAll(async () => {

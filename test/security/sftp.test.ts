@@ -11,7 +11,7 @@ import path from "node:path";
 import { Client, type SFTPWrapper } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
-import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { clicksLogin, type RunningFerry, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
 
 const ADMIN = `sftp_security_admin_${randomBytes(8).toString("hex")}`;
@@ -53,22 +53,9 @@ beforeAll(async () => {
     FERRY_MAX_HANDLES_PER_CREDENTIAL: "600",
     FERRY_LOG_LEVEL: "error",
   });
-  const account = await apiCall(ferry.url, ADMIN, "POST", "/api/v1/accounts", { name: "S", type: "partner" });
-  const token = (await apiCall(ferry.url, ADMIN, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
-  const cred = await apiCall(ferry.url, token, "POST", "/api/v1/credentials", {
-    name: "s",
-    kind: "password",
-  });
-  login = { username: cred.username, password: cred.password };
-  const connection = await apiCall(ferry.url, token, "POST", "/api/v1/connections", {
-    name: "Clicks",
-    direction: "inbound",
-    dataType: "clicks",
-    method: "sftp",
-    methodology: "push_to_platform",
-    credentialId: cred.id,
-  });
-  folder = connection.folder;
+  const made = await clicksLogin(ferry.url, ADMIN, ["sftp"]);
+  login = made.login;
+  folder = made.connections.sftp.folder;
 });
 
 afterAll(async () => {
