@@ -16,7 +16,10 @@ export function registerTransferCommands(program: Command): void {
     .command("list")
     .description("a connection's transfers, oldest first")
     .requiredOption("--connection <id>", "connection id")
-    .option("--status <status>", "only this status (received, duplicate, processed, failed, downloaded, ...)")
+    .option(
+      "--status <status>",
+      "only this status (received, processing, processed, processed_with_errors, validated, failed, duplicate, generated, delivered, downloaded)",
+    )
     .option("--since <time>", "created at or after (ISO 8601)")
     .option("--until <time>", "created before (ISO 8601)")
     .action(

@@ -94,6 +94,8 @@ export type TransferStatus =
   | "received"
   | "processing"
   | "processed"
+  | "processed_with_errors"
+  | "validated"
   | "failed"
   | "duplicate"
   | "generated"

@@ -210,6 +210,8 @@ export const TRANSFER_STATUSES = [
   "received",
   "processing",
   "processed",
+  "processed_with_errors",
+  "validated",
   "failed",
   "duplicate",
   "generated",
@@ -224,7 +226,10 @@ export const Transfer = z.object({
   fileName: z.string(),
   size: z.number(),
   sha256: z.string(),
-  status: z.enum(TRANSFER_STATUSES),
+  status: z.enum(TRANSFER_STATUSES).meta({
+    description:
+      "Inbound: received → processing → processed (every row taken), processed_with_errors (some or all rows refused: see the errors file), validated (checked only, nothing applied), failed (nothing applied), or duplicate. Outbound: generated → delivered / downloaded. The summary file says the same.",
+  }),
   protocol: z.string(),
   credentialId: Id.nullable(),
   username: z.string().nullable(),

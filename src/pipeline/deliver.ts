@@ -107,10 +107,11 @@ export async function mailResults(deps: DeliverDeps, transferId: string): Promis
     });
   }
   const counts = t.rows_total === null ? "" : ` (${t.rows_ok} of ${t.rows_total} rows taken)`;
+  const status = t.status.replaceAll("_", " ");
   await deps.mailer.send({
     to: [to],
-    subject: `Results: ${t.file_name}: ${t.status}${counts}`,
-    text: `${t.file_name} through "${t.connection}": ${t.status}${counts}.${t.error ? `\n\n${t.error}` : ""}\n\nTrace id: ${transferId}\n`,
+    subject: `Results: ${t.file_name}: ${status}${counts}`,
+    text: `${t.file_name} through "${t.connection}": ${status}${counts}.${t.error ? `\n\n${t.error}` : ""}\n\nTrace id: ${transferId}\n`,
     attachments,
   });
   deps.log.info({ transferId }, "results mailed to the return address");

@@ -51,6 +51,9 @@ interface Loaded {
   currency: string;
 }
 
+/** A received file's statuses once processing is over (the summary file says the same). */
+const FINISHED: ReadonlySet<string> = new Set(["processed", "processed_with_errors", "validated", "failed"]);
+
 export type Outcome = "processed" | "failed" | "duplicate" | "skipped" | "busy";
 
 /**
@@ -74,7 +77,7 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
   if (!t) return "skipped";
   const log = deps.log.child({ transferId, connectionId: t.connection_id });
   const names = resultNames(t.file_name);
-  if (t.status === "processed" || t.status === "failed") return "skipped";
+  if (FINISHED.has(t.status)) return "skipped";
   const startedAt = new Date();
   if (t.status === "duplicate") {
     const summaryExists = await client.query(
@@ -297,15 +300,13 @@ async function finish(
     Readable.from([Buffer.from(`${JSON.stringify(summary, null, 2)}\n`)]),
   );
   await registerResult(client, t, "summary", name, object);
-  const status =
-    summary.status === "duplicate" ? "duplicate" : summary.status === "failed" ? "failed" : "processed";
   await client.query(
     // clock_timestamp(): now() would be the start of the processing transaction.
     `UPDATE transfers SET status = $2, error = $3, rows_total = $4, rows_ok = $5, rows_error = $6,
        rows_duplicate = $7, processed_at = clock_timestamp(), updated_at = clock_timestamp() WHERE id = $1`,
     [
       t.id,
-      status,
+      summary.status,
       summary.error ? `${summary.error.code}: ${summary.error.message}` : null,
       counts?.total ?? null,
       counts?.ok ?? null,

@@ -83,7 +83,8 @@ describe("conversions", () => {
     ].join("\r\n");
     void other;
     const { transfer, summary, errors } = await run("conversions", "mixed.csv", file);
-    expect(transfer.status).toBe("processed");
+    // One vocabulary: the Transfer says what its summary says (it said "processed" before).
+    expect(transfer.status).toBe("processed_with_errors");
     expect(summary.status).toBe("processed_with_errors");
     expect(summary.rows).toEqual({ total: 14, ok: 2, error: 10, duplicate: 2 });
     expect(summary.warnings).toEqual(["Unknown columns, ignored: Color"]);
@@ -168,6 +169,7 @@ describe("conversions", () => {
     const check = await run("conversions", "check.csv", `${header}\n${good},VO-1,clk-1,1.00\n`);
     expect(check.summary).toMatchObject({ status: "validated", rows: { total: 1, ok: 1 }, applied: 0 });
     expect(check.transfer.validateOnly).toBe(true);
+    expect(check.transfer.status).toBe("validated");
     await call("PATCH", `/api/v1/connections/${p.connections.conversions}`, {
       details: { validateOnly: false },
     });

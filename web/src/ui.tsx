@@ -149,7 +149,7 @@ export function ActivityBadge(props: { status: string }) {
 }
 
 export function StatusBadge(props: { status: string }) {
-  return <span className={`badge status-${props.status}`}>{props.status}</span>;
+  return <span className={`badge status-${props.status}`}>{props.status.replaceAll("_", " ")}</span>;
 }
 
 export function Notice(props: { kind: "error" | "warning" | "success" | "info"; children: ReactNode }) {
