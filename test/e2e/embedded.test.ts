@@ -46,6 +46,34 @@ const portRefused = async (port: number) => {
   });
 };
 
+/** A client of the embedded cluster's `ferry` database as `user`, with the password Ferry keeps in `file`. */
+async function dbClient(user: string, file: string) {
+  const pg = (await import("pg")).default;
+  const password = (await readFile(path.join(dataDir, file), "utf8")).trim();
+  const client = new pg.Client({
+    host: "127.0.0.1",
+    port: Number(env.FERRY_EMBEDDED_PG_PORT),
+    database: "ferry",
+    user,
+    password,
+  });
+  await client.connect();
+  return client;
+}
+
+/** Tables, sequences, functions and schemas of Ferry's database that the superuser still owns. */
+async function ownedBySuperuser(client: import("pg").Client): Promise<string[]> {
+  const r = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relowner = 'ferry'::regrole AND n.nspname IN ('public', 'ferry_jobs')
+     UNION ALL SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE p.proowner = 'ferry'::regrole AND n.nspname IN ('public', 'ferry_jobs')
+     UNION ALL SELECT nspname FROM pg_namespace WHERE nspowner = 'ferry'::regrole AND nspname IN ('public', 'ferry_jobs')
+     UNION ALL SELECT datname FROM pg_database WHERE datdba = 'ferry'::regrole AND datname = 'ferry'`,
+  );
+  return r.rows.map((x) => x.name);
+}
+
 describe("ferry serve with no DATABASE_URL", () => {
   it("starts an embedded PostgreSQL in its data directory and takes the administrator from the environment", async () => {
     ferry = await startServe(env);
@@ -58,10 +86,42 @@ describe("ferry serve with no DATABASE_URL", () => {
     expect(res.status).toBe(201);
   });
 
+  it("works as a database role that is no superuser, and owns what it made", async () => {
+    expect(statSync(path.join(dataDir, "postgres-app.password")).mode & 0o777).toBe(0o600);
+    const app = await dbClient("ferry_app", "postgres-app.password");
+    try {
+      const me = await app.query(
+        "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user",
+      );
+      expect(me.rows).toEqual([{ rolsuper: false, rolcreaterole: false, rolcreatedb: false }]);
+      await expect(app.query("COPY (SELECT 1) TO PROGRAM 'true'")).rejects.toThrow(
+        /permission denied|must be superuser|pg_execute_server_program/,
+      );
+      await expect(app.query("SELECT pg_read_file('postgresql.conf')")).rejects.toThrow(/permission denied/);
+      expect(await ownedBySuperuser(app)).toEqual([]);
+    } finally {
+      await app.end();
+    }
+  });
+
   it("restarts on the same data in well under 10 seconds, keeping everything", async () => {
+    // A cluster from before Ferry stopped working as the superuser: everything owned by it. Handed over at start.
+    const admin = await dbClient("ferry", "postgres.password");
+    try {
+      await admin.query("REASSIGN OWNED BY ferry_app TO ferry");
+      expect((await ownedBySuperuser(admin)).length).toBeGreaterThan(20);
+    } finally {
+      await admin.end();
+    }
     await ferry!.stop();
     ferry = await startServe(env);
     expect(ferry.readyMs).toBeLessThan(10_000);
+    const app = await dbClient("ferry_app", "postgres-app.password");
+    try {
+      expect(await ownedBySuperuser(app)).toEqual([]);
+    } finally {
+      await app.end();
+    }
     expect(ferry.output()).not.toMatch(/Ferry is set up/);
     const list = (await (await api("/api/v1/credentials", "GET")).json()) as { items: { name: string }[] };
     expect(list.items.map((c: { name: string }) => c.name)).toEqual(["Survives restarts"]);
