@@ -53,7 +53,7 @@ export default async function setup(project: TestProject) {
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), "ferry-test-pg-"));
   const pg = await startEmbeddedPostgres({ dataDir: dir, port: await freePort() });
-  project.provide("databaseUrl", pg.url);
+  project.provide("databaseUrl", pg.superuserUrl);
   return async () => {
     await pg.stop();
     await rm(dir, { recursive: true, force: true });

@@ -10,8 +10,10 @@ import pg from "pg";
 
 /** A running embedded PostgreSQL. */
 export interface EmbeddedDb {
-  /** Connection string for the `ferry` database. */
+  /** Connection string for the `ferry` database, as Ferry's own role (no superuser). */
   url: string;
+  /** The same database as the cluster's superuser: for tools that set up databases (the test suite). */
+  superuserUrl: string;
   /** Whether this start created the cluster (first start). */
   initialised: boolean;
   stop(): Promise<void>;
@@ -109,6 +111,7 @@ export async function startEmbeddedPostgres(options: {
   watch();
   return {
     url,
+    superuserUrl: adminUrl(DATABASE),
     initialised,
     stop: () => {
       stopping = true;
