@@ -166,6 +166,13 @@ const RawConfig = z.object({
    * to the others; 0: no limit (a single-tenant installation). (Default: 1)
    */
   FERRY_PROCESSING_PER_ACCOUNT: z.coerce.number().int().min(0).max(64).default(1),
+  /** Pulls from third parties run at once by this process (when FERRY_WORKERS > 0). (Default: 2) */
+  FERRY_PULL_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
+  /**
+   * Pulls of one account run at once across all Ferry processes, so one account's many (or slow) remote
+   * servers leave pull workers to the others; 0: no limit. (Default: 1)
+   */
+  FERRY_PULLS_PER_ACCOUNT: z.coerce.number().int().min(0).max(16).default(1),
   /** Schema of the job queue's tables (pg-boss). (Default: ferry_jobs) */
   FERRY_JOBS_SCHEMA: z
     .string()
@@ -229,6 +236,8 @@ export interface Config {
   masterKey: Buffer | undefined;
   workers: number;
   processingPerAccount: number;
+  pullWorkers: number;
+  pullsPerAccount: number;
   retentionDays: number;
   pullSettleMs: number;
   schedulerMs: number;
@@ -308,6 +317,8 @@ export function loadConfig(
     masterKey: c.FERRY_MASTER_KEY ? Buffer.from(c.FERRY_MASTER_KEY, "base64") : undefined,
     workers: c.FERRY_WORKERS,
     processingPerAccount: c.FERRY_PROCESSING_PER_ACCOUNT,
+    pullWorkers: c.FERRY_PULL_WORKERS,
+    pullsPerAccount: c.FERRY_PULLS_PER_ACCOUNT,
     retentionDays: c.FERRY_RETENTION_DAYS,
     pullSettleMs: c.FERRY_PULL_SETTLE_MS,
     schedulerMs: c.FERRY_SCHEDULER_SECONDS * 1000,

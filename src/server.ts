@@ -13,6 +13,7 @@ import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
 import { lockDataDir } from "./lock.js";
 import { PULL_QUEUE, type PullJob } from "./pipeline/jobs.js";
+import { inAccountSlot } from "./pipeline/lease.js";
 import { noMailer } from "./pipeline/mailer.js";
 import { runPull } from "./pipeline/pull.js";
 import { expireFiles } from "./pipeline/retention.js";
@@ -202,8 +203,22 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         log: log.child({ component: "pull" }),
         settleMs: config.pullSettleMs,
       };
-      await queue.work<PullJob>(PULL_QUEUE, 1, 0.5, async (job) => {
-        await runPull(pullDeps, job.data.pullId);
+      await queue.work<PullJob>(PULL_QUEUE, config.pullWorkers, 0.5, async (job) => {
+        const pull = () => runPull(pullDeps, job.data.pullId);
+        if (config.pullsPerAccount === 0) return void (await pull());
+        const { rows } = await handle.pool.query<{ account_id: string }>(
+          "SELECT account_id FROM pulls WHERE id = $1",
+          [job.data.pullId],
+        );
+        const slot = await inAccountSlot(
+          handle.pool,
+          "pull",
+          rows[0]?.account_id ?? "",
+          config.pullsPerAccount,
+          pull,
+        );
+        // The account's other pulls hold its slots: this one waits (still "pending") and is tried again.
+        if (slot === "full") await queue.defer(PULL_QUEUE, job.data, 1);
       });
     }
     // Every process may tick: the unique index on scheduled periods makes each run exactly once.

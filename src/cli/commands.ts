@@ -55,8 +55,33 @@ export function registerApiCommands(program: Command): void {
     .action(
       action(
         async (api) => (await api.request<{ items: Obj[] }>("GET", "/api/v1/accounts")).items,
-        (rows: Obj[]) => printTable(rows, { id: "ID", name: "NAME", type: "TYPE", timeZone: "TIME ZONE" }),
+        (rows: Obj[]) =>
+          printTable(rows, {
+            id: "ID",
+            name: "NAME",
+            type: "TYPE",
+            timeZone: "TIME ZONE",
+            storageUsedBytes: "STORED BYTES",
+            storageQuotaBytes: "QUOTA BYTES",
+          }),
       ),
+    );
+  accounts
+    .command("set-quota")
+    .description(
+      "set an account's storage quota (administrator token); uploads that would go over it are refused",
+    )
+    .requiredOption("--account <id>", "account id")
+    .requiredOption("--bytes <n>", 'the most bytes its received files may take, or "none"')
+    .action(
+      action((api, o: Obj) => {
+        const bytes = String(o.bytes);
+        if (bytes !== "none" && !/^[1-9]\d*$/.test(bytes))
+          throw new Error('--bytes must be a positive whole number of bytes, or "none"');
+        return api.request("PATCH", `/api/v1/accounts/${encodeURIComponent(String(o.account))}`, {
+          storageQuotaBytes: bytes === "none" ? null : Number(bytes),
+        });
+      }, printObject),
     );
 
   const tokens = program.command("tokens").description("API tokens");

@@ -22,7 +22,9 @@ export interface DbHandle {
 export function openDb(url: string, options: { schema?: string; max?: number } = {}): DbHandle {
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.max ?? 10,
+    // Leases hold a connection for the length of their work (a file processed, a pull, and each account's slot
+    // around them: up to 2 × FERRY_WORKERS + 2 × FERRY_PULL_WORKERS), and the servers need theirs beside.
+    max: options.max ?? 20,
     ...(options.schema ? { options: `-c search_path=${checkSchemaName(options.schema)}` } : {}),
   });
   // An idle client that loses its server (restart, network) must not crash the process; pg re-connects.

@@ -17,9 +17,11 @@ CREATE TABLE accounts (
   time_zone text NOT NULL DEFAULT 'UTC'::text,
   currency text NOT NULL DEFAULT 'USD'::text,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
+  storage_quota_bytes bigint,
   CONSTRAINT accounts_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
   CONSTRAINT accounts_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
   CONSTRAINT accounts_pkey PRIMARY KEY (id),
+  CONSTRAINT accounts_storage_quota_bytes_check CHECK ((storage_quota_bytes > 0)),
   CONSTRAINT accounts_type_check CHECK ((type = ANY (ARRAY['brand'::text, 'partner'::text])))
 );
 

@@ -12,6 +12,7 @@ export interface AccountsTable {
   time_zone: Generated<string>;
   currency: Generated<string>;
   created_at: CreatedAt;
+  storage_quota_bytes: Generated<number | null>;
 }
 
 export interface UsersTable {

@@ -5,6 +5,7 @@ import type { AccountsTable, Database } from "../db/schema.js";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
 import { DomainError, notFound } from "./errors.js";
+import { storageUse } from "./quota.js";
 import { generateToken, hashToken, tokenPrefix } from "./secrets.js";
 
 export type AccountType = "brand" | "partner";
@@ -16,6 +17,10 @@ export interface Account {
   timeZone: string;
   currency: string;
   createdAt: Date;
+  /** The most bytes the account's received files may take; null: no quota. */
+  storageQuotaBytes: number | null;
+  /** Bytes its received files take now (inbound files still stored, and staged uploads). */
+  storageUsedBytes: number;
 }
 
 export interface NewAccount {
@@ -45,7 +50,7 @@ export const TOKEN_MAX_DAYS = 365;
 /** Tokens an account may have working at once: a stolen token cannot mint an unbounded number. */
 export const MAX_ACTIVE_TOKENS = 25;
 
-function toAccount(r: Selectable<AccountsTable>): Account {
+function toAccount(r: Selectable<AccountsTable>, usedBytes: number): Account {
   return {
     id: r.id,
     name: r.name,
@@ -53,7 +58,13 @@ function toAccount(r: Selectable<AccountsTable>): Account {
     timeZone: r.time_zone,
     currency: r.currency,
     createdAt: r.created_at,
+    storageQuotaBytes: r.storage_quota_bytes,
+    storageUsedBytes: usedBytes,
   };
+}
+
+async function withUse(db: Kysely<Database>, r: Selectable<AccountsTable>): Promise<Account> {
+  return toAccount(r, (await storageUse(db, r.id)).usedBytes);
 }
 
 function requireAdmin(actor: Actor, what: string): void {
@@ -86,7 +97,7 @@ export async function createAccount(db: Kysely<Database>, actor: Actor, input: N
       byAccountId: actor.accountId,
     },
   );
-  return toAccount(row);
+  return toAccount(row, 0);
 }
 
 /** One account: the actor's own, or any for the administrator; otherwise "not found". */
@@ -94,14 +105,33 @@ export async function getAccount(db: Kysely<Database>, actor: Actor, id: string)
   if (actor.role !== "admin" && id !== actor.accountId) throw notFound("Account");
   const row = await db.selectFrom("accounts").selectAll().where("id", "=", id).executeTakeFirst();
   if (!row) throw notFound("Account");
-  return toAccount(row);
+  return withUse(db, row);
+}
+
+/** Sets an account's storage quota (null: none). Only the platform administrator may. */
+export async function setStorageQuota(
+  db: Kysely<Database>,
+  actor: Actor,
+  id: string,
+  quotaBytes: number | null,
+): Promise<Account> {
+  requireAdmin(actor, "set storage quotas");
+  const row = await db
+    .updateTable("accounts")
+    .set({ storage_quota_bytes: quotaBytes })
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw notFound("Account");
+  await audit(db, { ...actor, accountId: id }, "account.quota_set", { type: "account", id }, { quotaBytes });
+  return withUse(db, row);
 }
 
 /** The accounts the actor can see: all for the administrator, its own otherwise. */
 export async function listAccounts(db: Kysely<Database>, actor: Actor): Promise<Account[]> {
   let q = db.selectFrom("accounts").selectAll().orderBy("id");
   if (actor.role !== "admin") q = q.where("id", "=", actor.accountId);
-  return (await q.execute()).map(toAccount);
+  return Promise.all((await q.execute()).map((r) => withUse(db, r)));
 }
 
 /**

@@ -8,7 +8,8 @@ export type ErrorCode =
   | "FORBIDDEN"
   | "METHOD_NOT_ALLOWED"
   | "PAYLOAD_TOO_LARGE"
-  | "TOO_MANY_REQUESTS";
+  | "TOO_MANY_REQUESTS"
+  | "QUOTA_EXCEEDED";
 
 /** One wrong input field: its path (e.g. `details.port`) and what is wrong with it. */
 export interface FieldError {

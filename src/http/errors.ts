@@ -13,6 +13,8 @@ const STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   TOO_MANY_REQUESTS: 429,
+  // RFC 4918's "Insufficient Storage": the file cannot be stored until files are removed or the quota grows.
+  QUOTA_EXCEEDED: 507,
 };
 
 function body(code: string, message: string, requestId: string, fields?: FieldError[]) {

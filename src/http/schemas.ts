@@ -61,6 +61,21 @@ export const Account = z.object({
   timeZone: z.string(),
   currency: z.string(),
   createdAt: z.date(),
+  storageQuotaBytes: z
+    .number()
+    .nullable()
+    .meta({ description: "The most bytes the account's received files may take; null: no quota" }),
+  storageUsedBytes: z.number().meta({ description: "Bytes the account's received files take now" }),
+});
+
+export const AccountPatch = z.strictObject({
+  storageQuotaBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .nullable()
+    .meta({ description: "Storage quota in bytes; null removes it (administrator only)" }),
 });
 
 export const TokenBody = z.strictObject({

@@ -45,3 +45,23 @@ export async function leaseIsFree(pool: pg.Pool, key: string): Promise<boolean> 
     client.release();
   }
 }
+
+/**
+ * Runs `work` in one of an account's `cap` slots of a kind of work (processing, pulls) — leases, so shared by
+ * every process and freed if one dies — or answers "full" at once.
+ */
+export async function inAccountSlot<T>(
+  pool: pg.Pool,
+  kind: "processing" | "pull",
+  accountId: string,
+  cap: number,
+  work: () => Promise<T>,
+): Promise<{ value: T } | "full"> {
+  for (let slot = 0; slot < cap; slot++) {
+    const done = await withLease(pool, `ferry-account-${kind}:${accountId}:${slot}`, async () => ({
+      value: await work(),
+    }));
+    if (done !== "busy") return done;
+  }
+  return "full";
+}

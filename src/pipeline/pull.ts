@@ -16,6 +16,7 @@ import type { Actor } from "../domain/actor.js";
 import { audit } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { ownedBy } from "../domain/owned.js";
+import { isQuotaExceeded, quotaExceeded, storageUse } from "../domain/quota.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import { matchesPattern } from "../protocols/email/mailboxes.js";
 import { type Egress, resolveAllowed } from "../protocols/remote/egress.js";
@@ -432,6 +433,9 @@ async function take(
   to: { accountId: string; connectionId: string; pullId: string },
   f: RemoteFile,
 ): Promise<void> {
+  // A full account takes nothing: the file stays on the customer's server until there is room.
+  const use = await storageUse(deps.db, to.accountId);
+  if (use.quotaBytes !== null && use.usedBytes + f.size > use.quotaBytes) throw quotaExceeded(use, f.size);
   const upload = await deps.store.create();
   let position = 0;
   try {
@@ -478,7 +482,10 @@ async function take(
         })
         .execute();
     },
-  );
+  ).catch(async (err) => {
+    if (isQuotaExceeded(err)) await deps.store.remove(object.key);
+    throw err;
+  });
 }
 
 export { REMOTE_ERROR_WORDS };

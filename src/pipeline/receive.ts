@@ -6,6 +6,7 @@
 import { type Kysely, sql } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database, TransferProtocol } from "../db/schema.js";
+import { reserveStorage } from "../domain/quota.js";
 import type { JobQueue } from "./jobs.js";
 import type { StoredObject } from "./store.js";
 
@@ -55,6 +56,7 @@ async function insertTransfer(
   fileName: string,
   object: StoredObject,
 ): Promise<Received> {
+  await reserveStorage(trx, sender.accountId, object.size);
   await sql`SELECT pg_advisory_xact_lock(hashtext(${`${sender.connectionId}:${object.sha256}`}))`.execute(
     trx,
   );
@@ -108,6 +110,8 @@ export async function stageUpload(
       .where("file_name", "=", fileName)
       .returning("store_key")
       .executeTakeFirst();
+    // After the file it replaces is gone: re-uploading one file under a temporary name stays within quota.
+    await reserveStorage(trx, sender.accountId, object.size);
     await trx
       .insertInto("staged_files")
       .values({

@@ -15,7 +15,7 @@ import {
   type ProcessJob,
   type WorkQueue,
 } from "./jobs.js";
-import { leaseIsFree, withLease } from "./lease.js";
+import { inAccountSlot, leaseIsFree } from "./lease.js";
 import { giveUp, leaseKey, type ProcessDeps, processTransfer } from "./process.js";
 
 export interface WorkerOptions {
@@ -36,25 +36,6 @@ export interface WorkerOptions {
 
 /** Seconds a job of an account at its limit waits before it is tried again. */
 const ACCOUNT_BUSY_DELAY_S = 1;
-
-/**
- * Runs `work` in one of an account's `cap` processing slots — leases, so shared by every process and freed if
- * one dies — or answers "full" at once.
- */
-async function inAccountSlot<T>(
-  pool: ProcessDeps["pool"],
-  accountId: string,
-  cap: number,
-  work: () => Promise<T>,
-): Promise<{ value: T } | "full"> {
-  for (let slot = 0; slot < cap; slot++) {
-    const done = await withLease(pool, `ferry-account-processing:${accountId}:${slot}`, async () => ({
-      value: await work(),
-    }));
-    if (done !== "busy") return done;
-  }
-  return "full";
-}
 
 /** Each queue's lease, from its job's data. */
 const LEASES: [string, (data: Record<string, string>) => string][] = [
@@ -78,7 +59,13 @@ export async function startProcessing(
           "SELECT account_id FROM transfers WHERE id = $1",
           [transferId],
         );
-        const slot = await inAccountSlot(deps.pool, rows[0]?.account_id ?? "", options.perAccount, process);
+        const slot = await inAccountSlot(
+          deps.pool,
+          "processing",
+          rows[0]?.account_id ?? "",
+          options.perAccount,
+          process,
+        );
         if (slot === "full") {
           deps.log.debug({ transferId, jobId: job.id }, "account at its processing limit; job put back");
           await queue.defer(PROCESS_QUEUE, job.data, ACCOUNT_BUSY_DELAY_S);

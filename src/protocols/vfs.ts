@@ -14,6 +14,7 @@ import { type Kysely, sql } from "kysely";
 import type { Database, TransferProtocol } from "../db/schema.js";
 import { credentialActor } from "../domain/actor.js";
 import { audit } from "../domain/audit.js";
+import { isQuotaExceeded, type UploadLimit, uploadLimit } from "../domain/quota.js";
 import { countDownload } from "../domain/transfers.js";
 import type { JobQueue } from "../pipeline/jobs.js";
 import { isTemporaryName, refuseName } from "../pipeline/names.js";
@@ -28,7 +29,12 @@ import {
 } from "../pipeline/receive.js";
 import type { FileStore, ObjectReader, Upload } from "../pipeline/store.js";
 
-export type VfsErrorCode = "NO_SUCH_FILE" | "PERMISSION_DENIED" | "UNSUPPORTED" | "FAILURE";
+export type VfsErrorCode =
+  | "NO_SUCH_FILE"
+  | "PERMISSION_DENIED"
+  | "UNSUPPORTED"
+  | "QUOTA_EXCEEDED"
+  | "FAILURE";
 
 /** What a client is told when it tries to resume or rewrite part of a file. */
 export const NO_RESUME =
@@ -43,6 +49,12 @@ export class VfsError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A quota refusal as the file servers say it (SFTP: a failure with the reason; FTP: 552). */
+function quotaToVfs(err: unknown): never {
+  if (isQuotaExceeded(err)) throw new VfsError("QUOTA_EXCEEDED", err.message);
+  throw err;
 }
 
 const noSuchFile = (p: string) => new VfsError("NO_SUCH_FILE", `No such file or directory: ${p}`);
@@ -289,12 +301,20 @@ export class VirtualFs {
     if (options.inPlace && (await this.files(at.connection, "inbox", at.name)).length > 0) {
       throw new VfsError("UNSUPPORTED", NO_RESUME);
     }
+    const limit = await uploadLimit(this.deps.db, this.login.accountId, this.deps.maxUploadBytes).catch(
+      quotaToVfs,
+    );
     const upload = await this.deps.store.create();
-    return this.writeHandle(upload, at.connection, at.name);
+    return this.writeHandle(upload, at.connection, at.name, limit);
   }
 
-  private writeHandle(upload: Upload, connection: ConnectionView, name: string): WriteHandle {
-    const max = this.deps.maxUploadBytes;
+  private writeHandle(
+    upload: Upload,
+    connection: ConnectionView,
+    name: string,
+    limit: UploadLimit,
+  ): WriteHandle {
+    const max = limit.bytes;
     let failed: VfsError | undefined;
     /** End of the data written so far: a write may not start further than MAX_HOLE_BYTES beyond it. */
     let extent = 0;
@@ -308,7 +328,14 @@ export class VirtualFs {
     return {
       write: async (data, position) => {
         if (failed) throw failed;
-        if (position + data.length > max) await refuse(`File too large: the limit is ${max} bytes`);
+        if (position + data.length > max) {
+          failed = new VfsError(
+            limit.bytes < this.deps.maxUploadBytes ? "QUOTA_EXCEEDED" : "FAILURE",
+            limit.refusal,
+          );
+          await upload.abort();
+          throw failed;
+        }
         if (position > extent + MAX_HOLE_BYTES) {
           await refuse(
             `Write at offset ${position} leaves a gap of more than ${MAX_HOLE_BYTES} bytes after the data written so far; write files from the start`,
@@ -325,12 +352,18 @@ export class VirtualFs {
         }
         const object = await upload.commit();
         const { db, store } = this.deps;
-        if (isTemporaryName(name)) {
-          const replaced = await stageUpload(db, this.sender(connection.id), name, object);
-          if (replaced) await store.remove(replaced);
-          return { staged: name };
+        try {
+          if (isTemporaryName(name)) {
+            const replaced = await stageUpload(db, this.sender(connection.id), name, object);
+            if (replaced) await store.remove(replaced);
+            return { staged: name };
+          }
+          return await recordUpload(db, this.deps.queue, this.sender(connection.id), name, object);
+        } catch (err) {
+          // Other uploads of the account finished first and took what was left: this file is not kept.
+          if (isQuotaExceeded(err)) await store.remove(object.key);
+          return quotaToVfs(err);
         }
-        return recordUpload(db, this.deps.queue, this.sender(connection.id), name, object);
       },
       abort: () => upload.abort(),
     };

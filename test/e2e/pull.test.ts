@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
-import { clicksCsv, latestPull as latestPullOf, pullAndWait } from "../helpers/pulls.js";
+import { clicksCsv, latestPull as latestPullOf, type PullOutcome, pullAndWait } from "../helpers/pulls.js";
 import { type PrivateSshd, startSshd } from "../helpers/sshd.js";
 
 const ADMIN = `pull_e2e_admin_${randomBytes(8).toString("hex")}`;
@@ -372,6 +372,92 @@ describe("pull from a third party over SFTP", () => {
     expect(whole).toMatchObject({ fileName: "clicks_big.csv", size: content.length });
     expect(whole.sha256).toBe(createHash("sha256").update(content).digest("hex"));
   }, 120_000);
+
+  it("runs one account's pulls one at a time, and another account's pull starts at once", async () => {
+    const uid = Number(execFileSync("id", ["-u", sshd.user]).toString());
+    const folderWithAFile = async (name: string) => {
+      const folder = path.join(dir, "sshd", name);
+      await mkdir(folder);
+      await chown(folder, uid, uid);
+      await writeFile(path.join(folder, `${name}.csv`), clicks(name));
+      await chown(path.join(folder, `${name}.csv`), uid, uid);
+      return folder;
+    };
+    // Each pull with a new file waits FERRY_PULL_SETTLE_MS (1 s): a slow remote server, as far as fairness goes.
+    const mine = [];
+    for (const i of [1, 2, 3])
+      mine.push(await connection(`Busy ${i}`, { folder: await folderWithAFile(`busy_${i}`) }));
+    const neighbour = await apiCall(ferry.url, ADMIN, "POST", "/api/v1/accounts", {
+      name: "Neighbour",
+      type: "brand",
+    });
+    const theirToken = (
+      await apiCall(ferry.url, ADMIN, "POST", `/api/v1/accounts/${neighbour.id}/tokens`, {})
+    ).token;
+    const theirs = await apiCall(ferry.url, theirToken, "POST", "/api/v1/connections", {
+      name: "Neighbour's pull",
+      direction: "inbound",
+      dataType: "clicks",
+      method: "sftp",
+      methodology: "pull_from_third_party",
+      details: {
+        host: "127.0.0.1",
+        port: sshd.port,
+        username: sshd.user,
+        password: sshd.password,
+        folder: await folderWithAFile("neighbour"),
+        filePattern: "*.csv",
+      },
+    });
+    const start = async (t: string, id: string) =>
+      expect(
+        (
+          await fetch(`${ferry.url}/api/v1/connections/${id}/pulls`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${t}` },
+          })
+        ).status,
+      ).toBe(202);
+    for (const c of mine) await start(token, c.id);
+    await start(theirToken, theirs.id);
+    const done = async (t: string, id: string) => {
+      for (let i = 0; i < 300; i++) {
+        const p = await latestPullOf(ferry.url, t, id);
+        if (p.status === "succeeded" || p.status === "failed")
+          return p as PullOutcome & { startedAt: string; finishedAt: string };
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error("pull did not finish");
+    };
+    const ours = [];
+    for (const c of mine) ours.push(await done(token, c.id));
+    const their = await done(theirToken, theirs.id);
+    expect([...ours, their].map((p) => [p.status, p.filesTaken])).toEqual(Array(4).fill(["succeeded", 1]));
+    // One account's pulls never overlap (FERRY_PULLS_PER_ACCOUNT=1) ...
+    const at = (s: string) => new Date(s).getTime();
+    const sorted = ours.sort((a, b) => at(a.startedAt) - at(b.startedAt));
+    for (let i = 1; i < sorted.length; i++)
+      expect(at(sorted[i]!.startedAt)).toBeGreaterThanOrEqual(at(sorted[i - 1]!.finishedAt));
+    // ... and the other account's pull, asked for last, did not wait for them (a second pull worker took it).
+    expect(at(their.startedAt)).toBeLessThan(at(sorted[0]!.finishedAt));
+  });
+
+  it("leaves files on the server while the account is at its storage quota, and takes them once there is room", async () => {
+    const accountId = (await api("GET", "/api/v1/accounts")).items[0].id;
+    const used = (await api("GET", `/api/v1/accounts/${accountId}`)).storageUsedBytes;
+    await apiCall(ferry.url, ADMIN, "PATCH", `/api/v1/accounts/${accountId}`, {
+      storageQuotaBytes: used + 10,
+    });
+    await remoteFile("clicks_quota.csv", clicks("q-1"));
+    const refused = await pull(c.id);
+    expect(refused).toMatchObject({ status: "failed", filesTaken: 0 });
+    expect(refused.error).toMatch(
+      /Storage quota exceeded: the account's files take \d+ of its \d+ bytes, and this file needs \d+ more/,
+    );
+    expect(await readdir(outgoing)).toContain("clicks_quota.csv");
+    await apiCall(ferry.url, ADMIN, "PATCH", `/api/v1/accounts/${accountId}`, { storageQuotaBytes: null });
+    expect(await pull(c.id)).toMatchObject({ status: "succeeded", filesTaken: 1 });
+  });
 
   it("refuses pull now for connections that do not pull", async () => {
     const push = await api("POST", "/api/v1/connections", {

@@ -8,12 +8,14 @@ import {
   listAccounts,
   listTokens,
   revokeToken,
+  setStorageQuota,
 } from "../../domain/accounts.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
 import {
   Account,
   AccountBody,
+  AccountPatch,
   ApiToken,
   CreatedToken,
   ErrorBody,
@@ -60,6 +62,21 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request) => getAccount(deps.db, actorOf(request), request.params.id),
+    );
+    app.patch(
+      "/accounts/:id",
+      {
+        schema: {
+          tags,
+          summary:
+            "Set an account's storage quota (administrator only): uploads that would go over it are refused (HTTP 507, SFTP failure, FTP 552, SMTP 552), a full account's pulls wait",
+          params: IdParams,
+          body: AccountPatch,
+          response: { 200: Account, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request) =>
+        setStorageQuota(deps.db, actorOf(request), request.params.id, request.body.storageQuotaBytes),
     );
     app.post(
       "/accounts/:id/tokens",

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { audit } from "../../domain/audit.js";
 import { DomainError, invalid, notFound } from "../../domain/errors.js";
+import { isQuotaExceeded, uploadLimit } from "../../domain/quota.js";
 import {
   dailyActivity,
   getTransfer,
@@ -76,14 +77,15 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         if (!body || typeof (body as { pipe?: unknown }).pipe !== "function") {
           throw invalid([{ path: "body", message: "send the file as application/octet-stream" }]);
         }
+        const limit = await uploadLimit(deps.db, actor.accountId, deps.maxUploadBytes);
         const upload = await deps.store.create();
         let position = 0;
         try {
           for await (const chunk of body as AsyncIterable<Buffer>) {
-            if (position + chunk.length > deps.maxUploadBytes) {
+            if (position + chunk.length > limit.bytes) {
               throw new DomainError(
-                "PAYLOAD_TOO_LARGE",
-                `File too large: the limit is ${deps.maxUploadBytes} bytes`,
+                limit.bytes < deps.maxUploadBytes ? "QUOTA_EXCEEDED" : "PAYLOAD_TOO_LARGE",
+                limit.refusal,
               );
             }
             await upload.write(chunk, position);
@@ -106,7 +108,10 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           },
           name,
           object,
-        );
+        ).catch(async (err) => {
+          if (isQuotaExceeded(err)) await deps.store.remove(object.key);
+          throw err;
+        });
         await audit(
           deps.db,
           actor,

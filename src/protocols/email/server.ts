@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import { MailParser } from "mailparser";
 import type { Logger } from "pino";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
+import { isQuotaExceeded, storageFull } from "../../domain/quota.js";
 import { refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
 import type { StoredObject } from "../../pipeline/store.js";
@@ -104,18 +105,21 @@ export async function startSmtpServer(
       sessions.delete(session.id);
     },
     onRcptTo(address: Recipient, session, callback) {
-      findMailbox(deps.db, options.domain, address.address).then(
-        (mailbox) => {
-          if (!mailbox) return callback(reply(550, `No such mailbox: ${address.address}`));
-          const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
-          if (!senderAllowed(mailbox, sender)) {
-            return callback(
-              reply(550, `Sender ${sender ?? "<>"} is not allowed to send to ${address.address}`),
-            );
-          }
-          address.ferry = mailbox;
-          callback();
-        },
+      (async () => {
+        const mailbox = await findMailbox(deps.db, options.domain, address.address);
+        if (!mailbox) return reply(550, `No such mailbox: ${address.address}`);
+        const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
+        if (!senderAllowed(mailbox, sender)) {
+          return reply(550, `Sender ${sender ?? "<>"} is not allowed to send to ${address.address}`);
+        }
+        if (await storageFull(deps.db, mailbox.accountId)) {
+          // RFC 5321 §4.2.2: "552 Requested mail action aborted: exceeded storage allocation".
+          return reply(552, `Mailbox full: ${address.address} has reached its account's storage quota`);
+        }
+        address.ferry = mailbox;
+        return undefined;
+      })().then(
+        (refused) => callback(refused),
         (err) => {
           log.error({ err }, "mailbox lookup failed");
           callback(reply(451, "Temporary failure, try again later"));
@@ -241,6 +245,7 @@ async function receiveMessage(
     );
   }
   const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
+  let overQuota: Error | undefined;
   for (const s of stored) {
     await recordUpload(
       deps.db,
@@ -254,8 +259,14 @@ async function receiveMessage(
       },
       s.name,
       s.object,
-    );
+    ).catch(async (err) => {
+      if (!isQuotaExceeded(err)) throw err;
+      await deps.store.remove(s.object.key);
+      overQuota ??= reply(552, err.message);
+    });
   }
+  // Files of other recipients are kept; the sender's retry is recorded as their duplicate.
+  if (overQuota) throw overQuota;
   log.info({ files: stored.length, sender, skipped: skipped.length }, "email received");
   return stored.length;
 }

@@ -4,6 +4,7 @@
  * outcome gets the reply RFC 959 gives it (226, 426 for a cut connection, 550 for what the file system refused).
  */
 import type net from "node:net";
+import { VfsError } from "../vfs.js";
 import { uploadEnd } from "./data-tls.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection objects are untyped CommonJS.
@@ -67,6 +68,9 @@ export async function store(
   } catch (err) {
     if (err instanceof TransferAborted) {
       await this.reply(426, "Connection closed; transfer aborted, the file was not kept");
+    } else if (err instanceof VfsError && err.code === "QUOTA_EXCEEDED") {
+      // RFC 959: "552 Requested file action aborted. Exceeded storage allocation."
+      await this.reply(552, (err as Error).message);
     } else {
       await this.reply(550, (err as Error).message);
     }
