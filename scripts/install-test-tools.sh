@@ -11,6 +11,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -x /usr/sbin/vsftpd ] || need+=(vsftpd)
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+# A real DNS server on a loopback port for the SPF/DKIM/DMARC checks of allowed email senders.
+[ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 # Third-party clients of the interop suite (test/interop/).
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 /usr/bin/python3 -c "import paramiko" >/dev/null 2>&1 || need+=(python3-paramiko)

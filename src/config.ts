@@ -109,6 +109,22 @@ const RawConfig = z.object({
     })
     .default("false"),
   /**
+   * DNS servers for verifying the senders that email connections list (SPF, DKIM, DMARC): comma-separated
+   * "ip" or "ip:port"; unset: the system's resolvers.
+   */
+  FERRY_DNS_SERVERS: z
+    .string()
+    .refine(
+      (v) =>
+        v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .every((s) => net.isIP(s) !== 0 || /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:]+\]):\d{1,5}$/i.test(s)),
+      'must be a comma-separated list of "ip" or "ip:port" (IPv6 with a port: "[ip]:port")',
+    )
+    .optional(),
+  /**
    * Failed logins within 15 minutes from one IP address for one username that ban the pair (the address
    * alone is banned after three times as many; a username alone never is). (Default: 10)
    */
@@ -219,6 +235,7 @@ export interface Config {
   maxSessionsPerCredential: number;
   maxHandlesPerCredential: number;
   preAuthPerIp: number;
+  dnsServers: string[];
   /** FERRY_REMOTE_ALLOW_PRIVATE as given (protocols/remote/egress.ts reads it). */
   remoteAllowPrivate: string;
   preAuthTotal: number;
@@ -298,6 +315,10 @@ export function loadConfig(
     maxHandlesPerCredential: c.FERRY_MAX_HANDLES_PER_CREDENTIAL,
     preAuthPerIp: c.FERRY_PREAUTH_PER_IP,
     remoteAllowPrivate: c.FERRY_REMOTE_ALLOW_PRIVATE,
+    dnsServers: (c.FERRY_DNS_SERVERS ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     preAuthTotal: c.FERRY_PREAUTH_TOTAL,
     loginGraceMs: c.FERRY_LOGIN_GRACE_SECONDS * 1000,
     loginMaxFailures: c.FERRY_LOGIN_MAX_FAILURES,

@@ -315,6 +315,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         bind: config.bind,
         domain: config.emailDomain,
         maxMessageBytes: config.smtpMaxMessageBytes,
+        dnsServers: config.dnsServers,
         tls,
         admission: admission(SMTP_SESSION_MS),
       },

@@ -7,6 +7,7 @@ import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
+import { type PrivateDns, startDns } from "../helpers/dns.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
 import { freePort } from "../helpers/ports.js";
 
@@ -15,6 +16,7 @@ let dir: string;
 let database: { url: string; drop: () => Promise<void> };
 let ferry: RunningFerry;
 let smtpPort: number;
+let dns: PrivateDns;
 let token: string;
 let connection: { id: string; address: string };
 let program: { campaignId: number; trackerId: number; partnerId: number };
@@ -74,7 +76,10 @@ beforeAll(async () => {
     },
   });
   await new Promise<void>((resolve) => sink.listen(sinkPort, "127.0.0.1", resolve));
+  // The listed sender's domain lets this machine send its mail (SPF): allowed senders are verified.
+  dns = await startDns({ "brand.test": "v=spf1 ip4:127.0.0.1 -all" });
   ferry = await startServe({
+    FERRY_DNS_SERVERS: dns.server,
     FERRY_SMTP_RELAY_URL: `smtp://127.0.0.1:${sinkPort}`,
     FERRY_MAIL_FROM: "reports@ferry.test",
     FERRY_EMAIL_ATTACHMENT_MAX_BYTES: "400",
@@ -104,12 +109,13 @@ beforeAll(async () => {
     dataType: "conversions",
     method: "email",
     methodology: "push_to_platform",
-    details: { filePattern: "orders_*.csv", allowedSenders: ["erp@brand.example"] },
+    details: { filePattern: "orders_*.csv", allowedSenders: ["erp@brand.test"] },
   });
 });
 
 afterAll(async () => {
   await ferry?.stop();
+  dns?.stop();
   await new Promise<void>((resolve) => (sink ? sink.close(() => resolve()) : resolve()));
   await database?.drop();
   await rm(dir, { recursive: true, force: true });
@@ -136,7 +142,7 @@ describe("inbound email", () => {
       "--to",
       connection.address,
       "--from",
-      "erp@brand.example",
+      "erp@brand.test",
       "--attach",
       `@${file}`,
       "--attach",
@@ -160,7 +166,7 @@ describe("inbound email", () => {
       "--to",
       "nobody-here@in.ferry.test",
       "--from",
-      "erp@brand.example",
+      "erp@brand.test",
       "--attach",
       `@${await orders("orders_x.csv", "U-")}`,
     ]);
@@ -186,7 +192,7 @@ describe("inbound email", () => {
       "--to",
       connection.address,
       "--from",
-      "erp@brand.example",
+      "erp@brand.test",
       "--attach",
       `@${await orders("report.csv", "R-")}`,
     ]);
@@ -201,14 +207,7 @@ describe("inbound email", () => {
       `CampaignId,ActionTrackerId,EventDate,OrderId,MediaId,Amount\n${"x".repeat(400 * 1024)}\n`,
     );
     const before = (await transfers()).length;
-    const res = await swaks([
-      "--to",
-      connection.address,
-      "--from",
-      "erp@brand.example",
-      "--attach",
-      `@${big}`,
-    ]);
+    const res = await swaks(["--to", connection.address, "--from", "erp@brand.test", "--attach", `@${big}`]);
     expect(res.code).not.toBe(0);
     expect(res.out).toMatch(/552/);
     expect((await transfers()).length).toBe(before);
@@ -268,7 +267,7 @@ describe("inbound email", () => {
 
   it("mails the receipt, summary and errors back to the connection's return address", async () => {
     await api("PATCH", `/api/v1/connections/${connection.id}`, {
-      details: { returnAddress: "erp@brand.example" },
+      details: { returnAddress: "erp@brand.test" },
     });
     const file = path.join(dir, "orders_0302.csv");
     const at = new Date(Date.now() - 86_400_000).toISOString();
@@ -276,14 +275,7 @@ describe("inbound email", () => {
       file,
       `CampaignId,ActionTrackerId,EventDate,OrderId,MediaId,Amount\n${program.campaignId},${program.trackerId},${at},RET-1,${program.partnerId},5.00\n${program.campaignId},${program.trackerId},${at},RET-2,${program.partnerId},oops\n`,
     );
-    const res = await swaks([
-      "--to",
-      connection.address,
-      "--from",
-      "erp@brand.example",
-      "--attach",
-      `@${file}`,
-    ]);
+    const res = await swaks(["--to", connection.address, "--from", "erp@brand.test", "--attach", `@${file}`]);
     expect(res.code, res.out).toBe(0);
     let mail: (typeof received)[number] | undefined;
     for (let i = 0; i < 100 && !mail; i++) {
@@ -291,7 +283,7 @@ describe("inbound email", () => {
       mail = received.find((m) => m.subject.startsWith("Results: orders_0302.csv"));
     }
     expect(mail).toBeDefined();
-    expect(mail!.to).toEqual(["erp@brand.example"]);
+    expect(mail!.to).toEqual(["erp@brand.test"]);
     expect(mail!.subject).toBe("Results: orders_0302.csv: processed with errors (1 of 2 rows taken)");
     expect(mail!.attachments.map((a) => a.filename)).toEqual([
       "receipt_orders_0302.txt",

@@ -6,7 +6,7 @@
  * server's certificate; no AUTH: the address itself is the secret (it carries random characters), optionally
  * narrowed by an allowed-sender list.
  */
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { MailParser } from "mailparser";
 import type { Logger } from "pino";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
@@ -17,6 +17,7 @@ import type { StoredObject } from "../../pipeline/store.js";
 import type { Admission, PreAuth } from "../admission.js";
 import type { VfsDeps } from "../vfs.js";
 import { findMailbox, type Mailbox, matchesPattern, senderAllowed } from "./mailboxes.js";
+import { type SenderCheck, senderResolver, verifySender } from "./sender-auth.js";
 
 export interface SmtpOptions {
   port: number;
@@ -26,6 +27,8 @@ export interface SmtpOptions {
   tls: { cert: Buffer; key: Buffer };
   /** Caps on concurrent sessions per IP address and in all, and their longest life (SMTP_SESSION_MS). */
   admission: Admission;
+  /** DNS servers for verifying listed senders (SPF/DKIM/DMARC); the system's when empty. */
+  dnsServers: string[];
 }
 
 /**
@@ -72,6 +75,17 @@ export async function startSmtpServer(
   log: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const sessions = new Map<string, PreAuth>();
+  const resolver = senderResolver(options.dnsServers);
+  const verify = (message: Readable, session: SMTPServerSession) =>
+    verifySender(
+      message,
+      {
+        sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
+        ip: (session.remoteAddress ?? "").replace(/^::ffff:/, ""),
+        helo: session.hostNameAppearsAs ?? "",
+      },
+      { mta: options.domain, dnsServers: options.dnsServers, resolver },
+    );
   const server = new SMTPServer({
     name: options.domain,
     banner: "Ferry: send files as attachments to your connection's address",
@@ -127,7 +141,7 @@ export async function startSmtpServer(
       );
     },
     onData(stream, session, callback) {
-      receiveMessage(deps, stream, session, options, log).then(
+      receiveMessage(deps, stream, session, options, log, verify).then(
         (count) => callback(null, `${count} file${count === 1 ? "" : "s"} received`),
         (err: Error & { responseCode?: number; code?: string }) => {
           // A client that went away mid-message is no server error: nothing was kept, nothing to alarm.
@@ -161,9 +175,21 @@ async function receiveMessage(
   session: SMTPServerSession,
   options: SmtpOptions,
   log: Logger,
+  verify: (message: Readable, session: SMTPServerSession) => Promise<SenderCheck>,
 ): Promise<number> {
   const mailboxes = envelopeMailboxes(session);
   const parser = new MailParser();
+  // Connections that take mail from listed senders only: the whole message also goes to the sender check.
+  const checked = mailboxes.some((m) => m.allowedSenders.length > 0) ? new PassThrough() : null;
+  const senderCheck = checked
+    ? verify(checked, session).catch(
+        (err: Error): SenderCheck => ({
+          ok: false,
+          temporary: true,
+          reason: `the sender could not be verified (${err.message}); try again later`,
+        }),
+      )
+    : null;
   // Past the size limit nothing more is written or parsed: the rest of the message is only read (SMTP has no
   // way to refuse it before its end) and the client then hears 552.
   const tooLarge = () => reply(552, `Message too large: the limit is ${options.maxMessageBytes} bytes`);
@@ -172,6 +198,10 @@ async function receiveMessage(
     stream.off("data", onChunk);
     stream.unpipe(parser);
     parser.end();
+    if (checked) {
+      stream.unpipe(checked);
+      checked.end();
+    }
     stream.resume();
   };
   const stored: { mailbox: Mailbox; name: string; object: StoredObject }[] = [];
@@ -212,6 +242,7 @@ async function receiveMessage(
     );
   });
   stream.pipe(parser);
+  if (checked) stream.pipe(checked);
   // After the pipe: listeners run in order, so the chunk that crosses the limit reaches the parser first.
   stream.on("data", onChunk);
   try {
@@ -225,11 +256,25 @@ async function receiveMessage(
     // attachments being stored would wait for their ends for ever, their uploads open. End them, and drop
     // whatever was already stored.
     for (const content of reading) content.destroy(err as Error);
+    checked?.destroy();
     await Promise.allSettled(work);
     await Promise.all(stored.map((s) => deps.store.remove(s.object.key)));
     throw err;
   }
   await Promise.all(work);
+  const verified = await senderCheck;
+  if (verified && !verified.ok) {
+    // Files for connections that take any sender are kept; those that list senders lose theirs.
+    const dropped = stored.filter((s) => s.mailbox.allowedSenders.length > 0);
+    await Promise.all(dropped.map((s) => deps.store.remove(s.object.key)));
+    stored.splice(0, stored.length, ...stored.filter((s) => s.mailbox.allowedSenders.length === 0));
+    log.info({ ip: session.remoteAddress, reason: verified.reason }, "sender not verified");
+    if (verified.temporary || stored.length === 0) {
+      await Promise.all(stored.map((s) => deps.store.remove(s.object.key)));
+      // 550 5.7.1 / 451 4.7.1 (RFC 3463: delivery not authorized / temporary security failure).
+      throw reply(verified.temporary ? 451 : 550, `Sender not verified: ${verified.reason}`);
+    }
+  }
   if (failure || stream.sizeExceeded) {
     await Promise.all(stored.map((s) => deps.store.remove(s.object.key)));
     if (stream.sizeExceeded) throw tooLarge();
