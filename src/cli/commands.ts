@@ -282,6 +282,20 @@ export function registerApiCommands(program: Command): void {
       ),
     );
   credentials
+    .command("set-max-sessions <id> <n>")
+    .description(
+      'how many SFTP/FTP sessions this login may have at once (1-256), or "default" for the server\'s',
+    )
+    .action(
+      action((api, id: string, n: string) => {
+        if (n !== "default" && !/^[1-9]\d*$/.test(n))
+          throw new Error('<n> must be a whole number 1-256, or "default"');
+        return api.request("PATCH", `/api/v1/credentials/${encodeURIComponent(id)}`, {
+          maxSessions: n === "default" ? null : Number(n),
+        });
+      }, printObject),
+    );
+  credentials
     .command("reset <id>")
     .description("generate a new password (shown once); the old one stops working")
     .action(

@@ -311,11 +311,13 @@ CREATE TABLE credentials (
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   updated_at timestamp with time zone NOT NULL DEFAULT now(),
   last_used_at timestamp with time zone,
+  max_sessions integer,
   CONSTRAINT credentials_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
   CONSTRAINT credentials_account_id_id_key UNIQUE (account_id, id),
   CONSTRAINT credentials_check CHECK (((kind = 'password'::text) = (password_hash IS NOT NULL))),
   CONSTRAINT credentials_check1 CHECK (((kind = 'public_key'::text) = ((public_key IS NOT NULL) AND (fingerprint IS NOT NULL) AND (key_type IS NOT NULL)))),
   CONSTRAINT credentials_kind_check CHECK ((kind = ANY (ARRAY['password'::text, 'public_key'::text]))),
+  CONSTRAINT credentials_max_sessions_check CHECK (((max_sessions >= 1) AND (max_sessions <= 256))),
   CONSTRAINT credentials_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
   CONSTRAINT credentials_pkey PRIMARY KEY (id),
   CONSTRAINT credentials_username_key UNIQUE (username)

@@ -56,6 +56,7 @@ export interface CredentialsTable {
   created_at: CreatedAt;
   updated_at: Timestamp;
   last_used_at: Timestamp | null;
+  max_sessions: Generated<number | null>;
 }
 
 export interface ConnectionsTable {

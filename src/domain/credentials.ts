@@ -32,7 +32,12 @@ export interface Credential {
   createdAt: Date;
   updatedAt: Date;
   lastUsedAt: Date | null;
+  /** Concurrent SFTP/FTP sessions this login may have; null: the server's default. */
+  maxSessions: number | null;
 }
+
+/** The most concurrent sessions a credential may be given (each holds an SSH or FTP connection). */
+export const MAX_SESSIONS_CEILING = 256;
 
 /** The create and reset responses: the only places a generated password appears. */
 export type CredentialWithSecret = Credential & { password?: string };
@@ -41,11 +46,13 @@ export interface NewCredential {
   name: string;
   kind: CredentialKind;
   publicKey?: string | undefined;
+  maxSessions?: number | null | undefined;
 }
 
 export interface CredentialChange {
   name?: string | undefined;
   publicKey?: string | undefined;
+  maxSessions?: number | null | undefined;
 }
 
 type Row = Selectable<CredentialsTable>;
@@ -64,7 +71,17 @@ function toCredential(r: Row, usedBy: { id: string; name: string }[]): Credentia
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     lastUsedAt: r.last_used_at,
+    maxSessions: r.max_sessions,
   };
+}
+
+function checkMaxSessions(n: number | null): number | null {
+  if (n !== null && !(Number.isInteger(n) && n >= 1 && n <= MAX_SESSIONS_CEILING)) {
+    throw invalid([
+      { path: "maxSessions", message: `must be a whole number from 1 to ${MAX_SESSIONS_CEILING}, or null` },
+    ]);
+  }
+  return n;
 }
 
 function checkName(name: string): string {
@@ -124,6 +141,7 @@ export async function createCredential(
           kind: input.kind,
           username: generateUsername(name),
           password_hash: secret?.password_hash ?? null,
+          max_sessions: checkMaxSessions(input.maxSessions ?? null),
           ...(key ?? {}),
         })
         .returningAll()
@@ -220,6 +238,7 @@ export async function updateCredential(
   const row = await findRow(db, actor, id);
   const set: Updateable<CredentialsTable> = {};
   if (change.name !== undefined) set.name = checkName(change.name);
+  if (change.maxSessions !== undefined) set.max_sessions = checkMaxSessions(change.maxSessions);
   if (change.publicKey !== undefined) {
     if (row.kind !== "public_key") {
       throw invalid([
@@ -247,6 +266,15 @@ export async function updateCredential(
       "credential.renamed",
       { type: "credential", id },
       { from: row.name, to: set.name },
+    );
+  }
+  if (set.max_sessions !== undefined && set.max_sessions !== row.max_sessions) {
+    await audit(
+      db,
+      actor,
+      "credential.max_sessions_set",
+      { type: "credential", id },
+      { from: row.max_sessions, to: set.max_sessions },
     );
   }
   if (set.fingerprint !== undefined) {

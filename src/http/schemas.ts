@@ -125,11 +125,29 @@ export const CredentialBody = z.strictObject({
     .describe(
       "For kind public_key: OpenSSH (ssh-ed25519, ecdsa-sha2-*, ssh-rsa ≥ 2048 bits), RFC 4716 or PEM",
     ),
+  maxSessions: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .nullable()
+    .optional()
+    .describe(
+      "Concurrent SFTP/FTP sessions this login may have (parallel clients open one per transfer); null: the server's default",
+    ),
 });
 
 export const CredentialPatch = z.strictObject({
   name: z.string().max(200).optional(),
   publicKey: z.string().max(16_384).optional().describe("Replaces the key (kind public_key only)"),
+  maxSessions: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .nullable()
+    .optional()
+    .describe("Concurrent SFTP/FTP sessions this login may have; null: the server's default"),
 });
 
 export const Credential = z.object({
@@ -145,6 +163,12 @@ export const Credential = z.object({
   createdAt: z.date(),
   updatedAt: z.date(),
   lastUsedAt: z.date().nullable(),
+  maxSessions: z
+    .number()
+    .nullable()
+    .describe(
+      "Concurrent SFTP/FTP sessions this login may have; null: the server's default (FERRY_MAX_SESSIONS_PER_CREDENTIAL)",
+    ),
 });
 
 export const CredentialWithSecret = Credential.extend({

@@ -89,9 +89,14 @@ export class LoginGuard {
     this.counters.delete(`user:${username}`);
   }
 
-  /** Takes a session slot for a credential; false when it already has the maximum. */
-  openSession(credentialId: string): boolean {
-    return take(this.sessions, credentialId, this.options.maxSessionsPerCredential);
+  /** The session cap of a login: its credential's own, or the server's default. */
+  sessionCap(login: { maxSessions: number | null }): number {
+    return login.maxSessions ?? this.options.maxSessionsPerCredential;
+  }
+
+  /** Takes a session slot for a credential; false when it already has its maximum. */
+  openSession(login: { credentialId: string; maxSessions: number | null }): boolean {
+    return take(this.sessions, login.credentialId, this.sessionCap(login));
   }
 
   closeSession(credentialId: string): void {

@@ -13,12 +13,13 @@ interface CredentialRow {
   kind: "password" | "public_key";
   password_hash: string | null;
   public_key: string | null;
+  max_sessions: number | null;
 }
 
 async function find(db: Kysely<Database>, username: string): Promise<CredentialRow | undefined> {
   return db
     .selectFrom("credentials")
-    .select(["id", "account_id", "username", "kind", "password_hash", "public_key"])
+    .select(["id", "account_id", "username", "kind", "password_hash", "public_key", "max_sessions"])
     .where("username", "=", username)
     .executeTakeFirst();
 }
@@ -28,7 +29,14 @@ async function find(db: Kysely<Database>, username: string): Promise<CredentialR
 let dummyHash: Promise<string> | undefined;
 
 function toLogin(c: CredentialRow, protocol: Login["protocol"], remoteIp: string | null): Login {
-  return { accountId: c.account_id, credentialId: c.id, username: c.username, protocol, remoteIp };
+  return {
+    accountId: c.account_id,
+    credentialId: c.id,
+    username: c.username,
+    protocol,
+    remoteIp,
+    maxSessions: c.max_sessions,
+  };
 }
 
 /** The login for a username and password, or null. */

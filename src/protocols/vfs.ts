@@ -74,6 +74,8 @@ export interface Login {
   username: string;
   protocol: Extract<TransferProtocol, "sftp" | "ftp">;
   remoteIp: string | null;
+  /** The credential's own cap on concurrent sessions; null: the server's. */
+  maxSessions: number | null;
 }
 
 export interface VfsDeps {

@@ -138,3 +138,54 @@ describe("a login over its session limit", () => {
     expect(await passwordLogin(cred.username, cred.password, "127.0.0.1")).toBe("ok");
   });
 });
+
+describe("a credential's own session limit", () => {
+  /** Opens `n` SSH sessions of one login at once; how many were let in, and the refusal's words if any. */
+  async function sessions(cred: { username: string; password: string }, n: number) {
+    const clients: Client[] = [];
+    let refusal = "";
+    for (let i = 0; i < n; i++) {
+      const client = new Client();
+      const ok = await new Promise<boolean>((resolve) => {
+        client
+          .once("ready", () => resolve(true))
+          .once("error", (err) => {
+            refusal = err.message;
+            resolve(false);
+          });
+        client.connect({
+          host: "127.0.0.1",
+          port: sftpPort,
+          username: cred.username,
+          password: cred.password,
+        });
+      });
+      if (ok) clients.push(client);
+    }
+    for (const c of clients) c.end();
+    await new Promise((r) => setTimeout(r, 300));
+    return { admitted: clients.length, refusal };
+  }
+
+  it("replaces the server's default for that login only, up or down", async () => {
+    const wide = (await credential("password")) as { id: string; username: string; password: string };
+    const narrow = (await credential("password")) as { id: string; username: string; password: string };
+    const set = (c: { id: string }, maxSessions: number | null) =>
+      apiCall(ferry.url, token, "PATCH", `/api/v1/credentials/${c.id}`, { maxSessions });
+    expect(await set(wide, 6)).toMatchObject({ maxSessions: 6 });
+    expect(await set(narrow, 1)).toMatchObject({ maxSessions: 1 });
+    // The server's default here is 3.
+    expect(await sessions(wide, 7)).toMatchObject({ admitted: 6 });
+    const one = await sessions(narrow, 2);
+    expect(one.admitted).toBe(1);
+    expect(one.refusal).toMatch(/Too many sessions for this login at once \(its limit is 1\)/);
+    await set(narrow, null);
+    expect(await sessions(narrow, 4)).toMatchObject({ admitted: 3 });
+    const tooMany = await fetch(`${ferry.url}/api/v1/credentials/${narrow.id}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ maxSessions: 10_000 }),
+    });
+    expect(tooMany.status).toBe(400);
+  });
+});

@@ -105,8 +105,10 @@ export async function startFtpServer(
         await guard.failed(ip, username);
         throw new Error("Login incorrect");
       }
-      if (!guard.openSession(login.credentialId))
-        throw new Error("Too many sessions for this login; try later");
+      if (!guard.openSession(login))
+        throw new Error(
+          `Too many sessions for this login at once (its limit is ${guard.sessionCap(login)}); try again when one ends`,
+        );
       // The slot is given back at disconnect, which may come while the lines below wait for the database.
       // ftp-srv replaces commandSocket with a TLSSocket after AUTH TLS: read it when needed.
       const control = () => (connection as unknown as { commandSocket: Socket }).commandSocket;

@@ -149,13 +149,13 @@ function handleClient(
   client.on("authentication", (ctx) => {
     touch();
     const accept = async (l: Login, method: string) => {
-      if (!guard.openSession(l.credentialId)) {
+      if (!guard.openSession(l)) {
         // Not an authentication failure (the password or key was right): say what it is.
         log.warn({ username: l.username }, "too many concurrent sessions for this credential");
         return disconnectWith(
           client,
           DISCONNECT.TOO_MANY_CONNECTIONS,
-          "Too many sessions for this login at once; try again when one ends (or ask for a higher limit)",
+          `Too many sessions for this login at once (its limit is ${guard.sessionCap(l)}); try again when one ends, or raise the credential's maxSessions`,
         );
       }
       login = l;
