@@ -15,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 # Third-party clients of the interop suite (test/interop/).
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
+command -v ncftpput >/dev/null 2>&1 || need+=(ncftp)
 /usr/bin/python3 -c "import paramiko" >/dev/null 2>&1 || need+=(python3-paramiko)
 # Java programs run from source (java File.java needs the JDK's compiler), with Debian's JSch and Commons Net.
 command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)

@@ -19,7 +19,18 @@ declare module "vitest" {
 
 /** The real clients the end-to-end tests drive must be installed (scripts/install-test-tools.sh does it). */
 function checkTools(): void {
-  const tools = ["sftp", "scp", "ssh-keygen", "curl", "lftp", "swaks", "chromium", "rclone", "javac"];
+  const tools = [
+    "sftp",
+    "scp",
+    "ssh-keygen",
+    "curl",
+    "lftp",
+    "swaks",
+    "chromium",
+    "rclone",
+    "javac",
+    "ncftpput",
+  ];
   const missing = tools.filter((tool) => {
     try {
       execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });

@@ -1,6 +1,6 @@
 // Drives Ferry's FTP server with Apache Commons Net's FTPSClient (explicit TLS), as a Java poller would,
 // printing one JSON line per operation: {"op": ..., "result": "ok" | "refused-clearly" | "FAIL", "detail": ...}.
-// Usage: java -cp commons-net.jar CommonsNetClient.java PORT USER PASSWORD FOLDER FILE
+// Usage: java -cp commons-net.jar CommonsNetClient.java PORT USER PASSWORD FOLDER FILE BIG_FILE
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
@@ -36,6 +36,10 @@ public class CommonsNetClient {
     ftp.setFileType(FTP.BINARY_FILE_TYPE);
     boolean up = ftp.storeFile(inbox + "/commons.csv", new ByteArrayInputStream(data));
     report("upload", up, false, ftp.getReplyString());
+    try (java.io.InputStream big = Files.newInputStream(Paths.get(args[5]))) {
+      boolean upBig = ftp.storeFile(inbox + "/commons-big.csv", big);
+      report("upload 50 MB", upBig, false, ftp.getReplyString());
+    }
     FTPFile[] ml = ftp.mlistDir(inbox);
     boolean found = Arrays.stream(ml).anyMatch(f -> f.getName().equals("commons.csv") && f.getSize() == data.length);
     report("mlistDir", found, false, ml.length);

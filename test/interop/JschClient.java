@@ -1,6 +1,6 @@
 // Drives Ferry's SFTP server with JSch (Debian's 0.1.5x: the old JSch enterprise ETL tools bundle), printing one
 // JSON line per operation: {"op": ..., "result": "ok" | "refused-clearly" | "FAIL", "detail": ...}.
-// Usage: java -cp jsch.jar JschClient.java PORT USER PASSWORD FOLDER FILE
+// Usage: java -cp jsch.jar JschClient.java PORT USER PASSWORD FOLDER FILE BIG_FILE
 import com.jcraft.jsch.ChannelSftp;
 import com.jcraft.jsch.JSch;
 import com.jcraft.jsch.Session;
@@ -35,6 +35,8 @@ public class JschClient {
     sftp.connect(20000);
     sftp.put(local, inbox + "/jsch.csv", ChannelSftp.OVERWRITE);
     report("upload", true, false, data.length);
+    sftp.put(args[5], inbox + "/jsch-big.csv", ChannelSftp.OVERWRITE);
+    report("upload 50 MB", true, false, Files.size(Paths.get(args[5])));
     Vector<?> list = sftp.ls(inbox);
     report("list", list.toString().contains("jsch.csv"), false, list.size());
     long size = sftp.stat(inbox + "/jsch.csv").getSize();

@@ -1,6 +1,6 @@
 """Drives Ferry's FTP server with Python's ftplib (FTP_TLS, explicit), as a customer's script would; prints one
 JSON line per operation: {"op": ..., "result": "ok" | "refused-clearly" | "FAIL", "detail": ...}.
-Usage: ftplib_client.py PORT USER PASSWORD FOLDER FILE"""
+Usage: ftplib_client.py PORT USER PASSWORD FOLDER FILE BIG_FILE"""
 import ftplib
 import hashlib
 import io
@@ -24,6 +24,9 @@ ftp.login(user, password)
 ftp.prot_p()
 reply = ftp.storbinary(f"STOR {inbox}/ftplib.csv", io.BytesIO(data))
 report("upload", reply.startswith("226"), reply)
+with open(sys.argv[6], "rb") as big:
+    reply = ftp.storbinary(f"STOR {inbox}/ftplib-big.csv", big)
+report("upload 50 MB", reply.startswith("226"), reply)
 facts = dict(ftp.mlsd(inbox))
 report("mlsd", facts.get("ftplib.csv", {}).get("size") == str(len(data)), facts.get("ftplib.csv"))
 report("size", ftp.size(f"{inbox}/ftplib.csv") == len(data))

@@ -1,7 +1,8 @@
 """Drives Ferry's SFTP server with paramiko, as a customer's Python script would; prints one JSON line per
-operation: {"op": ..., "result": "ok" | "refused-clearly" | "FAIL", "detail": ...}. Usage: paramiko_client.py PORT USER PASSWORD FOLDER FILE"""
+operation: {"op": ..., "result": "ok" | "refused-clearly" | "FAIL", "detail": ...}. Usage: paramiko_client.py PORT USER PASSWORD FOLDER FILE BIG_FILE"""
 import hashlib
 import json
+import os
 import sys
 
 import paramiko
@@ -22,6 +23,8 @@ data = open(local, "rb").read()
 
 sftp.put(local, f"{inbox}/paramiko.csv")
 report("upload", True, len(data))
+sftp.put(sys.argv[6], f"{inbox}/paramiko-big.csv")
+report("upload 50 MB", True, os.path.getsize(sys.argv[6]))
 names = sftp.listdir(inbox)
 report("list", "paramiko.csv" in names, names)
 size = sftp.stat(f"{inbox}/paramiko.csv").st_size

@@ -14,6 +14,14 @@
  * into a TCP reset that throws away the end of the upload still in their send buffer. TLS 1.2 sends its
  * ticket inside the handshake, which every client reads. (Node has no way to send no TLS 1.3 tickets:
  * SSL_OP_NO_TICKET only makes them stateful.) The control connection keeps TLS 1.3.
+ *
+ * A TLS socket over a JS stream (Node's JSStreamSocket) must never be handed bytes to read while one of its
+ * writes or its shutdown is still being finished: reading can make TLS write (an alert, its answer to the
+ * peer's close_notify), and a write while another write or the shutdown is pending fails an internal
+ * assertion that takes the whole process down (nodejs/node#35384; seen here with rclone's 16 parallel FTPS
+ * transfers). The tap therefore holds incoming bytes while a write is in flight, until after the TLS layer
+ * has been told it finished, and once Ferry ends a data connection (its transfer is over) it reads nothing
+ * more from it.
  */
 import type net from "node:net";
 import { Duplex } from "node:stream";
@@ -34,24 +42,62 @@ export class RecordTap extends Duplex {
   orderlyEnd: boolean | null = null;
   /** Set when the TCP connection failed (e.g. reset by the peer). */
   networkError: Error | null = null;
+  /** Writes not yet known to be finished by the TLS layer above; while any is, incoming bytes wait. */
+  private writing = 0;
+  /** Bytes (and the TCP end, as null) held back while a write was in flight, in order. */
+  private held: (Buffer | null)[] = [];
+  private rawClosed = false;
+  /** Set when Ferry ended the connection: whatever still arrives is dropped, never handed to TLS. */
+  private ignoring = false;
 
   constructor(private raw: net.Socket) {
     super({ allowHalfOpen: true });
-    raw.on("data", (chunk: Buffer) => {
-      this.track(chunk);
-      if (!this.push(chunk)) raw.pause();
-    });
-    raw.on("end", () => {
-      this.orderlyEnd = this.lastType === ALERT && this.remaining === 0 && this.headerHave === 0;
-      this.push(null);
-    });
+    raw.on("data", (chunk: Buffer) => this.receive(chunk));
+    raw.on("end", () => this.receive(null));
     raw.on("error", (err) => {
       this.networkError = err;
       this.destroy(err);
     });
     raw.on("close", () => {
-      if (!this.destroyed) this.destroy();
+      this.rawClosed = true;
+      // Bytes still held are handed over first (release() destroys once they are).
+      if (this.held.length === 0 && !this.destroyed) this.destroy();
     });
+  }
+
+  /** From now on nothing that arrives reaches the TLS layer (which is shutting down). */
+  stopReading(): void {
+    this.ignoring = true;
+    this.held = [];
+    this.raw.resume();
+  }
+
+  private receive(chunk: Buffer | null): void {
+    if (this.ignoring) return;
+    if (this.writing > 0 || this.held.length > 0) {
+      this.held.push(chunk);
+      this.raw.pause();
+      return;
+    }
+    this.deliver(chunk);
+  }
+
+  private deliver(chunk: Buffer | null): void {
+    if (chunk === null) {
+      this.orderlyEnd = this.lastType === ALERT && this.remaining === 0 && this.headerHave === 0;
+      this.push(null);
+      return;
+    }
+    this.track(chunk);
+    if (!this.push(chunk)) this.raw.pause();
+  }
+
+  /** Hands over what was held, one piece at a time, stopping again as soon as TLS starts a write. */
+  private release(): void {
+    while (this.writing === 0 && this.held.length > 0 && !this.destroyed) this.deliver(this.held.shift()!);
+    if (this.held.length > 0 || this.destroyed) return;
+    if (this.rawClosed) this.destroy();
+    else if (!this.isPaused()) this.raw.resume();
   }
 
   /** Follows record boundaries: header (type, version, length), then `length` bytes of body. */
@@ -77,11 +123,22 @@ export class RecordTap extends Duplex {
   }
 
   override _read(): void {
-    this.raw.resume();
+    if (this.held.length === 0) this.raw.resume();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.raw.write(chunk, done);
+    this.writing++;
+    this.raw.write(chunk, (err) => {
+      done(err);
+      // The TLS layer learns that its write finished in a setImmediate of its own, scheduled from `done`
+      // (directly or on the next tick): two turns later it surely has.
+      setImmediate(() =>
+        setImmediate(() => {
+          this.writing--;
+          this.release();
+        }),
+      );
+    });
   }
 
   override _final(done: (err?: Error | null) => void): void {
@@ -116,6 +173,20 @@ export function secureDataSocket(raw: net.Socket, options: tls.SecureContextOpti
   });
   // Node's wrapper of a stream under TLS does not pass the stream's failure on: a reset must fail the socket.
   tap.once("error", (err) => socket.destroy(err));
+  // Ending is TLS's shutdown, during which it must not be handed the peer's bytes (see the module's comment);
+  // but a listing may be ended before the client even started its handshake, which still needs reading.
+  let secured = false;
+  let ending = false;
+  socket.once("secure", () => {
+    secured = true;
+    if (ending) tap.stopReading();
+  });
+  const end = socket.end.bind(socket);
+  socket.end = ((...args: Parameters<typeof socket.end>) => {
+    ending = true;
+    if (secured) tap.stopReading();
+    return end(...args);
+  }) as typeof socket.end;
   taps.set(socket, tap);
   return socket;
 }

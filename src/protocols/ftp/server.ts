@@ -47,7 +47,9 @@ export async function startFtpServer(
   installFtpSrvFixes();
   const log = parentLog.child({ protocol: "ftp" });
   // ftp-srv logs every command line at trace level, PASS with its password: it never logs below debug.
-  const ftpSrvLog = log.child({}, { level: log.isLevelEnabled("debug") ? "debug" : log.level });
+  const ftpSrvLog = clientErrorsAsInfo(
+    log.child({}, { level: log.isLevelEnabled("debug") ? "debug" : log.level }),
+  );
   const ferryOptions: FerryFtpOptions = { ferryRequireTls: options.requireTls };
   // ftp-srv's constructor hooks SIGTERM/SIGINT/SIGQUIT to close itself and process.exit(0) 100 ms later,
   // behind the back of Ferry's own shutdown (which then never stopped its embedded PostgreSQL): unhooked below.
@@ -155,4 +157,22 @@ export async function startFtpServer(
   await server.listen();
   log.info({ port: options.port }, "ftp server listening");
   return { port: options.port, close: () => server.close() };
+}
+
+/**
+ * ftp-srv logs at error level what one client did or suffered: a refused command (no such file, a folder it
+ * may not make), a reply to a socket the client already closed ("Satisfy Parameters Error", at the end of
+ * many sessions). Those are no server errors: they go to the log at info. Ferry's own failures are logged by
+ * its own code.
+ */
+function clientErrorsAsInfo<L extends Pick<Logger, "info" | "child">>(logger: L): L {
+  return new Proxy(logger, {
+    get(target, key, receiver) {
+      if (key === "error") return target.info.bind(target);
+      if (key === "child")
+        return (bindings: Record<string, unknown>) =>
+          clientErrorsAsInfo(target.child(bindings) as unknown as L);
+      return Reflect.get(target, key, receiver);
+    },
+  });
 }
