@@ -311,6 +311,9 @@ describe("configuration", () => {
       { id: 5, name: "sessions", status: "already_applied" },
       { id: 6, name: "pulls", status: "already_applied" },
       { id: 7, name: "account_controls", status: "already_applied" },
+      { id: 8, name: "status_vocabulary", status: "already_applied" },
+      { id: 9, name: "storage_quota", status: "already_applied" },
+      { id: 10, name: "credential_sessions", status: "already_applied" },
     ]);
   });
 });

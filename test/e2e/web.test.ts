@@ -416,8 +416,13 @@ describe("the web UI", () => {
     await visible(page.locator(".field.invalid .error"));
     await page.getByLabel("Public key", { exact: true }).fill("");
     await page.getByLabel("Credential name", { exact: true }).fill("Reporting server (new)");
+    await page.getByLabel("Sessions at once", { exact: true }).fill("300");
     await page.getByRole("button", { name: "Save credential" }).click();
-    await visible(page.getByRole("row", { name: /Reporting server \(new\)/ }));
+    await visible(page.locator(".field.invalid .error"));
+    await page.getByLabel("Sessions at once", { exact: true }).fill("4");
+    await page.getByRole("button", { name: "Save credential" }).click();
+    const renamed = page.getByRole("row", { name: /Reporting server \(new\)/ });
+    await contains(renamed, "up to 4 sessions at once");
     await shot(page, "20-credentials");
     await context.close();
   });

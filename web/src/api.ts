@@ -94,6 +94,8 @@ export interface Credential {
   usedBy: { id: string; name: string }[];
   createdAt: string;
   lastUsedAt: string | null;
+  /** Concurrent SFTP/FTP sessions this login may have; null: the server's default. */
+  maxSessions: number | null;
   password?: string;
 }
 

@@ -115,6 +115,9 @@ export function Credentials() {
                         {c.keyType} {c.fingerprint}
                       </div>
                     )}
+                    {c.maxSessions !== null && (
+                      <div className="muted small">up to {c.maxSessions} sessions at once</div>
+                    )}
                   </td>
                   <td data-label="Used by">
                     {c.usedBy.length === 0 && <span className="muted">no connection</span>}

@@ -958,14 +958,27 @@ function CredentialsStep(
   );
 }
 
-/** Rename a credential, or replace its public key. */
+/** Rename a credential, replace its public key, or set how many sessions it may have at once. */
 export function EditCredential(props: { credential: Credential; onDone: (c: Credential | null) => void }) {
   const [name, setName] = useState(props.credential.name);
   const [publicKey, setPublicKey] = useState("");
+  const [sessions, setSessions] = useState(props.credential.maxSessions?.toString() ?? "");
   const [error, setError] = useState<ApiError | null>(null);
   const save = async () => {
+    if (sessions.trim() && !/^\d+$/.test(sessions.trim())) {
+      setError(
+        new ApiError(400, "VALIDATION_FAILED", "", [
+          { path: "maxSessions", message: "must be a whole number from 1 to 256, or empty" },
+        ]),
+      );
+      return;
+    }
     try {
-      const body = { name, ...(publicKey.trim() ? { publicKey } : {}) };
+      const body = {
+        name,
+        maxSessions: sessions.trim() ? Number(sessions.trim()) : null,
+        ...(publicKey.trim() ? { publicKey } : {}),
+      };
       props.onDone(await api<Credential>("PATCH", `/credentials/${props.credential.id}`, body));
     } catch (e) {
       setError(e instanceof ApiError ? e : new ApiError(0, "ERROR", String(e)));
@@ -977,6 +990,14 @@ export function EditCredential(props: { credential: Credential; onDone: (c: Cred
       {props.credential.kind === "public_key" && (
         <PublicKeyField value={publicKey} onChange={setPublicKey} serverError={error?.field("publicKey")} />
       )}
+      <TextField
+        label="Sessions at once"
+        type="number"
+        value={sessions}
+        onChange={setSessions}
+        error={error?.field("maxSessions")}
+        hint="How many SFTP/FTP sessions this login may have open together (parallel tools open one per transfer). Empty: the server's default."
+      />
       {error && !error.fields.length && <Notice kind="error">{error.message}</Notice>}
       <div className="row">
         <button type="button" onClick={save}>
