@@ -37,6 +37,20 @@ const RawConfig = z.object({
    * it); false keeps every file in the page cache. (Default: true)
    */
   FERRY_DIRECT_IO: z.enum(["true", "false"]).default("true"),
+  /**
+   * Where files are kept: unset, the data directory's files/ (local disk); s3://bucket/prefix, an S3-compatible
+   * object store shared by every node (credentials from the AWS SDK's standard chain: AWS_ACCESS_KEY_ID…).
+   */
+  FERRY_STORE_URL: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, "must be s3://bucket or s3://bucket/prefix")
+    .optional(),
+  /** The S3 endpoint, for a store that is not AWS (Ceph RGW, MinIO): e.g. https://s3.example.com */
+  FERRY_S3_ENDPOINT: z.url().optional(),
+  /** The S3 region. (Default: us-east-1) */
+  FERRY_S3_REGION: z.string().min(1).default("us-east-1"),
+  /** Path-style addressing (bucket in the path, not the host name), which Ceph RGW and MinIO need. (Default: false) */
+  FERRY_S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("false"),
   /** Address the servers listen on. (Default: 0.0.0.0) */
   FERRY_BIND: z.string().min(1).default("0.0.0.0"),
   /** Host name users' clients connect to, used in connection addresses. (Default: localhost) */
@@ -216,6 +230,8 @@ export interface Config {
   dataDir: string;
   /** Direct I/O for large files (store/local.ts). */
   directIo: boolean;
+  /** The object store, when files are kept in S3 (FERRY_STORE_URL); local disk otherwise. */
+  s3: { url: string; endpoint: string | undefined; region: string; forcePathStyle: boolean } | undefined;
   bind: string;
   publicHost: string;
   httpPort: number;
@@ -292,6 +308,14 @@ export function loadConfig(
     databaseUrl: c.DATABASE_URL,
     dataDir: path.resolve(c.FERRY_DATA_DIR),
     directIo: c.FERRY_DIRECT_IO === "true",
+    s3: c.FERRY_STORE_URL
+      ? {
+          url: c.FERRY_STORE_URL,
+          endpoint: c.FERRY_S3_ENDPOINT,
+          region: c.FERRY_S3_REGION,
+          forcePathStyle: c.FERRY_S3_FORCE_PATH_STYLE === "true",
+        }
+      : undefined,
     bind: c.FERRY_BIND,
     publicHost: c.FERRY_PUBLIC_HOST,
     httpPort: c.FERRY_HTTP_PORT,

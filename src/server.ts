@@ -31,6 +31,7 @@ import { loadHostKeys } from "./protocols/sftp/host-keys.js";
 import { startSftpServer } from "./protocols/sftp/server.js";
 import { BossQueue } from "./queue/boss.js";
 import { localStore } from "./store/local.js";
+import { parseS3Url, s3Store } from "./store/s3.js";
 import { version } from "./version.js";
 
 /** A running Ferry. */
@@ -150,13 +151,15 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       password: config.adminPassword,
       token: config.adminToken,
     });
-    const store = localStore(path.join(config.dataDir, "files"), { directIo: config.directIo });
+    const store = config.s3
+      ? s3Store({ ...parseS3Url(config.s3.url), ...config.s3 })
+      : localStore(path.join(config.dataDir, "files"), { directIo: config.directIo });
     // Leftovers of an earlier run: with the data directory locked, every upload in the store's tmp/ is dead;
-    // shared with other processes, only those idle past the grace period are.
+    // shared with other processes (or in a bucket other nodes write to), only those idle past the grace are.
     const swept = await sweepStore(
       handle.db,
       store,
-      exclusive ? { ...SWEEP_DEFAULTS, uploadGraceMs: 0 } : SWEEP_DEFAULTS,
+      exclusive && !config.s3 ? { ...SWEEP_DEFAULTS, uploadGraceMs: 0 } : SWEEP_DEFAULTS,
     );
     if (swept.uploads || swept.objects) log.info({ component: "sweep", ...swept }, "removed store leftovers");
     const box = secretBox(await masterKey(config, log));

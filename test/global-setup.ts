@@ -43,6 +43,7 @@ function checkTools(): void {
   if (!existsSync("/usr/sbin/vsftpd")) missing.push("vsftpd");
   if (!existsSync("/usr/sbin/dovecot")) missing.push("dovecot (dovecot-imapd)");
   if (!existsSync("/usr/sbin/dnsmasq")) missing.push("dnsmasq (dnsmasq-base)");
+  if (!existsSync("/usr/bin/radosgw")) missing.push("radosgw, ceph-mon, ceph-osd (Ceph)");
   if (!existsSync("/usr/share/java/jsch.jar")) missing.push("libjsch-java");
   if (!existsSync("/usr/share/java/commons-net.jar")) missing.push("libcommons-net-java");
   try {

@@ -34,7 +34,7 @@ export function sshClientOptions(port: number): string[] {
   ];
 }
 
-async function sshArgs(login: SshLogin): Promise<{ args: string[]; env: Record<string, string> }> {
+export async function sshArgs(login: SshLogin): Promise<{ args: string[]; env: Record<string, string> }> {
   const args = [...sshClientOptions(login.port), "-o", "ConnectTimeout=10"];
   const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: login.workDir };
   if (login.keyFile) {
