@@ -51,6 +51,11 @@ const RawConfig = z.object({
   FERRY_S3_REGION: z.string().min(1).default("us-east-1"),
   /** Path-style addressing (bucket in the path, not the host name), which Ceph RGW and MinIO need. (Default: false) */
   FERRY_S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("false"),
+  /**
+   * Emailed download links send the browser to a presigned URL of the object (valid 5 minutes) instead of
+   * streaming the file through Ferry; only where users can reach the S3 endpoint. (Default: false)
+   */
+  FERRY_S3_PRESIGN_DOWNLOADS: z.enum(["true", "false"]).default("false"),
   /** Address the servers listen on. (Default: 0.0.0.0) */
   FERRY_BIND: z.string().min(1).default("0.0.0.0"),
   /** Host name users' clients connect to, used in connection addresses. (Default: localhost) */
@@ -231,7 +236,15 @@ export interface Config {
   /** Direct I/O for large files (store/local.ts). */
   directIo: boolean;
   /** The object store, when files are kept in S3 (FERRY_STORE_URL); local disk otherwise. */
-  s3: { url: string; endpoint: string | undefined; region: string; forcePathStyle: boolean } | undefined;
+  s3:
+    | {
+        url: string;
+        endpoint: string | undefined;
+        region: string;
+        forcePathStyle: boolean;
+        presignDownloads: boolean;
+      }
+    | undefined;
   bind: string;
   publicHost: string;
   httpPort: number;
@@ -314,6 +327,7 @@ export function loadConfig(
           endpoint: c.FERRY_S3_ENDPOINT,
           region: c.FERRY_S3_REGION,
           forcePathStyle: c.FERRY_S3_FORCE_PATH_STYLE === "true",
+          presignDownloads: c.FERRY_S3_PRESIGN_DOWNLOADS === "true",
         }
       : undefined,
     bind: c.FERRY_BIND,

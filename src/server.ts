@@ -264,6 +264,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       metrics: createMetrics(),
       queue,
       maxUploadBytes: config.maxUploadBytes,
+      presignDownloads: config.s3?.presignDownloads ?? false,
       logger: log.child({ component: "http" }),
       version,
       loginGuard: guard,

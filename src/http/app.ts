@@ -37,6 +37,8 @@ export interface ApiDeps {
   queue: JobQueue;
   /** Largest file accepted by upload, in bytes. */
   maxUploadBytes: number;
+  /** Download links redirect to a presigned URL of the object store (when the store signs them). */
+  presignDownloads?: boolean;
   logger?: Logger | undefined;
   version?: string | undefined;
   /** Failed-login limits, shared with SFTP/FTP (web sign-ins count under `web:<login>`). */

@@ -47,6 +47,11 @@ export interface FileStore {
   removeStaleUploads(before: Date): Promise<number>;
   /** Keys of committed objects last changed before `before`, in batches (for the sweep of orphans). */
   objectsBefore(before: Date): AsyncIterable<string[]>;
+  /**
+   * A URL that serves the object for `seconds` to whoever has it, as a download named `fileName` (object
+   * stores sign one; the local store has none: Ferry serves the bytes itself).
+   */
+  presign?(key: string, fileName: string, seconds: number): Promise<string>;
 }
 
 const STREAM_CHUNK = 1024 * 1024;

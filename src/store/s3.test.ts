@@ -78,6 +78,25 @@ describe("the S3 store", () => {
     await again.abort();
   });
 
+  it("signs download URLs that serve the object for a while, named, and refuses a tampered one", async () => {
+    const data = randomBytes(300_000);
+    const upload = await store.create();
+    await upload.write(data, 0);
+    const { key } = await upload.commit();
+    const url = await store.presign!(key, "report 2026-12-01.csv", 60);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-disposition")).toBe(
+      "attachment; filename*=UTF-8''report%202026-12-01.csv",
+    );
+    expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
+    const tampered = url.replace(/(X-Amz-Signature=)([0-9a-f])/, (_, p, c) => `${p}${c === "0" ? "1" : "0"}`);
+    expect((await fetch(tampered)).status).toBe(403);
+    const expired = await store.presign!(key, "x.csv", 1);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await fetch(expired)).status).toBe(403);
+  });
+
   it("keeps objects under its prefix only", async () => {
     const upload = await store.create();
     await upload.write(Buffer.from("x"), 0);

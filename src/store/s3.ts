@@ -13,7 +13,8 @@
  * completed, then the Transfer committed. A cut upload aborts its multipart upload; those a crash left behind
  * are aborted by the store sweep (removeStaleUploads).
  *
- * Reads are ranged GETs of READ_BLOCK bytes, the next block fetched while the current one is read.
+ * Reads are ranged GETs of READ_BLOCK bytes, the next block fetched while the current one is read. Emailed
+ * download links can send the browser to a presigned URL of the object (FERRY_S3_PRESIGN_DOWNLOADS).
  *
  * Ceph RGW 16 refuses the SDK's default request checksums on streamed bodies (411, aws-chunked trailers):
  * checksums are computed only when an operation requires them; Ferry keeps its own SHA-256.
@@ -31,6 +32,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload as MultipartUpload } from "@aws-sdk/lib-storage";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { newId } from "../db/ids.js";
 import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
 
@@ -121,6 +123,18 @@ export function s3Store(options: S3StoreOptions, client: S3Client = s3Client(opt
         keyMarker = page.NextKeyMarker;
         uploadIdMarker = page.NextUploadIdMarker;
       }
+    },
+    presign(key, fileName, seconds) {
+      return getSignedUrl(
+        client,
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: name(key),
+          ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+          ResponseContentType: "application/octet-stream",
+        }),
+        { expiresIn: seconds },
+      );
     },
     async *objectsBefore(before) {
       let token: string | undefined;

@@ -11,6 +11,7 @@ import path from "node:path";
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tokenHash } from "../../src/pipeline/deliver.js";
 import { s3Client } from "../../src/store/s3.js";
 import { createTestDatabase } from "../helpers/db.js";
 import { clicksLogin, type RunningFerry, startServe } from "../helpers/ferry.js";
@@ -48,6 +49,7 @@ beforeAll(async () => {
     FERRY_SFTP_PORT: String(sftpPort),
     FERRY_ADMIN_TOKEN: ADMIN,
     FERRY_WORKERS: "1",
+    FERRY_S3_PRESIGN_DOWNLOADS: "true",
     FERRY_LOG_LEVEL: "warn",
   });
   db = new pg.Client({ connectionString: database.url });
@@ -92,6 +94,20 @@ describe("ferry serve with FERRY_STORE_URL=s3://…", () => {
     const back = path.join(dir, "summary.json");
     const get = await sftp([`get /${folder}/results/clicks_summary.json ${back}`]);
     expect(get.code, get.stderr).toBe(0);
+    // An emailed download link of the file sends the browser to a presigned URL of the bucket.
+    const token = randomBytes(32).toString("base64url");
+    await db.query(
+      `INSERT INTO download_links (token_hash, account_id, transfer_id, expires_at, max_uses)
+       SELECT $1, account_id, id, now() + interval '1 day', 10 FROM transfers WHERE id = $2`,
+      [tokenHash(token), t.id],
+    );
+    const link = await fetch(`${ferry.url}/downloads/${token}`, { redirect: "manual" });
+    expect(link.status).toBe(302);
+    const location = link.headers.get("location")!;
+    expect(location).toMatch(
+      new RegExp(`^${s3.options.endpoint}/${s3.options.bucket}/files/${t.store_key}\\?.*X-Amz-Signature=`),
+    );
+    expect(sha(Buffer.from(await (await fetch(location)).arrayBuffer()))).toBe(sha(data));
   }, 120_000);
 
   it("leaves no Transfer and no multipart upload when the client is killed mid-upload", async () => {

@@ -9,6 +9,9 @@ import { objectStream } from "../../pipeline/store.js";
 import type { ApiDeps } from "../app.js";
 import { ErrorBody } from "../schemas.js";
 
+/** How long a presigned URL a download link redirects to works: enough to start the download, no more. */
+const PRESIGNED_SECONDS = 300;
+
 export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
@@ -41,7 +44,12 @@ export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           : undefined;
         if (!link?.store_key)
           throw notFound("Download link (unknown, expired, used up, or the file is gone)");
-        const reader = await deps.store.open(link.store_key);
+        // With an object store whose URLs users can reach, the bytes come from there, not through Ferry.
+        const presigned =
+          deps.presignDownloads && deps.store.presign
+            ? await deps.store.presign(link.store_key, link.file_name, PRESIGNED_SECONDS)
+            : undefined;
+        const reader = presigned ? undefined : await deps.store.open(link.store_key);
         await countDownload(deps.db, link.account_id, link.transfer_id);
         await audit(
           deps.db,
@@ -50,6 +58,7 @@ export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           { type: "transfer", id: link.transfer_id },
           { fileName: link.file_name, protocol: "link" },
         );
+        if (!reader) return reply.header("cache-control", "no-store").redirect(presigned!, 302);
         return reply
           .header("content-type", "application/octet-stream")
           .header("content-length", reader.size)
