@@ -244,13 +244,15 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     }, 600_000);
     retention.unref();
     closers.push(async () => clearInterval(retention));
-    const guard = new LoginGuard({
+    const guard = new LoginGuard(handle.pool, {
       maxFailures: config.loginMaxFailures,
       windowMs: 15 * 60_000,
       banMs: config.loginBanMs,
       maxSessionsPerCredential: config.maxSessionsPerCredential,
       maxHandlesPerCredential: config.maxHandlesPerCredential,
     });
+    guard.start();
+    closers.push(async () => guard.stop());
     const app = await buildApp({
       db: handle.db,
       box,

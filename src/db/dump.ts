@@ -7,7 +7,7 @@ import type pg from "pg";
 export async function dumpSchema(pool: pg.Pool): Promise<string> {
   const q = async (text: string) => (await pool.query(text)).rows;
   const out: string[] = ["-- Generated from the migrations by `npm run db:dump`; do not edit.", ""];
-  const tables = await q(`SELECT c.oid, c.relname FROM pg_class c
+  const tables = await q(`SELECT c.oid, c.relname, c.relpersistence FROM pg_class c
     WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' ORDER BY c.relname`);
   for (const t of tables) {
     const columns = await q(`SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull,
@@ -23,7 +23,8 @@ export async function dumpSchema(pool: pg.Pool): Promise<string> {
       ),
       ...constraints.map((c) => `  CONSTRAINT ${c.conname} ${c.def}`),
     ];
-    out.push(`CREATE TABLE ${t.relname} (\n${lines.join(",\n")}\n);`);
+    const unlogged = t.relpersistence === "u" ? "UNLOGGED " : "";
+    out.push(`CREATE ${unlogged}TABLE ${t.relname} (\n${lines.join(",\n")}\n);`);
     const indexes = await q(`SELECT pg_get_indexdef(i.indexrelid) AS def FROM pg_index i
       JOIN pg_class c ON c.oid = i.indexrelid
       WHERE i.indrelid = ${t.oid} AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)

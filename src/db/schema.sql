@@ -345,6 +345,28 @@ CREATE TABLE ferry_migrations (
   CONSTRAINT ferry_migrations_pkey PRIMARY KEY (id)
 );
 
+CREATE UNLOGGED TABLE login_bans (
+  key text NOT NULL,
+  until timestamp with time zone NOT NULL,
+  CONSTRAINT login_bans_pkey PRIMARY KEY (key)
+);
+
+CREATE UNLOGGED TABLE login_failures (
+  key text NOT NULL,
+  at timestamp with time zone NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX login_failures_key_at ON login_failures USING btree (key, at);
+
+CREATE UNLOGGED TABLE login_sessions (
+  id uuid NOT NULL,
+  credential_id uuid NOT NULL,
+  node text NOT NULL,
+  seen_at timestamp with time zone NOT NULL DEFAULT clock_timestamp(),
+  CONSTRAINT login_sessions_pkey PRIMARY KEY (id)
+);
+CREATE INDEX login_sessions_credential ON login_sessions USING btree (credential_id, seen_at);
+CREATE INDEX login_sessions_node ON login_sessions USING btree (node);
+
 CREATE TABLE partners (
   id bigint NOT NULL,
   account_id uuid NOT NULL,

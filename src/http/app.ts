@@ -12,7 +12,7 @@ import type { Endpoints } from "../domain/connections.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import type { JobQueue } from "../pipeline/jobs.js";
 import type { FileStore } from "../pipeline/store.js";
-import { LoginGuard } from "../protocols/guard.js";
+import type { LoginGuard } from "../protocols/guard.js";
 import { installAuth } from "./auth.js";
 import { installErrorHandler } from "./errors.js";
 import { installRequestLimits, type RequestLimits } from "./limits.js";
@@ -42,7 +42,7 @@ export interface ApiDeps {
   logger?: Logger | undefined;
   version?: string | undefined;
   /** Failed-login limits, shared with SFTP/FTP (web sign-ins count under `web:<login>`). */
-  loginGuard?: LoginGuard | undefined;
+  loginGuard: LoginGuard;
   /** Bearer token that lets non-loopback clients read /metrics (unset: loopback only). */
   metricsToken?: string | undefined;
   /** Session cookies get the Secure flag even over plain HTTP (Ferry served as https behind a proxy). */
@@ -103,15 +103,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(cookie);
   installAuth(app, deps.db, API_PREFIX);
-  const guard =
-    deps.loginGuard ??
-    new LoginGuard({
-      maxFailures: 10,
-      windowMs: 15 * 60_000,
-      banMs: 30 * 60_000,
-      maxSessionsPerCredential: 10,
-      maxHandlesPerCredential: 1024,
-    });
+  const guard = deps.loginGuard;
   await app.register(sessionRoutes(deps, guard), { prefix: API_PREFIX });
   await app.register(accountRoutes(deps), { prefix: API_PREFIX });
   await app.register(credentialRoutes(deps), { prefix: API_PREFIX });

@@ -14,9 +14,19 @@ import { createLogger } from "../../src/log.js";
 import { type Outcome, type ProcessDeps, processTransfer } from "../../src/pipeline/process.js";
 import { type Received, recordUpload } from "../../src/pipeline/receive.js";
 import type { FileStore } from "../../src/pipeline/store.js";
+import { LoginGuard } from "../../src/protocols/guard.js";
 import { BossQueue } from "../../src/queue/boss.js";
 import { localStore } from "../../src/store/local.js";
 import { type TestDb, useTestDb } from "./db.js";
+
+/** The login limits of the in-process API: those of the server's defaults. */
+export const TEST_GUARD = {
+  maxFailures: 10,
+  windowMs: 15 * 60_000,
+  banMs: 30 * 60_000,
+  maxSessionsPerCredential: 10,
+  maxHandlesPerCredential: 1024,
+};
 
 export interface Response<T = any> {
   status: number;
@@ -86,6 +96,7 @@ export function useTestApi(): { current: TestApi } {
       maxUploadBytes: 1024 * 1024,
       logger: createLogger("debug", sink),
       requestLimits: { bodyMs: 1000, minUploadBytesPerSecond: 1024, checkMs: 1000 },
+      loginGuard: new LoginGuard(db.current.pool, TEST_GUARD),
     });
     const call = async (token: string | null, method: string, url: string, body?: unknown) => {
       const res = await app.inject({

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secretBox } from "../../src/domain/secretbox.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/http/metrics.js";
-import { useTestApi } from "../helpers/api.js";
+import { LoginGuard } from "../../src/protocols/guard.js";
+import { TEST_GUARD, useTestApi } from "../helpers/api.js";
 
 const api = useTestApi();
 let port: number;
@@ -126,6 +127,7 @@ describe("behind an https address", () => {
       maxUploadBytes: 1024,
       metricsToken,
       secureCookies: true,
+      loginGuard: new LoginGuard(api.current.db.pool, TEST_GUARD),
     });
     const metrics = (headers: Record<string, string>, remoteAddress: string) =>
       app.inject({ method: "GET", url: "/metrics", headers, remoteAddress });

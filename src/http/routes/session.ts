@@ -66,14 +66,14 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
       },
       async (request, reply) => {
         const login = request.body.login.trim().toLowerCase();
-        if (guard.isBanned(request.ip, `web:${login}`))
+        if (await guard.isBanned(request.ip, `web:${login}`))
           throw new DomainError("TOO_MANY_REQUESTS", "Too many failed sign-ins: try again later");
         const signed = await signIn(deps.db, login, request.body.password, request.ip);
         if (!signed) {
           await guard.failed(request.ip, `web:${login}`);
           throw new DomainError("UNAUTHORIZED", "Wrong login or password");
         }
-        guard.succeeded(request.ip, `web:${login}`);
+        await guard.succeeded(request.ip, `web:${login}`);
         reply.setCookie(SESSION_COOKIE, signed.token, {
           httpOnly: true,
           sameSite: "strict",

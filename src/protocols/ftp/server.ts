@@ -101,13 +101,14 @@ export async function startFtpServer(
       if (options.requireTls && !connection.secure) {
         throw new Error("TLS is required: connect with FTPS (AUTH TLS), e.g. curl --ssl-reqd or lftp");
       }
-      if (guard.isBanned(ip, username)) throw new Error("Login incorrect");
+      if (await guard.isBanned(ip, username)) throw new Error("Login incorrect");
       const login = await passwordLogin(deps.db, username, password, "ftp", ip);
       if (!login) {
         await guard.failed(ip, username);
         throw new Error("Login incorrect");
       }
-      if (!guard.openSession(login))
+      const slot = await guard.openSession(login);
+      if (!slot)
         throw new Error(
           `Too many sessions for this login at once (its limit is ${guard.sessionCap(login)}); try again when one ends`,
         );
@@ -120,10 +121,10 @@ export async function startFtpServer(
         if (released) return;
         released = true;
         fs?.abortOpenUploads();
-        guard.closeSession(login.credentialId);
+        void slot.close();
       };
       onDisconnect.set(connection.id, release);
-      guard.succeeded(ip, username);
+      await guard.succeeded(ip, username);
       await loginSucceeded(deps.db, login, "password");
       if (control().destroyed) {
         release();

@@ -3,7 +3,7 @@ import net, { type AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import ssh2, { type Connection } from "ssh2";
 import type { Admission, PreAuth } from "../admission.js";
-import type { LoginGuard } from "../guard.js";
+import type { LoginGuard, SessionSlot } from "../guard.js";
 import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
 import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";
 import { serveSftp } from "./session.js";
@@ -136,6 +136,8 @@ function handleClient(
 ): void {
   let log = parentLog.child({ protocol: "sftp", ip });
   let login: Login | undefined;
+  let slot: SessionSlot | undefined;
+  let closed = false;
   let idle: NodeJS.Timeout | undefined;
   const touch = () => {
     clearTimeout(idle);
@@ -149,7 +151,8 @@ function handleClient(
   client.on("authentication", (ctx) => {
     touch();
     const accept = async (l: Login, method: string) => {
-      if (!guard.openSession(l)) {
+      const opened = await guard.openSession(l);
+      if (!opened) {
         // Not an authentication failure (the password or key was right): say what it is.
         log.warn({ username: l.username }, "too many concurrent sessions for this credential");
         return disconnectWith(
@@ -158,9 +161,12 @@ function handleClient(
           `Too many sessions for this login at once (its limit is ${guard.sessionCap(l)}); try again when one ends, or raise the credential's maxSessions`,
         );
       }
+      // The connection may have closed while the slot was taken: then it goes back at once.
+      if (closed) return void opened.close();
+      slot = opened;
       login = l;
       log = log.child({ username: l.username, credentialId: l.credentialId, accountId: l.accountId });
-      guard.succeeded(ip, l.username);
+      await guard.succeeded(ip, l.username);
       await loginSucceeded(deps.db, l, method);
       ctx.accept();
     };
@@ -170,7 +176,7 @@ function handleClient(
     };
     (async () => {
       if (ctx.method === "none") return ctx.reject(["password", "publickey"]);
-      if (guard.isBanned(ip, ctx.username)) {
+      if (await guard.isBanned(ip, ctx.username)) {
         log.warn({ username: ctx.username }, "login refused: temporarily banned after repeated failures");
         return ctx.reject(["password", "publickey"]);
       }
@@ -234,7 +240,8 @@ function handleClient(
 
   client.on("error", (err) => log.debug({ err }, "client connection error"));
   client.on("close", () => {
+    closed = true;
     clearTimeout(idle);
-    if (login) guard.closeSession(login.credentialId);
+    void slot?.close();
   });
 }
