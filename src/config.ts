@@ -185,6 +185,8 @@ const RawConfig = z.object({
     .string()
     .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64-encoded")
     .optional(),
+  /** A file holding the master key (base64), e.g. a mounted secret; instead of FERRY_MASTER_KEY. */
+  FERRY_MASTER_KEY_FILE: z.string().min(1).optional(),
   /** Days generated (outbound) files are kept; then their bytes go, their Transfer stays. (Default: 30) */
   FERRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /**
@@ -280,6 +282,7 @@ export interface Config {
   adminPassword: string | undefined;
   adminToken: string | undefined;
   masterKey: Buffer | undefined;
+  masterKeyFile: string | undefined;
   workers: number;
   processingPerAccount: number;
   pullWorkers: number;
@@ -374,6 +377,7 @@ export function loadConfig(
     adminPassword: c.FERRY_ADMIN_PASSWORD,
     adminToken: c.FERRY_ADMIN_TOKEN,
     masterKey: c.FERRY_MASTER_KEY ? Buffer.from(c.FERRY_MASTER_KEY, "base64") : undefined,
+    masterKeyFile: c.FERRY_MASTER_KEY_FILE,
     workers: c.FERRY_WORKERS,
     processingPerAccount: c.FERRY_PROCESSING_PER_ACCOUNT,
     pullWorkers: c.FERRY_PULL_WORKERS,

@@ -9,6 +9,7 @@ import { migrate } from "./db/migrate.js";
 import { type DbHandle, openDb } from "./db/pool.js";
 import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js";
 import { secretBox } from "./domain/secretbox.js";
+import { checkMasterKey, sharedSecret } from "./domain/server-secrets.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
 import { lockDataDir } from "./lock.js";
@@ -105,6 +106,12 @@ export async function openDatabase(
 /** The master key: from config, or generated once into the data directory (mode 0600). */
 async function masterKey(config: Config, log: Logger): Promise<Buffer> {
   if (config.masterKey) return config.masterKey;
+  if (config.masterKeyFile) {
+    const key = Buffer.from((await readFile(config.masterKeyFile, "utf8")).trim(), "base64");
+    if (key.length !== 32)
+      throw new Error(`FERRY_MASTER_KEY_FILE ${config.masterKeyFile}: must hold 32 bytes, base64-encoded`);
+    return key;
+  }
   const file = path.join(config.dataDir, "master.key");
   try {
     return Buffer.from((await readFile(file, "utf8")).trim(), "base64");
@@ -163,6 +170,9 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     );
     if (swept.uploads || swept.objects) log.info({ component: "sweep", ...swept }, "removed store leftovers");
     const box = secretBox(await masterKey(config, log));
+    // Every process on this database must hold the same master key: refused here, before anything is sealed.
+    await checkMasterKey(handle.db, box);
+    const shared = (name: string, make: () => Promise<string>) => sharedSecret(handle.db, box, name, make);
     const egress = egressPolicy(config.remoteAllowPrivate);
     const queue = await BossQueue.start(
       { url, schema: config.jobsSchema, pollingSeconds: 0.5 },
@@ -284,7 +294,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       vfsDeps,
       guard,
       {
-        hostKeys: await loadHostKeys(config.dataDir, config.sshHostKeys),
+        hostKeys: await loadHostKeys(config.dataDir, config.sshHostKeys, shared),
         port: config.sftpPort,
         bind: config.bind,
         idleMs: config.idleTimeoutMs,
@@ -294,10 +304,12 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     );
     closers.push(() => sftp.close());
     // One certificate for FTPS and SMTP STARTTLS.
-    const tls = await loadTlsCertificate(config.dataDir, config.publicHost, {
-      cert: config.ftpTlsCert,
-      key: config.ftpTlsKey,
-    });
+    const tls = await loadTlsCertificate(
+      config.dataDir,
+      config.publicHost,
+      { cert: config.ftpTlsCert, key: config.ftpTlsKey },
+      shared,
+    );
     const ftp = await startFtpServer(
       vfsDeps,
       guard,

@@ -476,6 +476,13 @@ CREATE TABLE result_files (
 );
 CREATE INDEX result_files_connection_name ON result_files USING btree (connection_id, file_name, id DESC);
 
+CREATE TABLE server_secrets (
+  name text NOT NULL,
+  sealed text NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT server_secrets_pkey PRIMARY KEY (name)
+);
+
 CREATE TABLE sessions (
   id uuid NOT NULL,
   account_id uuid NOT NULL,

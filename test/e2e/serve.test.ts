@@ -314,6 +314,8 @@ describe("configuration", () => {
       { id: 8, name: "status_vocabulary", status: "already_applied" },
       { id: 9, name: "storage_quota", status: "already_applied" },
       { id: 10, name: "credential_sessions", status: "already_applied" },
+      { id: 11, name: "shared_login_state", status: "already_applied" },
+      { id: 12, name: "server_secrets", status: "already_applied" },
     ]);
   });
 });

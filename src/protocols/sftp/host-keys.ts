@@ -1,9 +1,10 @@
 /**
- * The SSH host keys: generated once (ed25519, ECDSA P-256 and RSA 3072) into <data>/ssh and kept, or read from the files
- * FERRY_SSH_HOST_KEYS names, so clients' known_hosts stay valid across restarts and across Ferry processes.
+ * The SSH host keys (ed25519, ECDSA P-256 and RSA 3072): the files FERRY_SSH_HOST_KEYS names, or the ones every
+ * node shares through the database (sealed with the master key), made by the first node that needed them — from
+ * the keys it already had in <data>/ssh, if any, so clients' known_hosts stay valid — so all nodes behind a load
+ * balancer present the same keys.
  */
-import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { generateSshKeyPair } from "../../domain/keys.js";
 
@@ -13,22 +14,20 @@ const GENERATED = [
   { file: "ssh_host_rsa_key", generate: () => generateSshKeyPair("rsa", { bits: 3072 }) },
 ];
 
-export async function loadHostKeys(dataDir: string, given: string[] = []): Promise<Buffer[]> {
+/** Where shared secrets come from: the database's value of `name`, or `make()`'s if there is none yet. */
+export type SharedSecret = (name: string, make: () => Promise<string>) => Promise<string>;
+
+export async function loadHostKeys(
+  dataDir: string,
+  given: string[],
+  shared: SharedSecret,
+): Promise<Buffer[]> {
   if (given.length > 0) return Promise.all(given.map((f) => readFile(f)));
-  const dir = path.join(dataDir, "ssh");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const keys: Buffer[] = [];
   for (const g of GENERATED) {
-    const file = path.join(dir, g.file);
-    if (!existsSync(file)) {
-      const pair = g.generate();
-      // "wx": if another process sharing the data directory wrote it first, keep theirs.
-      await writeFile(file, pair.private, { mode: 0o600, flag: "wx" }).catch((err) => {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      });
-      await writeFile(`${file}.pub`, `${pair.public}\n`, { flag: "wx" }).catch(() => {});
-    }
-    keys.push(await readFile(file));
+    const kept = path.join(dataDir, "ssh", g.file);
+    const key = await shared(g.file, async () => readFile(kept, "utf8").catch(() => g.generate().private));
+    keys.push(Buffer.from(key));
   }
   return keys;
 }
