@@ -219,14 +219,9 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       await queue.work<PullJob>(PULL_QUEUE, config.pullWorkers, 0.5, async (job) => {
         const pull = () => runPull(pullDeps, job.data.pullId);
         if (config.pullsPerAccount === 0) return void (await pull());
-        const { rows } = await handle.pool.query<{ account_id: string }>(
-          "SELECT account_id FROM pulls WHERE id = $1",
-          [job.data.pullId],
-        );
         const slot = await inAccountSlot(
           handle.pool,
-          "pull",
-          rows[0]?.account_id ?? "",
+          { table: "pulls", id: job.data.pullId },
           config.pullsPerAccount,
           pull,
         );

@@ -115,6 +115,18 @@ export const PasswordChangeBody = z.strictObject({
 
 export const CredentialKind = z.enum(["password", "public_key"]);
 
+/** A credential's own cap on concurrent sessions (domain/credentials.ts: MAX_SESSIONS_CEILING). */
+const MaxSessions = z
+  .number()
+  .int()
+  .min(1)
+  .max(256)
+  .nullable()
+  .optional()
+  .describe(
+    "Concurrent SFTP/FTP sessions this login may have (parallel clients open one per transfer); null: the server's default",
+  );
+
 export const CredentialBody = z.strictObject({
   name: z.string().max(200).describe("Describe its use case, e.g. 'Orders export from ERP'"),
   kind: CredentialKind,
@@ -125,29 +137,13 @@ export const CredentialBody = z.strictObject({
     .describe(
       "For kind public_key: OpenSSH (ssh-ed25519, ecdsa-sha2-*, ssh-rsa ≥ 2048 bits), RFC 4716 or PEM",
     ),
-  maxSessions: z
-    .number()
-    .int()
-    .min(1)
-    .max(256)
-    .nullable()
-    .optional()
-    .describe(
-      "Concurrent SFTP/FTP sessions this login may have (parallel clients open one per transfer); null: the server's default",
-    ),
+  maxSessions: MaxSessions,
 });
 
 export const CredentialPatch = z.strictObject({
   name: z.string().max(200).optional(),
   publicKey: z.string().max(16_384).optional().describe("Replaces the key (kind public_key only)"),
-  maxSessions: z
-    .number()
-    .int()
-    .min(1)
-    .max(256)
-    .nullable()
-    .optional()
-    .describe("Concurrent SFTP/FTP sessions this login may have; null: the server's default"),
+  maxSessions: MaxSessions,
 });
 
 export const Credential = z.object({

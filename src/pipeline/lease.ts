@@ -47,16 +47,22 @@ export async function leaseIsFree(pool: pg.Pool, key: string): Promise<boolean> 
 }
 
 /**
- * Runs `work` in one of an account's `cap` slots of a kind of work (processing, pulls) — leases, so shared by
- * every process and freed if one dies — or answers "full" at once.
+ * Runs `work` — of the account that owns row `id` of `table` (a transfer to process, a pull) — in one of that
+ * account's `cap` slots for the kind of work: leases, so shared by every process and freed if one dies; or
+ * answers "full" at once.
  */
 export async function inAccountSlot<T>(
   pool: pg.Pool,
-  kind: "processing" | "pull",
-  accountId: string,
+  of: { table: "transfers" | "pulls"; id: string },
   cap: number,
   work: () => Promise<T>,
 ): Promise<{ value: T } | "full"> {
+  const kind = of.table === "pulls" ? "pull" : "processing";
+  const { rows } = await pool.query<{ account_id: string }>(
+    `SELECT account_id FROM ${of.table} WHERE id = $1`,
+    [of.id],
+  );
+  const accountId = rows[0]?.account_id ?? "";
   for (let slot = 0; slot < cap; slot++) {
     const done = await withLease(pool, `ferry-account-${kind}:${accountId}:${slot}`, async () => ({
       value: await work(),

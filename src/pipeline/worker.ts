@@ -55,14 +55,9 @@ export async function startProcessing(
       const process = () => processTransfer({ ...deps, queue }, transferId);
       let outcome: Awaited<ReturnType<typeof process>>;
       if (options.perAccount > 0) {
-        const { rows } = await deps.pool.query<{ account_id: string }>(
-          "SELECT account_id FROM transfers WHERE id = $1",
-          [transferId],
-        );
         const slot = await inAccountSlot(
           deps.pool,
-          "processing",
-          rows[0]?.account_id ?? "",
+          { table: "transfers", id: transferId },
           options.perAccount,
           process,
         );

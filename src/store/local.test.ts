@@ -27,28 +27,6 @@ storeContract("the local store", () => {
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 describe("the local store", () => {
-  it("keeps every byte through concurrent uploads of mixed write sizes, reusing its chunks", async () => {
-    const { root, store: s } = await store();
-    const files = [randomBytes(5 * 1024 * 1024 + 3), randomBytes(2 * 1024 * 1024 + 1), randomBytes(70_000)];
-    const sizes = [1, 4096, 32768, 65_000, 1024 * 1024, 3 * 1024 * 1024];
-    const objects = await Promise.all(
-      files.map(async (data, f) => {
-        const upload = await s.create();
-        for (let at = 0, i = f; at < data.length; i++) {
-          const n = sizes[i % sizes.length]!;
-          await upload.write(data.subarray(at, at + n), at);
-          at += n;
-        }
-        return upload.commit();
-      }),
-    );
-    for (const [f, obj] of objects.entries()) {
-      expect(obj).toMatchObject({ size: files[f]!.length, sha256: sha(files[f]!) });
-      const onDisk = await readFile(path.join(root, "objects", obj.key.slice(-2), obj.key));
-      expect(onDisk.equals(files[f]!)).toBe(true);
-    }
-  });
-
   it("serves small sequential reads from a block read ahead, and any read after them", async () => {
     const { store: s } = await store();
     const data = randomBytes(2 * 1024 * 1024 + 5000);
