@@ -23,6 +23,8 @@ import { freePort } from "../helpers/ports.js";
 vi.setConfig({ testTimeout: 180_000 });
 
 const ADMIN = `interop_admin_${randomBytes(8).toString("hex")}`;
+/** Both Ferry processes of this file share one database, hence one master key. */
+const MASTER_KEY = randomBytes(32).toString("base64");
 const FILES = 20;
 let dir: string;
 let database: { url: string; drop: () => Promise<void> };
@@ -106,6 +108,7 @@ beforeAll(async () => {
   ferry = await startServe({
     DATABASE_URL: database.url,
     FERRY_DATA_DIR: path.join(dir, "data"),
+    FERRY_MASTER_KEY: MASTER_KEY,
     FERRY_SFTP_PORT: String(ports.sftp),
     FERRY_FTP_PORT: String(ports.ftp),
     FERRY_FTP_PASV_PORTS: `${passive}-${passive + 99}`,
@@ -377,6 +380,7 @@ describe("ncftp (no TLS at all)", () => {
     plain = await startServe({
       DATABASE_URL: database.url,
       FERRY_DATA_DIR: path.join(dir, "data-plain"),
+      FERRY_MASTER_KEY: MASTER_KEY,
       FERRY_FTP_PORT: String(plainPort),
       FERRY_FTP_REQUIRE_TLS: "false",
       FERRY_ADMIN_TOKEN: ADMIN,
