@@ -78,7 +78,9 @@ serverFlags(
   printFirstStart(ferry);
   log.info({ url: ferry.httpUrl, ms: Date.now() - started }, "ferry ready");
   // One plain line whatever the log level, for people and scripts waiting on start-up.
-  process.stdout.write(`Ferry is ready: ${ferry.httpUrl} (SFTP port ${ferry.sftpPort})\n`);
+  process.stdout.write(
+    `Ferry is ready: ${ferry.httpUrl}${ferry.sftpPort === null ? "" : ` (SFTP port ${ferry.sftpPort})`}\n`,
+  );
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -196,6 +196,21 @@ const RawConfig = z.object({
   FERRY_PULL_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
   /** How often each process looks for due outbound runs and pulls, in seconds. (Default: 30) */
   FERRY_SCHEDULER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  /**
+   * What this process does, for deployments that scale them apart (comma-separated, or "all"): `servers`
+   * (SFTP, FTP, SMTP), `http` (API and web UI; /healthz and /metrics answer on every process), `workers`
+   * (processing files, generating and delivering outbound files), `scheduler` (schedules and pulls from third
+   * parties). (Default: all)
+   */
+  FERRY_ROLES: z
+    .string()
+    .refine(
+      (v) =>
+        v.trim() === "all" ||
+        v.split(",").every((r) => ["servers", "http", "workers", "scheduler"].includes(r.trim())),
+      'must be "all" or a comma-separated list of servers, http, workers, scheduler',
+    )
+    .default("all"),
   /** Files processed at once by this process; 0 runs no processing here (API/servers only). (Default: 2) */
   FERRY_WORKERS: z.coerce.number().int().min(0).max(64).default(2),
   /**
@@ -286,6 +301,8 @@ export interface Config {
   workers: number;
   processingPerAccount: number;
   pullWorkers: number;
+  /** What this process does (FERRY_ROLES). */
+  roles: { servers: boolean; http: boolean; workers: boolean; scheduler: boolean };
   pullsPerAccount: number;
   retentionDays: number;
   pullSettleMs: number;
@@ -381,6 +398,7 @@ export function loadConfig(
     workers: c.FERRY_WORKERS,
     processingPerAccount: c.FERRY_PROCESSING_PER_ACCOUNT,
     pullWorkers: c.FERRY_PULL_WORKERS,
+    roles: rolesOf(c.FERRY_ROLES),
     pullsPerAccount: c.FERRY_PULLS_PER_ACCOUNT,
     retentionDays: c.FERRY_RETENTION_DAYS,
     pullSettleMs: c.FERRY_PULL_SETTLE_MS,
@@ -390,4 +408,11 @@ export function loadConfig(
     maxUnpackedBytes: c.FERRY_MAX_UNPACKED_BYTES,
     logLevel: c.FERRY_LOG_LEVEL,
   };
+}
+
+function rolesOf(setting: string): Config["roles"] {
+  const all = setting.trim() === "all";
+  const set = new Set(setting.split(",").map((r) => r.trim()));
+  const has = (role: string) => all || set.has(role);
+  return { servers: has("servers"), http: has("http"), workers: has("workers"), scheduler: has("scheduler") };
 }

@@ -38,7 +38,8 @@ import { version } from "./version.js";
 /** A running Ferry. */
 export interface Ferry {
   httpUrl: string;
-  sftpPort: number;
+  /** Null when this process runs no protocol servers (FERRY_ROLES). */
+  sftpPort: number | null;
   bootstrap: BootstrapResult;
   close(): Promise<void>;
   /** Settles when this process can no longer work (its embedded PostgreSQL will not start again). */
@@ -179,7 +180,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       log.child({ component: "jobs" }),
     );
     closers.push(() => queue.stop());
-    if (config.workers > 0) {
+    if (config.roles.workers && config.workers > 0) {
       const processing = await startProcessing(
         queue,
         {
@@ -207,6 +208,8 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         },
       );
       closers.push(() => processing.stop());
+    }
+    if (config.roles.scheduler) {
       const pullDeps = {
         db: handle.db,
         store,
@@ -229,14 +232,16 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         if (slot === "full") await queue.defer(PULL_QUEUE, job.data, 1);
       });
     }
-    // Every process may tick: the unique index on scheduled periods makes each run exactly once.
-    const scheduler = startScheduler(
-      handle.db,
-      queue,
-      log.child({ component: "schedule" }),
-      config.schedulerMs,
-    );
-    closers.push(() => scheduler.stop());
+    // Every scheduler may tick: the unique index on scheduled periods makes each run exactly once.
+    if (config.roles.scheduler) {
+      const scheduler = startScheduler(
+        handle.db,
+        queue,
+        log.child({ component: "schedule" }),
+        config.schedulerMs,
+      );
+      closers.push(() => scheduler.stop());
+    }
     const retention = setInterval(() => {
       expireFiles(handle.db, store, config.retentionDays).then(
         (n) => n > 0 && log.info({ component: "retention", files: n }, "expired generated files"),
@@ -272,6 +277,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       queue,
       maxUploadBytes: config.maxUploadBytes,
       presignDownloads: config.s3?.presignDownloads ?? false,
+      api: config.roles.http,
       logger: log.child({ component: "http" }),
       version,
       loginGuard: guard,
@@ -279,69 +285,73 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       secureCookies: config.publicUrl.startsWith("https://"),
     });
 
-    // SFTP and FTP serve the same virtual file system, over the same store and limits.
-    const vfsDeps = { db: handle.db, store, queue, maxUploadBytes: config.maxUploadBytes };
-    // Each server guards its own connections not logged in yet (an SMTP session never logs in: its place is
-    // held until it ends, at most SMTP_SESSION_MS).
-    const admission = (graceMs: number) =>
-      new Admission({ perIp: config.preAuthPerIp, total: config.preAuthTotal, graceMs });
-    const sftp = await startSftpServer(
-      vfsDeps,
-      guard,
-      {
-        hostKeys: await loadHostKeys(config.dataDir, config.sshHostKeys, shared),
-        port: config.sftpPort,
-        bind: config.bind,
-        idleMs: config.idleTimeoutMs,
-        admission: admission(config.loginGraceMs),
-      },
-      log.child({ component: "sftp" }),
-    );
-    closers.push(() => sftp.close());
-    // One certificate for FTPS and SMTP STARTTLS.
-    const tls = await loadTlsCertificate(
-      config.dataDir,
-      config.publicHost,
-      { cert: config.ftpTlsCert, key: config.ftpTlsKey },
-      shared,
-    );
-    const ftp = await startFtpServer(
-      vfsDeps,
-      guard,
-      {
-        port: config.ftpPort,
-        bind: config.bind,
-        passiveAddress: config.ftpPassiveAddress,
-        passivePorts: config.ftpPassivePorts,
-        tls,
-        requireTls: config.ftpRequireTls,
-        idleMs: config.idleTimeoutMs,
-        admission: admission(config.loginGraceMs),
-      },
-      log.child({ component: "ftp" }),
-    );
-    closers.push(() => ftp.close());
-    const smtp = await startSmtpServer(
-      vfsDeps,
-      {
-        port: config.smtpPort,
-        bind: config.bind,
-        domain: config.emailDomain,
-        maxMessageBytes: config.smtpMaxMessageBytes,
-        dnsServers: config.dnsServers,
-        tls,
-        admission: admission(SMTP_SESSION_MS),
-      },
-      log.child({ component: "smtp" }),
-    );
-    closers.push(() => smtp.close());
+    let sftpPort: number | null = null;
+    if (config.roles.servers) {
+      // SFTP and FTP serve the same virtual file system, over the same store and limits.
+      const vfsDeps = { db: handle.db, store, queue, maxUploadBytes: config.maxUploadBytes };
+      // Each server guards its own connections not logged in yet (an SMTP session never logs in: its place is
+      // held until it ends, at most SMTP_SESSION_MS).
+      const admission = (graceMs: number) =>
+        new Admission({ perIp: config.preAuthPerIp, total: config.preAuthTotal, graceMs });
+      const sftp = await startSftpServer(
+        vfsDeps,
+        guard,
+        {
+          hostKeys: await loadHostKeys(config.dataDir, config.sshHostKeys, shared),
+          port: config.sftpPort,
+          bind: config.bind,
+          idleMs: config.idleTimeoutMs,
+          admission: admission(config.loginGraceMs),
+        },
+        log.child({ component: "sftp" }),
+      );
+      closers.push(() => sftp.close());
+      sftpPort = sftp.port;
+      // One certificate for FTPS and SMTP STARTTLS.
+      const tls = await loadTlsCertificate(
+        config.dataDir,
+        config.publicHost,
+        { cert: config.ftpTlsCert, key: config.ftpTlsKey },
+        shared,
+      );
+      const ftp = await startFtpServer(
+        vfsDeps,
+        guard,
+        {
+          port: config.ftpPort,
+          bind: config.bind,
+          passiveAddress: config.ftpPassiveAddress,
+          passivePorts: config.ftpPassivePorts,
+          tls,
+          requireTls: config.ftpRequireTls,
+          idleMs: config.idleTimeoutMs,
+          admission: admission(config.loginGraceMs),
+        },
+        log.child({ component: "ftp" }),
+      );
+      closers.push(() => ftp.close());
+      const smtp = await startSmtpServer(
+        vfsDeps,
+        {
+          port: config.smtpPort,
+          bind: config.bind,
+          domain: config.emailDomain,
+          maxMessageBytes: config.smtpMaxMessageBytes,
+          dnsServers: config.dnsServers,
+          tls,
+          admission: admission(SMTP_SESSION_MS),
+        },
+        log.child({ component: "smtp" }),
+      );
+      closers.push(() => smtp.close());
+    }
 
     // HTTP last: once /healthz answers, every server of this process is up.
     closers.push(() => app.close());
     await app.listen({ host: config.bind, port: config.httpPort });
     const host = config.bind === "0.0.0.0" || config.bind === "::" ? "localhost" : config.bind;
     const fatal = embedded ? superviseEmbedded(embedded, log) : new Promise<Error>(() => {});
-    return { httpUrl: `http://${host}:${config.httpPort}`, sftpPort: sftp.port, bootstrap, close, fatal };
+    return { httpUrl: `http://${host}:${config.httpPort}`, sftpPort, bootstrap, close, fatal };
   } catch (err) {
     await close();
     throw err;

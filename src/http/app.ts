@@ -41,6 +41,8 @@ export interface ApiDeps {
   presignDownloads?: boolean;
   logger?: Logger | undefined;
   version?: string | undefined;
+  /** Serve the API and the web UI (false: /healthz and /metrics only, a process without the http role). */
+  api?: boolean;
   /** Failed-login limits, shared with SFTP/FTP (web sign-ins count under `web:<login>`). */
   loginGuard: LoginGuard;
   /** Bearer token that lets non-loopback clients read /metrics (unset: loopback only). */
@@ -99,6 +101,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
   installMetrics(app, deps.metrics, deps.metricsToken);
+  // A process without the http role (FERRY_ROLES) answers /healthz and /metrics only.
+  if (deps.api === false) return app;
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(cookie);
