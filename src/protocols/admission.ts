@@ -5,6 +5,11 @@
  * Kept in this process's memory: each Ferry process guards its own sockets.
  */
 
+/** An IPv4 client's address as an IPv4 string: "::ffff:127.0.0.1" (a dual-stack socket's form) → "127.0.0.1". */
+export function plainIp(ip: string | undefined): string {
+  return (ip ?? "").replace(/^::ffff:/, "");
+}
+
 export interface AdmissionOptions {
   /** Connections not yet logged in from one IP address. */
   perIp: number;

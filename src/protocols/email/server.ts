@@ -14,7 +14,7 @@ import { isQuotaExceeded, storageFull } from "../../domain/quota.js";
 import { refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
 import type { StoredObject } from "../../pipeline/store.js";
-import type { Admission, PreAuth } from "../admission.js";
+import { type Admission, type PreAuth, plainIp } from "../admission.js";
 import type { VfsDeps } from "../vfs.js";
 import { findMailbox, type Mailbox, matchesPattern, senderAllowed } from "./mailboxes.js";
 import { type SenderCheck, senderResolver, verifySender } from "./sender-auth.js";
@@ -60,6 +60,10 @@ interface SmtpConnection {
   _socket: { destroy(): void };
 }
 
+/** The envelope's sender (MAIL FROM), or null for the null sender `<>`. */
+const envelopeSender = (session: SMTPServerSession): string | null =>
+  session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
+
 /** The distinct connections the current envelope reaches (one per connection, however often addressed). */
 export function envelopeMailboxes(session: SMTPServerSession): Mailbox[] {
   const byConnection = new Map<string, Mailbox>();
@@ -80,8 +84,8 @@ export async function startSmtpServer(
     verifySender(
       message,
       {
-        sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
-        ip: (session.remoteAddress ?? "").replace(/^::ffff:/, ""),
+        sender: envelopeSender(session),
+        ip: plainIp(session.remoteAddress),
         helo: session.hostNameAppearsAs ?? "",
       },
       { mta: options.domain, dnsServers: options.dnsServers, resolver },
@@ -100,7 +104,7 @@ export async function startSmtpServer(
     disableReverseLookup: true,
     logger: false,
     onConnect(session, callback) {
-      const ip = (session.remoteAddress ?? "").replace(/^::ffff:/, "");
+      const ip = plainIp(session.remoteAddress);
       const place = options.admission.admit(ip, () => {
         // smtp-server has no API to close one session: its connection is found by id, its socket destroyed.
         for (const connection of (server as unknown as { connections: Set<SmtpConnection> }).connections) {
@@ -122,7 +126,7 @@ export async function startSmtpServer(
       (async () => {
         const mailbox = await findMailbox(deps.db, options.domain, address.address);
         if (!mailbox) return reply(550, `No such mailbox: ${address.address}`);
-        const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
+        const sender = envelopeSender(session);
         if (!senderAllowed(mailbox, sender)) {
           return reply(550, `Sender ${sender ?? "<>"} is not allowed to send to ${address.address}`);
         }
@@ -289,7 +293,7 @@ async function receiveMessage(
         : `No attachment: send the file as an attachment matching ${patterns}`,
     );
   }
-  const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
+  const sender = envelopeSender(session);
   let overQuota: Error | undefined;
   for (const s of stored) {
     await recordUpload(

@@ -30,6 +30,7 @@
 import { createRequire } from "node:module";
 import net from "node:net";
 import tls from "node:tls";
+import { plainIp } from "../admission.js";
 import { secureDataSocket } from "./data-tls.js";
 import { mlsxCommands } from "./mlsx.js";
 import { retrieve, store } from "./transfers.js";
@@ -39,7 +40,6 @@ const require = createRequire(import.meta.url);
 const Passive = require("ftp-srv/src/connector/passive.js") as { prototype: any };
 
 const CONNECT_TIMEOUT = 30_000;
-const plain = (ip: string | undefined) => (ip ?? "").replace(/^::ffff:/, "");
 
 let installed = false;
 
@@ -128,7 +128,7 @@ export function installFtpSrvFixes(): void {
       const secure = Boolean(this.connection.secure);
 
       const connectionHandler = (raw: net.Socket) => {
-        if (plain(this.connection.commandSocket.remoteAddress) !== plain(raw.remoteAddress)) {
+        if (plainIp(this.connection.commandSocket.remoteAddress) !== plainIp(raw.remoteAddress)) {
           this.log.error(
             {
               pasv_connection: raw.remoteAddress,

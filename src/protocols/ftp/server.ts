@@ -6,7 +6,7 @@ import type { Socket } from "node:net";
 import { FtpSrv } from "ftp-srv";
 import type { Logger } from "pino";
 import { isDatabaseUnavailable } from "../../db/pool.js";
-import type { Admission, PreAuth } from "../admission.js";
+import { type Admission, type PreAuth, plainIp } from "../admission.js";
 import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin } from "../logins.js";
 import { type VfsDeps, VirtualFs } from "../vfs.js";
@@ -31,11 +31,6 @@ export interface FtpServerOptions {
 export interface FerryFtpOptions {
   /** Answer USER with 530 before AUTH TLS, so no password is ever sent in clear. */
   ferryRequireTls: boolean;
-}
-
-/** "::ffff:127.0.0.1" → "127.0.0.1". */
-function plainIp(ip: string | undefined): string {
-  return (ip ?? "").replace(/^::ffff:/, "");
 }
 
 export async function startFtpServer(
