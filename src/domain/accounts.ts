@@ -1,11 +1,11 @@
 /** Accounts (tenants: a brand or a partner) and the API tokens that act inside them. */
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import { newId } from "../db/ids.js";
 import type { AccountsTable, Database } from "../db/schema.js";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
 import { DomainError, notFound } from "./errors.js";
-import { storageUse } from "./quota.js";
+import { usedBytes } from "./quota.js";
 import { generateToken, hashToken, tokenPrefix } from "./secrets.js";
 
 export type AccountType = "brand" | "partner";
@@ -63,9 +63,15 @@ function toAccount(r: Selectable<AccountsTable>, usedBytes: number): Account {
   };
 }
 
-async function withUse(db: Kysely<Database>, r: Selectable<AccountsTable>): Promise<Account> {
-  return toAccount(r, (await storageUse(db, r.id)).usedBytes);
-}
+/** Accounts with the bytes their received files take, in one query. */
+const withUsage = (db: Kysely<Database>) =>
+  db
+    .selectFrom("accounts")
+    .selectAll()
+    .select(usedBytes(sql.ref<string>("accounts.id")).as("used_bytes"));
+
+/** Whether the actor may see the account: its own, or any for the administrator. */
+const maySee = (actor: Actor, id: string) => actor.role === "admin" || id === actor.accountId;
 
 function requireAdmin(actor: Actor, what: string): void {
   if (actor.role !== "admin")
@@ -100,12 +106,27 @@ export async function createAccount(db: Kysely<Database>, actor: Actor, input: N
   return toAccount(row, 0);
 }
 
-/** One account: the actor's own, or any for the administrator; otherwise "not found". */
+/** One account with its storage use: the actor's own, or any for the administrator; otherwise "not found". */
 export async function getAccount(db: Kysely<Database>, actor: Actor, id: string): Promise<Account> {
-  if (actor.role !== "admin" && id !== actor.accountId) throw notFound("Account");
+  if (!maySee(actor, id)) throw notFound("Account");
+  const row = await withUsage(db).where("id", "=", id).executeTakeFirst();
+  if (!row) throw notFound("Account");
+  return toAccount(row, Number(row.used_bytes));
+}
+
+/**
+ * The account's row, as getAccount checks it (the actor's own, or any for the administrator; otherwise "not
+ * found"), without adding up its storage: for callers that only need to know it may be acted on.
+ */
+export async function findAccount(
+  db: Kysely<Database>,
+  actor: Actor,
+  id: string,
+): Promise<Selectable<AccountsTable>> {
+  if (!maySee(actor, id)) throw notFound("Account");
   const row = await db.selectFrom("accounts").selectAll().where("id", "=", id).executeTakeFirst();
   if (!row) throw notFound("Account");
-  return withUse(db, row);
+  return row;
 }
 
 /** Sets an account's storage quota (null: none). Only the platform administrator may. */
@@ -120,18 +141,18 @@ export async function setStorageQuota(
     .updateTable("accounts")
     .set({ storage_quota_bytes: quotaBytes })
     .where("id", "=", id)
-    .returningAll()
+    .returning("id")
     .executeTakeFirst();
   if (!row) throw notFound("Account");
   await audit(db, { ...actor, accountId: id }, "account.quota_set", { type: "account", id }, { quotaBytes });
-  return withUse(db, row);
+  return getAccount(db, actor, id);
 }
 
 /** The accounts the actor can see: all for the administrator, its own otherwise. */
 export async function listAccounts(db: Kysely<Database>, actor: Actor): Promise<Account[]> {
-  let q = db.selectFrom("accounts").selectAll().orderBy("id");
+  let q = withUsage(db).orderBy("id");
   if (actor.role !== "admin") q = q.where("id", "=", actor.accountId);
-  return Promise.all((await q.execute()).map((r) => withUse(db, r)));
+  return (await q.execute()).map((r) => toAccount(r, Number(r.used_bytes)));
 }
 
 /**
@@ -144,7 +165,7 @@ export async function createToken(
   accountId: string,
   input: { name?: string | undefined; expiresInDays?: number | null | undefined },
 ): Promise<ApiToken & { token: string }> {
-  await getAccount(db, actor, accountId);
+  await findAccount(db, actor, accountId);
   const days = input.expiresInDays === undefined ? TOKEN_DEFAULT_DAYS : input.expiresInDays;
   if (days === null && actor.role !== "admin") {
     throw new DomainError(
@@ -212,7 +233,7 @@ function toToken(r: Selectable<Database["api_tokens"]>): ApiToken {
 
 /** The API tokens of an account, newest first (never the tokens themselves). */
 export async function listTokens(db: Kysely<Database>, actor: Actor, accountId: string): Promise<ApiToken[]> {
-  await getAccount(db, actor, accountId);
+  await findAccount(db, actor, accountId);
   const rows = await db
     .selectFrom("api_tokens")
     .selectAll()
@@ -229,7 +250,7 @@ export async function revokeToken(
   accountId: string,
   tokenId: string,
 ): Promise<ApiToken> {
-  await getAccount(db, actor, accountId);
+  await findAccount(db, actor, accountId);
   const row = await db
     .updateTable("api_tokens")
     .set({ revoked_at: new Date(), revoked_by: `${actor.type}:${actor.id ?? "system"}` })

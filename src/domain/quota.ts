@@ -5,7 +5,7 @@
  * is left, so a full account writes nothing) and in the transaction that records the file, under a lock on
  * the account, so that uploads at once cannot together go over it.
  */
-import { type Kysely, sql } from "kysely";
+import { type Expression, type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.js";
 import { DomainError } from "./errors.js";
 
@@ -14,19 +14,30 @@ export interface StorageUse {
   usedBytes: number;
 }
 
-const used = (accountId: string) => sql<string>`
+/** The bytes the account's received files take, in SQL: of an account id, or of a column (`accounts.id`). */
+export const usedBytes = (account: string | Expression<string>) => sql<string>`(
   coalesce((SELECT sum(size) FROM transfers
-            WHERE account_id = ${accountId} AND direction = 'inbound' AND store_key IS NOT NULL), 0)
-  + coalesce((SELECT sum(size) FROM staged_files WHERE account_id = ${accountId}), 0)`;
+            WHERE account_id = ${account} AND direction = 'inbound' AND store_key IS NOT NULL), 0)
+  + coalesce((SELECT sum(size) FROM staged_files WHERE account_id = ${account}), 0))`;
 
 /** The account's quota and the bytes its received files take. */
 export async function storageUse(db: Kysely<Database>, accountId: string): Promise<StorageUse> {
   const r = await sql<{ quota: string | null; used: string }>`
-    SELECT storage_quota_bytes AS quota, ${used(accountId)} AS used FROM accounts WHERE id = ${accountId}`.execute(
+    SELECT storage_quota_bytes AS quota, ${usedBytes(accountId)} AS used FROM accounts WHERE id = ${accountId}`.execute(
     db,
   );
   const row = r.rows[0];
   return { quotaBytes: row?.quota ? Number(row.quota) : null, usedBytes: Number(row?.used ?? 0) };
+}
+
+/** Refuses a file of `size` bytes that the account's quota has no room for. */
+function ensureRoom(use: StorageUse, size: number): void {
+  if (use.quotaBytes !== null && use.usedBytes + size > use.quotaBytes) throw quotaExceeded(use, size);
+}
+
+/** Refuses a file of `size` bytes the account has no room for now (a check ahead; reserveStorage decides). */
+export async function checkRoom(db: Kysely<Database>, accountId: string, size: number): Promise<void> {
+  ensureRoom(await storageUse(db, accountId), size);
 }
 
 export function quotaExceeded(use: StorageUse, adding: number): DomainError {
@@ -85,6 +96,5 @@ export async function reserveStorage(trx: Kysely<Database>, accountId: string, s
   if (!account?.storage_quota_bytes) return;
   // Uploads of one account that finish at once are counted one after the other.
   await sql`SELECT 1 FROM accounts WHERE id = ${accountId} FOR NO KEY UPDATE`.execute(trx);
-  const use = await storageUse(trx, accountId);
-  if (use.quotaBytes !== null && use.usedBytes + size > use.quotaBytes) throw quotaExceeded(use, size);
+  await checkRoom(trx, accountId, size);
 }

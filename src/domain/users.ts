@@ -5,7 +5,7 @@
 import type { Kysely } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
-import { getAccount } from "./accounts.js";
+import { findAccount } from "./accounts.js";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
 import { DomainError, notFound } from "./errors.js";
@@ -39,7 +39,7 @@ export async function createUser(
   accountId: string,
   input: { login: string },
 ): Promise<User & { password: string }> {
-  await getAccount(db, actor, accountId);
+  await findAccount(db, actor, accountId);
   const login = input.login.trim().toLowerCase();
   const taken = await db.selectFrom("users").select("id").where("login", "=", login).executeTakeFirst();
   if (taken)
@@ -64,7 +64,7 @@ export async function createUser(
 
 /** The users of an account the actor can see. */
 export async function listUsers(db: Kysely<Database>, actor: Actor, accountId: string): Promise<User[]> {
-  await getAccount(db, actor, accountId);
+  await findAccount(db, actor, accountId);
   const rows = await db
     .selectFrom("users")
     .selectAll()
@@ -105,7 +105,7 @@ async function endSessions(db: Kysely<Database>, userId: string, keepSessionOf?:
 }
 
 async function userOf(db: Kysely<Database>, actor: Actor, accountId: string, userId: string) {
-  await getAccount(db, actor, accountId);
+  await findAccount(db, actor, accountId);
   const row = await db
     .selectFrom("users")
     .selectAll()

@@ -16,7 +16,7 @@ import type { Actor } from "../domain/actor.js";
 import { audit } from "../domain/audit.js";
 import { DomainError, notFound } from "../domain/errors.js";
 import { ownedBy } from "../domain/owned.js";
-import { isQuotaExceeded, quotaExceeded, storageUse } from "../domain/quota.js";
+import { checkRoom, isQuotaExceeded } from "../domain/quota.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import { matchesPattern } from "../protocols/email/mailboxes.js";
 import { type Egress, resolveAllowed } from "../protocols/remote/egress.js";
@@ -434,8 +434,7 @@ async function take(
   f: RemoteFile,
 ): Promise<void> {
   // A full account takes nothing: the file stays on the customer's server until there is room.
-  const use = await storageUse(deps.db, to.accountId);
-  if (use.quotaBytes !== null && use.usedBytes + f.size > use.quotaBytes) throw quotaExceeded(use, f.size);
+  await checkRoom(deps.db, to.accountId, f.size);
   const upload = await deps.store.create();
   let position = 0;
   try {

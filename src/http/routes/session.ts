@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { getAccount } from "../../domain/accounts.js";
+import { findAccount } from "../../domain/accounts.js";
 import type { Actor } from "../../domain/actor.js";
 import { DomainError } from "../../domain/errors.js";
 import {
@@ -39,13 +39,13 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
     const tags = ["session"];
     /** Who is signed in: the actor's account and, for a session, its user. */
     const info = async (actor: Actor & { login?: string }) => {
-      const account = await getAccount(deps.db, actor, actor.accountId);
+      const account = await findAccount(deps.db, actor, actor.accountId);
       const login = actor.login;
       return {
         account: {
           id: account.id,
           name: account.name,
-          timeZone: account.timeZone,
+          timeZone: account.time_zone,
           currency: account.currency,
         },
         user: actor.type === "user" && actor.id && login ? { id: actor.id, login, role: actor.role } : null,
