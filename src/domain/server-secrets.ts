@@ -6,6 +6,9 @@ import { type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.js";
 import type { SecretBox } from "./secretbox.js";
 
+/** Where shared secrets come from: the database's value of `name`, or `make()`'s if there is none yet. */
+export type SharedSecret = (name: string, make: () => Promise<string>) => Promise<string>;
+
 /** The value of `name`: the one in the database, or `make()`'s, stored if no other node stored one first. */
 export async function sharedSecret(
   db: Kysely<Database>,

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import selfsigned from "selfsigned";
-import type { SharedSecret } from "../sftp/host-keys.js";
+import type { SharedSecret } from "../../domain/server-secrets.js";
 
 export async function loadTlsCertificate(
   dataDir: string,

@@ -4,8 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateSshKeyPair } from "../../domain/keys.js";
+import type { SharedSecret } from "../../domain/server-secrets.js";
 import { loadTlsCertificate } from "../ftp/tls.js";
-import { loadHostKeys, type SharedSecret } from "./host-keys.js";
+import { loadHostKeys } from "./host-keys.js";
 
 /** The database's shared secrets, as a map (the first value stored for a name is the one everyone gets). */
 function sharedMap(): { shared: SharedSecret; values: Map<string, string> } {

@@ -7,15 +7,13 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { generateSshKeyPair } from "../../domain/keys.js";
+import type { SharedSecret } from "../../domain/server-secrets.js";
 
 const GENERATED = [
   { file: "ssh_host_ed25519_key", generate: () => generateSshKeyPair("ed25519") },
   { file: "ssh_host_ecdsa_key", generate: () => generateSshKeyPair("ecdsa", { bits: 256 }) },
   { file: "ssh_host_rsa_key", generate: () => generateSshKeyPair("rsa", { bits: 3072 }) },
 ];
-
-/** Where shared secrets come from: the database's value of `name`, or `make()`'s if there is none yet. */
-export type SharedSecret = (name: string, make: () => Promise<string>) => Promise<string>;
 
 export async function loadHostKeys(
   dataDir: string,
