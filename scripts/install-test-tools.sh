@@ -13,6 +13,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 # A real DNS server on a loopback port for the SPF/DKIM/DMARC checks of allowed email senders.
 [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
+# A real TCP load balancer in front of several Ferry nodes (test/e2e/cluster.test.ts, bench/cluster.ts).
+[ -x /usr/sbin/haproxy ] || need+=(haproxy)
 # Third-party clients of the interop suite (test/interop/).
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 command -v ncftpput >/dev/null 2>&1 || need+=(ncftp)

@@ -114,6 +114,24 @@ const RawConfig = z.object({
    */
   FERRY_PREAUTH_PER_IP: z.coerce.number().int().min(1).default(32),
   FERRY_PREAUTH_TOTAL: z.coerce.number().int().min(1).default(256),
+  /**
+   * IP addresses of TCP load balancers (e.g. HAProxy with `send-proxy`) whose SFTP, FTP and SMTP connections
+   * start with a PROXY protocol header naming the client: Ferry's per-address limits and bans then apply to
+   * the client, not the balancer. Comma-separated; connections from other addresses are taken as they are.
+   * (Default: none)
+   */
+  FERRY_PROXY_PROTOCOL_FROM: z
+    .string()
+    .default("")
+    .refine(
+      (v) =>
+        v
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .every((s) => net.isIP(s) !== 0),
+      "must be a comma-separated list of IP addresses",
+    ),
   /** Seconds from connect to login for SFTP and FTP (OpenSSH's LoginGraceTime); then closed. (Default: 120) */
   FERRY_LOGIN_GRACE_SECONDS: z.coerce.number().int().min(1).default(120),
   /**
@@ -285,6 +303,8 @@ export interface Config {
   /** FERRY_REMOTE_ALLOW_PRIVATE as given (protocols/remote/egress.ts reads it). */
   remoteAllowPrivate: string;
   preAuthTotal: number;
+  /** FERRY_PROXY_PROTOCOL_FROM's addresses. */
+  proxyProtocolFrom: string[];
   loginGraceMs: number;
   loginMaxFailures: number;
   loginBanMs: number;
@@ -378,6 +398,9 @@ export function loadConfig(
       .map((s) => s.trim())
       .filter(Boolean),
     preAuthTotal: c.FERRY_PREAUTH_TOTAL,
+    proxyProtocolFrom: c.FERRY_PROXY_PROTOCOL_FROM.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
     loginGraceMs: c.FERRY_LOGIN_GRACE_SECONDS * 1000,
     loginMaxFailures: c.FERRY_LOGIN_MAX_FAILURES,
     loginBanMs: c.FERRY_LOGIN_BAN_SECONDS * 1000,

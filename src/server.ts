@@ -27,6 +27,7 @@ import { SMTP_SESSION_MS, startSmtpServer } from "./protocols/email/server.js";
 import { startFtpServer } from "./protocols/ftp/server.js";
 import { loadTlsCertificate } from "./protocols/ftp/tls.js";
 import { LoginGuard } from "./protocols/guard.js";
+import { ProxySources } from "./protocols/proxy-protocol.js";
 import { egressPolicy } from "./protocols/remote/egress.js";
 import { loadHostKeys } from "./protocols/sftp/host-keys.js";
 import { startSftpServer } from "./protocols/sftp/server.js";
@@ -293,6 +294,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       // held until it ends, at most SMTP_SESSION_MS).
       const admission = (graceMs: number) =>
         new Admission({ perIp: config.preAuthPerIp, total: config.preAuthTotal, graceMs });
+      const proxySources = new ProxySources(config.proxyProtocolFrom);
       const sftp = await startSftpServer(
         vfsDeps,
         guard,
@@ -302,6 +304,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           bind: config.bind,
           idleMs: config.idleTimeoutMs,
           admission: admission(config.loginGraceMs),
+          proxySources,
         },
         log.child({ component: "sftp" }),
       );
@@ -326,6 +329,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           requireTls: config.ftpRequireTls,
           idleMs: config.idleTimeoutMs,
           admission: admission(config.loginGraceMs),
+          proxySources,
         },
         log.child({ component: "ftp" }),
       );
@@ -340,6 +344,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           dnsServers: config.dnsServers,
           tls,
           admission: admission(SMTP_SESSION_MS),
+          proxyFrom: config.proxyProtocolFrom,
         },
         log.child({ component: "smtp" }),
       );

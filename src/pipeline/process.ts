@@ -139,6 +139,8 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
     timeZone: t.time_zone,
     currency: t.currency,
   };
+  // Says which node works on the file (with "file processed", how long it took there).
+  log.info({ file: t.file_name }, "processing file");
   await client.query("BEGIN");
   try {
     await client.query("SELECT set_config('TimeZone', $1, true)", [t.time_zone]);

@@ -69,7 +69,7 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
   void exited.then((code) => {
     gone = code;
   });
-  const url = `http://127.0.0.1:${env.FERRY_HTTP_PORT}`;
+  const url = `http://${env.FERRY_BIND ?? "127.0.0.1"}:${env.FERRY_HTTP_PORT}`;
   for (;;) {
     if (gone !== undefined)
       throw new Error(`ferry serve exited with ${gone} before ready:\n${stdout}\n${stderr}`);

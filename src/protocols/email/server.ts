@@ -29,6 +29,11 @@ export interface SmtpOptions {
   admission: Admission;
   /** DNS servers for verifying listed senders (SPF/DKIM/DMARC); the system's when empty. */
   dnsServers: string[];
+  /**
+   * Addresses of load balancers whose connections start with a PROXY header (version 1: smtp-server reads
+   * it) naming the client.
+   */
+  proxyFrom: string[];
 }
 
 /**
@@ -102,6 +107,7 @@ export async function startSmtpServer(
     // A reverse DNS lookup per connection would let a slow resolver hold every new session; Ferry has no use
     // for the client's host name.
     disableReverseLookup: true,
+    useProxy: options.proxyFrom.length > 0 ? options.proxyFrom : false,
     logger: false,
     onConnect(session, callback) {
       const ip = plainIp(session.remoteAddress);

@@ -31,6 +31,10 @@ import { createRequire } from "node:module";
 import net from "node:net";
 import tls from "node:tls";
 import { plainIp } from "../admission.js";
+import { carryClient, ProxySources, takeProxyHeader } from "../proxy-protocol.js";
+
+const NO_PROXIES = new ProxySources([]);
+
 import { secureDataSocket } from "./data-tls.js";
 import { mlsxCommands } from "./mlsx.js";
 import { retrieve, store } from "./transfers.js";
@@ -114,6 +118,7 @@ export function installFtpSrvFixes(): void {
       for (const event of ["timeout", "end", "close", "drain", "error"]) {
         secureSocket.on(event, (...eventArgs: unknown[]) => plainSocket.emit(event, ...eventArgs));
       }
+      carryClient(plainSocket, secureSocket);
       this.commandSocket = secureSocket;
       this.secure = true;
     });
@@ -127,7 +132,15 @@ export function installFtpSrvFixes(): void {
       let idleServerTimeout: NodeJS.Timeout | undefined;
       const secure = Boolean(this.connection.secure);
 
-      const connectionHandler = (raw: net.Socket) => {
+      // Behind a balancer the data connection's PROXY header names the client too: compared to the control's.
+      const connectionHandler = (raw: net.Socket) =>
+        takeProxyHeader(raw, this.server.proxySources ?? NO_PROXIES, (err: Error | null) => {
+          if (err)
+            return this.log.warn({ err, peer: raw.remoteAddress }, "data connection's PROXY header refused");
+          if (secure) raw.resume();
+          accept(raw);
+        });
+      const accept = (raw: net.Socket) => {
         if (plainIp(this.connection.commandSocket.remoteAddress) !== plainIp(raw.remoteAddress)) {
           this.log.error(
             {

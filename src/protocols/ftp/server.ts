@@ -2,6 +2,7 @@
  * The FTP server (ftp-srv): explicit FTPS (AUTH TLS) with TLS required by default, passive mode on a
  * configured port range, password logins against credentials, and the same virtual file system as SFTP.
  */
+import type net from "node:net";
 import type { Socket } from "node:net";
 import { FtpSrv } from "ftp-srv";
 import type { Logger } from "pino";
@@ -9,6 +10,7 @@ import { isDatabaseUnavailable } from "../../db/pool.js";
 import { type Admission, type PreAuth, plainIp } from "../admission.js";
 import type { LoginGuard } from "../guard.js";
 import { loginSucceeded, passwordLogin } from "../logins.js";
+import { type ProxySources, takeProxyHeader } from "../proxy-protocol.js";
 import { type VfsDeps, VirtualFs } from "../vfs.js";
 import { FerryFileSystem } from "./filesystem.js";
 import { installFtpSrvFixes } from "./ftp-srv-fixes.js";
@@ -25,6 +27,8 @@ export interface FtpServerOptions {
   idleMs: number;
   /** Caps and grace period of connections not logged in yet. */
   admission: Admission;
+  /** Load balancers whose connections (control and data) start with a PROXY header naming the client. */
+  proxySources: ProxySources;
 }
 
 /** What the fixes in ftp-srv-fixes.ts read from ftp-srv's options. */
@@ -69,6 +73,19 @@ export async function startFtpServer(
       if (!hooked.get(signal)!.has(listener)) process.removeListener(signal, listener);
     }
   }
+
+  // Behind a balancer: the PROXY header is read before ftp-srv greets the client (and its passive data
+  // connections read theirs, ftp-srv-fixes.ts).
+  const ftpInternals = server as unknown as { server: net.Server; proxySources: ProxySources };
+  ftpInternals.proxySources = options.proxySources;
+  const greet = ftpInternals.server.listeners("connection") as ((socket: net.Socket) => void)[];
+  ftpInternals.server.removeAllListeners("connection");
+  ftpInternals.server.on("connection", (socket: net.Socket) =>
+    takeProxyHeader(socket, options.proxySources, (err) => {
+      if (err) return log.warn({ err, peer: socket.remoteAddress }, "PROXY header refused");
+      for (const listener of greet) listener(socket);
+    }),
+  );
 
   const waiting = new Map<string, PreAuth>();
   // ftp-srv's typings lack its "connect" event (emitted before the greeting).

@@ -5,6 +5,7 @@ import ssh2, { type Connection } from "ssh2";
 import type { Admission, PreAuth } from "../admission.js";
 import type { LoginGuard, SessionSlot } from "../guard.js";
 import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
+import { carryClient, type ProxySources, takeProxyHeader } from "../proxy-protocol.js";
 import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";
 import { serveSftp } from "./session.js";
 import { DISCONNECT, disconnectWith, offerNoSha1HostKey } from "./ssh2-protocol.js";
@@ -52,6 +53,8 @@ export interface SftpServerOptions {
   idleMs: number;
   /** Caps and grace period of connections not logged in yet. */
   admission: Admission;
+  /** Load balancers whose connections start with a PROXY header naming the client. */
+  proxySources: ProxySources;
 }
 
 export interface RunningServer {
@@ -87,26 +90,30 @@ export async function startSftpServer(
   // It also chooses the buffers sockets read into (ssh2-fixes.ts): paused on accept, taken over there.
   const listener = net.createServer(
     { noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000, pauseOnConnect: true },
-    (socket) => {
-      const ip = socket.remoteAddress ?? "";
-      const key = `${ip}|${socket.remotePort}`;
-      // Before the SSH banner: a client that never sends one, or never logs in, is cut at the grace period.
-      let adopted: net.Socket | undefined;
-      const pre = options.admission.admit(ip, () => adopted?.destroy());
-      if ("refused" in pre) {
-        log.warn({ protocol: "sftp", ip, reason: pre.refused }, "connection refused before login");
-        socket.destroy();
-        return;
-      }
-      // adoptSocket may move the connection to a new socket object: watch that one.
-      adopted = adoptSocket(socket);
-      waiting.set(key, pre);
-      adopted.once("close", () => {
-        pre.closed();
-        waiting.delete(key);
-      });
-      server.injectSocket(adopted);
-    },
+    (accepted) =>
+      takeProxyHeader(accepted, options.proxySources, (err) => {
+        if (err)
+          return log.warn({ protocol: "sftp", peer: accepted.remoteAddress, err }, "PROXY header refused");
+        const ip = accepted.remoteAddress ?? "";
+        const key = `${ip}|${accepted.remotePort}`;
+        // Before the SSH banner: a client that never sends one, or never logs in, is cut at the grace period.
+        let adopted: net.Socket | undefined;
+        const pre = options.admission.admit(ip, () => adopted?.destroy());
+        if ("refused" in pre) {
+          log.warn({ protocol: "sftp", ip, reason: pre.refused }, "connection refused before login");
+          accepted.destroy();
+          return;
+        }
+        // adoptSocket may move the connection to a new socket object: watch that one.
+        adopted = adoptSocket(accepted);
+        if (adopted !== accepted) carryClient(accepted, adopted);
+        waiting.set(key, pre);
+        adopted.once("close", () => {
+          pre.closed();
+          waiting.delete(key);
+        });
+        server.injectSocket(adopted);
+      }),
   );
   listener.on("error", (err) => log.error({ err }, "sftp listener error"));
   await new Promise<void>((resolve, reject) => {

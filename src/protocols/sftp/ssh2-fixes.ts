@@ -465,11 +465,13 @@ const readStates = new WeakMap<net.Socket, ReadState>();
 
 /**
  * Takes over an accepted connection (listened with pauseOnConnect) into a socket that reads into buffers
- * chosen here: its own ones until `shareReads` and AES-GCM, the shared one after.
+ * chosen here: its own ones until `shareReads` and AES-GCM, the shared one after. The socket may have read
+ * a PROXY header (proxy-protocol.ts): its client address stays known through clientOf.
  */
 export function adoptSocket(accepted: net.Socket): net.Socket {
   const handle = (accepted as Internal)._handle;
-  if (!handle || patched.size === 0) {
+  // A socket holding bytes already read (those after a PROXY header) keeps them in its own stream: it stays.
+  if (!handle || patched.size === 0 || accepted.readableLength > 0) {
     accepted.resume();
     return accepted;
   }

@@ -1,0 +1,163 @@
+/**
+ * A real TCP load balancer for tests and benchmarks: HAProxy (Debian package haproxy) in front of several
+ * `ferry serve` nodes, with the configuration docs/deploy.md shows (haproxyConfig writes both). Each node
+ * listens on its own loopback address (127.0.1.N), so node and balancer can use the same passive FTP ports.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { waitForListen } from "./ports.js";
+
+export const HAPROXY = "/usr/sbin/haproxy";
+
+export interface BalancedNode {
+  name: string;
+  /** The address the node binds (FERRY_BIND). */
+  address: string;
+  http: number;
+  sftp: number;
+  ftp: number;
+  smtp: number;
+  /** The node's own passive FTP range (FERRY_FTP_PASV_PORTS): the balancer sends these ports to it alone. */
+  passive: [number, number];
+}
+
+export interface BalancerPorts {
+  /** The public address: FERRY_FTP_PASV_ADDRESS of every node. */
+  address: string;
+  http: number;
+  sftp: number;
+  ftp: number;
+  smtp: number;
+  /** A door straight to one node's SFTP server (for operators, and for tests that must choose a node). */
+  direct?: Record<string, number>;
+  /** Where HAProxy's runtime API listens ("show stat"). */
+  statsSocket?: string;
+  maxconn?: number;
+}
+
+/**
+ * HAProxy's configuration for Ferry: TCP mode; every connection to a node opens with a PROXY header
+ * (`send-proxy`, version 1, which all three servers read; FERRY_PROXY_PROTOCOL_FROM lists the balancer);
+ * nodes are checked on GET /healthz; a connection refused by a dead node is sent to another (redispatch).
+ */
+export function haproxyConfig(front: BalancerPorts, nodes: BalancedNode[]): string {
+  const check = (n: BalancedNode) => `check port ${n.http} inter 1s fall 2 rise 2`;
+  const pool = (name: string, mode: string, port: (n: BalancedNode) => number, proxy: boolean) =>
+    [
+      `backend ${name}`,
+      `    balance ${mode}`,
+      "    option httpchk GET /healthz",
+      ...nodes.map(
+        (n) => `    server ${n.name} ${n.address}:${port(n)}${proxy ? " send-proxy" : ""} ${check(n)}`,
+      ),
+      "",
+    ].join("\n");
+  const lines = [
+    "global",
+    `    maxconn ${front.maxconn ?? 4000}`,
+    ...(front.statsSocket ? [`    stats socket ${front.statsSocket} mode 600 level admin`] : []),
+    "",
+    "defaults",
+    "    mode tcp",
+    "    timeout connect 5s",
+    // Sessions stay open while files move; Ferry closes idle ones itself (FERRY_IDLE_TIMEOUT_SECONDS).
+    "    timeout client 2h",
+    "    timeout server 2h",
+    "    timeout check 3s",
+    "    retries 2",
+    "    option redispatch",
+    "",
+    ...(["sftp", "ftp", "smtp", "http"] as const).flatMap((p) => [
+      `frontend ${p}`,
+      `    bind ${front.address}:${front[p]}`,
+      `    default_backend ${p}_nodes`,
+      "",
+    ]),
+    // Long sessions: the node with fewest; HTTP requests are short: in turn.
+    pool("sftp_nodes", "leastconn", (n) => n.sftp, true),
+    pool("ftp_nodes", "leastconn", (n) => n.ftp, true),
+    pool("smtp_nodes", "leastconn", (n) => n.smtp, true),
+    pool("http_nodes", "roundrobin", (n) => n.http, false),
+    // An FTP data connection must reach the node whose PASV reply named its port: each node has its own range.
+    ...nodes.flatMap((n) => [
+      `frontend ftp_passive_${n.name}`,
+      `    bind ${front.address}:${n.passive[0]}-${n.passive[1]}`,
+      `    default_backend ftp_passive_${n.name}`,
+      "",
+      `backend ftp_passive_${n.name}`,
+      // No port: the one the client connected to.
+      `    server ${n.name} ${n.address} send-proxy`,
+      "",
+    ]),
+    ...Object.entries(front.direct ?? {}).flatMap(([name, port]) => {
+      const n = nodes.find((x) => x.name === name)!;
+      return [
+        `listen sftp_${name}`,
+        `    bind ${front.address}:${port}`,
+        `    server ${name} ${n.address}:${n.sftp} send-proxy`,
+        "",
+      ];
+    }),
+  ];
+  return lines.join("\n");
+}
+
+export interface RunningHaproxy {
+  /**
+   * A counter per server of a backend from HAProxy's runtime API ("show stat"): sessions so far ("stot", the
+   * default) or open now ("scur").
+   */
+  sessions(backend: string, column?: "stot" | "scur"): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+/** Starts HAProxy on a configuration (checked first) in the foreground; resolves once its SFTP port listens. */
+export async function startHaproxy(
+  dir: string,
+  front: BalancerPorts,
+  nodes: BalancedNode[],
+): Promise<RunningHaproxy> {
+  const statsSocket = front.statsSocket ?? path.join(dir, "haproxy.sock");
+  const file = path.join(dir, "haproxy.cfg");
+  await writeFile(file, haproxyConfig({ ...front, statsSocket }, nodes));
+  await new Promise<void>((resolve, reject) =>
+    execFile(HAPROXY, ["-c", "-q", "-f", file], (err, _o, stderr) =>
+      err ? reject(new Error(`haproxy -c: ${stderr}`)) : resolve(),
+    ),
+  );
+  const child: ChildProcess = spawn(HAPROXY, ["-db", "-f", file], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+  });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  await waitForListen(front.sftp, child, () => stderr, "haproxy");
+  return {
+    sessions: async (backend, column = "stot") => {
+      const csv = await new Promise<string>((resolve, reject) => {
+        const s = net.connect(statsSocket);
+        let out = "";
+        s.on("data", (d) => {
+          out += d;
+        });
+        s.on("end", () => resolve(out));
+        s.on("error", reject);
+        s.end("show stat\n");
+      });
+      const [head, ...rows] = csv.replace(/^# /, "").trim().split("\n");
+      const cols = head!.split(",");
+      const result: Record<string, number> = {};
+      for (const row of rows) {
+        const v = row.split(",");
+        if (v[0] === backend && v[1] !== "BACKEND") result[v[1]!] = Number(v[cols.indexOf(column)]);
+      }
+      return result;
+    },
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
