@@ -11,6 +11,8 @@ const o = JSON.parse(process.argv[2]!) as {
   folder: string;
   sessions: number;
   bytes: number;
+  /** Number of the first file (several workers share one inbox). */
+  first?: number;
 };
 const privateKey = readFileSync(o.key);
 
@@ -26,11 +28,15 @@ function session(i: number): Promise<number> {
       .on("ready", () => {
         client.sftp((err, sftp) => {
           if (err) return fail(err);
-          sftp.writeFile(`/${o.folder}/inbox/file-${i}.csv`, randomBytes(o.bytes), (werr) => {
-            if (werr) return fail(werr);
-            client.end();
-            resolve(performance.now() - started);
-          });
+          sftp.writeFile(
+            `/${o.folder}/inbox/file-${(o.first ?? 0) + i}.csv`,
+            randomBytes(o.bytes),
+            (werr) => {
+              if (werr) return fail(werr);
+              client.end();
+              resolve(performance.now() - started);
+            },
+          );
         });
       })
       .on("error", fail)

@@ -56,6 +56,11 @@ const RawConfig = z.object({
    * streaming the file through Ferry; only where users can reach the S3 endpoint. (Default: false)
    */
   FERRY_S3_PRESIGN_DOWNLOADS: z.enum(["true", "false"]).default("false"),
+  /**
+   * 8 MiB part buffers one node shares among all its SFTP, FTP and HTTP uploads into S3 (each upload holds at
+   * most 3: one filling, two being sent; an account at most half). Bounds the node's upload memory. (Default: 16)
+   */
+  FERRY_S3_UPLOAD_BUFFERS: z.coerce.number().int().min(3).max(4096).default(16),
   /** Address the servers listen on. (Default: 0.0.0.0) */
   FERRY_BIND: z.string().min(1).default("0.0.0.0"),
   /** Host name users' clients connect to, used in connection addresses. (Default: localhost) */
@@ -115,12 +120,11 @@ const RawConfig = z.object({
   FERRY_PREAUTH_PER_IP: z.coerce.number().int().min(1).default(32),
   FERRY_PREAUTH_TOTAL: z.coerce.number().int().min(1).default(256),
   /**
-   * IP addresses of TCP load balancers (e.g. HAProxy with `send-proxy`) whose SFTP, FTP and SMTP connections
-   * start with a PROXY protocol header naming the client: Ferry's per-address limits and bans then apply to
-   * the client, not the balancer. Comma-separated; connections from other addresses are taken as they are.
-   * (Default: none)
+   * IP addresses of load balancers in front of Ferry (comma-separated). Their SFTP, FTP and SMTP connections must
+   * start with a PROXY protocol header (HAProxy's `send-proxy`) and their HTTP requests' X-Forwarded-For is
+   * believed: limits, bans and audit then see the client, not the balancer. Others are taken as they are. (Default: none)
    */
-  FERRY_PROXY_PROTOCOL_FROM: z
+  FERRY_TRUSTED_PROXIES: z
     .string()
     .default("")
     .refine(
@@ -278,6 +282,7 @@ export interface Config {
         region: string;
         forcePathStyle: boolean;
         presignDownloads: boolean;
+        uploadBuffers: number;
       }
     | undefined;
   bind: string;
@@ -303,8 +308,8 @@ export interface Config {
   /** FERRY_REMOTE_ALLOW_PRIVATE as given (protocols/remote/egress.ts reads it). */
   remoteAllowPrivate: string;
   preAuthTotal: number;
-  /** FERRY_PROXY_PROTOCOL_FROM's addresses. */
-  proxyProtocolFrom: string[];
+  /** FERRY_TRUSTED_PROXIES' addresses. */
+  trustedProxies: string[];
   loginGraceMs: number;
   loginMaxFailures: number;
   loginBanMs: number;
@@ -368,6 +373,7 @@ export function loadConfig(
           region: c.FERRY_S3_REGION,
           forcePathStyle: c.FERRY_S3_FORCE_PATH_STYLE === "true",
           presignDownloads: c.FERRY_S3_PRESIGN_DOWNLOADS === "true",
+          uploadBuffers: c.FERRY_S3_UPLOAD_BUFFERS,
         }
       : undefined,
     bind: c.FERRY_BIND,
@@ -398,7 +404,7 @@ export function loadConfig(
       .map((s) => s.trim())
       .filter(Boolean),
     preAuthTotal: c.FERRY_PREAUTH_TOTAL,
-    proxyProtocolFrom: c.FERRY_PROXY_PROTOCOL_FROM.split(",")
+    trustedProxies: c.FERRY_TRUSTED_PROXIES.split(",")
       .map((s) => s.trim())
       .filter(Boolean),
     loginGraceMs: c.FERRY_LOGIN_GRACE_SECONDS * 1000,

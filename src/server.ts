@@ -284,6 +284,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       loginGuard: guard,
       metricsToken: config.metricsToken,
       secureCookies: config.publicUrl.startsWith("https://"),
+      trustedProxies: config.trustedProxies,
     });
 
     let sftpPort: number | null = null;
@@ -294,7 +295,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       // held until it ends, at most SMTP_SESSION_MS).
       const admission = (graceMs: number) =>
         new Admission({ perIp: config.preAuthPerIp, total: config.preAuthTotal, graceMs });
-      const proxySources = new ProxySources(config.proxyProtocolFrom);
+      const proxySources = new ProxySources(config.trustedProxies);
       const sftp = await startSftpServer(
         vfsDeps,
         guard,
@@ -344,7 +345,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           dnsServers: config.dnsServers,
           tls,
           admission: admission(SMTP_SESSION_MS),
-          proxyFrom: config.proxyProtocolFrom,
+          proxyFrom: config.trustedProxies,
         },
         log.child({ component: "smtp" }),
       );

@@ -47,6 +47,11 @@ export interface ApiDeps {
   loginGuard: LoginGuard;
   /** Bearer token that lets non-loopback clients read /metrics (unset: loopback only). */
   metricsToken?: string | undefined;
+  /**
+   * Load balancers whose X-Forwarded-For names the client (FERRY_TRUSTED_PROXIES): request.ip is then the
+   * client's, for bans, audit and the /metrics loopback check. Nobody else's header is believed.
+   */
+  trustedProxies?: string[] | undefined;
   /** Session cookies get the Secure flag even over plain HTTP (Ferry served as https behind a proxy). */
   secureCookies?: boolean | undefined;
   /** Time limits on request bodies (default: limits.ts's DEFAULT_LIMITS). */
@@ -66,6 +71,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       return typeof given === "string" && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
+    ...(deps.trustedProxies?.length ? { trustProxy: deps.trustedProxies } : {}),
     // A connection silent this long is closed (Fastify's default is never); slow bodies: limits.ts.
     connectionTimeout: 120_000,
   });

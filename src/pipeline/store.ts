@@ -40,7 +40,11 @@ export interface ObjectReader {
 }
 
 export interface FileStore {
-  create(): Promise<Upload>;
+  /**
+   * A new upload. `owner` (an account id) lets a store share its upload memory fairly between accounts (the
+   * S3 store's part buffers); the local store ignores it.
+   */
+  create(owner?: string): Promise<Upload>;
   open(key: string): Promise<ObjectReader>;
   remove(key: string): Promise<void>;
   /** Removes uploads (never committed) last written before `before`; returns how many. */

@@ -2,7 +2,7 @@
  * The PROXY protocol (HAProxy's, versions 1 and 2). Behind a TCP load balancer every connection comes from
  * the balancer's address; Ferry's per-address limits (connections before login, login bans) would then treat
  * all clients as one, and one client's failed logins would ban everybody. A balancer listed in
- * FERRY_PROXY_PROTOCOL_FROM opens each connection with a header naming the client; Ferry reads it before
+ * FERRY_TRUSTED_PROXIES opens each connection with a header naming the client; Ferry reads it before
  * anything else and uses that address everywhere. Connections from other addresses are taken as they are
  * (no header expected), so direct clients keep working beside the balancer.
  *
@@ -81,7 +81,7 @@ function parseV2(buf: Buffer): Parsed {
   return { error: "unsupported PROXY (version 2) address family (only TCP over IPv4 or IPv6)" };
 }
 
-/** The addresses whose connections start with a PROXY header (FERRY_PROXY_PROTOCOL_FROM). */
+/** The addresses whose connections start with a PROXY header (FERRY_TRUSTED_PROXIES). */
 export class ProxySources {
   private readonly addresses: Set<string>;
 

@@ -306,7 +306,7 @@ export class VirtualFs {
     const limit = await uploadLimit(this.deps.db, this.login.accountId, this.deps.maxUploadBytes).catch(
       quotaToVfs,
     );
-    const upload = await this.deps.store.create();
+    const upload = await this.deps.store.create(this.login.accountId);
     return this.writeHandle(upload, at.connection, at.name, limit);
   }
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startS3, type TestS3 } from "../../test/helpers/s3.js";
 import { storeContract } from "../../test/helpers/store-contract.js";
 import type { FileStore } from "../pipeline/store.js";
-import { PART_BYTES, parseS3Url, s3Client, s3Store, WINDOW_BYTES } from "./s3.js";
+import { PART_BYTES, PartPool, parseS3Url, s3Client, s3Store, WINDOW_BYTES } from "./s3.js";
 
 let s3: TestS3;
 let store: FileStore;
@@ -45,7 +45,9 @@ describe("the S3 store", () => {
     const upload = await store.create();
     for (let at = 0; at < 2 * PART_BYTES + 10; at += 65536)
       await upload.write(data.subarray(at, at + 65536), at);
-    // Two parts' worth written: the multipart upload exists before the client closes.
+    // Two parts' worth written: the multipart upload exists (its parts on their way) before the client closes.
+    for (let i = 0; i < 50 && (await openUploads()).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await openUploads()).length).toBeGreaterThanOrEqual(1);
     await upload.abort();
     expect(await openUploads()).toEqual([]);
@@ -104,5 +106,60 @@ describe("the S3 store", () => {
     const listed = await s3Client(s3.options).send(new ListObjectsV2Command({ Bucket: s3.options.bucket }));
     expect(listed.Contents?.map((o) => o.Key)).toContain(`files/${key}`);
     expect(listed.Contents?.every((o) => o.Key?.startsWith("files/"))).toBe(true);
+  });
+
+  it("bounds upload memory by a shared pool of part buffers: many uploads at once all finish, right", async () => {
+    // 3 buffers for 6 uploads of 2.5 parts each, written in turn by one writer each (as SFTP sessions do).
+    const small = s3Store({ ...s3.options, uploadBuffers: 3 });
+    const files = Array.from({ length: 6 }, () => randomBytes(2.5 * PART_BYTES));
+    const stored = await Promise.all(
+      files.map(async (data, i) => {
+        const upload = await small.create(`account-${i % 2}`);
+        for (let at = 0; at < data.length; at += 256 * 1024)
+          await upload.write(data.subarray(at, at + 256 * 1024), at);
+        return upload.commit();
+      }),
+    );
+    expect(stored.map((o) => o.sha256)).toEqual(files.map(sha));
+    const reader = await small.open(stored[5]!.key);
+    expect(sha(await reader.read(0, files[5]!.length))).toBe(sha(files[5]!));
+    await reader.close();
+  });
+});
+
+describe("the part pool", () => {
+  it("makes at most its size, reuses buffers, serves waiters in turn, and caps each owner at half", async () => {
+    const pool = new PartPool(6);
+    expect(pool.perOwner).toBe(3);
+    const a = [await pool.acquire("a"), await pool.acquire("a"), await pool.acquire("a")];
+    const got: Record<string, Buffer | null> = { a4: null, d1: null };
+    void pool.acquire("a").then((b) => {
+      got.a4 = b;
+    });
+    // "a" holds its half: its fourth waits although buffers are free; others take the rest at once.
+    const b1 = await pool.acquire("b");
+    const c1 = await pool.acquire("c");
+    const c2 = await pool.acquire("c");
+    // Six made: "d" waits too.
+    void pool.acquire("d").then((b) => {
+      got.d1 = b;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(got).toEqual({ a4: null, d1: null });
+    // A buffer "a" gives back goes to the first waiter who may take it: "a" itself (first in line).
+    pool.release("a", a[0]!);
+    await new Promise((r) => setImmediate(r));
+    expect(got.a4).toBe(a[0]);
+    // One "c" gives back: "d" (the only waiter) takes it; every buffer is one of the six.
+    pool.release("c", c1);
+    await new Promise((r) => setImmediate(r));
+    expect(got.d1).toBe(c1);
+    for (const x of [a[1]!, a[2]!, got.a4!]) pool.release("a", x);
+    pool.release("b", b1);
+    pool.release("c", c2);
+    pool.release("d", got.d1!);
+    expect([...a, b1, c1, c2]).toContain(await pool.acquire("e"));
+    // Owner-less uploads take a buffer of their own.
+    expect([...a, b1, c1, c2]).not.toContain(await pool.acquire(undefined));
   });
 });

@@ -5,33 +5,36 @@
  *
  * Uploads stream into the object store while the client writes: bytes that arrive in order go on at once
  * (SHA-256 computed on the way) into a multipart upload of PART_BYTES parts, QUEUE parts in flight, or a single
- * PUT for a file smaller than a part. Memory per upload is bounded: about (QUEUE + 1) × PART_BYTES, plus the
- * reorder window. Clients that write in parallel (SFTP requests in flight) send blocks out of order: a block
+ * PUT for a file smaller than a part. Part buffers come from a pool shared by the store's uploads (PartPool):
+ * the node's upload memory is bounded by the pool, however many clients upload, plus each upload's reorder
+ * window. Clients that write in parallel (SFTP requests in flight) send blocks out of order: a block
  * ahead of the bytes received in order waits in a reorder window of up to WINDOW_BYTES, and goes on once the
  * gap before it is filled; a write further ahead, or one that rewrites bytes already sent, is refused (the
  * local store allows both). The client's close is still the durability point: the multipart upload is
  * completed, then the Transfer committed. A cut upload aborts its multipart upload; those a crash left behind
  * are aborted by the store sweep (removeStaleUploads).
  *
- * Reads are ranged GETs of READ_BLOCK bytes, the next block fetched while the current one is read. Emailed
+ * Reads are ranged GETs of READ_BLOCK bytes, READ_AHEAD blocks fetched while the current one is read (a
+ * reader holds at most READ_AHEAD + 2 blocks: 20 MiB). Emailed
  * download links can send the browser to a presigned URL of the object (FERRY_S3_PRESIGN_DOWNLOADS).
  *
  * Ceph RGW 16 refuses the SDK's default request checksums on streamed bodies (411, aws-chunked trailers):
  * checksums are computed only when an operation requires them; Ferry keeps its own SHA-256.
  */
 import { createHash } from "node:crypto";
-import { once } from "node:events";
-import { PassThrough } from "node:stream";
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { Upload as MultipartUpload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { newId } from "../db/ids.js";
 import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
@@ -44,6 +47,10 @@ const QUEUE = 2;
 export const WINDOW_BYTES = 32 * 1024 * 1024;
 /** Bytes per ranged GET. */
 const READ_BLOCK = 4 * 1024 * 1024;
+/** Ranged GETs fetched ahead of the block being read (each in flight at once). */
+const READ_AHEAD = 3;
+/** Part buffers of one store (FERRY_S3_UPLOAD_BUFFERS): 16 × 8 MiB = 128 MiB for all uploads at once. */
+export const DEFAULT_UPLOAD_BUFFERS = 16;
 
 export interface S3StoreOptions {
   bucket: string;
@@ -54,6 +61,8 @@ export interface S3StoreOptions {
   forcePathStyle: boolean;
   /** Explicit credentials (tests); otherwise the SDK's standard chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Part buffers shared by this store's uploads (DEFAULT_UPLOAD_BUFFERS when unset). */
+  uploadBuffers?: number | undefined;
 }
 
 /** Parses FERRY_STORE_URL's s3://bucket/prefix; the prefix gets a trailing slash. */
@@ -72,6 +81,9 @@ export function s3Client(options: S3StoreOptions): S3Client {
     ...(options.credentials ? { credentials: options.credentials } : {}),
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    // A gateway that stops reading or answering (a full Ceph cluster blocks writes) fails the request instead
+    // of holding its part buffer for ever: no byte either way for a minute ends it.
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000 },
   });
 }
 
@@ -83,10 +95,11 @@ const checkKey = (key: string) => {
 export function s3Store(options: S3StoreOptions, client: S3Client = s3Client(options)): FileStore {
   const { bucket, prefix } = options;
   const name = (key: string) => `${prefix}${checkKey(key)}`;
+  const pool = new PartPool(options.uploadBuffers ?? DEFAULT_UPLOAD_BUFFERS);
   return {
-    async create() {
+    async create(owner) {
       const key = newId();
-      return new S3Upload(client, bucket, name(key), key);
+      return new S3Upload(client, pool, owner, bucket, name(key), key);
     },
     async open(key) {
       try {
@@ -166,6 +179,64 @@ function notFound(err: unknown, key: string): Error {
   return err as Error;
 }
 
+/**
+ * The part buffers of one store's uploads, shared by all of them: the node's memory for uploads in flight is at
+ * most `max` × PART_BYTES however many clients upload at once (one more upload waits for a buffer, and its
+ * client for its writes' answers). Buffers are made when first needed and reused (no garbage per part).
+ * Waiters are served first come, first served. One owner (an account) holds at most half of them, so one account's many uploads (or slow ones, holding a
+ * part half filled) leave the other half to everybody else.
+ *
+ * Uploads without an owner (Ferry's own files, an email's copies — one writer feeding several uploads in
+ * turn, which a shared pool could starve of the buffer each needs) take a buffer of their own instead, bounded
+ * by what makes them: processing and pull workers, SMTP sessions and message size.
+ */
+export class PartPool {
+  private free: Buffer[] = [];
+  private made = 0;
+  private held = new Map<string, number>();
+  private waiting: { owner: string; take: (b: Buffer) => void }[] = [];
+  readonly perOwner: number;
+
+  constructor(readonly max: number) {
+    this.perOwner = Math.max(3, Math.floor(max / 2));
+  }
+
+  acquire(owner: string | undefined): Promise<Buffer> {
+    if (owner === undefined) return Promise.resolve(Buffer.allocUnsafeSlow(PART_BYTES));
+    // Waiters go first, unless all of them wait for their owner's share (then this one takes a free buffer).
+    if (this.mayTake(owner) && !this.waiting.some((w) => this.mayTake(w.owner)))
+      return Promise.resolve(this.take(owner));
+    return new Promise((take) => this.waiting.push({ owner, take }));
+  }
+
+  release(owner: string | undefined, buffer: Buffer): void {
+    if (owner === undefined) return;
+    this.held.set(owner, (this.held.get(owner) ?? 1) - 1);
+    if (this.held.get(owner)! <= 0) this.held.delete(owner);
+    this.free.push(buffer);
+    // The first waiter whose owner may take one more.
+    const i = this.waiting.findIndex((w) => this.mayTake(w.owner));
+    if (i < 0) return;
+    const [w] = this.waiting.splice(i, 1);
+    w!.take(this.take(w!.owner));
+  }
+
+  private mayTake(owner: string): boolean {
+    return (this.free.length > 0 || this.made < this.max) && (this.held.get(owner) ?? 0) < this.perOwner;
+  }
+
+  private take(owner: string): Buffer {
+    this.held.set(owner, (this.held.get(owner) ?? 0) + 1);
+    const buffer = this.free.pop();
+    if (buffer) return buffer;
+    this.made++;
+    return Buffer.allocUnsafeSlow(PART_BYTES);
+  }
+}
+
+/** Bytes of a file's start kept without a pool buffer: small files never wait for one. */
+const SMALL_BYTES = 1024 * 1024;
+
 class S3Upload implements Upload {
   size = 0;
   /** Bytes passed on in order so far. */
@@ -174,36 +245,28 @@ class S3Upload implements Upload {
   private ahead = new Map<number, Buffer>();
   private aheadBytes = 0;
   private hash = createHash("sha256");
-  private body = new PassThrough({ highWaterMark: 1024 * 1024 });
-  private multipart: MultipartUpload;
-  private finished: Promise<void>;
+  /** The start of the file while it is small (under SMALL_BYTES), as received. */
+  private small: Buffer[] = [];
+  private smallBytes = 0;
+  /** The part being filled (a pool buffer) and how much of it is. */
+  private part: Buffer | null = null;
+  private filled = 0;
+  private parts: { PartNumber: number; ETag: string }[] = [];
+  private partsStarted = 0;
+  private sending = new Set<Promise<void>>();
+  private uploadId: Promise<string> | null = null;
   private failed: Error | undefined;
   /** Serialises writes: each waits for the one before (its bytes may be the gap another fills). */
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private client: S3Client,
+    private pool: PartPool,
+    private owner: string | undefined,
     private bucket: string,
     private objectName: string,
     readonly key: string,
-  ) {
-    this.multipart = new MultipartUpload({
-      client,
-      params: { Bucket: bucket, Key: objectName, Body: this.body },
-      partSize: PART_BYTES,
-      queueSize: QUEUE,
-      leavePartsOnError: false,
-    });
-    this.finished = this.multipart.done().then(
-      () => {},
-      (err: Error) => {
-        this.failed ??= err;
-        throw err;
-      },
-    );
-    // Seen by whoever awaits it (commit, a write waiting for room); not an unhandled rejection meanwhile.
-    this.finished.catch(() => {});
-  }
+  ) {}
 
   write(data: Buffer, position: number): Promise<void> {
     // The caller may reuse `data` as soon as this returns: copy it now.
@@ -240,14 +303,76 @@ class S3Upload implements Upload {
     }
   }
 
-  /** Hands in-order bytes to the multipart upload, waiting while its buffer is full. */
+  /** Copies in-order bytes into the part being filled; a full part goes to the bucket. */
   private async pass(data: Buffer): Promise<void> {
     this.hash.update(data);
     this.next += data.length;
-    if (!this.body.write(data)) {
-      await Promise.race([once(this.body, "drain"), this.finished]);
+    if (this.part === null && this.parts.length === 0 && this.sending.size === 0) {
+      if (this.smallBytes + data.length <= SMALL_BYTES) {
+        this.small.push(data);
+        this.smallBytes += data.length;
+        return;
+      }
     }
+    const pending = this.small.length ? [...this.small.splice(0), data] : [data];
+    this.smallBytes = 0;
+    for (const chunk of pending) {
+      for (let at = 0; at < chunk.length; ) {
+        if (this.part === null) {
+          const buffer = await this.pool.acquire(this.owner);
+          if (this.failed) {
+            this.pool.release(this.owner, buffer);
+            throw this.failed;
+          }
+          this.part = buffer;
+          this.filled = 0;
+        }
+        const n = chunk.copy(this.part, this.filled, at);
+        this.filled += n;
+        at += n;
+        if (this.filled === PART_BYTES) await this.sendPart();
+      }
+    }
+  }
+
+  /** Sends the part being filled (waiting while QUEUE parts are in flight); its buffer goes back when sent. */
+  private async sendPart(): Promise<void> {
+    while (this.sending.size >= QUEUE) await Promise.race(this.sending);
     if (this.failed) throw this.failed;
+    const buffer = this.part!;
+    const length = this.filled;
+    this.part = null;
+    this.filled = 0;
+    const PartNumber = ++this.partsStarted;
+    this.uploadId ??= this.client
+      .send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectName }))
+      .then((r) => r.UploadId!);
+    const sent = this.uploadId
+      .then((UploadId) =>
+        this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: this.objectName,
+            UploadId,
+            PartNumber,
+            Body: buffer.subarray(0, length),
+            ContentLength: length,
+          }),
+        ),
+      )
+      .then(
+        (r) => {
+          this.parts.push({ PartNumber, ETag: r.ETag! });
+        },
+        (err: Error) => {
+          this.failed ??= err;
+        },
+      )
+      .finally(() => {
+        this.pool.release(this.owner, buffer);
+        this.sending.delete(sent);
+      });
+    this.sending.add(sent);
   }
 
   async commit(): Promise<StoredObject> {
@@ -257,28 +382,62 @@ class S3Upload implements Upload {
       await this.abort();
       throw new Error(`The file has gaps: ${this.next} of its ${this.size} bytes arrived in order`);
     }
-    this.body.end();
-    await this.finished;
+    try {
+      if (this.uploadId === null) {
+        // Smaller than a part: one PUT.
+        const body = this.part ? this.part.subarray(0, this.filled) : Buffer.concat(this.small);
+        try {
+          await this.client.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: this.objectName,
+              Body: body,
+              ContentLength: body.length,
+            }),
+          );
+        } finally {
+          if (this.part) this.pool.release(this.owner, this.part);
+          this.part = null;
+        }
+      } else {
+        if (this.part !== null && this.filled > 0) await this.sendPart();
+        else if (this.part !== null) this.pool.release(this.owner, this.part);
+        this.part = null;
+        while (this.sending.size > 0) await Promise.race(this.sending);
+        if (this.failed) throw this.failed;
+        await this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: this.objectName,
+            UploadId: await this.uploadId!,
+            MultipartUpload: { Parts: [...this.parts].sort((a, b) => a.PartNumber - b.PartNumber) },
+          }),
+        );
+      }
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
     return { key: this.key, size: this.next, sha256: this.hash.digest("hex") };
   }
 
   async abort(): Promise<void> {
     this.failed ??= new Error("upload aborted");
     this.ahead.clear();
-    await this.multipart.abort().catch(() => {});
-    this.body.destroy();
-    await this.finished.catch(() => {});
-    // lib-storage stops its uploads but may leave the multipart upload itself open (its parts kept, billed):
-    // abort it by name. Anything this misses (a crash) is swept by removeStaleUploads.
-    const open = await this.client
-      .send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.objectName }))
-      .catch(() => null);
-    for (const u of open?.Uploads ?? []) {
-      if (u.Key !== this.objectName || !u.UploadId) continue;
+    this.small = [];
+    await this.queue;
+    while (this.sending.size > 0) await Promise.race(this.sending);
+    if (this.part !== null) this.pool.release(this.owner, this.part);
+    this.part = null;
+    const uploadId = await this.uploadId?.catch(() => null);
+    if (uploadId) {
       await this.client
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }))
+        .send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectName, UploadId: uploadId }),
+        )
         .catch(() => {});
     }
+    // Anything this misses (a crash, the gateway gone) is swept by removeStaleUploads.
   }
 }
 
@@ -302,7 +461,15 @@ class S3Reader implements ObjectReader {
         .send(
           new GetObjectCommand({ Bucket: this.bucket, Key: this.objectName, Range: `bytes=${start}-${end}` }),
         )
-        .then(async (r) => Buffer.from(await r.Body!.transformToByteArray()));
+        .then(async (r) => {
+          // Straight into one buffer of the block's size: no list of chunks joined, no second copy.
+          const data = Buffer.allocUnsafe(end - start + 1);
+          let at = 0;
+          for await (const chunk of r.Body as AsyncIterable<Buffer>) at += chunk.copy(data, at);
+          if (at !== data.length)
+            throw new Error(`short read of ${this.objectName}: ${at} of ${data.length} bytes`);
+          return data;
+        });
       block.catch(() => {});
       this.blocks.set(index, block);
     }
@@ -314,10 +481,10 @@ class S3Reader implements ObjectReader {
     if (position >= end) return Buffer.alloc(0);
     const first = Math.floor(position / READ_BLOCK);
     const last = Math.floor((end - 1) / READ_BLOCK);
-    // Read ahead: the block after the last one asked for.
-    if ((last + 1) * READ_BLOCK < this.size) this.block(last + 1);
+    // Read ahead: the blocks after the last one asked for.
+    for (let i = last + 1; i <= last + READ_AHEAD && i * READ_BLOCK < this.size; i++) this.block(i);
     for (const index of this.blocks.keys())
-      if (index < first - 1 || index > last + 1) this.blocks.delete(index);
+      if (index < first - 1 || index > last + READ_AHEAD) this.blocks.delete(index);
     const parts: Buffer[] = [];
     for (let i = first; i <= last; i++) {
       const data = await this.block(i);
@@ -325,7 +492,8 @@ class S3Reader implements ObjectReader {
       const to = Math.min(end, (i + 1) * READ_BLOCK) - i * READ_BLOCK;
       parts.push(data.subarray(from, to));
     }
-    return parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts);
+    // A view into the block (never written to; dropped with it): no copy per read.
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
@@ -62,7 +63,7 @@ function nodeEnv(spec: BalancedNode, i: number): Record<string, string> {
     FERRY_FTP_PASV_PORTS: `${spec.passive[0]}-${spec.passive[1]}`,
     // Clients are told the balancer's address; it sends this node's range back to this node.
     FERRY_FTP_PASV_ADDRESS: front.address,
-    FERRY_PROXY_PROTOCOL_FROM: "127.0.0.1",
+    FERRY_TRUSTED_PROXIES: "127.0.0.1",
     FERRY_PUBLIC_URL: `http://127.0.0.1:${front.http}`,
     FERRY_EMAIL_DOMAIN: "in.cluster.test",
     FERRY_ADMIN_TOKEN: ADMIN,
@@ -284,6 +285,38 @@ describe("three nodes behind HAProxy", () => {
     expect(await via("node3", login.password, "127.0.0.10")).toBe("ok");
     const { rows } = await db.query("SELECT key FROM login_bans");
     expect(rows.map((r) => r.key)).toEqual([`pair:127.0.0.9|${login.username}`]);
+  });
+
+  it("sees the HTTP client's own address through the balancer, not a forged X-Forwarded-For", async () => {
+    const signIn = (from: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ login: "nobody@cluster.test", password: "wrong-password" });
+        const req = http.request(
+          {
+            host: "127.0.0.1",
+            port: front.http,
+            path: "/api/v1/session",
+            method: "POST",
+            localAddress: from,
+            headers: { "content-type": "application/json", ...headers },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    expect(await signIn("127.0.0.7")).toBe(401);
+    expect(await signIn("127.0.0.8", { "x-forwarded-for": "198.51.100.66" })).toBe(401);
+    const { rows } = await db.query(
+      "SELECT DISTINCT key FROM login_failures WHERE key LIKE 'pair:%web:nobody%'",
+    );
+    expect(rows.map((r) => r.key).sort()).toEqual([
+      "pair:127.0.0.7|web:nobody@cluster.test",
+      "pair:127.0.0.8|web:nobody@cluster.test",
+    ]);
   });
 
   it("reads through node 2 what was uploaded through node 1", async () => {

@@ -39,8 +39,9 @@ export interface BalancerPorts {
 
 /**
  * HAProxy's configuration for Ferry: TCP mode; every connection to a node opens with a PROXY header
- * (`send-proxy`, version 1, which all three servers read; FERRY_PROXY_PROTOCOL_FROM lists the balancer);
- * nodes are checked on GET /healthz; a connection refused by a dead node is sent to another (redispatch).
+ * (`send-proxy`, version 1, which all three servers read; FERRY_TRUSTED_PROXIES lists the balancer), HTTP
+ * carries X-Forwarded-For; nodes are checked on GET /healthz; a connection refused by a dead node is sent to
+ * another (redispatch).
  */
 export function haproxyConfig(front: BalancerPorts, nodes: BalancedNode[]): string {
   const check = (n: BalancedNode) => `check port ${n.http} inter 1s fall 2 rise 2`;
@@ -55,6 +56,9 @@ export function haproxyConfig(front: BalancerPorts, nodes: BalancedNode[]): stri
       "",
     ].join("\n");
   const lines = [
+    "# Ferry behind HAProxy: SFTP, FTPS and SMTP in TCP mode, each connection opened with a PROXY header",
+    "# (send-proxy) that names the client; HTTP with X-Forwarded-For. Every node lists this balancer's",
+    "# address in FERRY_TRUSTED_PROXIES. Nodes are checked on GET /healthz.",
     "global",
     `    maxconn ${front.maxconn ?? 4000}`,
     ...(front.statsSocket ? [`    stats socket ${front.statsSocket} mode 600 level admin`] : []),
@@ -62,25 +66,36 @@ export function haproxyConfig(front: BalancerPorts, nodes: BalancedNode[]): stri
     "defaults",
     "    mode tcp",
     "    timeout connect 5s",
-    // Sessions stay open while files move; Ferry closes idle ones itself (FERRY_IDLE_TIMEOUT_SECONDS).
+    "    # Sessions stay open while files move; Ferry closes idle ones itself (FERRY_IDLE_TIMEOUT_SECONDS).",
     "    timeout client 2h",
     "    timeout server 2h",
     "    timeout check 3s",
+    "    # A connection refused by a node that just died is sent to another.",
     "    retries 2",
     "    option redispatch",
     "",
-    ...(["sftp", "ftp", "smtp", "http"] as const).flatMap((p) => [
+    ...(["sftp", "ftp", "smtp"] as const).flatMap((p) => [
       `frontend ${p}`,
       `    bind ${front.address}:${front[p]}`,
       `    default_backend ${p}_nodes`,
       "",
     ]),
-    // Long sessions: the node with fewest; HTTP requests are short: in turn.
+    "frontend http",
+    "    mode http",
+    "    option forwardfor",
+    `    bind ${front.address}:${front.http}`,
+    "    default_backend http_nodes",
+    "",
+    "# Long sessions: the node with fewest; HTTP requests are short: in turn.",
     pool("sftp_nodes", "leastconn", (n) => n.sftp, true),
     pool("ftp_nodes", "leastconn", (n) => n.ftp, true),
     pool("smtp_nodes", "leastconn", (n) => n.smtp, true),
-    pool("http_nodes", "roundrobin", (n) => n.http, false),
-    // An FTP data connection must reach the node whose PASV reply named its port: each node has its own range.
+    pool("http_nodes", "roundrobin", (n) => n.http, false).replace(
+      "    balance",
+      "    mode http\n    balance",
+    ),
+    "# An FTP data connection must reach the node whose PASV reply named its port: each node has its own",
+    "# range (FERRY_FTP_PASV_PORTS), announced with the balancer's address (FERRY_FTP_PASV_ADDRESS).",
     ...nodes.flatMap((n) => [
       `frontend ftp_passive_${n.name}`,
       `    bind ${front.address}:${n.passive[0]}-${n.passive[1]}`,
@@ -103,6 +118,20 @@ export function haproxyConfig(front: BalancerPorts, nodes: BalancedNode[]): stri
   ];
   return lines.join("\n");
 }
+
+/** The deployment docs/deploy.md shows: three nodes on a private network, the balancer on a public address. */
+export const EXAMPLE_DEPLOYMENT: { front: BalancerPorts; nodes: BalancedNode[] } = {
+  front: { address: "203.0.113.10", http: 80, sftp: 22, ftp: 21, smtp: 25, maxconn: 20000 },
+  nodes: [1, 2, 3].map((i) => ({
+    name: `node${i}`,
+    address: `10.0.0.1${i}`,
+    http: 8080,
+    sftp: 2222,
+    ftp: 2121,
+    smtp: 2525,
+    passive: [30000 + (i - 1) * 100, 30099 + (i - 1) * 100] as [number, number],
+  })),
+};
 
 export interface RunningHaproxy {
   /**

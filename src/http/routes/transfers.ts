@@ -78,7 +78,7 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           throw invalid([{ path: "body", message: "send the file as application/octet-stream" }]);
         }
         const limit = await uploadLimit(deps.db, actor.accountId, deps.maxUploadBytes);
-        const upload = await deps.store.create();
+        const upload = await deps.store.create(actor.accountId);
         let position = 0;
         try {
           for await (const chunk of body as AsyncIterable<Buffer>) {
