@@ -17,10 +17,10 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { apiCall, type RunningFerry, startServe } from "../test/helpers/ferry.js";
-import { type BalancedNode, type BalancerPorts, startHaproxy } from "../test/helpers/haproxy.js";
+import { type BalancedNode, nodeEnv, planCluster, startHaproxy } from "../test/helpers/haproxy.js";
 import { freePort } from "../test/helpers/ports.js";
 import { startS3 } from "../test/helpers/s3.js";
-import { memoryOf } from "./ferry.js";
+import { cpuOf, memoryOf } from "./ferry.js";
 
 const { values } = parseArgs({
   options: {
@@ -42,27 +42,7 @@ async function main() {
   const s3 = await startS3();
   const admin = `bench_admin_${randomBytes(12).toString("hex")}`;
   const masterKey = randomBytes(32).toString("base64");
-  const front: BalancerPorts = {
-    address: "127.0.0.1",
-    http: await freePort(),
-    sftp: await freePort(),
-    ftp: await freePort(),
-    smtp: await freePort(),
-    maxconn: SESSIONS * 2 + 100,
-  };
-  const passiveBase = 20_000 + Math.floor(Math.random() * 400) * 20;
-  const specs: BalancedNode[] = [];
-  for (const i of [1, 2, 3]) {
-    specs.push({
-      name: `node${i}`,
-      address: `127.0.1.${i}`,
-      http: await freePort(),
-      sftp: await freePort(),
-      ftp: await freePort(),
-      smtp: await freePort(),
-      passive: [passiveBase + (i - 1) * 20, passiveBase + (i - 1) * 20 + 19],
-    });
-  }
+  const { front, nodes: specs } = await planCluster(3, { maxconn: SESSIONS * 2 + 100 });
   let databaseUrl = process.env.DATABASE_URL;
   let dropDatabase = async () => {};
   if (databaseUrl) {
@@ -83,20 +63,13 @@ async function main() {
     };
   }
   const pgPort = await freePort();
-  const env = (spec: BalancedNode, i: number): Record<string, string> => ({
+  const env = (spec: BalancedNode): Record<string, string> => ({
     ...s3.env,
+    ...nodeEnv(front, spec),
     FERRY_MASTER_KEY: masterKey,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     FERRY_EMBEDDED_PG_PORT: String(pgPort),
     FERRY_DATA_DIR: path.join(dir, spec.name),
-    FERRY_BIND: spec.address,
-    FERRY_HTTP_PORT: String(spec.http),
-    FERRY_SFTP_PORT: String(spec.sftp),
-    FERRY_FTP_PORT: String(spec.ftp),
-    FERRY_SMTP_PORT: String(spec.smtp),
-    FERRY_FTP_PASV_PORTS: `${spec.passive[0]}-${spec.passive[1]}`,
-    FERRY_FTP_PASV_ADDRESS: front.address,
-    FERRY_TRUSTED_PROXIES: "127.0.0.1",
     FERRY_ADMIN_TOKEN: admin,
     FERRY_LOG_LEVEL: "warn",
     FERRY_MAX_SESSIONS_PER_CREDENTIAL: String(SESSIONS * 2),
@@ -108,26 +81,16 @@ async function main() {
   const nodes: RunningFerry[] = [];
   let balancer: Awaited<ReturnType<typeof startHaproxy>> | undefined;
   try {
-    nodes.push(await startServe(env(specs[0]!, 1)));
+    nodes.push(await startServe(env(specs[0]!)));
     if (!databaseUrl) {
       // Node 1's embedded PostgreSQL, for the other two.
       const password = (await readFile(path.join(dir, "node1", "postgres-app.password"), "utf8")).trim();
       databaseUrl = `postgres://ferry_app:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/ferry`;
     }
     for (const i of [2, 3])
-      nodes.push(await startServe({ ...env(specs[i - 1]!, i), DATABASE_URL: databaseUrl }));
+      nodes.push(await startServe({ ...env(specs[i - 1]!), DATABASE_URL: databaseUrl }));
     balancer = await startHaproxy(dir, front, specs);
     const url = `http://127.0.0.1:${front.http}`;
-    for (
-      let i = 0;
-      i < 100 &&
-      !(await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      ));
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 100));
     const account = await apiCall(url, admin, "POST", "/api/v1/accounts", { name: "Bench", type: "brand" });
     const token = (await apiCall(url, admin, "POST", `/api/v1/accounts/${account.id}/tokens`)).token;
     const credential = await apiCall(url, token, "POST", "/api/v1/credentials", {
@@ -146,16 +109,19 @@ async function main() {
     const idle = await Promise.all(nodes.map((n) => memoryOf(n.pid)));
     const peak = idle.map((m) => m.rss);
     const sampler = setInterval(() => {
-      nodes.forEach((n, i) =>
+      nodes.forEach((n, i) => {
         memoryOf(n.pid).then(
           (m) => {
             peak[i] = Math.max(peak[i]!, m.rss);
           },
           () => {},
-        ),
-      );
+        );
+      });
     }, 50);
     console.log(`${SESSIONS} sessions at once through HAProxy...`);
+    const watched = ["radosgw", "ceph-osd", "haproxy", "postgres", "node"];
+    const byNode = Object.fromEntries(specs.map((s, i) => [s.name, nodes[i]!.pid]));
+    const cpuBefore = cpuOf(watched, byNode);
     const per = Math.ceil(SESSIONS / CLIENT_PROCESSES);
     const runs = Array.from({ length: CLIENT_PROCESSES }, (_, w) => {
       const worker = spawn(
@@ -189,6 +155,7 @@ async function main() {
     });
     const results = await Promise.all(runs);
     clearInterval(sampler);
+    const cpuAfter = cpuOf(watched, byNode);
     const hwm = await Promise.all(nodes.map((n) => memoryOf(n.pid)));
     const times = results.flatMap((r) => r.times).sort((a, b) => a - b);
     const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? NaN;
@@ -212,11 +179,16 @@ async function main() {
     console.log(
       `  per session: p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms, max ${times.at(-1)?.toFixed(0)} ms`,
     );
-    specs.forEach((s, i) =>
+    specs.forEach((s, i) => {
       console.log(
         `  ${s.name}: ${perNode[s.name]} sessions; RSS idle ${mib(idle[i]!.rss)} MiB, peak ${mib(Math.max(peak[i]!, hwm[i]!.hwm))} MiB`,
-      ),
-    );
+      );
+    });
+    const spent = Object.entries(cpuAfter)
+      .map(([k, v]) => [k === "node" ? "clients" : k, v - (cpuBefore[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0.05)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`);
+    console.log(`  CPU seconds during the run: ${spent.join(", ")}`);
     const errors = results.flatMap((r) => r.errors);
     if (errors.length) console.log(`  first errors: ${errors.slice(0, 5).join("; ")}`);
   } finally {

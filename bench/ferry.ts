@@ -1,6 +1,7 @@
 /** A Ferry for benchmarks: the built `ferry serve` on the embedded database (or DATABASE_URL), one account,
  * one credential (a public key for SFTP, a password for FTP) and one inbound connection of that method. */
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
@@ -82,6 +83,26 @@ export async function startFerryForBench(
       await ferry.stop();
     },
   };
+}
+
+/**
+ * CPU seconds (user + system) so far of every live process whose command name is one of `names`, by name; a
+ * process listed in `pids` under its own label instead (e.g. each Ferry node apart).
+ */
+export function cpuOf(names: string[], pids: Record<string, number> = {}): Record<string, number> {
+  const labels = new Map(Object.entries(pids).map(([label, pid]) => [String(pid), label]));
+  const out: Record<string, number> = {};
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const label = labels.get(pid) ?? (names.includes(comm) ? comm : null);
+      if (!label) continue;
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out[label] = (out[label] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+    } catch {}
+  }
+  return out;
 }
 
 /** A process's memory from /proc: resident now and its peak (VmHWM), in bytes. */

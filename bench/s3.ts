@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, readdirSync, readFileSync } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -28,7 +28,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { PART_BYTES, s3Client } from "../src/store/s3.js";
 import { sshClientOptions } from "../test/helpers/openssh.js";
 import { startS3 } from "../test/helpers/s3.js";
-import { memoryOf, startFerryForBench } from "./ferry.js";
+import { cpuOf, memoryOf, startFerryForBench } from "./ferry.js";
 
 const { values } = parseArgs({
   options: {
@@ -47,20 +47,6 @@ const CIPHER = values.cipher!;
 const GIVEN_CEPH_BYTES = process.env.CEPH_MEM_BYTES;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-/** CPU seconds (user + system) so far of every process whose command name is one of `names`. */
-function cpuOf(names: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (!names.includes(comm)) continue;
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out[comm] = (out[comm] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
-    } catch {}
-  }
-  return out;
-}
 const WATCHED = ["radosgw", "ceph-osd", "ceph-mon", "sftp", "ssh", "node"];
 /** CPU seconds per process name spent during each measured phase, summed over runs. */
 const cpu: Record<string, Record<string, number>> = {};
@@ -208,12 +194,7 @@ async function main() {
     const wall = await seconds(() =>
       Promise.all(
         Array.from({ length: CLIENTS }, (_, i) =>
-          sftp(
-            ferry.sftpPort,
-            ferry.username,
-            key,
-            `put ${clientFile} /${many.folder}/inbox/many-${i}.bin\n`,
-          ),
+          sftp(many.sftpPort, many.username, key, `put ${clientFile} /${many.folder}/inbox/many-${i}.bin\n`),
         ),
       ),
     );
@@ -240,6 +221,9 @@ async function main() {
     console.log(
       `\n${CLIENTS} clients × ${CLIENT_MIB} MiB at once into S3 through one node: ${wall.toFixed(1)} s (${((CLIENTS * CLIENT_MIB * 1.048576) / wall).toFixed(0)} MB/s in all); Ferry RSS idle ${mib(idle.rss)} MiB, peak ${mib(peak)} MiB`,
     );
+  } catch (err) {
+    console.error(`Ferry said:\n${many.output().split("\n").slice(-20).join("\n")}`);
+    throw err;
   } finally {
     await many.stop();
     await s3b.stop();

@@ -129,7 +129,10 @@ export function takeProxyHeader(
   sources: ProxySources,
   done: (err: Error | null) => void,
 ): void {
-  if (!sources.trusts(socket.remoteAddress)) return done(null);
+  if (!sources.trusts(socket.remoteAddress)) {
+    done(null);
+    return;
+  }
   let received: Buffer = Buffer.alloc(0);
   let finished = false;
   const finish = (err: Error | null) => {

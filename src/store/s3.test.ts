@@ -127,6 +127,30 @@ describe("the S3 store", () => {
   });
 });
 
+describe("the S3 reader", () => {
+  it("streams sequential reads from one GET and serves jumps back, far ahead and past the window right", async () => {
+    const data = randomBytes(24 * 1024 * 1024 + 77);
+    const upload = await store.create();
+    await upload.write(data, 0);
+    const { key } = await upload.commit();
+    const reader = await store.open(key);
+    const at = (p: number, n: number) => data.subarray(p, Math.min(data.length, p + n));
+    // In flight at once, as SFTP sends them: served in order.
+    const sequential = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => reader.read(i * 256 * 1024, 256 * 1024)),
+    );
+    expect(Buffer.concat(sequential).equals(at(0, 4 * 1024 * 1024))).toBe(true);
+    expect((await reader.read(1000, 5000)).equals(at(1000, 5000))).toBe(true);
+    expect((await reader.read(20 * 1024 * 1024, 65536)).equals(at(20 * 1024 * 1024, 65536))).toBe(true);
+    expect(
+      (await reader.read(2 * 1024 * 1024, 12 * 1024 * 1024)).equals(at(2 * 1024 * 1024, 12 * 1024 * 1024)),
+    ).toBe(true);
+    expect((await reader.read(data.length - 10, 100)).equals(at(data.length - 10, 100))).toBe(true);
+    expect((await reader.read(data.length, 100)).length).toBe(0);
+    await reader.close();
+  });
+});
+
 describe("the part pool", () => {
   it("makes at most its size, reuses buffers, serves waiters in turn, and caps each owner at half", async () => {
     const pool = new PartPool(6);

@@ -14,14 +14,14 @@
  * completed, then the Transfer committed. A cut upload aborts its multipart upload; those a crash left behind
  * are aborted by the store sweep (removeStaleUploads).
  *
- * Reads are ranged GETs of READ_BLOCK bytes, READ_AHEAD blocks fetched while the current one is read (a
- * reader holds at most READ_AHEAD + 2 blocks: 20 MiB). Emailed
+ * Reads stream one ranged GET from the position read, up to READ_WINDOW ahead of the reads (S3Reader). Emailed
  * download links can send the browser to a presigned URL of the object (FERRY_S3_PRESIGN_DOWNLOADS).
  *
  * Ceph RGW 16 refuses the SDK's default request checksums on streamed bodies (411, aws-chunked trailers):
  * checksums are computed only when an operation requires them; Ferry keeps its own SHA-256.
  */
 import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -45,10 +45,8 @@ export const PART_BYTES = 8 * 1024 * 1024;
 const QUEUE = 2;
 /** How far ahead of the bytes received in order a write may land (SFTP clients keep ~2 MiB in flight). */
 export const WINDOW_BYTES = 32 * 1024 * 1024;
-/** Bytes per ranged GET. */
-const READ_BLOCK = 4 * 1024 * 1024;
-/** Ranged GETs fetched ahead of the block being read (each in flight at once). */
-const READ_AHEAD = 3;
+/** How far a reader's GET runs ahead of the reads (memory per download being served). */
+const READ_WINDOW = 8 * 1024 * 1024;
 /** Part buffers of one store (FERRY_S3_UPLOAD_BUFFERS): 16 × 8 MiB = 128 MiB for all uploads at once. */
 export const DEFAULT_UPLOAD_BUFFERS = 16;
 
@@ -441,9 +439,27 @@ class S3Upload implements Upload {
   }
 }
 
+/**
+ * Reads an object with one streamed GET from the position read, kept going while reads follow each other
+ * (SFTP and FTP downloads, processing): one request per pass instead of one per block, which the SDK's
+ * per-request cost made twice as expensive in CPU. The stream runs up to READ_WINDOW ahead of the reads, then
+ * waits (TCP holds the rest); a read before what is kept, or beyond the window, starts a new GET there. Reads
+ * are served one after the other, in the order they come.
+ */
 class S3Reader implements ObjectReader {
-  /** Blocks fetched or being fetched, by index; the two around the current read are kept. */
-  private blocks = new Map<number, Promise<Buffer>>();
+  private body: Readable | null = null;
+  /** File offset of the next byte the body yields. */
+  private bodyAt = 0;
+  /** Bytes received and not yet read past, from `keptAt`. */
+  private kept: Buffer[] = [];
+  private keptAt = 0;
+  private keptBytes = 0;
+  private failure: Error | null = null;
+  private ended = false;
+  private wake: (() => void) | null = null;
+  /** The end of the read being served: the stream does not stop before it. */
+  private need = 0;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private client: S3Client,
@@ -452,51 +468,102 @@ class S3Reader implements ObjectReader {
     readonly size: number,
   ) {}
 
-  private block(index: number): Promise<Buffer> {
-    let block = this.blocks.get(index);
-    if (!block) {
-      const start = index * READ_BLOCK;
-      const end = Math.min(this.size, start + READ_BLOCK) - 1;
-      block = this.client
-        .send(
-          new GetObjectCommand({ Bucket: this.bucket, Key: this.objectName, Range: `bytes=${start}-${end}` }),
-        )
-        .then(async (r) => {
-          // Straight into one buffer of the block's size: no list of chunks joined, no second copy.
-          const data = Buffer.allocUnsafe(end - start + 1);
-          let at = 0;
-          for await (const chunk of r.Body as AsyncIterable<Buffer>) at += chunk.copy(data, at);
-          if (at !== data.length)
-            throw new Error(`short read of ${this.objectName}: ${at} of ${data.length} bytes`);
-          return data;
-        });
-      block.catch(() => {});
-      this.blocks.set(index, block);
-    }
-    return block;
+  read(position: number, length: number): Promise<Buffer> {
+    const run = this.queue.then(() => this.readNow(position, length));
+    this.queue = run.catch(() => {});
+    return run;
   }
 
-  async read(position: number, length: number): Promise<Buffer> {
+  private async readNow(position: number, length: number): Promise<Buffer> {
     const end = Math.min(this.size, position + length);
     if (position >= end) return Buffer.alloc(0);
-    const first = Math.floor(position / READ_BLOCK);
-    const last = Math.floor((end - 1) / READ_BLOCK);
-    // Read ahead: the blocks after the last one asked for.
-    for (let i = last + 1; i <= last + READ_AHEAD && i * READ_BLOCK < this.size; i++) this.block(i);
-    for (const index of this.blocks.keys())
-      if (index < first - 1 || index > last + READ_AHEAD) this.blocks.delete(index);
-    const parts: Buffer[] = [];
-    for (let i = first; i <= last; i++) {
-      const data = await this.block(i);
-      const from = Math.max(position, i * READ_BLOCK) - i * READ_BLOCK;
-      const to = Math.min(end, (i + 1) * READ_BLOCK) - i * READ_BLOCK;
-      parts.push(data.subarray(from, to));
+    if (
+      this.body === null ||
+      this.failure ||
+      position < this.keptAt ||
+      position > this.bodyAt + READ_WINDOW
+    ) {
+      await this.start(position);
     }
-    // A view into the block (never written to; dropped with it): no copy per read.
+    this.dropBefore(position);
+    // A read longer than the window takes what it needs.
+    this.need = end;
+    if (this.body?.isPaused() && this.bodyAt < end) this.body.resume();
+    while (this.bodyAt < end) {
+      if (this.failure) throw this.failure;
+      if (this.ended) throw new Error(`${this.objectName} ended at ${this.bodyAt} of ${this.size} bytes`);
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+    // The bytes [position, end) from the kept chunks (a view when one chunk holds them all).
+    const parts: Buffer[] = [];
+    let at = this.keptAt;
+    for (const chunk of this.kept) {
+      const from = Math.max(position, at);
+      const to = Math.min(end, at + chunk.length);
+      if (from < to) parts.push(chunk.subarray(from - at, to - at));
+      at += chunk.length;
+      if (at >= end) break;
+    }
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
+  /** A new GET from `position` to the end; the one before is dropped. */
+  private async start(position: number): Promise<void> {
+    this.stop();
+    this.failure = null;
+    this.ended = false;
+    this.keptAt = this.bodyAt = position;
+    const res = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.objectName, Range: `bytes=${position}-` }),
+    );
+    const body = res.Body as Readable;
+    this.body = body;
+    const wake = () => {
+      this.wake?.();
+      this.wake = null;
+    };
+    body.on("data", (chunk: Buffer) => {
+      if (this.body !== body) return;
+      this.kept.push(chunk);
+      this.keptBytes += chunk.length;
+      this.bodyAt += chunk.length;
+      if (this.keptBytes >= READ_WINDOW && this.bodyAt >= this.need) body.pause();
+      wake();
+    });
+    body.once("end", () => {
+      if (this.body !== body) return;
+      this.ended = true;
+      wake();
+    });
+    body.once("error", (err: Error) => {
+      if (this.body !== body) return;
+      this.failure = err;
+      wake();
+    });
+  }
+
+  /** Lets go of what lies before `position`; the stream goes on once there is room in the window. */
+  private dropBefore(position: number): void {
+    while (this.kept.length > 0 && this.keptAt + this.kept[0]!.length <= position) {
+      const chunk = this.kept.shift()!;
+      this.keptAt += chunk.length;
+      this.keptBytes -= chunk.length;
+    }
+    if (this.body?.isPaused() && this.keptBytes < READ_WINDOW) this.body.resume();
+  }
+
+  private stop(): void {
+    const body = this.body;
+    this.body = null;
+    body?.destroy();
+    this.kept = [];
+    this.keptBytes = 0;
+  }
+
   async close(): Promise<void> {
-    this.blocks.clear();
+    await this.queue;
+    this.stop();
   }
 }

@@ -21,11 +21,12 @@ import { apiCall, clicksLogin, type RunningFerry, startServe } from "../helpers/
 import {
   type BalancedNode,
   type BalancerPorts,
+  nodeEnv,
+  planCluster,
   type RunningHaproxy,
   startHaproxy,
 } from "../helpers/haproxy.js";
 import { scp, sftpBatch, sftpSpawn } from "../helpers/openssh.js";
-import { freePort } from "../helpers/ports.js";
 import { startS3, type TestS3 } from "../helpers/s3.js";
 import { ssh2Login } from "../helpers/ssh2-login.js";
 
@@ -49,21 +50,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const api = (method: string, p: string, body?: unknown) =>
   apiCall(`http://127.0.0.1:${front.http}`, token, method, p, body);
 
-function nodeEnv(spec: BalancedNode, i: number): Record<string, string> {
+function envOf(spec: BalancedNode): Record<string, string> {
   return {
     ...s3.env,
+    ...nodeEnv(front, spec),
     FERRY_MASTER_KEY: MASTER_KEY,
     DATABASE_URL: database.url,
     FERRY_DATA_DIR: path.join(dir, spec.name),
-    FERRY_BIND: spec.address,
-    FERRY_HTTP_PORT: String(spec.http),
-    FERRY_SFTP_PORT: String(spec.sftp),
-    FERRY_FTP_PORT: String(spec.ftp),
-    FERRY_SMTP_PORT: String(spec.smtp),
-    FERRY_FTP_PASV_PORTS: `${spec.passive[0]}-${spec.passive[1]}`,
-    // Clients are told the balancer's address; it sends this node's range back to this node.
-    FERRY_FTP_PASV_ADDRESS: front.address,
-    FERRY_TRUSTED_PROXIES: "127.0.0.1",
     FERRY_PUBLIC_URL: `http://127.0.0.1:${front.http}`,
     FERRY_EMAIL_DOMAIN: "in.cluster.test",
     FERRY_ADMIN_TOKEN: ADMIN,
@@ -76,41 +69,13 @@ function nodeEnv(spec: BalancedNode, i: number): Record<string, string> {
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "ferry-cluster-"));
   [database, s3] = await Promise.all([createTestDatabase(), startS3()]);
-  const passiveBase = 20_000 + Math.floor(Math.random() * 400) * 20;
-  front = {
-    address: "127.0.0.1",
-    http: await freePort(),
-    sftp: await freePort(),
-    ftp: await freePort(),
-    smtp: await freePort(),
-    direct: {},
-  };
-  for (const i of [1, 2, 3]) {
-    const name = `node${i}`;
-    front.direct![name] = await freePort();
-    specs.push({
-      name,
-      address: `127.0.1.${i}`,
-      http: await freePort(),
-      sftp: await freePort(),
-      ftp: await freePort(),
-      smtp: await freePort(),
-      passive: [passiveBase + (i - 1) * 20, passiveBase + (i - 1) * 20 + 19],
-    });
-  }
+  const plan = await planCluster(3, { direct: true });
+  front = plan.front;
+  specs.push(...plan.nodes);
   // One node first (it migrates the database and makes the shared keys), then the others side by side.
-  nodes.push(await startServe(nodeEnv(specs[0]!, 1)));
-  nodes.push(...(await Promise.all([2, 3].map((i) => startServe(nodeEnv(specs[i - 1]!, i))))));
+  nodes.push(await startServe(envOf(specs[0]!)));
+  nodes.push(...(await Promise.all(specs.slice(1).map((spec) => startServe(envOf(spec))))));
   balancer = await startHaproxy(dir, front, specs);
-  // Until HAProxy's checks have seen the nodes up (rise 2 × 1 s), it has no server to send to.
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://127.0.0.1:${front.http}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    await sleep(100);
-  }
   const made = await clicksLogin(`http://127.0.0.1:${front.http}`, ADMIN, ["sftp", "ftp"]);
   token = made.token;
   login = made.login;
@@ -462,7 +427,7 @@ describe("a node killed with SIGKILL", () => {
       (await client.send(new ListMultipartUploadsCommand({ Bucket: s3.options.bucket }))).Uploads ?? [],
     ).toEqual([]);
     // The node comes back (as an operator restarts it) and takes its share again.
-    nodes[victim] = await startServe(nodeEnv(specs[victim]!, victim + 1));
+    nodes[victim] = await startServe(envOf(specs[victim]!));
   });
 
   it("mid-processing: another node finishes the file, exactly once", async () => {

@@ -7,7 +7,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
-import { waitForListen } from "./ports.js";
+import { freePort, waitForListen } from "./ports.js";
 
 export const HAPROXY = "/usr/sbin/haproxy";
 
@@ -133,6 +133,56 @@ export const EXAMPLE_DEPLOYMENT: { front: BalancerPorts; nodes: BalancedNode[] }
   })),
 };
 
+/**
+ * Free ports for a balancer on 127.0.0.1 and `count` nodes on 127.0.1.N, each node with its own block of 20
+ * passive FTP ports (20000–29999, as startServe's), and, with `direct`, a door on the balancer to each node.
+ */
+export async function planCluster(
+  count: number,
+  options: { direct?: boolean; maxconn?: number } = {},
+): Promise<{ front: BalancerPorts; nodes: BalancedNode[] }> {
+  const front: BalancerPorts = {
+    address: "127.0.0.1",
+    http: await freePort(),
+    sftp: await freePort(),
+    ftp: await freePort(),
+    smtp: await freePort(),
+    ...(options.direct ? { direct: {} } : {}),
+    ...(options.maxconn ? { maxconn: options.maxconn } : {}),
+  };
+  const passiveBase = 20_000 + Math.floor(Math.random() * (500 - count)) * 20;
+  const nodes: BalancedNode[] = [];
+  for (let i = 1; i <= count; i++) {
+    const name = `node${i}`;
+    if (front.direct) front.direct[name] = await freePort();
+    nodes.push({
+      name,
+      address: `127.0.1.${i}`,
+      http: await freePort(),
+      sftp: await freePort(),
+      ftp: await freePort(),
+      smtp: await freePort(),
+      passive: [passiveBase + (i - 1) * 20, passiveBase + (i - 1) * 20 + 19],
+    });
+  }
+  return { front, nodes };
+}
+
+/** What makes a `ferry serve` one node behind the balancer: its address and ports, the balancer trusted. */
+export function nodeEnv(front: BalancerPorts, node: BalancedNode): Record<string, string> {
+  return {
+    FERRY_BIND: node.address,
+    FERRY_HTTP_PORT: String(node.http),
+    FERRY_SFTP_PORT: String(node.sftp),
+    FERRY_FTP_PORT: String(node.ftp),
+    FERRY_SMTP_PORT: String(node.smtp),
+    FERRY_FTP_PASV_PORTS: `${node.passive[0]}-${node.passive[1]}`,
+    // Clients are told the balancer's address; it sends this node's range back to this node.
+    FERRY_FTP_PASV_ADDRESS: front.address,
+    FERRY_TRUSTED_PROXIES: front.address,
+  };
+}
+
 export interface RunningHaproxy {
   /**
    * A counter per server of a backend from HAProxy's runtime API ("show stat"): sessions so far ("stot", the
@@ -163,6 +213,15 @@ export async function startHaproxy(
   });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   await waitForListen(front.sftp, child, () => stderr, "haproxy");
+  // Until its checks have seen a node up (rise 2 × 1 s), HAProxy has no server to send to.
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(`http://${front.address}:${front.http}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     sessions: async (backend, column = "stot") => {
       const csv = await new Promise<string>((resolve, reject) => {
