@@ -551,7 +551,9 @@ class S3Reader implements ObjectReader {
       this.keptAt += chunk.length;
       this.keptBytes -= chunk.length;
     }
-    if (this.body?.isPaused() && this.keptBytes < READ_WINDOW) this.body.resume();
+    // Resumed once half the window is free, not at every chunk read: a pause and a resume per 64 KiB chunk
+    // stopped and started the socket's reading (and the gateway's sending) all the time.
+    if (this.body?.isPaused() && this.keptBytes <= READ_WINDOW / 2) this.body.resume();
   }
 
   private stop(): void {
