@@ -537,7 +537,8 @@ class S3Reader implements ObjectReader {
       this.ended = true;
       wake();
     });
-    body.once("error", (err: Error) => {
+    // `on`, not `once`: a body destroyed by stop() may still report an error, which must not go unheard.
+    body.on("error", (err: Error) => {
       if (this.body !== body) return;
       this.failure = err;
       wake();
