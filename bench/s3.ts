@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, readFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -47,17 +47,23 @@ const CIPHER = values.cipher!;
 const GIVEN_CEPH_BYTES = process.env.CEPH_MEM_BYTES;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const WATCHED = ["radosgw", "ceph-osd", "ceph-mon", "sftp", "ssh", "node"];
+/** CPU seconds of this process's finished children (the sftp and ssh clients), from /proc/self/stat. */
+function clientsCpu(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+const WATCHED = ["radosgw", "ceph-osd", "ceph-mon", "node"];
 /** CPU seconds per process name spent during each measured phase, summed over runs. */
 const cpu: Record<string, Record<string, number>> = {};
 
 const seconds = async (work: () => Promise<unknown>, phase?: string) => {
-  const before = cpuOf(WATCHED);
+  const before: Record<string, number> = { ...cpuOf(WATCHED), "sftp client": clientsCpu() };
   const started = process.hrtime.bigint();
   await work();
   const secs = Number(process.hrtime.bigint() - started) / 1e9;
   if (phase) {
-    const after = cpuOf(WATCHED);
+    const after = { ...cpuOf(WATCHED), "sftp client": clientsCpu() };
     cpu[phase] ??= {};
     for (const [name, v] of Object.entries(after))
       cpu[phase]![name] = (cpu[phase]![name] ?? 0) + v - (before[name] ?? 0);
@@ -210,7 +216,9 @@ async function main() {
         `  ${(dirn === "up" ? "upload" : "download").padEnd(8)}  AWS SDK ${sdk.toFixed(0).padStart(5)} MB/s   Ferry over SFTP ${ferryMbs.toFixed(0).padStart(5)} MB/s   ratio ${(ferryMbs / sdk).toFixed(2)}x`,
       );
     }
-    console.log("  CPU seconds per phase (all runs; node = Ferry and this benchmark's SDK client):");
+    console.log(
+      "  CPU seconds per phase (all runs; node = Ferry, or this benchmark's SDK client; sftp client = sftp + ssh):",
+    );
     for (const [phase, byName] of Object.entries(cpu)) {
       const parts = Object.entries(byName)
         .filter(([, v]) => v > 0.05)
