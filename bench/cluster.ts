@@ -9,7 +9,7 @@
  * PostgreSQL: DATABASE_URL when set (a new database is made on that server), else node 1's embedded one,
  * which the other nodes reach over TCP. Needs haproxy and the Ceph packages (scripts/install-test-tools.sh).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
@@ -20,7 +20,7 @@ import { apiCall, type RunningFerry, startServe } from "../test/helpers/ferry.js
 import { type BalancedNode, nodeEnv, planCluster, startHaproxy } from "../test/helpers/haproxy.js";
 import { freePort } from "../test/helpers/ports.js";
 import { startS3 } from "../test/helpers/s3.js";
-import { cpuOf, memoryOf } from "./ferry.js";
+import { cpuOf, memoryOf, runSftpClients } from "./ferry.js";
 
 const { values } = parseArgs({
   options: {
@@ -123,36 +123,17 @@ async function main() {
     const byNode = Object.fromEntries(specs.map((s, i) => [s.name, nodes[i]!.pid]));
     const cpuBefore = cpuOf(watched, byNode);
     const per = Math.ceil(SESSIONS / CLIENT_PROCESSES);
-    const runs = Array.from({ length: CLIENT_PROCESSES }, (_, w) => {
-      const worker = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          path.join(import.meta.dirname, "sftp-client-worker.ts"),
-          JSON.stringify({
-            port: front.sftp,
-            username: credential.username,
-            key,
-            folder: connection.folder,
-            sessions: Math.min(per, SESSIONS - w * per),
-            first: w * per,
-            bytes: Number(values.bytes),
-          }),
-        ],
-        { stdio: ["ignore", "pipe", "inherit"] },
-      );
-      let out = "";
-      worker.stdout.on("data", (d) => {
-        out += d;
-      });
-      return new Promise<{ ok: number; failed: number; errors: string[]; times: number[]; wallMs: number }>(
-        (resolve, reject) =>
-          worker.on("exit", (code) =>
-            code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client worker exited with ${code}`)),
-          ),
-      );
-    });
+    const runs = Array.from({ length: CLIENT_PROCESSES }, (_, w) =>
+      runSftpClients({
+        port: front.sftp,
+        username: credential.username,
+        key,
+        folder: connection.folder,
+        sessions: Math.min(per, SESSIONS - w * per),
+        first: w * per,
+        bytes: Number(values.bytes),
+      }),
+    );
     const results = await Promise.all(runs);
     clearInterval(sampler);
     const cpuAfter = cpuOf(watched, byNode);

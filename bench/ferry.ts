@@ -1,5 +1,7 @@
 /** A Ferry for benchmarks: the built `ferry serve` on the embedded database (or DATABASE_URL), one account,
  * one credential (a public key for SFTP, a password for FTP) and one inbound connection of that method. */
+
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -142,4 +144,45 @@ export async function startFerryWithDatabase(dir: string, extraEnv: Record<strin
     db,
     call: (method: string, url: string, body?: unknown) => apiCall(ferry.url, admin, method, url, body),
   };
+}
+
+/** What bench/sftp-client-worker.ts reports. */
+export interface ClientRun {
+  ok: number;
+  failed: number;
+  errors: string[];
+  /** Milliseconds per successful session. */
+  times: number[];
+  wallMs: number;
+}
+
+/**
+ * Runs bench/sftp-client-worker.ts in its own Node process (so the load is measured apart from Ferry): that many
+ * SFTP sessions at once, each a key login and one upload of `bytes` named from file-`first`.
+ */
+export function runSftpClients(options: {
+  port: number;
+  username: string;
+  key: string;
+  folder: string;
+  sessions: number;
+  bytes: number;
+  first?: number;
+}): Promise<ClientRun> {
+  const worker = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(import.meta.dirname, "sftp-client-worker.ts"), JSON.stringify(options)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  worker.stdout.on("data", (d) => {
+    out += d;
+  });
+  return new Promise((resolve, reject) =>
+    worker.on("exit", (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as ClientRun)
+        : reject(new Error(`client worker exited with ${code}`)),
+    ),
+  );
 }

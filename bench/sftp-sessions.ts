@@ -8,12 +8,12 @@
  * The clients are ssh2 clients in a separate Node process (bench/sftp-client-worker.ts), so the load is real
  * TCP + SSH + SFTP, and Ferry's own process is measured alone.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { memoryOf, startFerryForBench } from "./ferry.js";
+import { memoryOf, runSftpClients, startFerryForBench } from "./ferry.js";
 
 const { values } = parseArgs({
   options: { sessions: { type: "string", default: "1000" }, bytes: { type: "string", default: "4096" } },
@@ -44,37 +44,14 @@ async function main() {
         () => {},
       );
     }, 50);
-    const worker = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        path.join(import.meta.dirname, "sftp-client-worker.ts"),
-        JSON.stringify({
-          port: ferry.sftpPort,
-          username: ferry.username,
-          key,
-          folder: ferry.folder,
-          sessions: SESSIONS,
-          bytes: Number(values.bytes),
-        }),
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    worker.stdout.on("data", (d) => {
-      out += d;
-    });
-    const code = await new Promise<number | null>((r) => worker.on("exit", r));
-    clearInterval(sampler);
-    if (code !== 0) throw new Error(`client worker exited with ${code}`);
-    const r = JSON.parse(out) as {
-      ok: number;
-      failed: number;
-      errors: string[];
-      times: number[];
-      wallMs: number;
-    };
+    const r = await runSftpClients({
+      port: ferry.sftpPort,
+      username: ferry.username,
+      key,
+      folder: ferry.folder,
+      sessions: SESSIONS,
+      bytes: Number(values.bytes),
+    }).finally(() => clearInterval(sampler));
     const sorted = [...r.times].sort((a, b) => a - b);
     const pct = (p: number) =>
       sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
