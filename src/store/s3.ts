@@ -232,6 +232,8 @@ export class PartPool {
   }
 }
 
+const RESOLVED = Promise.resolve();
+
 /** Bytes of a file's start kept without a pool buffer: small files never wait for one. */
 const SMALL_BYTES = 1024 * 1024;
 
@@ -256,6 +258,8 @@ class S3Upload implements Upload {
   private failed: Error | undefined;
   /** Serialises writes: each waits for the one before (its bytes may be the gap another fills). */
   private queue: Promise<void> = Promise.resolve();
+  /** Writes in `queue` not yet settled. */
+  private queued = 0;
 
   constructor(
     private client: S3Client,
@@ -267,9 +271,24 @@ class S3Upload implements Upload {
   ) {}
 
   write(data: Buffer, position: number): Promise<void> {
+    // The usual case (in order, nothing queued, room in the part being filled): copied into the part now.
+    if (
+      this.queued === 0 &&
+      !this.failed &&
+      position === this.next &&
+      this.part !== null &&
+      this.filled + data.length < PART_BYTES
+    ) {
+      this.hash.update(data);
+      this.next += data.length;
+      this.size = Math.max(this.size, this.next);
+      this.filled += data.copy(this.part, this.filled);
+      return RESOLVED;
+    }
     // The caller may reuse `data` as soon as this returns: copy it now.
     const copy = Buffer.from(data);
-    const run = this.queue.then(() => this.place(copy, position));
+    this.queued++;
+    const run = this.queue.then(() => this.place(copy, position)).finally(() => this.queued--);
     this.queue = run.catch(() => {});
     return run;
   }

@@ -95,6 +95,28 @@ export function storeContract(name: string, store: () => FileStore): void {
       expect((await readAll(s, obj.key)).toString()).toBe("hello");
     });
 
+    it("takes writes in flight at once from one buffer the caller refills as each returns", async () => {
+      const s = store();
+      const data = randomBytes(9 * 1024 * 1024 + 777); // more than one 8 MiB part of the S3 store
+      const upload = await s.create();
+      const reused = Buffer.alloc(32768);
+      const inFlight = new Set<Promise<void>>();
+      for (let at = 0; at < data.length; at += reused.length) {
+        const n = data.copy(reused, 0, at, at + reused.length);
+        const write = upload.write(reused.subarray(0, n), at);
+        reused.fill(0xee); // what the next packet would overwrite
+        const done = write.then(() => {
+          inFlight.delete(done);
+        });
+        inFlight.add(done);
+        if (inFlight.size >= 64) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      const obj = await upload.commit();
+      expect(obj).toMatchObject({ size: data.length, sha256: sha(data) });
+      expect((await readAll(s, obj.key)).equals(data)).toBe(true);
+    });
+
     it("stores an empty file", async () => {
       const s = store();
       const obj = await (await s.create()).commit();
