@@ -103,6 +103,22 @@ export const MAX_HOLE_BYTES = 256 * 1024 ** 2;
 
 const AREAS = { inbound: ["inbox", "results"], outbound: ["outbox"] } as const;
 
+/** Entries per page of a folder listing read from the database. */
+export const LIST_PAGE = 500;
+
+/** A file of a folder as the database gives it. */
+interface FileRow {
+  id: string;
+  name: string;
+  size: number;
+  mtime: Date;
+  store_key: string | null;
+  /** An upload under a temporary name, not yet a Transfer. */
+  staged: boolean;
+}
+
+const fileEntry = (f: FileRow): VfsEntry => ({ name: f.name, type: "file", size: f.size, mtime: f.mtime });
+
 /** An upload in progress: bytes go to the store; close() makes it a Transfer (or a staged file). */
 export interface WriteHandle {
   write(data: Buffer, position: number): Promise<void>;
@@ -176,24 +192,42 @@ export class VirtualFs {
     };
   }
 
-  /** Files of an area (or the one called `name`): received (inbox), generated (outbox); newest of each name. */
-  private async files(connection: ConnectionView, area: string, name?: string) {
+  /**
+   * Files of an area by name (newest of each name): received (inbox, where a staged file stands in for a
+   * received one of its name), result files (results), generated (outbox). `name`: only that one; `after` and
+   * `limit`: one page of a listing (keyset on the name, served by the (connection_id, file_name, id DESC)
+   * indexes, so a page costs the same however many files the folder holds).
+   */
+  private async files(
+    connection: ConnectionView,
+    area: string,
+    page: { name?: string; after?: string; limit?: number } = {},
+  ): Promise<FileRow[]> {
     const { db } = this.deps;
+    const { name, after, limit } = page;
     if (area === "results") {
       let q = db
         .selectFrom("result_files")
-        .select(["id", "file_name as name", "size", "created_at as mtime", "store_key"])
+        .select([
+          "id",
+          "file_name as name",
+          "size",
+          "created_at as mtime",
+          "store_key",
+          sql<boolean>`false`.as("staged"),
+        ])
         .distinctOn("file_name")
         .where("account_id", "=", this.login.accountId)
         .where("connection_id", "=", connection.id)
         .orderBy("file_name")
-        .orderBy("id", "desc")
-        .limit(10_000);
+        .orderBy("id", "desc");
       if (name !== undefined) q = q.where("file_name", "=", name);
-      return (await q.execute()).map((r) => ({ ...r, staged: false }));
+      if (after !== undefined) q = q.where("file_name", ">", after);
+      if (limit !== undefined) q = q.limit(limit);
+      return q.execute();
     }
     const direction = area === "inbox" ? "inbound" : "outbound";
-    let transfersQuery = db
+    let transfers = db
       .selectFrom("transfers")
       .select([
         "id",
@@ -201,7 +235,7 @@ export class VirtualFs {
         "size",
         sql<Date>`coalesce(client_mtime, created_at)`.as("mtime"),
         "store_key",
-        "direction",
+        sql<boolean>`false`.as("staged"),
       ])
       .distinctOn("file_name")
       .where("account_id", "=", this.login.accountId)
@@ -210,48 +244,63 @@ export class VirtualFs {
       .where("hidden_at", "is", null)
       .where("store_key", "is not", null)
       .orderBy("file_name")
-      .orderBy("id", "desc")
-      .limit(10_000);
-    if (name !== undefined) transfersQuery = transfersQuery.where("file_name", "=", name);
-    const transfers = await transfersQuery.execute();
-    const rows: {
-      id: string;
-      name: string;
-      size: number;
-      mtime: Date;
-      store_key: string | null;
-      staged: boolean;
-    }[] = transfers.map((t) => ({ ...t, staged: false }));
-    if (area === "inbox") {
-      let stagedQuery = db
-        .selectFrom("staged_files")
-        .select([
-          "id",
-          "file_name as name",
-          "size",
-          sql<Date>`coalesce(client_mtime, created_at)`.as("mtime"),
-          "store_key",
-        ])
-        .where("account_id", "=", this.login.accountId)
-        .where("connection_id", "=", connection.id);
-      if (name !== undefined) stagedQuery = stagedQuery.where("file_name", "=", name);
-      const staged = await stagedQuery.execute();
-      // A staged file stands in for a received one of the same name.
-      const stagedNames = new Set(staged.map((s) => s.name));
-      return [
-        ...rows.filter((r) => !stagedNames.has(r.name)),
-        ...staged.map((s) => ({ ...s, staged: true })),
-      ];
-    }
-    return rows;
+      .orderBy("id", "desc");
+    if (name !== undefined) transfers = transfers.where("file_name", "=", name);
+    if (after !== undefined) transfers = transfers.where("file_name", ">", after);
+    if (limit !== undefined) transfers = transfers.limit(limit);
+    if (area !== "inbox") return transfers.execute();
+    let staged = db
+      .selectFrom("staged_files")
+      .select([
+        "id",
+        "file_name as name",
+        "size",
+        sql<Date>`coalesce(client_mtime, created_at)`.as("mtime"),
+        "store_key",
+        sql<boolean>`true`.as("staged"),
+      ])
+      .where("account_id", "=", this.login.accountId)
+      .where("connection_id", "=", connection.id)
+      .orderBy("file_name");
+    if (name !== undefined) staged = staged.where("file_name", "=", name);
+    if (after !== undefined) staged = staged.where("file_name", ">", after);
+    if (limit !== undefined) staged = staged.limit(limit);
+    // Each side is already cut to one page: the first `limit` names of both are among them.
+    let merged = db
+      .selectFrom(sql<FileRow>`((${transfers}) union all (${staged}))`.as("f"))
+      .selectAll()
+      .distinctOn("f.name")
+      .orderBy("f.name")
+      .orderBy("f.staged", "desc");
+    if (limit !== undefined) merged = merged.limit(limit);
+    return merged.execute();
   }
 
   private async file(connection: ConnectionView, area: string, name: string, p: string) {
-    const [found] = await this.files(connection, area, name);
+    const [found] = await this.files(connection, area, { name });
     if (!found) throw noSuchFile(p);
     return found;
   }
 
+  /**
+   * A folder's entries by name, a page at a time, read from the database as they are asked for: a listing of
+   * any size in constant memory, with nothing left out. Fails at the first page for a path that is no folder.
+   */
+  async *listPages(p: string, pageSize = LIST_PAGE): AsyncGenerator<VfsEntry[], void, undefined> {
+    const at = await this.locate(p);
+    if (at.kind !== "area") {
+      yield await this.list(p);
+      return;
+    }
+    for (let after: string | undefined; ; ) {
+      const rows = await this.files(at.connection, at.area, { after, limit: pageSize });
+      if (rows.length > 0) yield rows.map(fileEntry);
+      if (rows.length < pageSize) return;
+      after = rows.at(-1)!.name;
+    }
+  }
+
+  /** A folder's entries, all at once (the page-wise listPages for folders of files). */
   async list(p: string): Promise<VfsEntry[]> {
     const at = await this.locate(p);
     switch (at.kind) {
@@ -269,10 +318,11 @@ export class VirtualFs {
           size: 0,
           mtime: at.connection.created_at,
         }));
-      case "area":
-        return (await this.files(at.connection, at.area))
-          .map((f) => ({ name: f.name, type: "file" as const, size: f.size, mtime: f.mtime }))
-          .sort((a, b) => a.name.localeCompare(b.name));
+      case "area": {
+        const all: VfsEntry[] = [];
+        for await (const page of this.listPages(p)) all.push(...page);
+        return all;
+      }
       case "file":
         throw new VfsError("FAILURE", `Not a directory: ${p}`);
     }
@@ -300,7 +350,7 @@ export class VirtualFs {
     if (at.kind !== "file") throw denied(where);
     const why = refuseName(at.name);
     if (why) throw denied(`The file name ${why}`);
-    if (options.inPlace && (await this.files(at.connection, "inbox", at.name)).length > 0) {
+    if (options.inPlace && (await this.files(at.connection, "inbox", { name: at.name })).length > 0) {
       throw new VfsError("UNSUPPORTED", NO_RESUME);
     }
     const limit = await uploadLimit(this.deps.db, this.login.accountId, this.deps.maxUploadBytes).catch(

@@ -67,7 +67,7 @@ export async function sftpBatch(
     const child = execFile(
       "sftp",
       [...args, ...extra, "-b", "-", `${login.username}@127.0.0.1`],
-      { env, timeout: 60_000 },
+      { env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, // listings of big folders
       (err, stdout, stderr) => resolve({ code: err ? ((err.code as number) ?? 1) : 0, stdout, stderr }),
     );
     child.stdin!.end(`${commands.join("\n")}\n`);

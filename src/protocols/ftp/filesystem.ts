@@ -19,7 +19,7 @@ import {
 } from "../vfs.js";
 
 /** What ftp-srv's LIST and STAT expect of an entry. */
-interface FtpStat {
+export interface FtpStat {
   name: string;
   size: number;
   mtime: Date;
@@ -115,6 +115,11 @@ export class FerryFileSystem {
 
   async list(dir?: string): Promise<FtpStat[]> {
     return (await this.vfs.list(this.resolve(dir))).map(toStat);
+  }
+
+  /** A folder's entries a page at a time (LIST, NLST and MLSD stream them: listing.ts). */
+  async *listPages(dir?: string): AsyncGenerator<FtpStat[], void, undefined> {
+    for await (const page of this.vfs.listPages(this.resolve(dir))) yield page.map(toStat);
   }
 
   async chdir(dir?: string): Promise<string> {

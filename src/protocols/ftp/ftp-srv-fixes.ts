@@ -17,8 +17,8 @@
  * 3. USER before AUTH TLS, when TLS is required: ftp-srv answered 331 and the client then sent its password
  * in clear, to be refused only after. Now 530 at USER, as vsftpd does (force_local_logins_ssl).
  *
- * 5. LIST/NLST with ls options ("LIST -la dir": lftp's `ls -la`) looked up a file called "-la dir" (451); the
- * options are dropped. SITE CHMOD (lftp sends one per file after an upload) is a harmless no-op, other SITE
+ * 5. LIST/NLST built the whole listing in memory, and with ls options ("LIST -la dir": lftp's `ls -la`) looked
+ * up a file called "-la dir" (451): listing.ts streams them page by page and drops the options. SITE CHMOD (lftp sends one per file after an upload) is a harmless no-op, other SITE
  * commands 502. RETR answers 426 when the client closes the data connection early (was 551), 550 for a file
  * it cannot open. MLSD and MLST (RFC 3659) list type, size and modification time, as Java's Commons Net
  * mlistDir() needs (it took the 502 for an empty folder).
@@ -36,6 +36,7 @@ import { carryClient, ProxySources, takeProxyHeader } from "../proxy-protocol.js
 const NO_PROXIES = new ProxySources([]);
 
 import { secureDataSocket } from "./data-tls.js";
+import { listingCommands } from "./listing.js";
 import { mlsxCommands } from "./mlsx.js";
 import { retrieve, store } from "./transfers.js";
 
@@ -68,14 +69,6 @@ export function installFtpSrvFixes(): void {
     return originalUser.call(this, args);
   };
 
-  const list = registry.LIST!.handler;
-  // biome-ignore lint/suspicious/noExplicitAny: see above.
-  const listWithoutOptions = function (this: any, args: { command?: { arg?: string | null } }) {
-    const arg = (args.command?.arg ?? "").replace(/^(\s*-[A-Za-z]+)+\s*/, "");
-    return list.call(this, { ...args, command: { ...args.command, arg: arg || null } });
-  };
-  registry.LIST!.handler = listWithoutOptions;
-  registry.NLST!.handler = listWithoutOptions;
   // biome-ignore lint/suspicious/noExplicitAny: see above.
   registry.SITE!.handler = function site(this: any, args: { command?: { arg?: string | null } }) {
     const verb = (args.command?.arg ?? "").trim().split(/\s+/)[0]!.toUpperCase();
@@ -83,7 +76,7 @@ export function installFtpSrvFixes(): void {
     return this.reply(502, `SITE ${verb || ""} is not implemented`.trim());
   };
   registry.RETR!.handler = retrieve;
-  Object.assign(registry, mlsxCommands());
+  Object.assign(registry, mlsxCommands(), listingCommands());
 
   registry.STOR!.handler = store;
   registry.APPE!.handler = store;

@@ -1,8 +1,8 @@
-/** MLST and MLSD (RFC 3659): machine-readable listings with type, size and modification time; MFMT sets it. */
-import { dataConnection, type FtpConnection } from "./transfers.js";
+/** MLST (RFC 3659): one entry's type, size and modification time (MLSD: listing.ts); MFMT sets the time. */
+import type { FtpConnection } from "./transfers.js";
 
 /** RFC 3659 facts of one entry: type, size, modify (UTC, YYYYMMDDHHMMSS), then a space and the name. */
-function facts(
+export function facts(
   stat: { name: string; size: number; mtime: Date; isDirectory(): boolean },
   name: string,
 ): string {
@@ -11,7 +11,7 @@ function facts(
   return `type=${type};size=${stat.size};modify=${modify}; ${name}`;
 }
 
-/** MLST (one entry, on the control connection) and MLSD (a folder's entries, on the data connection). */
+/** MLST (one entry, on the control connection) and MFMT. */
 export function mlsxCommands() {
   const FEAT = "MLST type*;size*;modify*;";
   return {
@@ -53,42 +53,6 @@ export function mlsxCommands() {
       syntax: "{{cmd}} YYYYMMDDHHMMSS <path>",
       description: "Set a file's modification time",
       flags: { feat: "MFMT" },
-    },
-    MLSD: {
-      directive: "MLSD",
-      async handler(this: FtpConnection, args: { command?: { arg?: string | null } }) {
-        const path = args.command?.arg || ".";
-        try {
-          const socket = await dataConnection(this);
-          if (!socket) return;
-          let lines: string[];
-          try {
-            const stat = await this.fs.get(path);
-            if (!stat.isDirectory())
-              return await this.reply(501, `Not a folder: ${path} (use MLST for a file)`);
-            lines = (await this.fs.list(path)).map(
-              (e: { name: string; size: number; mtime: Date; isDirectory(): boolean }) =>
-                `${facts(e, e.name)}\r\n`,
-            );
-          } catch (err) {
-            return await this.reply(550, (err as Error).message);
-          }
-          await this.reply(150);
-          await new Promise<void>((resolve, reject) => {
-            socket.once("error", reject);
-            socket.end(lines.join(""), () => resolve());
-          });
-          return await this.reply(226, "Listing sent");
-        } catch (err) {
-          return await this.reply(426, `Connection closed; listing aborted (${(err as Error).message})`);
-        } finally {
-          this.connector.end();
-          this.commandSocket.resume();
-        }
-      },
-      syntax: "{{cmd}} [<path>]",
-      description: "Entries of a folder with their facts (RFC 3659)",
-      flags: { feat: FEAT },
     },
   };
 }

@@ -34,7 +34,16 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 type Handle =
   | { kind: "write"; path: string; file: WriteHandle; size: number; mtime?: Date }
   | { kind: "read"; path: string; file: ObjectReader }
-  | { kind: "dir"; path: string; entries: FileEntry[]; sent: number };
+  | {
+      kind: "dir";
+      path: string;
+      /** The folder's entries, a page at a time from the database (VirtualFs.listPages). */
+      pages: AsyncIterator<VfsEntry[]>;
+      /** Entries of the page read and not yet sent. */
+      entries: FileEntry[];
+      /** The READDIR being answered: each waits for the one before (they take entries in turn). */
+      turn: Promise<unknown>;
+    };
 
 function attrs(e: VfsEntry): Attributes {
   const time = Math.floor(e.mtime.getTime() / 1000);
@@ -112,6 +121,7 @@ export function serveSftp(
   const drop = (h: Handle) => {
     if (h.kind === "write") void h.file.abort().catch(() => {});
     else if (h.kind === "read") void h.file.close().catch(() => {});
+    else void h.pages.return?.().catch(() => {});
   };
 
   const newHandle = (h: Handle): Buffer => {
@@ -213,7 +223,7 @@ export function serveSftp(
       log.info({ path: h.path, ...result }, "upload received");
     } else if (h.kind === "read") {
       await h.file.close();
-    }
+    } else await h.pages.return?.();
     sftp.status(reqid, STATUS_CODE.OK);
   });
 
@@ -247,14 +257,17 @@ export function serveSftp(
     sftp.status(reqid, h ? STATUS_CODE.OK : STATUS_CODE.FAILURE);
   });
 
+  // A folder is read from the database a page at a time as READDIRs come (each answers READDIR_BATCH
+  // entries): any number of files, nothing left out, in constant memory.
   on("OPENDIR", async (reqid, dirPath: string) => {
     const path = normalisePath(dirPath);
     if (!reserve(reqid)) return;
     try {
-      const list = await vfs.list(path);
+      const pages = vfs.listPages(path);
+      const first = await pages.next(); // a path that is no folder fails here, at OPENDIR
       const self = await vfs.stat(path);
-      const entries = [{ ...self, name: "." }, { ...self, name: ".." }, ...list].map(entry);
-      sftp.handle(reqid, newHandle({ kind: "dir", path, entries, sent: 0 }));
+      const entries = [{ ...self, name: "." }, { ...self, name: ".." }, ...(first.value ?? [])].map(entry);
+      sftp.handle(reqid, newHandle({ kind: "dir", path, pages, entries, turn: Promise.resolve() }));
     } catch (err) {
       unreserve();
       throw err;
@@ -263,10 +276,16 @@ export function serveSftp(
   on("READDIR", async (reqid, handle: Buffer) => {
     const [, h] = handleOf(handle);
     if (h?.kind !== "dir") return void sftp.status(reqid, STATUS_CODE.FAILURE, "Not a directory handle");
-    if (h.sent >= h.entries.length) return void sftp.status(reqid, STATUS_CODE.EOF);
-    const batch = h.entries.slice(h.sent, h.sent + READDIR_BATCH);
-    h.sent += batch.length;
-    sftp.name(reqid, batch);
+    const answer = h.turn.then(async () => {
+      if (h.entries.length === 0) {
+        const next = await h.pages.next();
+        if (!next.done) h.entries = next.value.map(entry);
+      }
+      if (h.entries.length === 0) return void sftp.status(reqid, STATUS_CODE.EOF);
+      sftp.name(reqid, h.entries.splice(0, READDIR_BATCH));
+    });
+    h.turn = answer.catch(() => {});
+    await answer;
   });
 
   on("REALPATH", async (reqid, path: string) => {

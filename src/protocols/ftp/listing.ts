@@ -1,0 +1,133 @@
+/**
+ * LIST, NLST and MLSD (RFC 959, RFC 3659), replacing ftp-srv's LIST/NLST (installed by ftp-srv-fixes.ts):
+ * a folder's entries are read from the database a page at a time and written to the data connection as they
+ * come, waiting while the client reads slowly, so a folder of any size is listed in full in constant memory
+ * (ftp-srv built the whole listing in memory first).
+ */
+import type net from "node:net";
+import type { FtpStat } from "./filesystem.js";
+import { facts } from "./mlsx.js";
+import { dataConnection, type FtpConnection } from "./transfers.js";
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const HALF_YEAR_MS = 182 * 24 * 3600 * 1000;
+
+/**
+ * The `ls -l` line of LIST, as ftp-srv wrote it (clients parse it): the time of day for the last half year,
+ * the year for older entries (times in UTC).
+ */
+export function lsLine(e: FtpStat, now = Date.now()): string {
+  const m = e.mtime;
+  const day = `${MONTHS[m.getUTCMonth()]} ${String(m.getUTCDate()).padStart(2, "0")}`;
+  const when =
+    now - m.getTime() < HALF_YEAR_MS
+      ? `${day} ${String(m.getUTCHours()).padStart(2, "0")}:${String(m.getUTCMinutes()).padStart(2, "0")}`
+      : `${day}  ${m.getUTCFullYear()}`;
+  const perms = e.isDirectory() ? "drwxr-xr-x" : "-rw-r--r--";
+  return `${perms} 1 1 1 ${String(e.size).padStart(12)} ${when.padStart(12)} ${e.name}`;
+}
+
+type Format = "LIST" | "NLST" | "MLSD";
+const line: Record<Format, (e: FtpStat) => string> = {
+  LIST: (e) => lsLine(e),
+  NLST: (e) => e.name,
+  MLSD: (e) => facts(e, e.name),
+};
+
+/** Writes to the data connection, waiting while the client has not read what was sent. */
+function send(socket: net.Socket, text: string): Promise<void> {
+  if (socket.destroyed) return Promise.reject(new Error("the data connection closed"));
+  if (socket.write(text)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      socket.off("drain", done);
+      socket.off("close", closed);
+      socket.off("error", done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const closed = () => done(new Error("the data connection closed"));
+    socket.on("drain", done);
+    socket.on("close", closed);
+    socket.on("error", done);
+  });
+}
+
+/** ls options ("LIST -la dir": lftp's `ls -la`) are not a path: dropped. */
+const withoutOptions = (arg: string | null | undefined) =>
+  (arg ?? "").replace(/^(\s*-[A-Za-z]+)+\s*/, "") || ".";
+
+async function listing(this: FtpConnection, args: { command?: { arg?: string | null; directive?: string } }) {
+  const format = (args.command?.directive?.toUpperCase() ?? "LIST") as Format;
+  const path = format === "MLSD" ? args.command?.arg || "." : withoutOptions(args.command?.arg);
+  if (!this.fs) return this.reply(550, "File system not instantiated");
+  try {
+    const socket = await dataConnection(this);
+    if (!socket) return;
+    // The first page is read before "150": a path that is no folder, or a database that cannot answer,
+    // gets its reply on the control connection.
+    let pages: AsyncIterator<FtpStat[]> | null = null;
+    let first: FtpStat[];
+    try {
+      const stat: FtpStat = await this.fs.get(path);
+      if (stat.isDirectory()) {
+        pages = this.fs.listPages(path) as AsyncIterator<FtpStat[]>;
+        first = (await pages.next()).value ?? [];
+      } else if (format === "MLSD") {
+        return await this.reply(501, `Not a folder: ${path} (use MLST for a file)`);
+      } else first = [stat];
+    } catch (err) {
+      return await this.reply(550, (err as Error).message);
+    }
+    await this.reply(150);
+    try {
+      for (let page = first; ; ) {
+        if (page.length > 0) await send(socket, page.map((e) => `${line[format](e)}\r\n`).join(""));
+        const next = pages ? await pages.next() : { done: true as const };
+        if (next.done) break;
+        page = next.value;
+      }
+    } catch (err) {
+      await pages?.return?.(undefined).catch(() => {});
+      if (socket.destroyed) throw err; // the client went: 426 below
+      socket.destroy();
+      return await this.reply(451, `Listing aborted: ${(err as Error).message}`);
+    }
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.end(() => resolve());
+    });
+    return await this.reply(226, "Listing sent");
+  } catch (err) {
+    return await this.reply(426, `Connection closed; listing aborted (${(err as Error).message})`);
+  } finally {
+    this.connector.end();
+    this.commandSocket.resume();
+  }
+}
+
+/** The listing commands, for ftp-srv's command table. */
+export function listingCommands() {
+  const FEAT = "MLST type*;size*;modify*;";
+  return {
+    LIST: {
+      directive: "LIST",
+      handler: listing,
+      syntax: "{{cmd}} [<path>]",
+      description: "Entries of a folder, as ls -l lines",
+    },
+    NLST: {
+      directive: "NLST",
+      handler: listing,
+      syntax: "{{cmd}} [<path>]",
+      description: "Names of a folder's entries",
+    },
+    MLSD: {
+      directive: "MLSD",
+      handler: listing,
+      syntax: "{{cmd}} [<path>]",
+      description: "Entries of a folder with their facts (RFC 3659)",
+      flags: { feat: FEAT },
+    },
+  };
+}
