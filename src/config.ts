@@ -209,8 +209,17 @@ const RawConfig = z.object({
     .optional(),
   /** A file holding the master key (base64), e.g. a mounted secret; instead of FERRY_MASTER_KEY. */
   FERRY_MASTER_KEY_FILE: z.string().min(1).optional(),
-  /** Days generated (outbound) files are kept; then their bytes go, their Transfer stays. (Default: 30) */
-  FERRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /**
+   * Days generated (outbound) files are kept; then their bytes go, their Transfer stays. Accounts and
+   * connections may set their own. (Default: 30)
+   */
+  FERRY_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(30),
+  /** Days received (inbound) files are kept, as FERRY_RETENTION_DAYS. (Default: 90) */
+  FERRY_INBOUND_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(90),
+  /** Days result files (receipt, summary, errors) are kept, as FERRY_RETENTION_DAYS. (Default: 90) */
+  FERRY_RESULT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(90),
+  /** Days audit events are kept; older ones are deleted. (Default: 365) */
+  FERRY_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   /**
    * Pull from a third party: milliseconds between the two looks at a remote file's size and time; a file that
    * changed in between is still being written and is left for the next pull. (Default: 2000)
@@ -329,7 +338,9 @@ export interface Config {
   /** What this process does (FERRY_ROLES). */
   roles: { servers: boolean; http: boolean; workers: boolean; scheduler: boolean };
   pullsPerAccount: number;
-  retentionDays: number;
+  /** Days each kind of file is kept by default (accounts and connections may say otherwise). */
+  retention: { inbound: number; results: number; outbound: number };
+  auditRetentionDays: number;
   pullSettleMs: number;
   schedulerMs: number;
   jobsSchema: string;
@@ -429,7 +440,12 @@ export function loadConfig(
     pullWorkers: c.FERRY_PULL_WORKERS,
     roles: rolesOf(c.FERRY_ROLES),
     pullsPerAccount: c.FERRY_PULLS_PER_ACCOUNT,
-    retentionDays: c.FERRY_RETENTION_DAYS,
+    retention: {
+      inbound: c.FERRY_INBOUND_RETENTION_DAYS,
+      results: c.FERRY_RESULT_RETENTION_DAYS,
+      outbound: c.FERRY_RETENTION_DAYS,
+    },
+    auditRetentionDays: c.FERRY_AUDIT_RETENTION_DAYS,
     pullSettleMs: c.FERRY_PULL_SETTLE_MS,
     schedulerMs: c.FERRY_SCHEDULER_SECONDS * 1000,
     jobsSchema: c.FERRY_JOBS_SCHEMA,

@@ -17,7 +17,7 @@ import { PULL_QUEUE, type PullJob } from "./pipeline/jobs.js";
 import { inAccountSlot } from "./pipeline/lease.js";
 import { noMailer } from "./pipeline/mailer.js";
 import { runPull } from "./pipeline/pull.js";
-import { expireFiles } from "./pipeline/retention.js";
+import { expireAuditEvents, expireFiles } from "./pipeline/retention.js";
 import { startScheduler } from "./pipeline/schedule.js";
 import { SWEEP_DEFAULTS, sweepStore } from "./pipeline/sweep.js";
 import { startProcessing } from "./pipeline/worker.js";
@@ -244,9 +244,15 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       closers.push(() => scheduler.stop());
     }
     const retention = setInterval(() => {
-      expireFiles(handle.db, store, config.retentionDays).then(
-        (n) => n > 0 && log.info({ component: "retention", files: n }, "expired generated files"),
+      expireFiles(handle.db, store, config.retention).then(
+        (n) =>
+          n.inbound + n.results + n.outbound > 0 &&
+          log.info({ component: "retention", ...n }, "expired files (their records stay)"),
         (err) => log.error({ component: "retention", err }, "retention failed"),
+      );
+      expireAuditEvents(handle.db, config.auditRetentionDays).then(
+        (n) => n > 0 && log.info({ component: "retention", auditEvents: n }, "deleted old audit events"),
+        (err) => log.error({ component: "retention", err }, "audit retention failed"),
       );
       sweepStore(handle.db, store, SWEEP_DEFAULTS).then(
         (s) => (s.uploads || s.objects) && log.info({ component: "sweep", ...s }, "removed store leftovers"),

@@ -27,6 +27,15 @@ const CONNECTION_COLUMNS = {
   status: "STATUS",
 };
 
+/** A number of days from the command line, or "default" (null: the setting one level up). */
+function daysArg(flag: string, value: unknown): number | null {
+  const v = String(value);
+  if (v === "default") return null;
+  if (!/^[1-9]\d*$/.test(v) || Number(v) > 36500)
+    throw new Error(`${flag} must be 1 to 36500 days, or "default"`);
+  return Number(v);
+}
+
 export function registerApiCommands(program: Command): void {
   // --- accounts and tokens ---
   const accounts = program.command("accounts").description("accounts (brands and partners)");
@@ -82,6 +91,29 @@ export function registerApiCommands(program: Command): void {
           storageQuotaBytes: bytes === "none" ? null : Number(bytes),
         });
       }, printObject),
+    );
+
+  accounts
+    .command("set-retention")
+    .description(
+      'how long an account keeps each kind of file, in days ("default": the server\'s); then the bytes go and the records stay',
+    )
+    .requiredOption("--account <id>", "account id")
+    .option("--inbound <days>", "received files")
+    .option("--results <days>", "result files (receipt, summary, errors)")
+    .option("--outbound <days>", "generated files")
+    .action(
+      action(
+        (api, o: Obj) =>
+          api.request("PATCH", `/api/v1/accounts/${encodeURIComponent(String(o.account))}`, {
+            retention: {
+              ...(o.inbound !== undefined ? { inboundDays: daysArg("--inbound", o.inbound) } : {}),
+              ...(o.results !== undefined ? { resultDays: daysArg("--results", o.results) } : {}),
+              ...(o.outbound !== undefined ? { outboundDays: daysArg("--outbound", o.outbound) } : {}),
+            },
+          }),
+        printObject,
+      ),
     );
 
   const tokens = program.command("tokens").description("API tokens");
@@ -438,6 +470,8 @@ export function registerApiCommands(program: Command): void {
     .option("--name <name>", "new name")
     .option("--credential <id>", "credential id")
     .option("--details <json>", "details to change, as a JSON object", jsonArg)
+    .option("--retention-days <days>", 'days its files are kept ("default": the account\'s setting)')
+    .option("--result-retention-days <days>", "inbound: days its result files are kept")
     .action(
       action(
         (api, id: string, o: Obj) =>
@@ -445,6 +479,12 @@ export function registerApiCommands(program: Command): void {
             ...(o.name !== undefined ? { name: o.name } : {}),
             ...(o.credential !== undefined ? { credentialId: o.credential } : {}),
             ...(o.details !== undefined ? { details: o.details } : {}),
+            ...(o.retentionDays !== undefined
+              ? { retentionDays: daysArg("--retention-days", o.retentionDays) }
+              : {}),
+            ...(o.resultRetentionDays !== undefined
+              ? { resultRetentionDays: daysArg("--result-retention-days", o.resultRetentionDays) }
+              : {}),
           }),
         printObject,
       ),

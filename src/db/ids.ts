@@ -17,3 +17,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isId(value: string): boolean {
   return UUID.test(value);
 }
+
+/**
+ * The smallest id (and store key) made at `time` or later: ids sort by the time in them, so everything at or
+ * after this string was made at `time` or later.
+ */
+export function keyAt(time: Date): string {
+  const h = Math.max(0, time.getTime()).toString(16).padStart(12, "0");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-`;
+}

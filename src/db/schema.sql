@@ -18,9 +18,15 @@ CREATE TABLE accounts (
   currency text NOT NULL DEFAULT 'USD'::text,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   storage_quota_bytes bigint,
+  inbound_retention_days integer,
+  result_retention_days integer,
+  outbound_retention_days integer,
   CONSTRAINT accounts_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+  CONSTRAINT accounts_inbound_retention_days_check CHECK (((inbound_retention_days >= 1) AND (inbound_retention_days <= 36500))),
   CONSTRAINT accounts_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+  CONSTRAINT accounts_outbound_retention_days_check CHECK (((outbound_retention_days >= 1) AND (outbound_retention_days <= 36500))),
   CONSTRAINT accounts_pkey PRIMARY KEY (id),
+  CONSTRAINT accounts_result_retention_days_check CHECK (((result_retention_days >= 1) AND (result_retention_days <= 36500))),
   CONSTRAINT accounts_storage_quota_bytes_check CHECK ((storage_quota_bytes > 0)),
   CONSTRAINT accounts_type_check CHECK ((type = ANY (ARRAY['brand'::text, 'partner'::text])))
 );
@@ -163,6 +169,7 @@ CREATE TABLE audit_events (
   CONSTRAINT audit_events_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'token'::text, 'credential'::text, 'system'::text]))),
   CONSTRAINT audit_events_pkey PRIMARY KEY (id)
 );
+CREATE INDEX audit_events_at ON audit_events USING btree (at);
 CREATE INDEX audit_events_object ON audit_events USING btree (account_id, object_type, object_id, at);
 
 CREATE TABLE bonus_rules (
@@ -278,6 +285,8 @@ CREATE TABLE connections (
   status_changed_at timestamp with time zone NOT NULL DEFAULT now(),
   folder text NOT NULL,
   mailbox text,
+  retention_days integer,
+  result_retention_days integer,
   CONSTRAINT connections_account_id_credential_id_fkey FOREIGN KEY (account_id, credential_id) REFERENCES credentials(account_id, id),
   CONSTRAINT connections_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
   CONSTRAINT connections_account_id_id_key UNIQUE (account_id, id),
@@ -290,6 +299,8 @@ CREATE TABLE connections (
   CONSTRAINT connections_methodology_check CHECK ((methodology = ANY (ARRAY['push_to_platform'::text, 'pull_from_third_party'::text, 'pull_from_platform'::text]))),
   CONSTRAINT connections_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
   CONSTRAINT connections_pkey PRIMARY KEY (id),
+  CONSTRAINT connections_result_retention_days_check CHECK (((result_retention_days >= 1) AND (result_retention_days <= 36500))),
+  CONSTRAINT connections_retention_days_check CHECK (((retention_days >= 1) AND (retention_days <= 36500))),
   CONSTRAINT connections_status_check CHECK ((status = ANY (ARRAY['active'::text, 'disabled'::text])))
 );
 CREATE UNIQUE INDEX connections_account_folder ON connections USING btree (account_id, folder);
@@ -464,7 +475,7 @@ CREATE TABLE result_files (
   transfer_id uuid NOT NULL,
   kind text NOT NULL,
   file_name text NOT NULL,
-  store_key text NOT NULL,
+  store_key text,
   size bigint NOT NULL,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
   CONSTRAINT result_files_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
@@ -475,6 +486,10 @@ CREATE TABLE result_files (
   CONSTRAINT result_files_transfer_id_kind_key UNIQUE (transfer_id, kind)
 );
 CREATE INDEX result_files_connection_name ON result_files USING btree (connection_id, file_name, id DESC);
+CREATE INDEX result_files_store_key ON result_files USING btree (store_key) WHERE (store_key IS NOT NULL);
+CREATE INDEX result_files_stored_age ON result_files USING btree (connection_id, created_at) WHERE (store_key IS NOT NULL);
+CREATE TRIGGER result_files_storage_use AFTER INSERT OR DELETE ON result_files FOR EACH ROW EXECUTE FUNCTION storage_use_track('results');
+CREATE TRIGGER result_files_storage_use_update AFTER UPDATE OF store_key, size ON result_files FOR EACH ROW WHEN (((old.store_key IS DISTINCT FROM new.store_key) OR (old.size <> new.size))) EXECUTE FUNCTION storage_use_track('results');
 
 CREATE TABLE server_secrets (
   name text NOT NULL,
@@ -518,6 +533,20 @@ CREATE TABLE staged_files (
   CONSTRAINT staged_files_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 255))),
   CONSTRAINT staged_files_pkey PRIMARY KEY (id)
 );
+CREATE TRIGGER staged_files_storage_use AFTER INSERT OR DELETE ON staged_files FOR EACH ROW EXECUTE FUNCTION storage_use_track('staged');
+CREATE TRIGGER staged_files_storage_use_update AFTER UPDATE OF store_key, size ON staged_files FOR EACH ROW WHEN (((old.store_key IS DISTINCT FROM new.store_key) OR (old.size <> new.size))) EXECUTE FUNCTION storage_use_track('staged');
+
+CREATE TABLE storage_use (
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  kind text NOT NULL,
+  files bigint NOT NULL DEFAULT 0,
+  bytes bigint NOT NULL DEFAULT 0,
+  CONSTRAINT storage_use_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT storage_use_kind_check CHECK ((kind = ANY (ARRAY['inbound'::text, 'staged'::text, 'results'::text, 'outbound'::text]))),
+  CONSTRAINT storage_use_pkey PRIMARY KEY (connection_id, kind)
+);
+CREATE INDEX storage_use_account ON storage_use USING btree (account_id);
 
 CREATE TABLE tracker_payouts (
   account_id uuid NOT NULL,
@@ -580,6 +609,10 @@ CREATE TABLE transfers (
 CREATE INDEX transfers_connection ON transfers USING btree (connection_id, id);
 CREATE INDEX transfers_connection_name ON transfers USING btree (connection_id, file_name, id DESC);
 CREATE INDEX transfers_connection_sha256 ON transfers USING btree (connection_id, sha256);
+CREATE INDEX transfers_store_key ON transfers USING btree (store_key) WHERE (store_key IS NOT NULL);
+CREATE INDEX transfers_stored_age ON transfers USING btree (connection_id, created_at) WHERE (store_key IS NOT NULL);
+CREATE TRIGGER transfers_storage_use AFTER INSERT OR DELETE ON transfers FOR EACH ROW EXECUTE FUNCTION storage_use_track_transfers();
+CREATE TRIGGER transfers_storage_use_update AFTER UPDATE OF store_key, size ON transfers FOR EACH ROW WHEN (((old.store_key IS DISTINCT FROM new.store_key) OR (old.size <> new.size))) EXECUTE FUNCTION storage_use_track_transfers();
 
 CREATE TABLE users (
   id uuid NOT NULL,
@@ -604,4 +637,41 @@ CREATE OR REPLACE FUNCTION connections_no_delete()
 AS $function$
 BEGIN
   RAISE EXCEPTION 'connections cannot be deleted; disable them instead' USING ERRCODE = 'restrict_violation';
+END $function$;
+
+CREATE OR REPLACE FUNCTION storage_use_add(account uuid, connection uuid, what text, files bigint, bytes bigint)
+ RETURNS void
+ LANGUAGE sql
+AS $function$
+  INSERT INTO storage_use AS s (account_id, connection_id, kind, files, bytes)
+  VALUES (account, connection, what, files, bytes)
+  ON CONFLICT (connection_id, kind) DO UPDATE SET files = s.files + excluded.files, bytes = s.bytes + excluded.bytes
+$function$;
+
+CREATE OR REPLACE FUNCTION storage_use_track()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL THEN
+    PERFORM storage_use_add(OLD.account_id, OLD.connection_id, TG_ARGV[0], -1, -OLD.size);
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL THEN
+    PERFORM storage_use_add(NEW.account_id, NEW.connection_id, TG_ARGV[0], 1, NEW.size);
+  END IF;
+  RETURN NULL;
+END $function$;
+
+CREATE OR REPLACE FUNCTION storage_use_track_transfers()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL THEN
+    PERFORM storage_use_add(OLD.account_id, OLD.connection_id, OLD.direction, -1, -OLD.size);
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL THEN
+    PERFORM storage_use_add(NEW.account_id, NEW.connection_id, NEW.direction, 1, NEW.size);
+  END IF;
+  RETURN NULL;
 END $function$;

@@ -13,6 +13,10 @@ export interface AccountsTable {
   currency: Generated<string>;
   created_at: CreatedAt;
   storage_quota_bytes: Generated<number | null>;
+  /** Retention in days of each kind of file (null: the server's default). */
+  inbound_retention_days: Generated<number | null>;
+  result_retention_days: Generated<number | null>;
+  outbound_retention_days: Generated<number | null>;
 }
 
 export interface UsersTable {
@@ -77,6 +81,9 @@ export interface ConnectionsTable {
   created_at: CreatedAt;
   updated_at: Timestamp;
   status_changed_at: Timestamp;
+  /** Retention in days of its files, and of its result files (null: the account's). */
+  retention_days: Generated<number | null>;
+  result_retention_days: Generated<number | null>;
 }
 
 export interface AuditEventsTable {
@@ -329,7 +336,8 @@ export interface ResultFilesTable {
   transfer_id: string;
   kind: ResultKind;
   file_name: string;
-  store_key: string;
+  /** Null once retention removed the bytes. */
+  store_key: string | null;
   size: ColumnType<number, number, number>;
   created_at: CreatedAt;
 }
@@ -421,6 +429,15 @@ export interface AccountKeysTable {
   created_at: CreatedAt;
 }
 
+/** Files and bytes kept in the store per connection and kind (kept by triggers: 013_history.sql). */
+export interface StorageUseTable {
+  account_id: string;
+  connection_id: string;
+  kind: "inbound" | "staged" | "results" | "outbound";
+  files: ColumnType<number, number, number>;
+  bytes: ColumnType<number, number, number>;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -449,4 +466,5 @@ export interface Database {
   pulls: PullsTable;
   pulled_files: PulledFilesTable;
   account_keys: AccountKeysTable;
+  storage_use: StorageUseTable;
 }

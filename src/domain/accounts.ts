@@ -1,5 +1,5 @@
 /** Accounts (tenants: a brand or a partner) and the API tokens that act inside them. */
-import { type Kysely, type Selectable, sql } from "kysely";
+import { type Kysely, type Selectable, sql, type Updateable } from "kysely";
 import { newId } from "../db/ids.js";
 import type { AccountsTable, Database } from "../db/schema.js";
 import type { Actor } from "./actor.js";
@@ -21,6 +21,14 @@ export interface Account {
   storageQuotaBytes: number | null;
   /** Bytes its received files take now (inbound files still stored, and staged uploads). */
   storageUsedBytes: number;
+  /** Days each kind of file is kept; null: the server's default. */
+  retention: AccountRetention;
+}
+
+export interface AccountRetention {
+  inboundDays: number | null;
+  resultDays: number | null;
+  outboundDays: number | null;
 }
 
 export interface NewAccount {
@@ -60,6 +68,11 @@ function toAccount(r: Selectable<AccountsTable>, usedBytes: number): Account {
     createdAt: r.created_at,
     storageQuotaBytes: r.storage_quota_bytes,
     storageUsedBytes: usedBytes,
+    retention: {
+      inboundDays: r.inbound_retention_days,
+      resultDays: r.result_retention_days,
+      outboundDays: r.outbound_retention_days,
+    },
   };
 }
 
@@ -145,6 +158,29 @@ export async function setStorageQuota(
     .executeTakeFirst();
   if (!row) throw notFound("Account");
   await audit(db, { ...actor, accountId: id }, "account.quota_set", { type: "account", id }, { quotaBytes });
+  return getAccount(db, actor, id);
+}
+
+/**
+ * Sets how long the account keeps each kind of file (null: the server's default; a key left out stays as it
+ * is). The account's own members may, and the administrator. Files already older than a shorter setting go at
+ * the next retention pass.
+ */
+export async function setRetention(
+  db: Kysely<Database>,
+  actor: Actor,
+  id: string,
+  retention: Partial<AccountRetention>,
+): Promise<Account> {
+  await findAccount(db, actor, id);
+  const set: Updateable<AccountsTable> = {};
+  if (retention.inboundDays !== undefined) set.inbound_retention_days = retention.inboundDays;
+  if (retention.resultDays !== undefined) set.result_retention_days = retention.resultDays;
+  if (retention.outboundDays !== undefined) set.outbound_retention_days = retention.outboundDays;
+  if (Object.keys(set).length > 0) {
+    await db.updateTable("accounts").set(set).where("id", "=", id).execute();
+    await audit(db, { ...actor, accountId: id }, "account.retention_set", { type: "account", id }, retention);
+  }
   return getAccount(db, actor, id);
 }
 

@@ -45,6 +45,10 @@ export interface Connection {
   statusChangedAt: Date;
   /** From its latest transfer or run. */
   activity: { status: ActivityStatus; lastActiveAt: Date | null };
+  /** Days its files (and, inbound, its result files) are kept; null: the account's setting. */
+  retention: { days: number | null; resultDays: number | null };
+  /** What it keeps in the store now: its files (received or generated, staged uploads included), results. */
+  storage: { files: number; bytes: number; resultFiles: number; resultBytes: number };
 }
 
 export interface NewConnection {
@@ -62,6 +66,10 @@ export interface ConnectionChange {
   name?: string | undefined;
   credentialId?: string | null | undefined;
   details?: Record<string, unknown> | undefined;
+  /** Days its files are kept; null: the account's setting. */
+  retentionDays?: number | null | undefined;
+  /** Inbound: days its result files are kept; null: the account's setting. */
+  resultRetentionDays?: number | null | undefined;
 }
 
 export interface ConnectionFilter extends PageRequest {
@@ -95,6 +103,7 @@ type Row = Selectable<ConnectionsTable> & {
   last_transfer_at: Date | null;
   last_run_status: string | null;
   last_run_at: Date | null;
+  storage: Record<string, [number, number]> | null;
 };
 
 /** What a connection did last: None / In Progress / Completed / Failed. */
@@ -149,6 +158,23 @@ function toConnection(r: Row, endpoints: Endpoints): Connection {
     updatedAt: r.updated_at,
     statusChangedAt: r.status_changed_at,
     activity: activityOf(r),
+    retention: { days: r.retention_days, resultDays: r.result_retention_days },
+    storage: storageOf(r.storage),
+  };
+}
+
+/** Files and bytes per kind (storage_use) as the API shows them. */
+function storageOf(use: Record<string, [number, number]> | null): Connection["storage"] {
+  const of = (kind: string) => use?.[kind] ?? [0, 0];
+  const [inFiles, inBytes] = of("inbound");
+  const [outFiles, outBytes] = of("outbound");
+  const [stagedFiles, stagedBytes] = of("staged");
+  const [resultFiles, resultBytes] = of("results");
+  return {
+    files: Number(inFiles) + Number(outFiles) + Number(stagedFiles),
+    bytes: Number(inBytes) + Number(outBytes) + Number(stagedBytes),
+    resultFiles: Number(resultFiles),
+    resultBytes: Number(resultBytes),
   };
 }
 
@@ -314,6 +340,10 @@ function selectRows(db: Kysely<Database>, accountId: string) {
         (SELECT coalesce(p.finished_at, p.created_at) FROM pulls p WHERE p.connection_id = c.id ORDER BY p.id DESC LIMIT 1))`.as(
         "last_run_at",
       ),
+      // Kept by triggers as files come and go: a few rows, however long the history.
+      sql<Record<string, [number, number]> | null>`(
+        SELECT json_object_agg(s.kind, json_build_array(s.files, s.bytes)) FROM storage_use s
+        WHERE s.connection_id = c.id)`.as("storage"),
     ])
     .where("c.account_id", "=", accountId);
 }
@@ -395,6 +425,13 @@ export async function updateConnection(
   const current = toConnection(row, deps.endpoints);
   const set: Updateable<ConnectionsTable> = {};
   if (change.name !== undefined) set.name = checkName(change.name);
+  if (change.retentionDays !== undefined) set.retention_days = change.retentionDays;
+  if (change.resultRetentionDays !== undefined) {
+    if (row.direction !== "inbound" && change.resultRetentionDays !== null) {
+      throw invalid([{ path: "resultRetentionDays", message: "only inbound connections have result files" }]);
+    }
+    set.result_retention_days = change.resultRetentionDays;
+  }
   const credentialId = change.credentialId === undefined ? row.credential_id : change.credentialId;
   if (change.credentialId !== undefined) {
     await checkCredential(db, actor, change.credentialId);
@@ -415,7 +452,7 @@ export async function updateConnection(
       .execute();
     const after = toConnection(await findRow(db, actor, id), deps.endpoints);
     const changes: Record<string, { from: unknown; to: unknown }> = {};
-    for (const key of ["name", "credentialId", "details"] as const) {
+    for (const key of ["name", "credentialId", "details", "retention"] as const) {
       if (JSON.stringify(current[key]) !== JSON.stringify(after[key])) {
         changes[key] = { from: current[key], to: after[key] };
       }

@@ -14,11 +14,13 @@ export interface StorageUse {
   usedBytes: number;
 }
 
-/** The bytes the account's received files take, in SQL: of an account id, or of a column (`accounts.id`). */
+/**
+ * The bytes the account's received files take, in SQL: of an account id, or of a column (`accounts.id`). Read
+ * from the counters triggers keep (storage_use), a few rows per account however long its history.
+ */
 export const usedBytes = (account: string | Expression<string>) => sql<string>`(
-  coalesce((SELECT sum(size) FROM transfers
-            WHERE account_id = ${account} AND direction = 'inbound' AND store_key IS NOT NULL), 0)
-  + coalesce((SELECT sum(size) FROM staged_files WHERE account_id = ${account}), 0))`;
+  coalesce((SELECT sum(bytes) FROM storage_use
+            WHERE account_id = ${account} AND kind IN ('inbound', 'staged')), 0))`;
 
 /** The account's quota and the bytes its received files take. */
 export async function storageUse(db: Kysely<Database>, accountId: string): Promise<StorageUse> {

@@ -158,6 +158,8 @@ export interface ResultFile {
   fileName: string;
   size: number;
   createdAt: Date;
+  /** Whether its bytes are still kept (retention removes them; the record stays). */
+  contentAvailable: boolean;
 }
 
 /** The result files of one of the actor's transfers. */
@@ -165,12 +167,18 @@ export async function listResultFiles(db: Kysely<Database>, actor: Actor, id: st
   await findRow(db, actor, id);
   const rows = await db
     .selectFrom("result_files")
-    .select(["kind", "file_name", "size", "created_at"])
+    .select(["kind", "file_name", "size", "created_at", "store_key"])
     .where("account_id", "=", actor.accountId)
     .where("transfer_id", "=", id)
     .orderBy("created_at")
     .execute();
-  return rows.map((r) => ({ kind: r.kind, fileName: r.file_name, size: r.size, createdAt: r.created_at }));
+  return rows.map((r) => ({
+    kind: r.kind,
+    fileName: r.file_name,
+    size: r.size,
+    createdAt: r.created_at,
+    contentAvailable: r.store_key !== null,
+  }));
 }
 
 /**
@@ -186,6 +194,7 @@ export async function openTransferFile(
   const row = await findRow(db, actor, id);
   let key: string | null = row.store_key;
   let fileName = row.file_name;
+  let expired = which === "content";
   if (which !== "content") {
     const result = await db
       .selectFrom("result_files")
@@ -196,11 +205,12 @@ export async function openTransferFile(
       .executeTakeFirst();
     key = result?.store_key ?? null;
     fileName = result?.file_name ?? fileName;
+    expired = result !== undefined;
   }
   if (!key) {
     throw notFound(
-      which === "content"
-        ? "The file's content (removed by the retention policy)"
+      expired
+        ? `The ${which === "content" ? "file's content" : `${which} file`} (removed by the retention policy)`
         : which === "errors"
           ? "An errors file (there is one only when rows were refused, once the file is processed)"
           : `A ${which} (it is written when the file is processed)`,

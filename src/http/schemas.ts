@@ -54,6 +54,9 @@ export const AccountBody = z.strictObject({
     .optional(),
 });
 
+/** Days a kind of file is kept (1 to 100 years); null: the setting one level up. */
+const RetentionDays = z.number().int().min(1).max(36500).nullable().optional();
+
 export const Account = z.object({
   id: Id,
   name: z.string(),
@@ -66,6 +69,15 @@ export const Account = z.object({
     .nullable()
     .meta({ description: "The most bytes the account's received files may take; null: no quota" }),
   storageUsedBytes: z.number().meta({ description: "Bytes the account's received files take now" }),
+  retention: z
+    .object({
+      inboundDays: z.number().nullable(),
+      resultDays: z.number().nullable(),
+      outboundDays: z.number().nullable(),
+    })
+    .describe(
+      "Days each kind of file is kept (received files, result files, generated files); null: the server's default (FERRY_INBOUND_RETENTION_DAYS, FERRY_RESULT_RETENTION_DAYS, FERRY_RETENTION_DAYS). A connection may set its own.",
+    ),
 });
 
 export const AccountPatch = z.strictObject({
@@ -75,7 +87,18 @@ export const AccountPatch = z.strictObject({
     .min(1)
     .max(Number.MAX_SAFE_INTEGER)
     .nullable()
+    .optional()
     .meta({ description: "Storage quota in bytes; null removes it (administrator only)" }),
+  retention: z
+    .strictObject({
+      inboundDays: RetentionDays,
+      resultDays: RetentionDays,
+      outboundDays: RetentionDays,
+    })
+    .optional()
+    .describe(
+      "Days each kind of file is kept; null: the server's default. The account's own members may set it.",
+    ),
 });
 
 export const TokenBody = z.strictObject({
@@ -190,6 +213,12 @@ export const ConnectionPatch = z.strictObject({
     .record(z.string(), z.unknown())
     .optional()
     .describe("Merged into the current details key by key; null removes a setting"),
+  retentionDays: RetentionDays.describe(
+    "Days its files (received or generated) are kept, then their bytes go and the record stays; null: the account's setting",
+  ),
+  resultRetentionDays: RetentionDays.describe(
+    "Inbound: days its result files are kept; null: the account's setting",
+  ),
   direction: z.string().optional().describe("Cannot be changed (answered 400)"),
   dataType: z.string().optional().describe("Cannot be changed (answered 400)"),
   method: z.string().optional().describe("Cannot be changed (answered 400)"),
@@ -217,6 +246,12 @@ export const Connection = z.object({
       lastActiveAt: z.date().nullable(),
     })
     .describe("From the latest transfer or run: None / In Progress / Completed / Failed"),
+  retention: z
+    .object({ days: z.number().nullable(), resultDays: z.number().nullable() })
+    .describe("Days its files and result files are kept; null: the account's setting"),
+  storage: z
+    .object({ files: z.number(), bytes: z.number(), resultFiles: z.number(), resultBytes: z.number() })
+    .describe("What it keeps in the store now (files whose retention ended are not counted)"),
 });
 
 export const ConnectionQuery = z.object({
@@ -293,6 +328,7 @@ export const ResultFile = z.object({
   fileName: z.string(),
   size: z.number(),
   createdAt: z.date(),
+  contentAvailable: z.boolean().describe("Whether its bytes are still kept (retention removes them)"),
 });
 
 export const TransferQuery = z.object({

@@ -95,7 +95,7 @@ export async function mailResults(deps: DeliverDeps, transferId: string): Promis
   const to = t?.details.returnAddress as string | undefined;
   if (!to) return "skipped";
   const files = await deps.pool.query(
-    `SELECT file_name, store_key FROM result_files WHERE transfer_id = $1
+    `SELECT file_name, store_key FROM result_files WHERE transfer_id = $1 AND store_key IS NOT NULL
      ORDER BY CASE kind WHEN 'receipt' THEN 1 WHEN 'summary' THEN 2 ELSE 3 END`,
     [transferId],
   );
@@ -132,7 +132,7 @@ export async function uploadResults(deps: DeliverDeps, transferId: string): Prom
   const details = t?.details as PullDetails | undefined;
   if (t?.protocol !== "pull" || !details?.resultFolder || !deps.remote) return "skipped";
   const files = await deps.pool.query(
-    "SELECT file_name, store_key FROM result_files WHERE transfer_id = $1 ORDER BY file_name",
+    "SELECT file_name, store_key FROM result_files WHERE transfer_id = $1 AND store_key IS NOT NULL ORDER BY file_name",
     [transferId],
   );
   const session = await connectRemote(deps.remote, t.account_id, t.method, details);

@@ -1,41 +1,98 @@
 /**
- * Retention of generated files: after `days`, an outbound file's bytes leave the store; its Transfer stays
- * (with `contentAvailable: false`). The record is cleared first, then the bytes removed, so a crash in
- * between leaves unreferenced bytes (removed by nobody, harmless) rather than a Transfer pointing at nothing.
+ * Retention of every kind of file: received originals, result files (receipt, summary, errors) and generated
+ * outbound files lose their bytes a number of days after they were made — the connection's setting, else the
+ * account's for that kind, else the server's default. The records stay (Transfer, row counts, result file
+ * rows, audit) and say the content expired. Each record is cleared first, then the bytes removed, so a crash
+ * in between leaves unreferenced bytes (removed by nobody, harmless) rather than a record pointing at nothing.
+ *
+ * Each connection's oldest stored files are read from a partial index (connection_id, created_at WHERE
+ * store_key IS NOT NULL): the cost is that of what is due, never of the history kept.
+ *
+ * Audit events have a retention too (a year by default): deleted oldest first, in batches.
  */
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.js";
 import type { FileStore } from "./store.js";
 
-/** Expires up to `limit` files older than `days` at `now`; returns how many. */
+/** The server's default days per kind of file. */
+export interface RetentionDefaults {
+  inbound: number;
+  results: number;
+  outbound: number;
+}
+
+/** Expires up to `limit` files of each kind that are due at `now`; returns how many of each. */
 export async function expireFiles(
   db: Kysely<Database>,
   store: FileStore,
-  days: number,
+  defaults: RetentionDefaults,
   now: Date = new Date(),
   limit = 1000,
-): Promise<number> {
-  const before = new Date(now.getTime() - days * 86_400_000);
-  const due = await db
-    .selectFrom("transfers")
-    .select(["id", "store_key"])
-    .where("direction", "=", "outbound")
-    .where("store_key", "is not", null)
-    .where("created_at", "<", before)
-    .orderBy("id")
-    .limit(limit)
-    .execute();
-  let expired = 0;
-  for (const t of due) {
+): Promise<{ inbound: number; results: number; outbound: number }> {
+  const expired = { inbound: 0, results: 0, outbound: 0 };
+  for (const direction of ["inbound", "outbound"] as const) {
+    const account =
+      direction === "inbound" ? sql.ref("a.inbound_retention_days") : sql.ref("a.outbound_retention_days");
+    // A received file still waiting for (or in) processing keeps its bytes whatever its age.
+    const { rows } = await sql<{ id: string; store_key: string }>`
+      SELECT t.id, t.store_key
+      FROM connections c JOIN accounts a ON a.id = c.account_id
+      CROSS JOIN LATERAL (
+        SELECT id, store_key FROM transfers t
+        WHERE t.connection_id = c.id AND t.store_key IS NOT NULL
+          AND t.created_at < ${now}::timestamptz
+            - make_interval(days => coalesce(c.retention_days, ${account}, ${defaults[direction]}::int))
+          AND t.status NOT IN ('received', 'processing')
+        ORDER BY t.created_at LIMIT ${limit}) t
+      WHERE c.direction = ${direction}
+      LIMIT ${limit}`.execute(db);
+    for (const t of rows) {
+      const cleared = await db
+        .updateTable("transfers")
+        .set({ store_key: null, updated_at: new Date() })
+        .where("id", "=", t.id)
+        .where("store_key", "=", t.store_key)
+        .executeTakeFirst();
+      if (Number(cleared.numUpdatedRows) === 0) continue; // another process took it
+      await store.remove(t.store_key);
+      expired[direction]++;
+    }
+  }
+  const { rows } = await sql<{ id: string; store_key: string }>`
+    SELECT r.id, r.store_key
+    FROM connections c JOIN accounts a ON a.id = c.account_id
+    CROSS JOIN LATERAL (
+      SELECT id, store_key FROM result_files r
+      WHERE r.connection_id = c.id AND r.store_key IS NOT NULL
+        AND r.created_at < ${now}::timestamptz
+          - make_interval(days => coalesce(c.result_retention_days, a.result_retention_days, ${defaults.results}::int))
+      ORDER BY r.created_at LIMIT ${limit}) r
+    WHERE c.direction = 'inbound'
+    LIMIT ${limit}`.execute(db);
+  for (const r of rows) {
     const cleared = await db
-      .updateTable("transfers")
-      .set({ store_key: null, updated_at: new Date() })
-      .where("id", "=", t.id)
-      .where("store_key", "=", t.store_key)
+      .updateTable("result_files")
+      .set({ store_key: null })
+      .where("id", "=", r.id)
+      .where("store_key", "=", r.store_key)
       .executeTakeFirst();
-    if (Number(cleared.numUpdatedRows) === 0) continue; // another process took it
-    await store.remove(t.store_key!);
-    expired++;
+    if (Number(cleared.numUpdatedRows) === 0) continue;
+    await store.remove(r.store_key);
+    expired.results++;
   }
   return expired;
+}
+
+/** Deletes up to `limit` audit events older than `days` at `now`; returns how many. */
+export async function expireAuditEvents(
+  db: Kysely<Database>,
+  days: number,
+  now: Date = new Date(),
+  limit = 10_000,
+): Promise<number> {
+  const before = new Date(now.getTime() - days * 86_400_000);
+  const result = await sql`
+    DELETE FROM audit_events WHERE id IN (
+      SELECT id FROM audit_events WHERE at < ${before} ORDER BY at LIMIT ${limit})`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }

@@ -49,8 +49,12 @@ export interface FileStore {
   remove(key: string): Promise<void>;
   /** Removes uploads (never committed) last written before `before`; returns how many. */
   removeStaleUploads(before: Date): Promise<number>;
-  /** Keys of committed objects last changed before `before`, in batches (for the sweep of orphans). */
-  objectsBefore(before: Date): AsyncIterable<string[]>;
+  /**
+   * Keys of committed objects made at or after `from` (the time in their key) and last changed before
+   * `before`, in batches (for the sweep of orphans: only recent objects are looked at, however many the store
+   * holds).
+   */
+  objectsBetween(from: Date, before: Date): AsyncIterable<string[]>;
   /**
    * A URL that serves the object for `seconds` to whoever has it, as a download named `fileName` (object
    * stores sign one; the local store has none: Ferry serves the bytes itself).

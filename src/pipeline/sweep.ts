@@ -9,6 +9,13 @@ import { type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.js";
 import type { FileStore } from "./store.js";
 
+/**
+ * Only objects made within this long before the grace period are looked at: orphans are made by a crash at the
+ * moment of a commit, and the sweep runs every 10 minutes, so each is seen many times within the window; the
+ * store's whole history is never listed (it takes as long as the store is large).
+ */
+export const SWEEP_WINDOW_MS = 7 * 86_400_000;
+
 export interface SweepOptions {
   /** Uploads not written to for this long are dead. At start, with the data directory locked: 0. */
   uploadGraceMs: number;
@@ -27,7 +34,8 @@ export async function sweepStore(
 ): Promise<{ uploads: number; objects: number }> {
   const uploads = await store.removeStaleUploads(new Date(now - options.uploadGraceMs));
   let objects = 0;
-  for await (const keys of store.objectsBefore(new Date(now - options.objectGraceMs))) {
+  const before = now - options.objectGraceMs;
+  for await (const keys of store.objectsBetween(new Date(before - SWEEP_WINDOW_MS), new Date(before))) {
     const { rows } = await sql<{ key: string }>`
       SELECT store_key AS key FROM transfers WHERE store_key = ANY(${keys})
       UNION SELECT store_key FROM result_files WHERE store_key = ANY(${keys})

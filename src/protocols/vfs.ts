@@ -219,6 +219,7 @@ export class VirtualFs {
         .distinctOn("file_name")
         .where("account_id", "=", this.login.accountId)
         .where("connection_id", "=", connection.id)
+        .where("store_key", "is not", null)
         .orderBy("file_name")
         .orderBy("id", "desc");
       if (name !== undefined) q = q.where("file_name", "=", name);

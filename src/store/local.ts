@@ -15,7 +15,7 @@ import { createHash } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
-import { newId } from "../db/ids.js";
+import { keyAt, newId } from "../db/ids.js";
 import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
 
 /** Pending bytes gathered before one write to disk. */
@@ -133,11 +133,13 @@ export function localStore(root: string, options: { directIo?: boolean } = {}): 
       }
       return removed;
     },
-    async *objectsBefore(before) {
+    async *objectsBetween(from, before) {
       await ensureDirs();
+      const first = keyAt(from);
       for (const shard of await readdir(objectsDir)) {
         const keys: string[] = [];
         for (const key of await readdir(path.join(objectsDir, shard)).catch(() => [] as string[])) {
+          if (key < first) continue; // older than the window: no stat
           const info = await stat(path.join(objectsDir, shard, key)).catch(() => null);
           if (info && info.mtime < before) keys.push(key);
         }

@@ -36,7 +36,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { newId } from "../db/ids.js";
+import { keyAt, newId } from "../db/ids.js";
 import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
 
 /** Part size of multipart uploads (S3's minimum is 5 MiB). */
@@ -147,14 +147,15 @@ export function s3Store(options: S3StoreOptions, client: S3Client = s3Client(opt
         { expiresIn: seconds },
       );
     },
-    async *objectsBefore(before) {
+    async *objectsBetween(from, before) {
       let token: string | undefined;
       do {
+        // Keys sort by the time in them: the listing starts at the window, not at the store's first object.
         const page = await client.send(
           new ListObjectsV2Command({
             Bucket: bucket,
             Prefix: prefix,
-            ...(token ? { ContinuationToken: token } : {}),
+            ...(token ? { ContinuationToken: token } : { StartAfter: `${prefix}${keyAt(from)}` }),
           }),
         );
         const keys = (page.Contents ?? [])

@@ -134,18 +134,22 @@ export function storeContract(name: string, store: () => FileStore): void {
       await s.remove(key);
     });
 
-    it("lists committed objects older than a time, for the sweep of orphans", async () => {
+    it("lists committed objects made within a window, for the sweep of orphans", async () => {
       const s = store();
       const upload = await s.create();
       await upload.write(Buffer.from("old"), 0);
       const { key } = await upload.commit();
-      const listed = async (before: Date) => {
+      const listed = async (from: Date, before: Date) => {
         const keys: string[] = [];
-        for await (const batch of s.objectsBefore(before)) keys.push(...batch);
+        for await (const batch of s.objectsBetween(from, before)) keys.push(...batch);
         return keys;
       };
-      expect(await listed(new Date(Date.now() + 60_000))).toContain(key);
-      expect(await listed(new Date(Date.now() - 3600_000))).not.toContain(key);
+      const now = Date.now();
+      expect(await listed(new Date(now - 60_000), new Date(now + 60_000))).toContain(key);
+      expect(await listed(new Date(0), new Date(now + 60_000))).toContain(key);
+      // Changed after `before`, or made before `from`: not listed.
+      expect(await listed(new Date(now - 60_000), new Date(now - 3600_000))).not.toContain(key);
+      expect(await listed(new Date(now + 60_000), new Date(now + 120_000))).not.toContain(key);
     });
 
     it("throws an aborted upload away, and the sweep of stale uploads leaves committed objects alone", async () => {

@@ -216,10 +216,11 @@ describe("run now", () => {
         .where("id", "=", transfer.id)
         .executeTakeFirstOrThrow()
     ).store_key!;
-    await expireFiles(api.current.db.db, store, 30, new Date(Date.now() + 29 * 86_400_000));
+    const days = { inbound: 36500, results: 36500, outbound: 30 };
+    await expireFiles(api.current.db.db, store, days, new Date(Date.now() + 29 * 86_400_000));
     expect((await call("GET", `/api/v1/transfers/${transfer.id}`)).contentAvailable).toBe(true);
     expect(
-      await expireFiles(api.current.db.db, store, 30, new Date(Date.now() + 31 * 86_400_000)),
+      (await expireFiles(api.current.db.db, store, days, new Date(Date.now() + 31 * 86_400_000))).outbound,
     ).toBeGreaterThanOrEqual(1);
     const after = await call("GET", `/api/v1/transfers/${transfer.id}`);
     expect(after).toMatchObject({ id: transfer.id, status: "downloaded", contentAvailable: false });

@@ -8,6 +8,7 @@ import {
   listAccounts,
   listTokens,
   revokeToken,
+  setRetention,
   setStorageQuota,
 } from "../../domain/accounts.js";
 import type { ApiDeps } from "../app.js";
@@ -69,14 +70,22 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary:
-            "Set an account's storage quota (administrator only): uploads that would go over it are refused (HTTP 507, SFTP failure, FTP 552, SMTP 552), a full account's pulls wait",
+            "Change an account: its storage quota (administrator only: uploads that would go over it are refused — HTTP 507, SFTP failure, FTP 552, SMTP 552 — and a full account's pulls wait) and how long it keeps each kind of file",
           params: IdParams,
           body: AccountPatch,
           response: { 200: Account, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
         },
       },
-      async (request) =>
-        setStorageQuota(deps.db, actorOf(request), request.params.id, request.body.storageQuotaBytes),
+      async (request) => {
+        const actor = actorOf(request);
+        const { storageQuotaBytes, retention } = request.body;
+        let account =
+          storageQuotaBytes !== undefined
+            ? await setStorageQuota(deps.db, actor, request.params.id, storageQuotaBytes)
+            : undefined;
+        if (retention) account = await setRetention(deps.db, actor, request.params.id, retention);
+        return account ?? getAccount(deps.db, actor, request.params.id);
+      },
     );
     app.post(
       "/accounts/:id/tokens",

@@ -1,0 +1,92 @@
+-- Years of history: bytes kept per connection counted as files come and go (not summed over the whole
+-- history at every upload), retention for every kind of file, and the indexes retention and audit expiry use.
+
+-- Files and bytes kept in the store, per connection and kind, maintained by the triggers below in the same
+-- transaction as the row that changes them: the quota check and the storage figures read a few rows.
+-- inbound: received originals still stored; staged: uploads under a temporary name; results: receipt,
+-- summary and errors files still stored; outbound: generated files still stored.
+CREATE TABLE storage_use (
+  account_id uuid NOT NULL REFERENCES accounts (id),
+  connection_id uuid NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('inbound', 'staged', 'results', 'outbound')),
+  files bigint NOT NULL DEFAULT 0,
+  bytes bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (connection_id, kind)
+);
+CREATE INDEX storage_use_account ON storage_use (account_id);
+
+CREATE FUNCTION storage_use_add(account uuid, connection uuid, what text, files bigint, bytes bigint)
+RETURNS void LANGUAGE sql AS $$
+  INSERT INTO storage_use AS s (account_id, connection_id, kind, files, bytes)
+  VALUES (account, connection, what, files, bytes)
+  ON CONFLICT (connection_id, kind) DO UPDATE SET files = s.files + excluded.files, bytes = s.bytes + excluded.bytes
+$$;
+
+-- Staged and result files: TG_ARGV[0] is their kind. Transfers: their direction.
+CREATE FUNCTION storage_use_track() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL THEN
+    PERFORM storage_use_add(OLD.account_id, OLD.connection_id, TG_ARGV[0], -1, -OLD.size);
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL THEN
+    PERFORM storage_use_add(NEW.account_id, NEW.connection_id, TG_ARGV[0], 1, NEW.size);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE FUNCTION storage_use_track_transfers() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL THEN
+    PERFORM storage_use_add(OLD.account_id, OLD.connection_id, OLD.direction, -1, -OLD.size);
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL THEN
+    PERFORM storage_use_add(NEW.account_id, NEW.connection_id, NEW.direction, 1, NEW.size);
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER transfers_storage_use AFTER INSERT OR DELETE ON transfers
+  FOR EACH ROW EXECUTE FUNCTION storage_use_track_transfers();
+CREATE TRIGGER transfers_storage_use_update AFTER UPDATE OF store_key, size ON transfers
+  FOR EACH ROW WHEN (OLD.store_key IS DISTINCT FROM NEW.store_key OR OLD.size <> NEW.size)
+  EXECUTE FUNCTION storage_use_track_transfers();
+CREATE TRIGGER staged_files_storage_use AFTER INSERT OR DELETE ON staged_files
+  FOR EACH ROW EXECUTE FUNCTION storage_use_track('staged');
+CREATE TRIGGER staged_files_storage_use_update AFTER UPDATE OF store_key, size ON staged_files
+  FOR EACH ROW WHEN (OLD.store_key IS DISTINCT FROM NEW.store_key OR OLD.size <> NEW.size)
+  EXECUTE FUNCTION storage_use_track('staged');
+
+-- Result files lose their bytes to retention too; the record stays.
+ALTER TABLE result_files ALTER COLUMN store_key DROP NOT NULL;
+CREATE TRIGGER result_files_storage_use AFTER INSERT OR DELETE ON result_files
+  FOR EACH ROW EXECUTE FUNCTION storage_use_track('results');
+CREATE TRIGGER result_files_storage_use_update AFTER UPDATE OF store_key, size ON result_files
+  FOR EACH ROW WHEN (OLD.store_key IS DISTINCT FROM NEW.store_key OR OLD.size <> NEW.size)
+  EXECUTE FUNCTION storage_use_track('results');
+
+INSERT INTO storage_use (account_id, connection_id, kind, files, bytes)
+  SELECT account_id, connection_id, direction, count(*), sum(size) FROM transfers
+  WHERE store_key IS NOT NULL GROUP BY account_id, connection_id, direction;
+INSERT INTO storage_use (account_id, connection_id, kind, files, bytes)
+  SELECT account_id, connection_id, 'staged', count(*), sum(size) FROM staged_files
+  GROUP BY account_id, connection_id;
+INSERT INTO storage_use (account_id, connection_id, kind, files, bytes)
+  SELECT account_id, connection_id, 'results', count(*), sum(size) FROM result_files
+  WHERE store_key IS NOT NULL GROUP BY account_id, connection_id;
+
+-- Retention in days: per account for each kind (null: the server's default), per connection (null: the
+-- account's). A file's bytes leave the store that many days after it arrived or was made; its record stays.
+ALTER TABLE accounts
+  ADD COLUMN inbound_retention_days integer CHECK (inbound_retention_days BETWEEN 1 AND 36500),
+  ADD COLUMN result_retention_days integer CHECK (result_retention_days BETWEEN 1 AND 36500),
+  ADD COLUMN outbound_retention_days integer CHECK (outbound_retention_days BETWEEN 1 AND 36500);
+ALTER TABLE connections
+  ADD COLUMN retention_days integer CHECK (retention_days BETWEEN 1 AND 36500),
+  ADD COLUMN result_retention_days integer CHECK (result_retention_days BETWEEN 1 AND 36500);
+
+-- Retention walks each connection's oldest stored files; audit expiry the oldest events.
+CREATE INDEX transfers_stored_age ON transfers (connection_id, created_at) WHERE store_key IS NOT NULL;
+CREATE INDEX result_files_stored_age ON result_files (connection_id, created_at) WHERE store_key IS NOT NULL;
+CREATE INDEX audit_events_at ON audit_events (at);
+-- The sweep of orphans looks its recent objects up by key.
+CREATE INDEX transfers_store_key ON transfers (store_key) WHERE store_key IS NOT NULL;
+CREATE INDEX result_files_store_key ON result_files (store_key) WHERE store_key IS NOT NULL;
