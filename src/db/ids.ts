@@ -19,10 +19,11 @@ export function isId(value: string): boolean {
 }
 
 /**
- * The smallest id (and store key) made at `time` or later: ids sort by the time in them, so everything at or
- * after this string was made at `time` or later.
+ * The smallest id (and store key) made at `time` or later: ids sort by the time in them (as uuids and as
+ * strings), so everything at or after this one was made at `time` or later. For range scans by time on an id
+ * index.
  */
 export function keyAt(time: Date): string {
   const h = Math.max(0, time.getTime()).toString(16).padStart(12, "0");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-`;
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-0000-0000-000000000000`;
 }

@@ -170,7 +170,7 @@ CREATE TABLE audit_events (
   CONSTRAINT audit_events_pkey PRIMARY KEY (id)
 );
 CREATE INDEX audit_events_at ON audit_events USING btree (at);
-CREATE INDEX audit_events_object ON audit_events USING btree (account_id, object_type, object_id, at);
+CREATE INDEX audit_events_object ON audit_events USING btree (account_id, object_type, object_id, id);
 
 CREATE TABLE bonus_rules (
   id bigint NOT NULL,

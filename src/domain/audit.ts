@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
 import type { Actor } from "./actor.js";
+import { type Page, type PageRequest, pageBounds, toPage } from "./page.js";
 
 /** Records that `actor` did `action` (e.g. `credential.password_reset`) to an object. */
 export async function audit(
@@ -41,21 +42,28 @@ export interface AuditEvent {
   at: Date;
 }
 
-/** The events about one object of the actor's account, oldest first. */
+/**
+ * The events about one object of the actor's account, a page at a time: oldest first, or newest first with
+ * `order: "desc"` (keyset on the time-ordered id, served by audit_events_object however long the trail).
+ */
 export async function listAuditEvents(
   db: Kysely<Database>,
   actor: Actor,
   object: { type: string; id: string },
-): Promise<AuditEvent[]> {
-  const rows = await db
+  page: PageRequest & { order?: "asc" | "desc" | undefined } = {},
+): Promise<Page<AuditEvent>> {
+  const { limit, after } = pageBounds(page);
+  const desc = page.order === "desc";
+  let q = db
     .selectFrom("audit_events")
     .selectAll()
     .where("account_id", "=", actor.accountId)
     .where("object_type", "=", object.type)
     .where("object_id", "=", object.id)
-    .orderBy("id")
-    .execute();
-  return rows.map((r) => ({
+    .orderBy("id", desc ? "desc" : "asc")
+    .limit(limit + 1);
+  if (after) q = q.where("id", desc ? "<" : ">", after);
+  return toPage(await q.execute(), limit, (r) => ({
     id: r.id,
     action: r.action,
     actorType: r.actor_type,

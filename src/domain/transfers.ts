@@ -1,6 +1,6 @@
 /** Transfers as their owners see them: the immutable history of every file through a connection. */
 import { type Kysely, type Selectable, sql } from "kysely";
-import { isId } from "../db/ids.js";
+import { isId, keyAt } from "../db/ids.js";
 import type { Database, ResultKind, TransferStatus, TransfersTable } from "../db/schema.js";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
@@ -252,18 +252,28 @@ export async function dailyActivity(
         (now() AT TIME ZONE (SELECT time_zone FROM tz))::date,
         interval '1 day'
       )::date AS day
+    ),
+    -- The connection's recent transfers only: ids are time-ordered, so the id index gives the range (a day
+    -- of margin for a transaction's start before its id was made).
+    recent AS (
+      SELECT (t.created_at AT TIME ZONE (SELECT time_zone FROM tz))::date AS day,
+             count(*) AS files,
+             count(*) FILTER (WHERE t.status = 'failed') AS failed,
+             coalesce(sum(t.rows_ok), 0) AS rows_ok,
+             coalesce(sum(t.rows_error), 0) AS rows_error
+      FROM transfers t
+      WHERE t.account_id = ${actor.accountId} AND t.connection_id = ${connectionId}
+        AND t.id >= ${keyAt(new Date(Date.now() - (days + 2) * 86_400_000))}::uuid
+        AND t.created_at >= now() - make_interval(days => ${days + 1})
+      GROUP BY 1
     )
     SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
-           count(t.id) AS files,
-           count(t.id) FILTER (WHERE t.status = 'failed') AS failed,
-           coalesce(sum(t.rows_ok), 0) AS rows_ok,
-           coalesce(sum(t.rows_error), 0) AS rows_error
-    FROM days d
-    LEFT JOIN transfers t
-      ON t.account_id = ${actor.accountId} AND t.connection_id = ${connectionId}
-     AND t.created_at >= now() - make_interval(days => ${days + 1})
-     AND (t.created_at AT TIME ZONE (SELECT time_zone FROM tz))::date = d.day
-    GROUP BY d.day ORDER BY d.day`.execute(db);
+           coalesce(r.files, 0) AS files,
+           coalesce(r.failed, 0) AS failed,
+           coalesce(r.rows_ok, 0) AS rows_ok,
+           coalesce(r.rows_error, 0) AS rows_error
+    FROM days d LEFT JOIN recent r ON r.day = d.day
+    ORDER BY d.day`.execute(db);
   return r.rows.map((x) => ({
     day: x.day,
     files: Number(x.files),

@@ -264,6 +264,11 @@ export const ConnectionQuery = z.object({
   credentialId: Id.optional(),
 });
 
+export const AuditQuery = z.object({
+  ...PageQuery,
+  order: z.enum(["asc", "desc"]).optional().describe("asc (default): oldest first; desc: newest first"),
+});
+
 export const AuditEvent = z.object({
   id: Id,
   action: z.string(),

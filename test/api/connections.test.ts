@@ -183,6 +183,30 @@ describe("disabling, enabling and never deleting", () => {
     expect(actions).toEqual(["connection.created", "connection.disabled", "connection.enabled"]);
   });
 
+  it("pages its audit trail, oldest or newest first", async () => {
+    const { id } = (await push("Audited")).body;
+    for (let i = 0; i < 4; i++) await call("PATCH", `/api/v1/connections/${id}`, { name: `Audited ${i}` });
+    const walk = async (order: string) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: { id: string }[]; nextCursor: string | null } } = await call(
+          "GET",
+          `/api/v1/connections/${id}/audit?limit=2&order=${order}${cursor ? `&cursor=${cursor}` : ""}`,
+        );
+        expect(page.body.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.body.items.map((e) => e.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    const asc = await walk("asc");
+    expect(asc).toHaveLength(5);
+    expect(asc).toEqual([...asc].sort());
+    expect(await walk("desc")).toEqual([...asc].reverse());
+    expect((await call("GET", `/api/v1/connections/${id}/audit?limit=500`)).status).toBe(400);
+  });
+
   it("answers DELETE with 405 and an explanation, and the connection stays", async () => {
     const { id } = (await push("Permanent")).body;
     const res = await call("DELETE", `/api/v1/connections/${id}`);

@@ -90,3 +90,6 @@ CREATE INDEX audit_events_at ON audit_events (at);
 -- The sweep of orphans looks its recent objects up by key.
 CREATE INDEX transfers_store_key ON transfers (store_key) WHERE store_key IS NOT NULL;
 CREATE INDEX result_files_store_key ON result_files (store_key) WHERE store_key IS NOT NULL;
+-- An object's audit trail is read a page at a time in id order (ids are time-ordered).
+DROP INDEX audit_events_object;
+CREATE INDEX audit_events_object ON audit_events (account_id, object_type, object_id, id);

@@ -17,6 +17,7 @@ import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
 import {
   AuditEvent,
+  AuditQuery,
   Connection,
   ConnectionBody,
   ConnectionPatch,
@@ -124,15 +125,16 @@ export function connectionRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary: "The connection's audit trail",
+          summary: "The connection's audit trail, a page at a time (oldest first; order=desc: newest first)",
           params: IdParams,
-          response: { 200: z.object({ items: z.array(AuditEvent) }), 404: ErrorBody },
+          querystring: AuditQuery,
+          response: { 200: pageOf(AuditEvent), 400: ErrorBody, 404: ErrorBody },
         },
       },
       async (request) => {
         const actor = actorOf(request);
         const connection = await getConnection(deps, actor, request.params.id);
-        return { items: await listAuditEvents(deps.db, actor, { type: "connection", id: connection.id }) };
+        return listAuditEvents(deps.db, actor, { type: "connection", id: connection.id }, request.query);
       },
     );
     const Run = z.object({

@@ -15,6 +15,7 @@ import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
 import {
   AuditEvent,
+  AuditQuery,
   Credential,
   CredentialBody,
   CredentialKind,
@@ -120,15 +121,16 @@ export function credentialRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary: "The credential's audit trail",
+          summary: "The credential's audit trail, a page at a time (oldest first; order=desc: newest first)",
           params: IdParams,
-          response: { 200: z.object({ items: z.array(AuditEvent) }), 404: ErrorBody },
+          querystring: AuditQuery,
+          response: { 200: pageOf(AuditEvent), 400: ErrorBody, 404: ErrorBody },
         },
       },
       async (request) => {
         const actor = actorOf(request);
         const credential = await getCredential(deps.db, actor, request.params.id);
-        return { items: await listAuditEvents(deps.db, actor, { type: "credential", id: credential.id }) };
+        return listAuditEvents(deps.db, actor, { type: "credential", id: credential.id }, request.query);
       },
     );
   };
