@@ -236,8 +236,8 @@ async function main() {
 
     const results: Record<string, Record<string, number[]>> = {};
     const record = (who: string, what: string, ms: number) => {
-      results[what] ??= {};
-      (results[what]![who] ??= []).push(ms);
+      const byWho = (results[what] ??= {});
+      byWho[who] = [...(byWho[who] ?? []), ms];
     };
     const timed = async (who: string, what: string, work: () => Promise<unknown>) => {
       const started = performance.now();
