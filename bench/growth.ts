@@ -236,8 +236,9 @@ async function main() {
 
     const results: Record<string, Record<string, number[]>> = {};
     const record = (who: string, what: string, ms: number) => {
-      const byWho = (results[what] ??= {});
+      const byWho = results[what] ?? {};
       byWho[who] = [...(byWho[who] ?? []), ms];
+      results[what] = byWho;
     };
     const timed = async (who: string, what: string, work: () => Promise<unknown>) => {
       const started = performance.now();
