@@ -280,6 +280,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         ftpPort: config.ftpPort,
         emailDomain: config.emailDomain,
       },
+      retention: config.retention,
       metrics: createMetrics(),
       queue,
       maxUploadBytes: config.maxUploadBytes,

@@ -45,8 +45,16 @@ export interface Connection {
   statusChangedAt: Date;
   /** From its latest transfer or run. */
   activity: { status: ActivityStatus; lastActiveAt: Date | null };
-  /** Days its files (and, inbound, its result files) are kept; null: the account's setting. */
-  retention: { days: number | null; resultDays: number | null };
+  /**
+   * Days its files (and, inbound, its result files) are kept: its own setting (null: the account's), and what
+   * applies (its own, else the account's, else the server's).
+   */
+  retention: {
+    days: number | null;
+    resultDays: number | null;
+    effectiveDays: number;
+    effectiveResultDays: number | null;
+  };
   /** What it keeps in the store now: its files (received or generated, staged uploads included), results. */
   storage: { files: number; bytes: number; resultFiles: number; resultBytes: number };
 }
@@ -90,11 +98,21 @@ export interface Endpoints {
   emailDomain: string;
 }
 
+/** Days each kind of file is kept when neither its connection nor its account says (FERRY_*RETENTION_DAYS). */
+export interface RetentionDefaults {
+  inbound: number;
+  results: number;
+  outbound: number;
+}
+export const DEFAULT_RETENTION: RetentionDefaults = { inbound: 90, results: 90, outbound: 30 };
+
 /** What the connection functions need besides the actor. */
 export interface ConnectionDeps {
   db: Kysely<Database>;
   box: SecretBox;
   endpoints: Endpoints;
+  /** The server's retention defaults, to say how long a connection's files are kept. */
+  retention?: RetentionDefaults | undefined;
 }
 
 type Row = Selectable<ConnectionsTable> & {
@@ -104,6 +122,9 @@ type Row = Selectable<ConnectionsTable> & {
   last_run_status: string | null;
   last_run_at: Date | null;
   storage: Record<string, [number, number]> | null;
+  account_inbound_days: number | null;
+  account_result_days: number | null;
+  account_outbound_days: number | null;
 };
 
 /** What a connection did last: None / In Progress / Completed / Failed. */
@@ -136,7 +157,8 @@ function addressOf(r: Row, endpoints: Endpoints): string | null {
   return `${r.method}://${r.username}@${endpoints.publicHost}:${port}/${r.folder}/`;
 }
 
-function toConnection(r: Row, endpoints: Endpoints): Connection {
+function toConnection(r: Row, deps: ConnectionDeps): Connection {
+  const retention = deps.retention ?? DEFAULT_RETENTION;
   const details: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(r.details)) {
     if (key.endsWith(SEALED)) details[`${key.slice(0, -SEALED.length)}Set`] = true;
@@ -151,14 +173,25 @@ function toConnection(r: Row, endpoints: Endpoints): Connection {
     methodology: r.methodology as Methodology,
     credentialId: r.credential_id,
     folder: r.folder,
-    address: addressOf(r, endpoints),
+    address: addressOf(r, deps.endpoints),
     status: r.status,
     details,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     statusChangedAt: r.status_changed_at,
     activity: activityOf(r),
-    retention: { days: r.retention_days, resultDays: r.result_retention_days },
+    retention: {
+      days: r.retention_days,
+      resultDays: r.result_retention_days,
+      effectiveDays:
+        r.retention_days ??
+        (r.direction === "inbound" ? r.account_inbound_days : r.account_outbound_days) ??
+        retention[r.direction],
+      effectiveResultDays:
+        r.direction === "inbound"
+          ? (r.result_retention_days ?? r.account_result_days ?? retention.results)
+          : null,
+    },
     storage: storageOf(r.storage),
   };
 }
@@ -274,7 +307,7 @@ export async function createConnection(
       throw err;
     }
   }
-  const connection = toConnection(await findRow(db, actor, id), deps.endpoints);
+  const connection = toConnection(await findRow(db, actor, id), deps);
   await audit(
     db,
     actor,
@@ -319,8 +352,14 @@ function selectRows(db: Kysely<Database>, accountId: string) {
   return db
     .selectFrom("connections as c")
     .leftJoin("credentials as k", "k.id", "c.credential_id")
+    .innerJoin("accounts as a", "a.id", "c.account_id")
     .selectAll("c")
     .select("k.username")
+    .select([
+      "a.inbound_retention_days as account_inbound_days",
+      "a.result_retention_days as account_result_days",
+      "a.outbound_retention_days as account_outbound_days",
+    ])
     .select([
       sql<
         string | null
@@ -378,7 +417,7 @@ async function findRow(db: Kysely<Database>, actor: Actor, id: string): Promise<
 
 /** One connection of the actor's account. */
 export async function getConnection(deps: ConnectionDeps, actor: Actor, id: string): Promise<Connection> {
-  return toConnection(await findRow(deps.db, actor, id), deps.endpoints);
+  return toConnection(await findRow(deps.db, actor, id), deps);
 }
 
 /** The actor's connections matching the filter, oldest first, a page at a time. */
@@ -401,7 +440,7 @@ export async function listConnections(
     if (!isId(filter.credentialId)) return { items: [], nextCursor: null };
     q = q.where("c.credential_id", "=", filter.credentialId);
   }
-  return toPage(await q.execute(), limit, (r) => toConnection(r, deps.endpoints));
+  return toPage(await q.execute(), limit, (r) => toConnection(r, deps));
 }
 
 /** Changes name, credential and/or details. Direction, data type, method and methodology never change. */
@@ -422,7 +461,7 @@ export async function updateConnection(
     );
   }
   const row = await findRow(db, actor, id);
-  const current = toConnection(row, deps.endpoints);
+  const current = toConnection(row, deps);
   const set: Updateable<ConnectionsTable> = {};
   if (change.name !== undefined) set.name = checkName(change.name);
   if (change.retentionDays !== undefined) set.retention_days = change.retentionDays;
@@ -450,7 +489,7 @@ export async function updateConnection(
       .where("account_id", "=", actor.accountId)
       .where("id", "=", id)
       .execute();
-    const after = toConnection(await findRow(db, actor, id), deps.endpoints);
+    const after = toConnection(await findRow(db, actor, id), deps);
     const changes: Record<string, { from: unknown; to: unknown }> = {};
     for (const key of ["name", "credentialId", "details", "retention"] as const) {
       if (JSON.stringify(current[key]) !== JSON.stringify(after[key])) {
@@ -488,7 +527,7 @@ export async function setConnectionStatus(
   status: ConnectionStatus,
 ): Promise<Connection> {
   const row = await findRow(deps.db, actor, id);
-  if (row.status === status) return toConnection(row, deps.endpoints);
+  if (row.status === status) return toConnection(row, deps);
   const now = new Date();
   await deps.db
     .updateTable("connections")
@@ -500,7 +539,7 @@ export async function setConnectionStatus(
     type: "connection",
     id,
   });
-  return toConnection(await findRow(deps.db, actor, id), deps.endpoints);
+  return toConnection(await findRow(deps.db, actor, id), deps);
 }
 
 /** The error a delete request gets: connections keep their history forever. */

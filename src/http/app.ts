@@ -8,7 +8,7 @@ import { type Kysely, sql } from "kysely";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { Database } from "../db/schema.js";
-import type { Endpoints } from "../domain/connections.js";
+import type { Endpoints, RetentionDefaults } from "../domain/connections.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import type { JobQueue } from "../pipeline/jobs.js";
 import type { FileStore } from "../pipeline/store.js";
@@ -32,6 +32,8 @@ export interface ApiDeps {
   box: SecretBox;
   store: FileStore;
   endpoints: Endpoints;
+  /** The server's retention defaults (connections show how long their files are kept). */
+  retention?: RetentionDefaults | undefined;
   metrics: Registry;
   /** Where uploads through the API enqueue their processing. */
   queue: JobQueue;

@@ -247,8 +247,15 @@ export const Connection = z.object({
     })
     .describe("From the latest transfer or run: None / In Progress / Completed / Failed"),
   retention: z
-    .object({ days: z.number().nullable(), resultDays: z.number().nullable() })
-    .describe("Days its files and result files are kept; null: the account's setting"),
+    .object({
+      days: z.number().nullable(),
+      resultDays: z.number().nullable(),
+      effectiveDays: z.number(),
+      effectiveResultDays: z.number().nullable(),
+    })
+    .describe(
+      "Days its files and result files are kept: its own settings (null: the account's), and the days that apply (its own, else the account's, else the server's)",
+    ),
   storage: z
     .object({ files: z.number(), bytes: z.number(), resultFiles: z.number(), resultBytes: z.number() })
     .describe("What it keeps in the store now (files whose retention ended are not counted)"),

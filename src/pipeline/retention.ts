@@ -12,14 +12,8 @@
  */
 import { type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.js";
+import type { RetentionDefaults } from "../domain/connections.js";
 import type { FileStore } from "./store.js";
-
-/** The server's default days per kind of file. */
-export interface RetentionDefaults {
-  inbound: number;
-  results: number;
-  outbound: number;
-}
 
 /** Expires up to `limit` files of each kind that are due at `now`; returns how many of each. */
 export async function expireFiles(

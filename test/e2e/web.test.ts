@@ -370,6 +370,11 @@ describe("the web UI", () => {
     const row = page.getByTestId("history").locator("tbody tr", { hasText: "more-orders.csv" });
     await contains(row, "processed", 30_000);
     await hasText(row.locator('td[data-label="Rows ok"]'), "1");
+    // How long its files are kept, and what it stores now (after a reload: the figures are the server's).
+    await page.reload();
+    const attributes = page.getByTestId("attributes");
+    await contains(attributes, "Files 90 days (account setting), result files 90 days (account setting)");
+    await contains(attributes, /Stored now\s*\d+ files?, [\d.]+ (B|KB); results: \d+ files?, [\d.]+ (B|KB)/);
     await context.close();
   });
 
@@ -382,9 +387,11 @@ describe("the web UI", () => {
     await contains(page.locator(".field.invalid"), "Connection name");
     await page.getByLabel("Connection name", { exact: true }).fill("Friday action listing");
     await page.getByLabel("Schedule", { exact: true }).selectOption("daily");
+    await page.getByLabel("Keep files (days)", { exact: true }).fill("45");
     await page.getByRole("button", { name: "Save" }).click();
     await visible(page.getByText("Changes saved."));
     await visible(page.getByRole("heading", { name: "Friday action listing" }));
+    await contains(page.getByTestId("attributes"), "Files 45 days");
     await page.getByRole("button", { name: "Disable" }).click();
     await visible(page.getByText("Connection disabled."));
     await visible(page.getByRole("button", { name: "Enable" }));

@@ -37,6 +37,8 @@ beforeAll(async () => {
 
 describe("retention", () => {
   it("removes originals and result files after the server's default; records stay, figures follow", async () => {
+    const shown = (await call("GET", `/api/v1/connections/${p.connections.clicks}`)).body.retention;
+    expect(shown).toEqual({ days: null, resultDays: null, effectiveDays: 90, effectiveResultDays: 90 });
     const { transfer } = await clicksFile();
     const pending = await api.current.receive(
       { accountId: p.accountId, connectionId: p.connections.clicks },
@@ -83,7 +85,19 @@ describe("retention", () => {
       resultRetentionDays: 20,
     });
     expect(own.status).toBe(200);
-    expect(own.body.retention).toEqual({ days: 200, resultDays: 20 });
+    expect(own.body.retention).toEqual({
+      days: 200,
+      resultDays: 20,
+      effectiveDays: 200,
+      effectiveResultDays: 20,
+    });
+    const clicks = (await call("GET", `/api/v1/connections/${p.connections.clicks}`)).body;
+    expect(clicks.retention).toEqual({
+      days: null,
+      resultDays: null,
+      effectiveDays: 10,
+      effectiveResultDays: 5,
+    });
 
     const viaAccount = (await clicksFile()).transfer;
     const viaConnection = await run(

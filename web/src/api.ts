@@ -81,6 +81,14 @@ export interface Connection {
   createdAt: string;
   updatedAt: string;
   activity: { status: "none" | "in_progress" | "completed" | "failed"; lastActiveAt: string | null };
+  /** Its own settings (null: the account's) and the days that apply. */
+  retention: {
+    days: number | null;
+    resultDays: number | null;
+    effectiveDays: number;
+    effectiveResultDays: number | null;
+  };
+  storage: { files: number; bytes: number; resultFiles: number; resultBytes: number };
 }
 
 export interface Credential {
@@ -117,6 +125,8 @@ export interface ResultFile {
   kind: "receipt" | "summary" | "errors";
   fileName: string;
   size: number;
+  /** False once retention removed its bytes (the record stays). */
+  contentAvailable: boolean;
 }
 
 export interface Page<T> {

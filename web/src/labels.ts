@@ -64,6 +64,11 @@ export const ACTIVITY: Record<string, string> = {
   failed: "Failed",
 };
 
+/** "1 file", "3 files". */
+export function plural(n: number, word: string): string {
+  return `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
+}
+
 /** 1.5 MB, 320 KB, 12 B. */
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -24,6 +24,7 @@ import {
   METHODOLOGIES,
   METHODS,
   needsCredential,
+  plural,
   REPORTS,
   when,
 } from "../labels";
@@ -240,6 +241,18 @@ export function ConnectionPage(props: { id: string; session: Session }) {
               </div>
             ))}
             <div>
+              <dt>Kept</dt>
+              <dd>{keptText(c)}</dd>
+            </div>
+            <div>
+              <dt>Stored now</dt>
+              <dd>
+                {plural(c.storage.files, "file")}, {bytes(c.storage.bytes)}
+                {c.direction === "inbound" &&
+                  `; results: ${plural(c.storage.resultFiles, "file")}, ${bytes(c.storage.resultBytes)}`}
+              </dd>
+            </div>
+            <div>
               <dt>Created</dt>
               <dd>{when(c.createdAt)}</dd>
             </div>
@@ -369,6 +382,10 @@ function EditConnection(props: { connection: Connection; onDone: (c: Connection 
   const [errors, setErrors] = useState<Errors>({});
   const [failure, setFailure] = useState<string | null>(null);
   const [credentials, setCredentials] = useState<Credential[]>([]);
+  const [keep, setKeep] = useState({
+    days: c.retention.days === null ? "" : String(c.retention.days),
+    resultDays: c.retention.resultDays === null ? "" : String(c.retention.resultDays),
+  });
   const set = (patch: Partial<WizardState>) => setState((prev) => ({ ...prev, ...patch }));
   useEffect(() => {
     if (needsCredential(c.method, c.methodology)) all<Credential>("/credentials").then(setCredentials);
@@ -381,6 +398,10 @@ function EditConnection(props: { connection: Connection; onDone: (c: Connection 
         name: s.name.trim(),
         ...(needsCredential(c.method, c.methodology) ? { credentialId: s.credentialId } : {}),
         details: detailsOf(s),
+        retentionDays: keep.days.trim() === "" ? null : Number(keep.days),
+        ...(c.direction === "inbound"
+          ? { resultRetentionDays: keep.resultDays.trim() === "" ? null : Number(keep.resultDays) }
+          : {}),
       };
       props.onDone(await api<Connection>("PATCH", `/connections/${c.id}`, body));
     } catch (err) {
@@ -413,6 +434,26 @@ function EditConnection(props: { connection: Connection; onDone: (c: Connection 
       )}
       {c.direction === "outbound" && <OutboundOptions s={s} set={set} errors={errors} />}
       <MethodDetails s={s} set={set} errors={errors} />
+      <TextField
+        label="Keep files (days)"
+        type="number"
+        value={keep.days}
+        onChange={(days) => setKeep((k) => ({ ...k, days }))}
+        placeholder={c.retention.days === null ? String(c.retention.effectiveDays) : ""}
+        hint="Then the file's bytes are removed; its record and row counts stay. Empty: the account's setting."
+        error={errors.retentionDays}
+      />
+      {c.direction === "inbound" && (
+        <TextField
+          label="Keep result files (days)"
+          type="number"
+          value={keep.resultDays}
+          onChange={(resultDays) => setKeep((k) => ({ ...k, resultDays }))}
+          placeholder={c.retention.resultDays === null ? String(c.retention.effectiveResultDays) : ""}
+          hint="Receipts, summaries and errors files. Empty: the account's setting."
+          error={errors.resultRetentionDays}
+        />
+      )}
       <div className="row">
         <button type="submit">Save</button>
         <button type="button" className="secondary" onClick={() => props.onDone(null)}>
@@ -597,16 +638,27 @@ function TransferRow(props: { t: Transfer; open: boolean; toggle: () => void }) 
           {t.rows ? t.rows.error : "—"}
         </td>
         <td data-label="Files" className="downloads">
-          {t.contentAvailable && (
+          {t.contentAvailable ? (
             <a href={`/api/v1/transfers/${t.id}/content`} download aria-label={`Download ${t.fileName}`}>
               Original
             </a>
+          ) : (
+            <span className="muted small" title="Removed by the retention policy; the record stays">
+              Original expired
+            </span>
           )}
-          {results?.map((r) => (
-            <a key={r.kind} href={`/api/v1/transfers/${t.id}/results/${r.kind}`} download>
-              {r.kind[0]!.toUpperCase() + r.kind.slice(1)}
-            </a>
-          ))}
+          {results?.map((r) => {
+            const label = r.kind[0]!.toUpperCase() + r.kind.slice(1);
+            return r.contentAvailable ? (
+              <a key={r.kind} href={`/api/v1/transfers/${t.id}/results/${r.kind}`} download>
+                {label}
+              </a>
+            ) : (
+              <span key={r.kind} className="muted small" title="Removed by the retention policy">
+                {label} expired
+              </span>
+            );
+          })}
           {hasErrors && (
             <button type="button" className="link" onClick={props.toggle} aria-expanded={props.open}>
               {props.open ? "Hide errors" : "View errors"}
@@ -718,4 +770,13 @@ function RowErrors(props: { transferId: string }) {
       )}
     </div>
   );
+}
+
+/** How long the connection keeps its files, and where that setting comes from. */
+function keptText(c: Connection): string {
+  const days = (n: number) => plural(n, "day");
+  const from = (own: number | null) => (own === null ? " (account setting)" : "");
+  const files = `files ${days(c.retention.effectiveDays)}${from(c.retention.days)}`;
+  if (c.retention.effectiveResultDays === null) return files[0]!.toUpperCase() + files.slice(1);
+  return `Files ${days(c.retention.effectiveDays)}${from(c.retention.days)}, result files ${days(c.retention.effectiveResultDays)}${from(c.retention.resultDays)}`;
 }
