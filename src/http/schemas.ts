@@ -78,6 +78,9 @@ export const Account = z.object({
     .describe(
       "Days each kind of file is kept (received files, result files, generated files); null: the server's default (FERRY_INBOUND_RETENTION_DAYS, FERRY_RESULT_RETENTION_DAYS, FERRY_RETENTION_DAYS). A connection may set its own.",
     ),
+  retentionDefaults: z
+    .object({ inboundDays: z.number(), resultDays: z.number(), outboundDays: z.number() })
+    .describe("The server's defaults, for the settings left null"),
 });
 
 export const AccountPatch = z.strictObject({

@@ -517,6 +517,32 @@ describe("the web UI", () => {
     await context.close();
   });
 
+  it("shows the account's storage and sets how long it keeps each kind of file", async () => {
+    const account = await api("POST", "/api/v1/accounts", { name: "Keeping brand", type: "brand" });
+    const carol = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "carol@keep.test" });
+    const { context, page } = await newPage();
+    await signIn(page, "carol@keep.test", carol.password);
+    await page.getByRole("link", { name: "Account" }).click();
+    await visible(page.getByRole("heading", { name: "Account" }));
+    await contains(page.getByTestId("account-attributes"), "Received files stored0 B");
+    const received = page.getByLabel("Received files (days)", { exact: true });
+    expect(await received.getAttribute("placeholder")).toBe("90");
+    await received.fill("0");
+    await page.getByRole("button", { name: "Save" }).click();
+    await visible(page.locator(".field.invalid"));
+    await received.fill("30");
+    await page.getByLabel("Generated files (days)", { exact: true }).fill("7");
+    await page.getByRole("button", { name: "Save" }).click();
+    await visible(page.getByText("Retention saved."));
+    await shot(page, "55-account");
+    await page.reload();
+    await hasValue(page.getByLabel("Received files (days)", { exact: true }), "30");
+    await hasValue(page.getByLabel("Result files (days)", { exact: true }), "");
+    const saved = await api("GET", `/api/v1/accounts/${account.id}`);
+    expect(saved.retention).toEqual({ inboundDays: 30, resultDays: null, outboundDays: 7 });
+    await context.close();
+  });
+
   it("shows a second account's user none of the first account's objects", async () => {
     const account = await api("POST", "/api/v1/accounts", { name: "Other brand", type: "brand" });
     const user = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "other@example.com" });

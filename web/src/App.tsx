@@ -1,6 +1,7 @@
 /** The shell: who is signed in, the navigation, and which page the path shows. */
 import { type ReactNode, useCallback, useEffect, useState } from "react";
 import { ApiError, api, type Session, whenSignedOut } from "./api";
+import { AccountPage } from "./pages/AccountPage";
 import { ConnectionPage } from "./pages/ConnectionPage";
 import { Connections } from "./pages/Connections";
 import { Credentials } from "./pages/Credentials";
@@ -13,6 +14,7 @@ import { Loading, Notice } from "./ui";
 export const CONNECTIONS = "/settings/technical/connections";
 export const CREDENTIALS = "/settings/technical/credentials";
 export const SECURITY = "/settings/technical/security";
+export const ACCOUNT = "/settings/account";
 
 function Redirect(props: { to: string }) {
   useEffect(() => navigate(props.to, true), [props.to]);
@@ -55,6 +57,7 @@ export function App() {
   else if (match(`${CONNECTIONS}/new`, path)) page = <Wizard session={session} />;
   else if (connection) page = <ConnectionPage id={connection.id!} session={session} />;
   else if (match(CREDENTIALS, path)) page = <Credentials />;
+  else if (match(ACCOUNT, path)) page = <AccountPage session={session} />;
   else if (match(SECURITY, path))
     page = (
       <Security
@@ -76,7 +79,9 @@ export function App() {
     ? "credentials"
     : path.startsWith(SECURITY)
       ? "security"
-      : "connections";
+      : path.startsWith(ACCOUNT)
+        ? "account"
+        : "connections";
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -86,7 +91,7 @@ export function App() {
         <div className="brand">
           Ferry <span className="account">{session.account.name}</span>
         </div>
-        <nav aria-label="Settings → Technical">
+        <nav aria-label="Settings">
           <Link href={CONNECTIONS} aria-current={section === "connections" ? "page" : undefined}>
             Connections
           </Link>
@@ -95,6 +100,9 @@ export function App() {
           </Link>
           <Link href={SECURITY} aria-current={section === "security" ? "page" : undefined}>
             Security
+          </Link>
+          <Link href={ACCOUNT} aria-current={section === "account" ? "page" : undefined}>
+            Account
           </Link>
         </nav>
         <div className="who">
@@ -105,7 +113,7 @@ export function App() {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        <div className="crumbs muted">Settings › Technical</div>
+        <div className="crumbs muted">Settings › {section === "account" ? "Account" : "Technical"}</div>
         {page}
       </main>
     </div>

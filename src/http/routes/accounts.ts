@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
+  type Account as AccountRecord,
   createAccount,
   createToken,
   getAccount,
@@ -11,6 +12,7 @@ import {
   setRetention,
   setStorageQuota,
 } from "../../domain/accounts.js";
+import { DEFAULT_RETENTION } from "../../domain/connections.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
 import {
@@ -26,6 +28,12 @@ import {
 } from "../schemas.js";
 
 export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
+  // Each account as shown: with the server's retention defaults its null settings stand for.
+  const retentionDefaults = (() => {
+    const d = deps.retention ?? DEFAULT_RETENTION;
+    return { inboundDays: d.inbound, resultDays: d.results, outboundDays: d.outbound };
+  })();
+  const shown = (a: AccountRecord) => ({ ...a, retentionDefaults });
   return async (app) => {
     const tags = ["accounts"];
     app.post(
@@ -39,7 +47,7 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) =>
-        reply.status(201).send(await createAccount(deps.db, actorOf(request), request.body)),
+        reply.status(201).send(shown(await createAccount(deps.db, actorOf(request), request.body))),
     );
     app.get(
       "/accounts",
@@ -50,7 +58,7 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           response: { 200: z.object({ items: z.array(Account) }) },
         },
       },
-      async (request) => ({ items: await listAccounts(deps.db, actorOf(request)) }),
+      async (request) => ({ items: (await listAccounts(deps.db, actorOf(request))).map(shown) }),
     );
     app.get(
       "/accounts/:id",
@@ -62,7 +70,7 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           response: { 200: Account, 404: ErrorBody },
         },
       },
-      async (request) => getAccount(deps.db, actorOf(request), request.params.id),
+      async (request) => shown(await getAccount(deps.db, actorOf(request), request.params.id)),
     );
     app.patch(
       "/accounts/:id",
@@ -84,7 +92,7 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             ? await setStorageQuota(deps.db, actor, request.params.id, storageQuotaBytes)
             : undefined;
         if (retention) account = await setRetention(deps.db, actor, request.params.id, retention);
-        return account ?? getAccount(deps.db, actor, request.params.id);
+        return shown(account ?? (await getAccount(deps.db, actor, request.params.id)));
       },
     );
     app.post(

@@ -1,0 +1,125 @@
+/**
+ * The account: what its files take in storage (and its quota, when it has one) and how long it keeps each kind
+ * of file. Connections may keep theirs longer or shorter (their edit form).
+ */
+import { type FormEvent, useCallback, useEffect, useState } from "react";
+import { ApiError, api, type Session } from "../api";
+import { bytes } from "../labels";
+import { Loading, Notice, TextField } from "../ui";
+
+type Kind = "inboundDays" | "resultDays" | "outboundDays";
+interface Account {
+  id: string;
+  name: string;
+  timeZone: string;
+  currency: string;
+  storageUsedBytes: number;
+  storageQuotaBytes: number | null;
+  retention: Record<Kind, number | null>;
+  retentionDefaults: Record<Kind, number>;
+}
+
+const KINDS: [Kind, string, string][] = [
+  [
+    "inboundDays",
+    "Received files",
+    "Files partners and servers send in; never removed before they are processed.",
+  ],
+  ["resultDays", "Result files", "Receipts, summaries and errors files of received files."],
+  ["outboundDays", "Generated files", "Reports and other files made for download or delivery."],
+];
+
+export function AccountPage(props: { session: Session }) {
+  const id = props.session.account.id;
+  const [account, setAccount] = useState<Account | null>(null);
+  const [form, setForm] = useState<Record<Kind, string>>({
+    inboundDays: "",
+    resultDays: "",
+    outboundDays: "",
+  });
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [notice, setNotice] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+
+  const show = useCallback((a: Account) => {
+    setAccount(a);
+    setForm({
+      inboundDays: a.retention.inboundDays?.toString() ?? "",
+      resultDays: a.retention.resultDays?.toString() ?? "",
+      outboundDays: a.retention.outboundDays?.toString() ?? "",
+    });
+  }, []);
+  useEffect(() => {
+    api<Account>("GET", `/accounts/${id}`).then(show, (e) =>
+      setNotice({ kind: "error", text: (e as Error).message }),
+    );
+  }, [id, show]);
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const retention = Object.fromEntries(
+        KINDS.map(([k]) => [k, form[k].trim() === "" ? null : Number(form[k])]),
+      );
+      show(await api<Account>("PATCH", `/accounts/${id}`, { retention }));
+      setErrors({});
+      setNotice({ kind: "success", text: "Retention saved." });
+    } catch (err) {
+      if (err instanceof ApiError) {
+        setErrors(Object.fromEntries(err.fields.map((f) => [f.path.replace(/^retention\./, ""), f.message])));
+      }
+      setNotice({ kind: "error", text: (err as Error).message });
+    }
+  };
+
+  if (!account) return notice ? <Notice kind={notice.kind}>{notice.text}</Notice> : <Loading />;
+  return (
+    <section aria-labelledby="account-title">
+      <div className="page-head">
+        <h1 id="account-title">Account</h1>
+      </div>
+      {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
+      <div className="card">
+        <dl className="summary" data-testid="account-attributes">
+          <div>
+            <dt>Name</dt>
+            <dd>{account.name}</dd>
+          </div>
+          <div>
+            <dt>Time zone</dt>
+            <dd>{account.timeZone}</dd>
+          </div>
+          <div>
+            <dt>Received files stored</dt>
+            <dd>
+              {bytes(account.storageUsedBytes)}
+              {account.storageQuotaBytes !== null &&
+                ` of ${bytes(account.storageQuotaBytes)} (${Math.round((100 * account.storageUsedBytes) / account.storageQuotaBytes)}%)`}
+            </dd>
+          </div>
+        </dl>
+      </div>
+      <form className="card" onSubmit={save} aria-labelledby="retention-title">
+        <h2 id="retention-title">How long files are kept</h2>
+        <p className="muted">
+          After this many days a file's bytes are removed; its record, row counts and audit trail stay. Empty:
+          the server's default. A connection can set its own.
+        </p>
+        {KINDS.map(([k, label, hint]) => (
+          <TextField
+            key={k}
+            label={`${label} (days)`}
+            type="number"
+            value={form[k]}
+            onChange={(v) => setForm((f) => ({ ...f, [k]: v }))}
+            placeholder={String(account.retentionDefaults[k])}
+            hint={`${hint} Default: ${account.retentionDefaults[k]} days.`}
+            error={errors[k]}
+          />
+        ))}
+        <div className="row">
+          <button type="submit">Save</button>
+        </div>
+      </form>
+    </section>
+  );
+}
