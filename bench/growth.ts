@@ -13,8 +13,11 @@
  *
  *   npm run bench:growth [-- --transfers 1000000 --actions 10000000 --audit 5000000 --reps 30 --files 10]
  *
- * The feed (the connection measured) holds --feed-transfers of the transfers (default 20,000: ~55 files a
- * day for a year). Loading the default history takes several minutes and ~6 GB of disk.
+ * The feed (the connection measured) holds --feed-transfers of the transfers (default 1,000: the average of
+ * 1,000,000 over 1,000 connections, ~3 files a day for a year; --feed-transfers 20000 for a busy one). Then
+ * EXPLAIN ANALYZE of the queries behind these operations on the busy account, and the listing measured again
+ * without the partial indexes of visible files (transfers_listed, result_files_listed) for a before/after.
+ * Loading the default history takes about 7 minutes and ~7 GB of disk.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -31,7 +34,7 @@ import { memoryOf, startFerryWithDatabase } from "./ferry.js";
 const { values } = parseArgs({
   options: {
     transfers: { type: "string", default: "1000000" },
-    "feed-transfers": { type: "string", default: "20000" },
+    "feed-transfers": { type: "string", default: "1000" },
     actions: { type: "string", default: "10000000" },
     audit: { type: "string", default: "5000000" },
     connections: { type: "string", default: "1000" },
@@ -312,17 +315,94 @@ async function main() {
       }
     }
 
+    // EXPLAIN ANALYZE of the queries behind the operations (as the code writes them), on the busy feed.
+    const explain = async (label: string, query: string, params: unknown[]) => {
+      const { rows } = await db.query(`EXPLAIN (ANALYZE, BUFFERS) ${query}`, params);
+      const plan = rows.map((r) => r["QUERY PLAN"] as string);
+      const time = plan.find((l) => l.startsWith("Execution Time"));
+      const nodes = plan.filter((l) => /(Scan|Sort|Join|Aggregate|Unique|Limit)/.test(l)).slice(0, 4);
+      console.log(`  ${label}: ${time}\n${nodes.map((n) => `      ${n.trim().slice(0, 150)}`).join("\n")}`);
+    };
+    const listingQueries = async () => {
+      await explain(
+        "inbox page (500)",
+        `SELECT * FROM ((SELECT DISTINCT ON (file_name) id, file_name AS name, size, store_key, false AS staged
+           FROM transfers WHERE account_id = $1 AND connection_id = $2 AND direction = 'inbound'
+             AND hidden_at IS NULL AND store_key IS NOT NULL ORDER BY file_name, id DESC LIMIT 500)
+         UNION ALL (SELECT id, file_name, size, store_key, true FROM staged_files
+           WHERE account_id = $1 AND connection_id = $2 ORDER BY file_name LIMIT 500)) f
+         ORDER BY name, staged DESC LIMIT 500`,
+        [busy.id, busy.feed.id],
+      );
+      await explain(
+        "results page (500)",
+        `SELECT DISTINCT ON (file_name) id, file_name, size, created_at, store_key FROM result_files
+         WHERE account_id = $1 AND connection_id = $2 AND store_key IS NOT NULL ORDER BY file_name, id DESC LIMIT 500`,
+        [busy.id, busy.feed.id],
+      );
+    };
+    console.log("\nEXPLAIN ANALYZE on the busy account (its feed):");
+    await listingQueries();
+    await explain(
+      "history page (50, newest first)",
+      "SELECT * FROM transfers WHERE account_id = $1 AND connection_id = $2 ORDER BY id DESC LIMIT 51",
+      [busy.id, busy.feed.id],
+    );
+    await explain(
+      "audit trail page (50)",
+      `SELECT * FROM audit_events WHERE account_id = $1 AND object_type = 'connection' AND object_id = $2
+       ORDER BY id LIMIT 51`,
+      [busy.id, busy.feed.id],
+    );
+    await explain(
+      "storage used (quota check at each upload)",
+      `SELECT coalesce(sum(bytes), 0) FROM storage_use WHERE account_id = $1 AND kind IN ('inbound', 'staged')`,
+      [busy.id],
+    );
+    await explain(
+      "storage used, as summed before storage_use",
+      `SELECT coalesce((SELECT sum(size) FROM transfers WHERE account_id = $1 AND direction = 'inbound'
+         AND store_key IS NOT NULL), 0) + coalesce((SELECT sum(size) FROM staged_files WHERE account_id = $1), 0)`,
+      [busy.id],
+    );
+    // Before: the listing without the partial indexes of visible files.
+    await db.query("DROP INDEX transfers_listed; DROP INDEX result_files_listed");
+    console.log("without transfers_listed / result_files_listed:");
+    await listingQueries();
+    for (let r = 0; r < REPS; r++) {
+      record(
+        "busy",
+        "  (same, without the listing indexes)",
+        await sftp(busy.username, [`ls -1 /${busy.feed.folder}/inbox`, `ls -1 /${busy.feed.folder}/results`]),
+      );
+    }
+    await db.query(
+      `CREATE INDEX transfers_listed ON transfers (connection_id, file_name, id DESC)
+         WHERE store_key IS NOT NULL AND hidden_at IS NULL;
+       CREATE INDEX result_files_listed ON result_files (connection_id, file_name, id DESC) WHERE store_key IS NOT NULL`,
+    );
+    const visible = await db.query(
+      `SELECT (SELECT count(*) FROM transfers WHERE connection_id = $1 AND store_key IS NOT NULL) AS inbox,
+              (SELECT count(*) FROM result_files WHERE connection_id = $1 AND store_key IS NOT NULL) AS results`,
+      [busy.feed.id],
+    );
+    console.log(
+      `the busy feed lists ${visible.rows[0].inbox} files in inbox/ and ${visible.rows[0].results} in results/ (the empty account's: ${FILES} and ${FILES * 2})`,
+    );
+
     console.log(
       `\nGrowth: ${TRANSFERS} transfers, ${ACTIONS} actions, ${AUDIT} audit events in the busy account (feed: ${FEED_TRANSFERS} transfers); ms`,
     );
     console.log(
       `${"operation".padEnd(44)} ${"empty p50".padStart(10)} ${"p99".padStart(8)} ${"busy p50".padStart(10)} ${"p99".padStart(8)}  p99 ratio`,
     );
+    const cell = (xs: number[], p: number) => (xs.length ? pct(xs, p).toFixed(1) : "—");
     for (const [what, by] of Object.entries(results)) {
       const e = by.empty ?? [];
       const b = by.busy ?? [];
+      const ratio = e.length ? `${(pct(b, 99) / pct(e, 99)).toFixed(2)}x` : "";
       console.log(
-        `${what.padEnd(44)} ${pct(e, 50).toFixed(1).padStart(10)} ${pct(e, 99).toFixed(1).padStart(8)} ${pct(b, 50).toFixed(1).padStart(10)} ${pct(b, 99).toFixed(1).padStart(8)}  ${(pct(b, 99) / pct(e, 99)).toFixed(2)}x`,
+        `${what.padEnd(44)} ${cell(e, 50).padStart(10)} ${cell(e, 99).padStart(8)} ${cell(b, 50).padStart(10)} ${cell(b, 99).padStart(8)}  ${ratio}`,
       );
     }
     console.log(`Ferry RSS peak ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);

@@ -486,6 +486,7 @@ CREATE TABLE result_files (
   CONSTRAINT result_files_transfer_id_kind_key UNIQUE (transfer_id, kind)
 );
 CREATE INDEX result_files_connection_name ON result_files USING btree (connection_id, file_name, id DESC);
+CREATE INDEX result_files_listed ON result_files USING btree (connection_id, file_name, id DESC) WHERE (store_key IS NOT NULL);
 CREATE INDEX result_files_store_key ON result_files USING btree (store_key) WHERE (store_key IS NOT NULL);
 CREATE INDEX result_files_stored_age ON result_files USING btree (connection_id, created_at) WHERE (store_key IS NOT NULL);
 CREATE TRIGGER result_files_storage_use AFTER INSERT OR DELETE ON result_files FOR EACH ROW EXECUTE FUNCTION storage_use_track('results');
@@ -609,6 +610,7 @@ CREATE TABLE transfers (
 CREATE INDEX transfers_connection ON transfers USING btree (connection_id, id);
 CREATE INDEX transfers_connection_name ON transfers USING btree (connection_id, file_name, id DESC);
 CREATE INDEX transfers_connection_sha256 ON transfers USING btree (connection_id, sha256);
+CREATE INDEX transfers_listed ON transfers USING btree (connection_id, file_name, id DESC) WHERE ((store_key IS NOT NULL) AND (hidden_at IS NULL));
 CREATE INDEX transfers_store_key ON transfers USING btree (store_key) WHERE (store_key IS NOT NULL);
 CREATE INDEX transfers_stored_age ON transfers USING btree (connection_id, created_at) WHERE (store_key IS NOT NULL);
 CREATE TRIGGER transfers_storage_use AFTER INSERT OR DELETE ON transfers FOR EACH ROW EXECUTE FUNCTION storage_use_track_transfers();

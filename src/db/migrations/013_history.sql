@@ -93,3 +93,8 @@ CREATE INDEX result_files_store_key ON result_files (store_key) WHERE store_key 
 -- An object's audit trail is read a page at a time in id order (ids are time-ordered).
 DROP INDEX audit_events_object;
 CREATE INDEX audit_events_object ON audit_events (account_id, object_type, object_id, id);
+-- SFTP/FTP listings page through a folder's visible files by name: only the files still stored are in these
+-- indexes, so a page costs the same however many expired or hidden files the connection's history holds.
+CREATE INDEX transfers_listed ON transfers (connection_id, file_name, id DESC)
+  WHERE store_key IS NOT NULL AND hidden_at IS NULL;
+CREATE INDEX result_files_listed ON result_files (connection_id, file_name, id DESC) WHERE store_key IS NOT NULL;
