@@ -10,6 +10,7 @@ import { type DbHandle, openDb } from "./db/pool.js";
 import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js";
 import { secretBox } from "./domain/secretbox.js";
 import { checkMasterKey, sharedSecret } from "./domain/server-secrets.js";
+import { COMPACT_STORAGE_MS, compactStorage } from "./domain/storage.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
 import { lockDataDir } from "./lock.js";
@@ -261,6 +262,13 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     }, 600_000);
     retention.unref();
     closers.push(async () => clearInterval(retention));
+    const compaction = setInterval(() => {
+      compactStorage(handle.db).catch((err) =>
+        log.error({ component: "storage", err }, "folding storage changes failed"),
+      );
+    }, COMPACT_STORAGE_MS);
+    compaction.unref();
+    closers.push(async () => clearInterval(compaction));
     const guard = new LoginGuard(handle.pool, {
       maxFailures: config.loginMaxFailures,
       windowMs: 15 * 60_000,

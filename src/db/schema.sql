@@ -537,6 +537,18 @@ CREATE TABLE staged_files (
 CREATE TRIGGER staged_files_storage_use AFTER INSERT OR DELETE ON staged_files FOR EACH ROW EXECUTE FUNCTION storage_use_track('staged');
 CREATE TRIGGER staged_files_storage_use_update AFTER UPDATE OF store_key, size ON staged_files FOR EACH ROW WHEN (((old.store_key IS DISTINCT FROM new.store_key) OR (old.size <> new.size))) EXECUTE FUNCTION storage_use_track('staged');
 
+CREATE TABLE storage_changes (
+  id bigint NOT NULL,
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  kind text NOT NULL,
+  files integer NOT NULL,
+  bytes bigint NOT NULL,
+  CONSTRAINT storage_changes_pkey PRIMARY KEY (id)
+);
+CREATE INDEX storage_changes_account ON storage_changes USING btree (account_id);
+CREATE INDEX storage_changes_connection ON storage_changes USING btree (connection_id);
+
 CREATE TABLE storage_use (
   account_id uuid NOT NULL,
   connection_id uuid NOT NULL,
@@ -641,25 +653,18 @@ BEGIN
   RAISE EXCEPTION 'connections cannot be deleted; disable them instead' USING ERRCODE = 'restrict_violation';
 END $function$;
 
-CREATE OR REPLACE FUNCTION storage_use_add(account uuid, connection uuid, what text, files bigint, bytes bigint)
- RETURNS void
- LANGUAGE sql
-AS $function$
-  INSERT INTO storage_use AS s (account_id, connection_id, kind, files, bytes)
-  VALUES (account, connection, what, files, bytes)
-  ON CONFLICT (connection_id, kind) DO UPDATE SET files = s.files + excluded.files, bytes = s.bytes + excluded.bytes
-$function$;
-
 CREATE OR REPLACE FUNCTION storage_use_track()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL THEN
-    PERFORM storage_use_add(OLD.account_id, OLD.connection_id, TG_ARGV[0], -1, -OLD.size);
+    INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
+    VALUES (OLD.account_id, OLD.connection_id, TG_ARGV[0], -1, -OLD.size);
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL THEN
-    PERFORM storage_use_add(NEW.account_id, NEW.connection_id, TG_ARGV[0], 1, NEW.size);
+    INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
+    VALUES (NEW.account_id, NEW.connection_id, TG_ARGV[0], 1, NEW.size);
   END IF;
   RETURN NULL;
 END $function$;
@@ -670,10 +675,12 @@ CREATE OR REPLACE FUNCTION storage_use_track_transfers()
 AS $function$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL THEN
-    PERFORM storage_use_add(OLD.account_id, OLD.connection_id, OLD.direction, -1, -OLD.size);
+    INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
+    VALUES (OLD.account_id, OLD.connection_id, OLD.direction, -1, -OLD.size);
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL THEN
-    PERFORM storage_use_add(NEW.account_id, NEW.connection_id, NEW.direction, 1, NEW.size);
+    INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
+    VALUES (NEW.account_id, NEW.connection_id, NEW.direction, 1, NEW.size);
   END IF;
   RETURN NULL;
 END $function$;

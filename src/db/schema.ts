@@ -429,12 +429,22 @@ export interface AccountKeysTable {
   created_at: CreatedAt;
 }
 
-/** Files and bytes kept in the store per connection and kind (kept by triggers: 013_history.sql). */
+/** Files and bytes kept in the store per connection and kind, folded from storage_changes (storage.ts). */
 export interface StorageUseTable {
   account_id: string;
   connection_id: string;
   kind: "inbound" | "staged" | "results" | "outbound";
   files: ColumnType<number, number, number>;
+  bytes: ColumnType<number, number, number>;
+}
+
+/** Changes to storage_use not yet folded into it (appended by triggers). */
+export interface StorageChangesTable {
+  id: Generated<string>;
+  account_id: string;
+  connection_id: string;
+  kind: string;
+  files: number;
   bytes: ColumnType<number, number, number>;
 }
 
@@ -467,4 +477,5 @@ export interface Database {
   pulled_files: PulledFilesTable;
   account_keys: AccountKeysTable;
   storage_use: StorageUseTable;
+  storage_changes: StorageChangesTable;
 }

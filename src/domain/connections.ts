@@ -21,6 +21,7 @@ import { DomainError, invalid, isUniqueViolation, notFound } from "./errors.js";
 import { ownedBy } from "./owned.js";
 import { type Page, type PageRequest, pageBounds, toPage } from "./page.js";
 import type { SecretBox } from "./secretbox.js";
+import { connectionStorage } from "./storage.js";
 
 export type ConnectionStatus = "active" | "disabled";
 
@@ -380,9 +381,7 @@ function selectRows(db: Kysely<Database>, accountId: string) {
         "last_run_at",
       ),
       // Kept by triggers as files come and go: a few rows, however long the history.
-      sql<Record<string, [number, number]> | null>`(
-        SELECT json_object_agg(s.kind, json_build_array(s.files, s.bytes)) FROM storage_use s
-        WHERE s.connection_id = c.id)`.as("storage"),
+      connectionStorage(sql.ref("c.id")).as("storage"),
     ])
     .where("c.account_id", "=", accountId);
 }

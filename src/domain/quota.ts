@@ -8,6 +8,7 @@
 import { type Expression, type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.js";
 import { DomainError } from "./errors.js";
+import { accountBytes } from "./storage.js";
 
 export interface StorageUse {
   quotaBytes: number | null;
@@ -16,11 +17,10 @@ export interface StorageUse {
 
 /**
  * The bytes the account's received files take, in SQL: of an account id, or of a column (`accounts.id`). Read
- * from the counters triggers keep (storage_use), a few rows per account however long its history.
+ * from the counters triggers keep (storage.ts), a few rows per account however long its history.
  */
-export const usedBytes = (account: string | Expression<string>) => sql<string>`(
-  coalesce((SELECT sum(bytes) FROM storage_use
-            WHERE account_id = ${account} AND kind IN ('inbound', 'staged')), 0))`;
+export const usedBytes = (account: string | Expression<string>) =>
+  accountBytes(account, ["inbound", "staged"]);
 
 /** The account's quota and the bytes its received files take. */
 export async function storageUse(db: Kysely<Database>, accountId: string): Promise<StorageUse> {

@@ -2,11 +2,12 @@
  * Folders of any size: 100,000 received files (inserted as rows, as a year of a busy feed leaves them) are
  * listed in full by OpenSSH's sftp and by lftp and curl over FTPS, the newest upload among them, with the time
  * each listing took and Ferry's memory meanwhile. Before, listings stopped at 10,000 names ordered by name, and
- * a new upload named after them was not shown.
+ * a new upload named after them was not shown. And FTP's idle timeout applied to data connections: a listing
+ * nobody reads is cut, a slow transfer whose bytes move is not (its silent control connection timed out).
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -15,10 +16,12 @@ import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
 import { type SshLogin, sftpBatch } from "../helpers/openssh.js";
 import { freePort } from "../helpers/ports.js";
+import { connectRawFtp } from "../helpers/raw-ftp.js";
 
 const ADMIN = `listing_e2e_admin_${randomBytes(8).toString("hex")}`;
 const FILES = 100_000;
 const RESULTS = 12_001;
+const IDLE_SECONDS = 5;
 
 let dir: string;
 let database: { url: string; drop: () => Promise<void> };
@@ -116,6 +119,7 @@ beforeAll(async () => {
     FERRY_FTP_PORT: String(ftpPort),
     FERRY_ADMIN_TOKEN: ADMIN,
     FERRY_WORKERS: "0", // the fixture's rows have no bytes to process
+    FERRY_IDLE_TIMEOUT_SECONDS: String(IDLE_SECONDS), // a listing nobody reads is given up after this
     FERRY_LOG_LEVEL: "warn",
   });
   db = new pg.Client({ connectionString: database.url });
@@ -218,4 +222,62 @@ describe("listing folders of 100,000 files", () => {
     expect(mlsd.rssMiB[1]! - mlsd.rssMiB[0]!).toBeLessThan(40);
     expect(list.rssMiB[1]! - list.rssMiB[0]!).toBeLessThan(40);
   }, 180_000);
+});
+
+describe("FTP data connections and the idle timeout", () => {
+  it("cuts a listing whose client reads nothing for the idle timeout, and the session goes on", async () => {
+    const ftp = await connectRawFtp(ftpPort, ftpLogin.username, ftpLogin.password, {
+      tls: { maxVersion: "TLSv1.3" },
+    });
+    const { secure } = await ftp.openSecureData();
+    secure.pause(); // reads nothing: the listing backs up in the sockets' buffers
+    const started = performance.now();
+    expect(await ftp.command(`MLSD /${ftpFolder}/inbox`)).toMatch(/^150/);
+    expect(await ftp.reply()).toBe(
+      `426 Connection closed; listing aborted (no data moved for ${IDLE_SECONDS} s)`,
+    );
+    const after = performance.now() - started;
+    expect(after).toBeGreaterThanOrEqual(IDLE_SECONDS * 1000 - 500);
+    expect(after).toBeLessThan(IDLE_SECONDS * 1000 + 10_000);
+    // What the client reads now ends before the listing's end: the data connection was cut.
+    let listed = "";
+    secure.on("data", (d) => {
+      listed += d;
+    });
+    const ended = new Promise((resolve) => secure.once("close", resolve));
+    secure.resume();
+    await ended;
+    expect(listed.split("\r\n").length).toBeLessThan(FILES);
+    // The session goes on.
+    expect(await ftp.command("NOOP")).toMatch(/^200/);
+    ftp.control.destroy();
+  }, 60_000);
+
+  it("keeps a transfer that takes longer than the idle timeout while its bytes move", async () => {
+    // Before: the control connection, silent during the transfer, timed out and the upload was discarded.
+    const slow = randomBytes(320 * 1024); // ~10 s each way at 32 KB/s (curl pauses ~2 s between bursts)
+    const file = path.join(dir, "slow.bin");
+    await writeFile(file, slow);
+    const curl = (args: string[]) =>
+      run("curl", [
+        "-sS",
+        "--ssl-reqd",
+        "-k",
+        "--limit-rate",
+        "32k",
+        "--user",
+        `${ftpLogin.username}:${ftpLogin.password}`,
+        ...args,
+      ]);
+    const target = `ftp://127.0.0.1:${ftpPort}/${ftpFolder}/inbox/slow.bin`;
+    const started = performance.now();
+    const up = await curl(["-T", file, target]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(performance.now() - started).toBeGreaterThan((IDLE_SECONDS + 1) * 1000);
+    const { rows } = await db.query("SELECT size FROM transfers WHERE file_name = 'slow.bin'");
+    expect(rows.map((r) => Number(r.size))).toEqual([slow.length]);
+    const down = await curl(["-o", path.join(dir, "slow.back"), target]);
+    expect(down.code, down.stderr).toBe(0);
+    expect((await readFile(path.join(dir, "slow.back"))).equals(slow)).toBe(true);
+  }, 90_000);
 });

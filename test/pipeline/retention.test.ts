@@ -4,6 +4,7 @@
  * expired; a file not yet processed keeps its bytes; storage figures follow. Audit events expire after a year.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { compactStorage } from "../../src/domain/storage.js";
 import { expireAuditEvents, expireFiles } from "../../src/pipeline/retention.js";
 import { useTestApi } from "../helpers/api.js";
 import { createProgram, daysAgo, fileRunner, type Program } from "../helpers/platform.js";
@@ -145,6 +146,30 @@ describe("retention", () => {
       retention: { inboundDays: 1 },
     });
     expect(foreign.status).toBe(404);
+  });
+
+  it("counts storage from appended changes, folded by any number of processes at once without a double count", async () => {
+    const before = await storage(p.connections.clicks);
+    for (let i = 0; i < 3; i++) await clicksFile();
+    const grown = await storage(p.connections.clicks);
+    expect(grown.files).toBe(before.files + 3);
+    expect(grown.resultFiles).toBe(before.resultFiles + 6);
+    const { db } = api.current.db;
+    const pending = async () =>
+      Number(
+        (
+          await db
+            .selectFrom("storage_changes")
+            .select(db.fn.countAll<string>().as("n"))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    expect(await pending()).toBeGreaterThan(0);
+    const folded = await Promise.all([compactStorage(db), compactStorage(db), compactStorage(db)]);
+    expect(folded.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(await pending()).toBe(0);
+    expect(await storage(p.connections.clicks)).toEqual(grown);
+    expect((await account()).storageUsedBytes).toBeGreaterThanOrEqual(grown.bytes);
   });
 
   it("deletes audit events older than their retention, oldest first, and keeps the rest", async () => {

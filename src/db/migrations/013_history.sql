@@ -1,8 +1,11 @@
 -- Years of history: bytes kept per connection counted as files come and go (not summed over the whole
 -- history at every upload), retention for every kind of file, and the indexes retention and audit expiry use.
 
--- Files and bytes kept in the store, per connection and kind, maintained by the triggers below in the same
--- transaction as the row that changes them: the quota check and the storage figures read a few rows.
+-- Files and bytes kept in the store, per connection and kind: the quota check and the storage figures read a
+-- few rows instead of summing a connection's whole history. Row triggers on transfers, staged_files and
+-- result_files append each change to storage_changes (insert-only: concurrent uploads never wait for each
+-- other, and a bulk insert costs one small insert per row); compactStorage (domain/storage.ts) folds those into
+-- storage_use every minute. The figures are storage_use plus the changes not yet folded.
 -- inbound: received originals still stored; staged: uploads under a temporary name; results: receipt,
 -- summary and errors files still stored; outbound: generated files still stored.
 CREATE TABLE storage_use (
@@ -15,31 +18,39 @@ CREATE TABLE storage_use (
 );
 CREATE INDEX storage_use_account ON storage_use (account_id);
 
-CREATE FUNCTION storage_use_add(account uuid, connection uuid, what text, files bigint, bytes bigint)
-RETURNS void LANGUAGE sql AS $$
-  INSERT INTO storage_use AS s (account_id, connection_id, kind, files, bytes)
-  VALUES (account, connection, what, files, bytes)
-  ON CONFLICT (connection_id, kind) DO UPDATE SET files = s.files + excluded.files, bytes = s.bytes + excluded.bytes
-$$;
+CREATE TABLE storage_changes (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  account_id uuid NOT NULL,
+  connection_id uuid NOT NULL,
+  kind text NOT NULL,
+  files integer NOT NULL,
+  bytes bigint NOT NULL
+);
+CREATE INDEX storage_changes_account ON storage_changes (account_id);
+CREATE INDEX storage_changes_connection ON storage_changes (connection_id);
 
 -- Staged and result files: TG_ARGV[0] is their kind. Transfers: their direction.
 CREATE FUNCTION storage_use_track() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL THEN
-    PERFORM storage_use_add(OLD.account_id, OLD.connection_id, TG_ARGV[0], -1, -OLD.size);
+    INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
+    VALUES (OLD.account_id, OLD.connection_id, TG_ARGV[0], -1, -OLD.size);
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL THEN
-    PERFORM storage_use_add(NEW.account_id, NEW.connection_id, TG_ARGV[0], 1, NEW.size);
+    INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
+    VALUES (NEW.account_id, NEW.connection_id, TG_ARGV[0], 1, NEW.size);
   END IF;
   RETURN NULL;
 END $$;
 CREATE FUNCTION storage_use_track_transfers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL THEN
-    PERFORM storage_use_add(OLD.account_id, OLD.connection_id, OLD.direction, -1, -OLD.size);
+    INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
+    VALUES (OLD.account_id, OLD.connection_id, OLD.direction, -1, -OLD.size);
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL THEN
-    PERFORM storage_use_add(NEW.account_id, NEW.connection_id, NEW.direction, 1, NEW.size);
+    INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
+    VALUES (NEW.account_id, NEW.connection_id, NEW.direction, 1, NEW.size);
   END IF;
   RETURN NULL;
 END $$;

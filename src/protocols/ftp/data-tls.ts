@@ -42,6 +42,8 @@ export class RecordTap extends Duplex {
   orderlyEnd: boolean | null = null;
   /** Set when the TCP connection failed (e.g. reset by the peer). */
   networkError: Error | null = null;
+  /** The TCP connection under the TLS. */
+  readonly tcp: net.Socket;
   /** Writes not yet known to be finished by the TLS layer above; while any is, incoming bytes wait. */
   private writing = 0;
   /** Bytes (and the TCP end, as null) held back while a write was in flight, in order. */
@@ -52,6 +54,7 @@ export class RecordTap extends Duplex {
 
   constructor(private raw: net.Socket) {
     super({ allowHalfOpen: true });
+    this.tcp = raw;
     raw.on("data", (chunk: Buffer) => this.receive(chunk));
     raw.on("end", () => this.receive(null));
     raw.on("error", (err) => {
@@ -192,6 +195,11 @@ export function secureDataSocket(raw: net.Socket, options: tls.SecureContextOpti
 }
 
 const taps = new WeakMap<object, RecordTap>();
+
+/** The TCP socket under a data connection (the socket itself for plain FTP). */
+export function tcpOf(socket: net.Socket): net.Socket {
+  return taps.get(socket)?.tcp ?? socket;
+}
 
 /**
  * How the sender ended the data connection that carried an upload, asked at the end of its TLS stream:

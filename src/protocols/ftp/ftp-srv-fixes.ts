@@ -112,6 +112,8 @@ export function installFtpSrvFixes(): void {
         secureSocket.on(event, (...eventArgs: unknown[]) => plainSocket.emit(event, ...eventArgs));
       }
       carryClient(plainSocket, secureSocket);
+      // The idle timeout stays on the plain socket (ftp-srv set it there): transfers.ts suspends it there.
+      this.ferryPlainSocket = plainSocket;
       this.commandSocket = secureSocket;
       this.secure = true;
     });

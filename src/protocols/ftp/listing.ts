@@ -7,7 +7,7 @@
 import type net from "node:net";
 import type { FtpStat } from "./filesystem.js";
 import { facts } from "./mlsx.js";
-import { dataConnection, type FtpConnection } from "./transfers.js";
+import { dataConnection, type FtpConnection, transferDone } from "./transfers.js";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const HALF_YEAR_MS = 182 * 24 * 3600 * 1000;
@@ -34,7 +34,10 @@ const line: Record<Format, (e: FtpStat) => string> = {
   MLSD: (e) => facts(e, e.name),
 };
 
-/** Writes to the data connection, waiting while the client has not read what was sent. */
+/**
+ * Writes to the data connection, waiting while the client has not read what was sent (a client that reads
+ * nothing for the idle timeout has its data connection cut: dataConnection).
+ */
 function send(socket: net.Socket, text: string): Promise<void> {
   if (socket.destroyed) return Promise.reject(new Error("the data connection closed"));
   if (socket.write(text)) return Promise.resolve();
@@ -82,7 +85,9 @@ async function listing(this: FtpConnection, args: { command?: { arg?: string | n
     await this.reply(150);
     try {
       for (let page = first; ; ) {
-        if (page.length > 0) await send(socket, page.map((e) => `${line[format](e)}\r\n`).join(""));
+        if (page.length > 0) {
+          await send(socket, page.map((e) => `${line[format](e)}\r\n`).join(""));
+        }
         const next = pages ? await pages.next() : { done: true as const };
         if (next.done) break;
         page = next.value;
@@ -101,8 +106,7 @@ async function listing(this: FtpConnection, args: { command?: { arg?: string | n
   } catch (err) {
     return await this.reply(426, `Connection closed; listing aborted (${(err as Error).message})`);
   } finally {
-    this.connector.end();
-    this.commandSocket.resume();
+    transferDone(this);
   }
 }
 

@@ -5,22 +5,74 @@
  */
 import type net from "node:net";
 import { VfsError } from "../vfs.js";
-import { uploadEnd } from "./data-tls.js";
+import { tcpOf, uploadEnd } from "./data-tls.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection objects are untyped CommonJS.
 export type FtpConnection = any;
 
-/** The command's data connection, the control connection paused meanwhile; null once 425 was answered. */
+/**
+ * The command's data connection, the control connection paused meanwhile; null once 425 was answered. While
+ * the data moves, the idle timeout watches the data connection instead of the control connection (silent
+ * during a transfer, as RFC 959 has it): a transfer longer than the idle timeout goes on as long as bytes
+ * move, and one where nothing moved for that long is cut (vsftpd's data_connection_timeout). transferDone
+ * gives the control connection its timeout back.
+ */
 export async function dataConnection(connection: FtpConnection): Promise<net.Socket | null> {
   try {
     const socket: net.Socket = await connection.connector.waitForConnection();
     connection.commandSocket.pause();
+    const idleMs: number = connection.server.options.timeout;
+    if (idleMs > 0) {
+      controlSocket(connection).setTimeout(0);
+      cutWhenIdle(socket, idleMs);
+    }
     return socket;
   } catch {
     await connection.reply(425, "No connection established");
     return null;
   }
 }
+
+/**
+ * Cuts a data connection over which no byte moved either way for `idleMs`, counted on its TCP socket (under
+ * TLS a socket's own timeout is not told about writes that wait for the client).
+ */
+function cutWhenIdle(socket: net.Socket, idleMs: number): void {
+  const tcp = tcpOf(socket);
+  let moved = tcp.bytesRead + tcp.bytesWritten;
+  let since = Date.now();
+  const check = setInterval(
+    () => {
+      const now = tcp.bytesRead + tcp.bytesWritten;
+      if (now !== moved) {
+        moved = now;
+        since = Date.now();
+      } else if (Date.now() - since >= idleMs) {
+        clearInterval(check);
+        const err = new Error(`no data moved for ${Math.round(idleMs / 1000)} s`);
+        socket.destroy(err);
+        tcp.destroy();
+      }
+    },
+    Math.min(1000, idleMs / 4),
+  );
+  check.unref();
+  socket.once("close", () => clearInterval(check));
+  tcp.once("close", () => clearInterval(check));
+}
+
+/** After a data command: its data connection closed, the control connection read and timed again. */
+export function transferDone(connection: FtpConnection): void {
+  connection.connector.end();
+  connection.commandSocket.resume();
+  const idleMs: number = connection.server.options.timeout;
+  const control = controlSocket(connection);
+  if (idleMs > 0 && !control.destroyed) control.setTimeout(idleMs);
+}
+
+/** The TCP socket of the control connection, which carries its idle timeout (under TLS after AUTH TLS). */
+const controlSocket = (connection: FtpConnection): net.Socket =>
+  connection.ferryPlainSocket ?? connection.commandSocket;
 
 /** Thrown when the data connection of an upload ended without the client's TLS close, or was reset. */
 class TransferAborted extends Error {}
@@ -75,8 +127,7 @@ export async function store(
       await this.reply(550, (err as Error).message);
     }
   } finally {
-    this.connector.end();
-    this.commandSocket.resume();
+    transferDone(this);
   }
 }
 
@@ -126,7 +177,6 @@ export async function retrieve(this: FtpConnection, args: { command?: { arg?: st
     if (err instanceof TransferAborted) await this.reply(426, "Connection closed; transfer aborted");
     else await this.reply(551, (err as Error).message);
   } finally {
-    this.connector.end();
-    this.commandSocket.resume();
+    transferDone(this);
   }
 }

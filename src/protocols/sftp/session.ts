@@ -263,7 +263,9 @@ export function serveSftp(
     const path = normalisePath(dirPath);
     if (!reserve(reqid)) return;
     try {
-      const pages = vfs.listPages(path);
+      // Pages of one READDIR answer: an open folder holds at most that many entries (handles are capped, and
+      // a client holding many open folders holds little).
+      const pages = vfs.listPages(path, READDIR_BATCH);
       const first = await pages.next(); // a path that is no folder fails here, at OPENDIR
       const self = await vfs.stat(path);
       const entries = [{ ...self, name: "." }, { ...self, name: ".." }, ...(first.value ?? [])].map(entry);
