@@ -40,17 +40,7 @@ export async function expireFiles(
         ORDER BY t.created_at LIMIT ${limit}) t
       WHERE c.direction = ${direction}
       LIMIT ${limit}`.execute(db);
-    for (const t of rows) {
-      const cleared = await db
-        .updateTable("transfers")
-        .set({ store_key: null, updated_at: new Date() })
-        .where("id", "=", t.id)
-        .where("store_key", "=", t.store_key)
-        .executeTakeFirst();
-      if (Number(cleared.numUpdatedRows) === 0) continue; // another process took it
-      await store.remove(t.store_key);
-      expired[direction]++;
-    }
+    expired[direction] = await clearThenRemove(db, store, "transfers", rows);
   }
   const { rows } = await sql<{ id: string; store_key: string }>`
     SELECT r.id, r.store_key
@@ -63,16 +53,29 @@ export async function expireFiles(
       ORDER BY r.created_at LIMIT ${limit}) r
     WHERE c.direction = 'inbound'
     LIMIT ${limit}`.execute(db);
-  for (const r of rows) {
-    const cleared = await db
-      .updateTable("result_files")
-      .set({ store_key: null })
-      .where("id", "=", r.id)
-      .where("store_key", "=", r.store_key)
-      .executeTakeFirst();
-    if (Number(cleared.numUpdatedRows) === 0) continue;
-    await store.remove(r.store_key);
-    expired.results++;
+  expired.results = await clearThenRemove(db, store, "result_files", rows);
+  return expired;
+}
+
+/**
+ * Clears each due file's store key (unless another process already did), then removes its bytes; returns
+ * how many it expired.
+ */
+async function clearThenRemove(
+  db: Kysely<Database>,
+  store: FileStore,
+  table: "transfers" | "result_files",
+  due: { id: string; store_key: string }[],
+): Promise<number> {
+  let expired = 0;
+  for (const f of due) {
+    const touched = table === "transfers" ? sql`, updated_at = now()` : sql``;
+    const cleared = await sql`
+      UPDATE ${sql.table(table)} SET store_key = NULL ${touched}
+      WHERE id = ${f.id} AND store_key = ${f.store_key}`.execute(db);
+    if (Number(cleared.numAffectedRows ?? 0) === 0) continue; // another process took it
+    await store.remove(f.store_key);
+    expired++;
   }
   return expired;
 }

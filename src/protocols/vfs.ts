@@ -195,8 +195,9 @@ export class VirtualFs {
   /**
    * Files of an area by name (newest of each name): received (inbox, where a staged file stands in for a
    * received one of its name), result files (results), generated (outbox). `name`: only that one; `after` and
-   * `limit`: one page of a listing (keyset on the name, served by the (connection_id, file_name, id DESC)
-   * indexes, so a page costs the same however many files the folder holds).
+   * `limit`: one page of a listing (keyset on the name, served by the partial indexes transfers_listed and
+   * result_files_listed, which hold only the files still stored: a page costs the same however many files
+   * the folder holds or once held).
    */
   private async files(
     connection: ConnectionView,

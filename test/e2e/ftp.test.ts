@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
@@ -8,6 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { curlFtps, type FtpLogin, lftpFtps, runClient } from "../helpers/ftp-clients.js";
 import { freePort } from "../helpers/ports.js";
 import { connectRawFtp } from "../helpers/raw-ftp.js";
 
@@ -21,36 +22,10 @@ let login: { username: string; password: string };
 let other: { username: string; password: string };
 let connection: { id: string; folder: string };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve) =>
-    execFile(
-      cmd,
-      args,
-      { timeout: 60_000, env: { PATH: process.env.PATH ?? "", HOME: dir } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err.code as number) ?? 1) : 0, stdout, stderr }),
-    ),
-  );
-}
-
 const url = (p: string) => `ftp://127.0.0.1:${ftpPort}${p}`;
-const curl = (who: { username: string; password: string }, args: string[]) =>
-  run("curl", ["-sS", "--ssl-reqd", "-k", "--user", `${who.username}:${who.password}`, ...args]);
-const lftp = (who: { username: string; password: string }, script: string) =>
-  run("lftp", [
-    "-u",
-    `${who.username},${who.password}`,
-    "-p",
-    String(ftpPort),
-    "-e",
-    `set ftp:ssl-force true; set ssl:verify-certificate no; set net:max-retries 1; set net:timeout 10; ${script}; bye`,
-    "127.0.0.1",
-  ]);
+const run = (cmd: string, args: string[]) => runClient(cmd, args, dir);
+const curl = (who: FtpLogin, args: string[]) => curlFtps(dir, who, args);
+const lftp = (who: FtpLogin, script: string) => lftpFtps(dir, ftpPort, who, script);
 
 const transfers = async () =>
   (

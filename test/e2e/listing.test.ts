@@ -5,7 +5,6 @@
  * a new upload named after them was not shown. And FTP's idle timeout applied to data connections: a listing
  * nobody reads is cut, a slow transfer whose bytes move is not (its silent control connection timed out).
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -14,6 +13,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { curlFtps, lftpFtps } from "../helpers/ftp-clients.js";
 import { type SshLogin, sftpBatch } from "../helpers/openssh.js";
 import { freePort } from "../helpers/ports.js";
 import { connectRawFtp } from "../helpers/raw-ftp.js";
@@ -47,27 +47,7 @@ async function insertFiles(connectionId: string, count: number) {
   );
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) =>
-    execFile(
-      cmd,
-      args,
-      { timeout: 120_000, maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? "", HOME: dir } },
-      (err, stdout, stderr) => resolve({ code: err ? ((err.code as number) ?? 1) : 0, stdout, stderr }),
-    ),
-  );
-}
-
-const lftp = (script: string) =>
-  run("lftp", [
-    "-u",
-    `${ftpLogin.username},${ftpLogin.password}`,
-    "-p",
-    String(ftpPort),
-    "-e",
-    `set ftp:ssl-force true; set ssl:verify-certificate no; set net:max-retries 1; set net:timeout 30; ${script}; bye`,
-    "127.0.0.1",
-  ]);
+const lftp = (script: string) => lftpFtps(dir, ftpPort, ftpLogin, script);
 
 /** Ferry's resident memory, sampled while `work` runs: before, and the most seen. */
 async function measured<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; rssMiB: number[] }> {
@@ -202,14 +182,7 @@ describe("listing folders of 100,000 files", () => {
     expect(names(nlst.stdout)).toHaveLength(FILES + 1);
 
     const list = await measured(() =>
-      run("curl", [
-        "-sS",
-        "--ssl-reqd",
-        "-k",
-        "--user",
-        `${ftpLogin.username}:${ftpLogin.password}`,
-        `ftp://127.0.0.1:${ftpPort}/${ftpFolder}/inbox/`,
-      ]),
+      curlFtps(dir, ftpLogin, [`ftp://127.0.0.1:${ftpPort}/${ftpFolder}/inbox/`]),
     );
     expect(list.value.code, list.value.stderr).toBe(0);
     const lines = names(list.value.stdout);
@@ -258,17 +231,7 @@ describe("FTP data connections and the idle timeout", () => {
     const slow = randomBytes(320 * 1024); // ~10 s each way at 32 KB/s (curl pauses ~2 s between bursts)
     const file = path.join(dir, "slow.bin");
     await writeFile(file, slow);
-    const curl = (args: string[]) =>
-      run("curl", [
-        "-sS",
-        "--ssl-reqd",
-        "-k",
-        "--limit-rate",
-        "32k",
-        "--user",
-        `${ftpLogin.username}:${ftpLogin.password}`,
-        ...args,
-      ]);
+    const curl = (args: string[]) => curlFtps(dir, ftpLogin, ["--limit-rate", "32k", ...args]);
     const target = `ftp://127.0.0.1:${ftpPort}/${ftpFolder}/inbox/slow.bin`;
     const started = performance.now();
     const up = await curl(["-T", file, target]);
