@@ -316,6 +316,7 @@ describe("configuration", () => {
       { id: 10, name: "credential_sessions", status: "already_applied" },
       { id: 11, name: "shared_login_state", status: "already_applied" },
       { id: 12, name: "server_secrets", status: "already_applied" },
+      { id: 13, name: "history", status: "already_applied" },
     ]);
   });
 });
