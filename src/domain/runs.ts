@@ -10,6 +10,9 @@ import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
 import { DomainError, invalid, notFound } from "./errors.js";
 
+/** "Run now" asked again for the same period within this many seconds, its run still pending, gives that run. */
+export const SAME_RUN_SECONDS = 10;
+
 export interface Run {
   id: string;
   connectionId: string;
@@ -65,8 +68,26 @@ export async function runNow(
     ({ from, to } = day.rows[0]!);
   }
   if (from >= to) throw invalid([{ path: "to", message: "must be after from" }]);
-  const id = newId();
+  let id = newId();
   await db.transaction().execute(async (trx) => {
+    // A second "run now" of the same period moments later, while the first is still pending (a double click, a
+    // client's retry), is the same run: asked one after the other under the connection's lock, the second finds
+    // the first. Once a run is done, asking again makes a new one (a deliberate re-run).
+    await sql`SELECT 1 FROM connections WHERE id = ${c.id} FOR NO KEY UPDATE`.execute(trx);
+    const same = await trx
+      .selectFrom("report_runs")
+      .select("id")
+      .where("connection_id", "=", c.id)
+      .where("trigger", "=", "manual")
+      .where("period_start", "=", from)
+      .where("period_end", "=", to)
+      .where("status", "=", "pending")
+      .where(sql<boolean>`created_at > now() - make_interval(secs => ${SAME_RUN_SECONDS})`)
+      .executeTakeFirst();
+    if (same) {
+      id = same.id;
+      return;
+    }
     await trx
       .insertInto("report_runs")
       .values({

@@ -205,6 +205,26 @@ describe("run now", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("takes a double-clicked Run now as one run: the same period asked again at once gives the same run", async () => {
+    const c = await outbound("Clicked twice", { report: "action_listing" });
+    const [a, b] = await Promise.all([
+      call("POST", `/api/v1/connections/${c.id}/runs`, period),
+      call("POST", `/api/v1/connections/${c.id}/runs`, period),
+    ]);
+    expect(b.id).toBe(a.id);
+    const other = await call("POST", `/api/v1/connections/${c.id}/runs`, {
+      from: period.from,
+      to: new Date(new Date(period.to).getTime() + 3_600_000).toISOString(),
+    });
+    expect(other.id).not.toBe(a.id);
+    const runs = (await call("GET", `/api/v1/connections/${c.id}/runs`)).items;
+    expect(runs).toHaveLength(2);
+    const requested = (await call("GET", `/api/v1/connections/${c.id}/audit`)).items.filter(
+      (e: { action: string }) => e.action === "connection.run_requested",
+    );
+    expect(requested).toHaveLength(2);
+  });
+
   it("keeps generated files for the retention period; then the bytes go and the transfer stays", async () => {
     const c = await outbound("Retained", { report: "action_listing" });
     const { transfer } = await generate(c.id);

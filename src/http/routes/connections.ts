@@ -156,7 +156,7 @@ export function connectionRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary:
-            "Generate an outbound connection's file now, for a period (default: yesterday, account time)",
+            "Generate an outbound connection's file now, for a period (default: yesterday, account time). Asked again for the same period within 10 s while that run is still pending (a double click, a retry), the same run is answered",
           params: IdParams,
           body: z
             .strictObject({
