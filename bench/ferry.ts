@@ -114,6 +114,20 @@ export async function memoryOf(pid: number): Promise<{ rss: number; hwm: number 
   return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
 }
 
+/** Samples a process's resident memory every `everyMs` until stop(); peak() is the most seen so far. */
+export function sampleRss(pid: number, everyMs = 100): { peak(): number; stop(): void } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    memoryOf(pid).then(
+      (m) => {
+        peak = Math.max(peak, m.rss);
+      },
+      () => {},
+    );
+  }, everyMs);
+  return { peak: () => peak, stop: () => clearInterval(timer) };
+}
+
 /**
  * The built `ferry serve` on its embedded PostgreSQL (or DATABASE_URL), with an administrator token and a
  * direct client on its database, for benchmarks that set data up or read results with SQL.

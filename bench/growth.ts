@@ -29,7 +29,7 @@ import { parseArgs } from "node:util";
 import { clickId, clickLines, conversionLines } from "../src/demo/samples.js";
 import { sshClientOptions } from "../test/helpers/openssh.js";
 import { freePort } from "../test/helpers/ports.js";
-import { memoryOf, startFerryWithDatabase } from "./ferry.js";
+import { sampleRss, startFerryWithDatabase } from "./ferry.js";
 
 const { values } = parseArgs({
   options: {
@@ -68,15 +68,7 @@ async function main() {
   const publicKey = await readFile(`${key}.pub`, "utf8");
   const sftpPort = await freePort();
   const { ferry, admin, db } = await startFerryWithDatabase(dir, { FERRY_SFTP_PORT: String(sftpPort) });
-  let peakRss = 0;
-  const sampler = setInterval(() => {
-    memoryOf(ferry.pid).then(
-      (m) => {
-        peakRss = Math.max(peakRss, m.rss);
-      },
-      () => {},
-    );
-  }, 100);
+  const rss = sampleRss(ferry.pid);
   const api = async (token: string, method: string, url: string, body?: unknown) => {
     const res = await fetch(`${ferry.url}${url}`, {
       method,
@@ -411,9 +403,9 @@ async function main() {
         `${what.padEnd(44)} ${cell(e, 50).padStart(10)} ${cell(e, 99).padStart(8)} ${cell(b, 50).padStart(10)} ${cell(b, 99).padStart(8)}  ${ratio}`,
       );
     }
-    console.log(`Ferry RSS peak ${(peakRss / 1024 / 1024).toFixed(0)} MiB`);
+    console.log(`Ferry RSS peak ${(rss.peak() / 1024 / 1024).toFixed(0)} MiB`);
   } finally {
-    clearInterval(sampler);
+    rss.stop();
     await db.end();
     await ferry.stop();
     await rm(dir, { recursive: true, force: true });

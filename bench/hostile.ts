@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { Client, type SFTPWrapper } from "ssh2";
 import { apiCall } from "../test/helpers/ferry.js";
 import { sshClientOptions } from "../test/helpers/openssh.js";
-import { memoryOf, startFerryForBench } from "./ferry.js";
+import { memoryOf, sampleRss, startFerryForBench } from "./ferry.js";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "20" } } });
 const RUNS = Number(values.runs);
@@ -99,15 +99,8 @@ async function main() {
       return { uploads, api };
     };
 
-    let peakRss = (await memoryOf(ferry.pid)).rss;
-    const sampler = setInterval(() => {
-      memoryOf(ferry.pid).then(
-        (m) => {
-          peakRss = Math.max(peakRss, m.rss);
-        },
-        () => {},
-      );
-    }, 100);
+    const idleRss = (await memoryOf(ferry.pid)).rss;
+    const rss = sampleRss(ferry.pid);
 
     const quiet = await measure();
 
@@ -168,7 +161,7 @@ async function main() {
 
     const hostile = await measure();
     clearInterval(trickle);
-    clearInterval(sampler);
+    rss.stop();
 
     const row = (name: string, a: number[], b: number[]) => {
       const [a50, a99, b50, b99] = [
@@ -186,7 +179,9 @@ async function main() {
     );
     row("10 MiB SFTP upload", quiet.uploads, hostile.uploads);
     row("API call", quiet.api, hostile.api);
-    console.log(`Ferry RSS peak ${(peakRss / 1024 ** 2).toFixed(0)} MiB (limit asked: 500 MiB)`);
+    console.log(
+      `Ferry RSS peak ${(Math.max(idleRss, rss.peak()) / 1024 ** 2).toFixed(0)} MiB (limit asked: 500 MiB)`,
+    );
   } finally {
     for (const s of sockets) s.destroy();
     for (const c of clients) c.end();

@@ -52,9 +52,7 @@ const lftp = (script: string) => lftpFtps(dir, ftpPort, ftpLogin, script);
 /** Ferry's resident memory, sampled while `work` runs: before, and the most seen. */
 async function measured<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; rssMiB: number[] }> {
   const rss = async () => {
-    const status = await import("node:fs/promises").then((fs) =>
-      fs.readFile(`/proc/${ferry.pid}/status`, "utf8"),
-    );
+    const status = await readFile(`/proc/${ferry.pid}/status`, "utf8");
     return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
   };
   const before = await rss();
