@@ -2,7 +2,8 @@
  * Action modifications and reversals. An action is found by ActionId, or by OrderId + ActionTrackerId (the
  * newest). Amount is the new total (0 reverses); item-level rows (Sku) change one item's quantity or amount.
  * The payout is recomputed with the rule in force now; locked actions refuse changes; every change is kept in
- * action_modifications. Rows apply one by one in file order, since later rows see earlier ones' effect.
+ * action_modifications. Actions changed once (the usual file) change in one statement; the rest row by row in
+ * file order, since later rows see earlier ones' effect.
  */
 import { RowProblem } from "../pipeline/problems.js";
 import { type Column, id, integer, money, oneOf, rowValues, text } from "./columns.js";
@@ -88,6 +89,44 @@ function values(v: (string | null)[]): (string | null)[] {
   );
 }
 
+/**
+ * The statement that applies changes to actions: `changes` selects (line, target, reason, disposition_code,
+ * amount: the new total or null, items: the changed items or null), at most one per action; $1 is the
+ * account, $2 the transfer. Each action is locked, its amount, payout and state computed (the payout with the
+ * rule in force now) and the change kept in action_modifications with the values before and after.
+ */
+function modify(changes: string): string {
+  return `WITH changes AS (${changes}),
+    cur AS (
+      SELECT c.line, c.reason, c.disposition_code, c.amount AS given, c.items, a.id, a.amount, a.payout, a.state,
+             a.original_amount, a.original_payout,
+             coalesce(tp.payout_type, t.payout_type) AS ptype, coalesce(tp.payout_value, t.payout_value) AS pvalue
+      FROM changes c JOIN actions a ON a.id = c.target AND a.account_id = $1
+      JOIN action_trackers t ON t.id = a.tracker_id
+      LEFT JOIN tracker_payouts tp ON tp.tracker_id = a.tracker_id AND tp.partner_id = a.partner_id
+      FOR UPDATE OF a
+    ), next AS (
+      SELECT cur.*, CASE WHEN reason = 'RESET' THEN original_amount ELSE coalesce(given, amount) END AS new_amount
+      FROM cur
+    ), calc AS (
+      SELECT next.*,
+        CASE WHEN reason = 'RESET' THEN original_payout WHEN new_amount = 0 THEN 0
+             WHEN ptype = 'percent' THEN round(new_amount * pvalue / 100, 2) ELSE round(pvalue, 2) END AS new_payout,
+        CASE WHEN reason = 'RESET' THEN 'PENDING' WHEN new_amount = 0 AND amount > 0 THEN 'REVERSED'
+             WHEN reason = 'APPROVED' THEN 'APPROVED' WHEN state = 'REVERSED' AND new_amount > 0 THEN 'PENDING'
+             ELSE state END AS new_state
+      FROM next
+    ), upd AS (
+      UPDATE actions a SET amount = calc.new_amount, payout = calc.new_payout, state = calc.new_state,
+        modification_count = a.modification_count + 1, last_reason = calc.reason, updated_at = now()
+      FROM calc WHERE a.id = calc.id
+    )
+    INSERT INTO action_modifications (account_id, action_id, reason, disposition_code, old_amount, new_amount,
+      old_payout, new_payout, old_state, new_state, items, transfer_id, line)
+    SELECT $1, id, reason, disposition_code, amount, new_amount, payout, new_payout, state, new_state, items, $2, line
+    FROM calc ORDER BY line`;
+}
+
 export const actionModifications: InboundType = {
   columns: modificationColumns,
   staging: [
@@ -130,12 +169,28 @@ export const actionModifications: InboundType = {
   },
 
   async apply(client, ctx) {
-    let changed = 0;
+    // Changes applied one by one, in file order: those of an action changed more than once in the file (each
+    // sees the one before) and item changes (an item's change makes the action's new total).
+    await client.query(
+      `CREATE TEMP TABLE sequential ON COMMIT DROP AS
+       SELECT line, target, amount, reason, disposition_code, sku, quantity FROM resolved
+       WHERE error_type IS NULL AND (sku IS NOT NULL OR target IN (
+         SELECT target FROM resolved WHERE error_type IS NULL GROUP BY target HAVING count(*) > 1))`,
+    );
+    await client.query("CREATE INDEX ON sequential (line)");
+    await client.query("ANALYZE sequential");
+    // The rest, the usual file (each action changed once, at order level): in one statement.
+    const once = await client.query(
+      modify(`SELECT r.line, r.target, r.reason, r.disposition_code, r.amount, NULL::jsonb AS items
+              FROM resolved r
+              WHERE r.error_type IS NULL AND NOT EXISTS (SELECT 1 FROM sequential q WHERE q.line = r.line)`),
+      [ctx.accountId, ctx.transferId],
+    );
+    let changed = once.rowCount ?? 0;
     let after = 0;
     for (;;) {
       const { rows } = await client.query(
-        `SELECT line, target, amount, reason, disposition_code, sku, quantity FROM resolved
-         WHERE error_type IS NULL AND line > $1 ORDER BY line LIMIT 1000`,
+        "SELECT line, target, amount, reason, disposition_code, sku, quantity FROM sequential WHERE line > $1 ORDER BY line LIMIT 1000",
         [after],
       );
       if (rows.length === 0) return changed;
@@ -144,7 +199,6 @@ export const actionModifications: InboundType = {
         let total: string | null = r.amount;
         let items: string | null = null;
         if (r.sku !== null) {
-          // One item changes; the action's new total is the sum of its items.
           const item = await client.query(
             `UPDATE action_items SET quantity = coalesce($3, quantity),
                amount = coalesce($4, CASE WHEN item_price IS NOT NULL THEN item_price * coalesce($3, quantity)
@@ -163,32 +217,10 @@ export const actionModifications: InboundType = {
           ).rows[0].total;
         }
         await client.query(
-          `WITH cur AS (
-             SELECT a.id, a.amount, a.payout, a.state, a.original_amount, a.original_payout,
-                    coalesce(tp.payout_type, t.payout_type) AS ptype, coalesce(tp.payout_value, t.payout_value) AS pvalue
-             FROM actions a JOIN action_trackers t ON t.id = a.tracker_id
-             LEFT JOIN tracker_payouts tp ON tp.tracker_id = a.tracker_id AND tp.partner_id = a.partner_id
-             WHERE a.id = $1 AND a.account_id = $2 FOR UPDATE OF a
-           ), next AS (
-             SELECT cur.*, CASE WHEN $3 = 'RESET' THEN original_amount ELSE coalesce($4::numeric, amount) END AS new_amount
-             FROM cur
-           ), calc AS (
-             SELECT next.*,
-               CASE WHEN $3 = 'RESET' THEN original_payout WHEN new_amount = 0 THEN 0
-                    WHEN ptype = 'percent' THEN round(new_amount * pvalue / 100, 2) ELSE round(pvalue, 2) END AS new_payout,
-               CASE WHEN $3 = 'RESET' THEN 'PENDING' WHEN new_amount = 0 AND amount > 0 THEN 'REVERSED'
-                    WHEN $3 = 'APPROVED' THEN 'APPROVED' WHEN state = 'REVERSED' AND new_amount > 0 THEN 'PENDING'
-                    ELSE state END AS new_state
-             FROM next
-           ), upd AS (
-             UPDATE actions a SET amount = calc.new_amount, payout = calc.new_payout, state = calc.new_state,
-               modification_count = a.modification_count + 1, last_reason = $3, updated_at = now()
-             FROM calc WHERE a.id = calc.id RETURNING a.id
-           )
-           INSERT INTO action_modifications (account_id, action_id, reason, disposition_code, old_amount, new_amount,
-             old_payout, new_payout, old_state, new_state, items, transfer_id, line)
-           SELECT $2, id, $3, $5, amount, new_amount, payout, new_payout, state, new_state, $6::jsonb, $7, $8 FROM calc`,
-          [r.target, ctx.accountId, r.reason, total, r.disposition_code, items, ctx.transferId, r.line],
+          modify(
+            "SELECT $3::int AS line, $4::bigint AS target, $5::text AS reason, $6::text AS disposition_code, $7::numeric AS amount, $8::jsonb AS items",
+          ),
+          [ctx.accountId, ctx.transferId, r.line, r.target, r.reason, r.disposition_code, total, items],
         );
         changed++;
       }

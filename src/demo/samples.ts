@@ -98,8 +98,8 @@ const PRODUCTS = [
   ["Day Pack", "Bags", 69.0],
 ] as const;
 
-/** An item-level conversions file: `count` orders of 1 to 3 items each. */
-export function* itemLines(plan: ConversionPlan): Generator<string> {
+/** An item-level conversions file: `count` orders of 1 to 3 items each (or `itemsPerOrder`). */
+export function* itemLines(plan: ConversionPlan & { itemsPerOrder?: number }): Generator<string> {
   const rnd = random(plan.seed ?? 3);
   const now = plan.now ?? Date.now();
   const prefix = plan.orderPrefix ?? "ITEM-";
@@ -107,7 +107,7 @@ export function* itemLines(plan: ConversionPlan): Generator<string> {
   for (let i = 1; i <= plan.count; i++) {
     const at = iso(now - Math.floor(rnd() * DAY * 5) - 60_000);
     const click = plan.clickIds(((i - 1) % plan.clickCount) + 1);
-    const items = 1 + Math.floor(rnd() * 3);
+    const items = plan.itemsPerOrder ?? 1 + Math.floor(rnd() * 3);
     for (let k = 0; k < items; k++) {
       const [name, category, price] = PRODUCTS[(i + k) % PRODUCTS.length]!;
       const sku = `SKU-${category.toUpperCase()}-${(i + k) % PRODUCTS.length}`;
@@ -120,11 +120,13 @@ export function* itemLines(plan: ConversionPlan): Generator<string> {
 export function* modificationLines(plan: {
   trackerId: number;
   orderPrefix?: string;
-  orders: number[];
+  orders: Iterable<number>;
 }): Generator<string> {
   const prefix = plan.orderPrefix ?? "ORD-";
   yield "OrderId,ActionTrackerId,Amount,Reason,DispositionCode\n";
-  for (const [i, n] of plan.orders.entries()) {
+  let i = -1;
+  for (const n of plan.orders) {
+    i++;
     const order = orderId(prefix, n);
     if (i % 3 === 0) yield `${order},${plan.trackerId},0,CONS_FRAUD,FRAUD-CHECK\n`;
     else if (i % 3 === 1) yield `${order},${plan.trackerId},1.00,ITEM_RETURNED,RETURN\n`;

@@ -49,7 +49,7 @@ describe("action modifications", () => {
     await run(
       "conversions",
       "base.csv",
-      `${head}\n${p.campaignId},${p.percentTracker},${daysAgo(1)},M-1,${p.partnerA},100.00\n${p.campaignId},${p.percentTracker},${daysAgo(1)},M-2,${p.partnerA},50.00\n${p.campaignId},${p.fixedTracker},${daysAgo(1)},M-3,${p.partnerA},70.00\n`,
+      `${head}\n${p.campaignId},${p.percentTracker},${daysAgo(1)},M-1,${p.partnerA},100.00\n${p.campaignId},${p.percentTracker},${daysAgo(1)},M-2,${p.partnerA},50.00\n${p.campaignId},${p.fixedTracker},${daysAgo(1)},M-3,${p.partnerA},70.00\n${p.campaignId},${p.percentTracker},${daysAgo(1)},M-5,${p.partnerA},100.00\n${p.campaignId},${p.percentTracker},${daysAgo(1)},M-6,${p.partnerA},60.00\n${p.campaignId},${p.percentTracker},${daysAgo(1)},M-7,${p.partnerA},40.00\n`,
     );
     await run(
       "conversions",
@@ -107,6 +107,47 @@ describe("action modifications", () => {
         ["RESET", 50, "PENDING"],
       ],
     );
+  });
+
+  it("change each action once (the usual file, applied in one statement) with the same rules", async () => {
+    const m5 = await action("M-5");
+    const file = [
+      "ActionId,OrderId,ActionTrackerId,Amount,Reason,DispositionCode",
+      `${m5.id},,,75.50,ITEM_RETURNED,R5`,
+      `,M-6,${p.percentTracker},0,CONS_FRAUD,F6`,
+      `,M-7,${p.percentTracker},,APPROVED,`,
+      `,${lockedOrder},${p.fixedTracker},0,CONS_ERROR,`,
+    ].join("\n");
+    const { summary, errors } = await run("action_modifications", "once.csv", file);
+    expect(summary.rows).toEqual({ total: 4, ok: 3, error: 1, duplicate: 0 });
+    expect(errorTypes(errors)).toEqual([[5, "ACTION_LOCKED"]]);
+    const changes = async (order: string) => {
+      const a = await action(order);
+      return {
+        now: [a.amount, a.payout, a.state, a.modificationCount, a.lastReason],
+        kept: a.modifications.map((m: Record<string, unknown>) => [
+          m.reason,
+          m.oldAmount,
+          m.newAmount,
+          m.oldPayout,
+          m.newPayout,
+          m.oldState,
+          m.newState,
+        ]),
+      };
+    };
+    expect(await changes("M-5")).toEqual({
+      now: [75.5, 7.55, "PENDING", 1, "ITEM_RETURNED"],
+      kept: [["ITEM_RETURNED", 100, 75.5, 10, 7.55, "PENDING", "PENDING"]],
+    });
+    expect(await changes("M-6")).toEqual({
+      now: [0, 0, "REVERSED", 1, "CONS_FRAUD"],
+      kept: [["CONS_FRAUD", 60, 0, 6, 0, "PENDING", "REVERSED"]],
+    });
+    expect(await changes("M-7")).toEqual({
+      now: [40, 4, "APPROVED", 1, "APPROVED"],
+      kept: [["APPROVED", 40, 40, 4, 4, "PENDING", "APPROVED"]],
+    });
   });
 
   it("change one item at item level, and the order's total with it", async () => {
