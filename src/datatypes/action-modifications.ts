@@ -166,6 +166,8 @@ export const actionModifications: InboundType = {
        ) a ON true`,
       [ctx.accountId, MAX_MODIFICATIONS],
     );
+    // Temporary tables are never analysed automatically; without statistics, apply's joins plan badly.
+    await client.query("ANALYZE resolved");
   },
 
   async apply(client, ctx) {

@@ -151,6 +151,8 @@ export const catalog: InboundType = {
     );
     await client.query("ALTER TABLE resolved DROP COLUMN error_type");
     await client.query("ALTER TABLE resolved RENAME COLUMN resolved_error TO error_type");
+    // Temporary tables are never analysed automatically; without statistics, apply's joins plan badly.
+    await client.query("ANALYZE resolved");
   },
 
   async apply(client, ctx) {

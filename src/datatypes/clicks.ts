@@ -75,6 +75,8 @@ export const clicks: InboundType = {
        LEFT JOIN partners p ON p.account_id = $1 AND p.id = s.partner_id`,
       [ctx.accountId],
     );
+    // Temporary tables are never analysed automatically; without statistics, apply's joins plan badly.
+    await client.query("ANALYZE resolved");
   },
 
   async apply(client, ctx) {

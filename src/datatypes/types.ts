@@ -25,6 +25,15 @@ export interface StagedRow {
   values: (string | null)[] | null;
 }
 
+export interface ResolveOptions {
+  /**
+   * Checks that a unique key of the platform's tables makes anyway (e.g. an order given twice in the file) may
+   * be left to it: the caller applies in a savepoint and, if the key objects (SQLSTATE 23505), resolves again
+   * without this option. Only when the rows are applied (not when validating, nor all or nothing).
+   */
+  trustUniqueKeys?: boolean;
+}
+
 export type Emit = (row: StagedRow) => void;
 
 /** Turns records into staged rows; may hold rows back until a group ends (item-level orders). */
@@ -46,7 +55,7 @@ export interface InboundType {
    * Creates the temporary table `resolved` from `stage`, with at least line, last_line, rows and error_type
    * (the stage's own error first). Runs in the processing transaction.
    */
-  resolve(client: pg.ClientBase, ctx: Context): Promise<void>;
+  resolve(client: pg.ClientBase, ctx: Context, options?: ResolveOptions): Promise<void>;
   /** Applies the rows of `resolved` without error_type; returns how many objects it created or changed. */
   apply(client: pg.ClientBase, ctx: Context): Promise<number>;
   /**

@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { inboundType } from "../datatypes/index.js";
-import type { Context } from "../datatypes/types.js";
+import type { Context, InboundType } from "../datatypes/types.js";
 import { newId } from "../db/ids.js";
 import { writeErrors } from "./errors-file.js";
 import type { JobQueue } from "./jobs.js";
@@ -157,21 +157,22 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
     const file = { storeKey: t.store_key, fileName: t.file_name };
     const staged = await stage(deps, client, file, type, ctx);
     lap("stageMs");
-    await type.resolve(client, ctx);
-    // Temporary tables are never analysed automatically; without statistics joins on them plan badly.
-    await client.query("ANALYZE resolved");
+    // Validating, or all or nothing: every row is judged before anything is applied. Otherwise rows are
+    // applied as resolved, and checks a unique key makes anyway are left to it (see trustUniqueKeys).
+    const judgeFirst = t.details.validateOnly === true || t.details.allOrNothing === true;
+    await type.resolve(client, ctx, { trustUniqueKeys: !judgeFirst });
     lap("resolveMs");
-    const counts = (
-      await client.query(
-        `SELECT coalesce(sum(rows), 0)::int AS total,
-                coalesce(sum(rows) FILTER (WHERE error_type IS NULL), 0)::int AS ok,
-                coalesce(sum(rows) FILTER (WHERE error_type = 'DUPLICATE'), 0)::int AS duplicate,
-                coalesce(sum(rows) FILTER (WHERE error_type IS NOT NULL AND error_type <> 'DUPLICATE'), 0)::int AS error
-         FROM resolved`,
-      )
-    ).rows[0] as Summary["rows"];
-    const refused = t.details.allOrNothing === true && counts.ok < counts.total;
-    const applied = t.details.validateOnly === true || refused ? 0 : await type.apply(client, ctx);
+    let counts: Summary["rows"];
+    let refused = false;
+    let applied = 0;
+    if (judgeFirst) {
+      counts = await countRows(client);
+      refused = t.details.allOrNothing === true && counts.ok < counts.total;
+      if (t.details.validateOnly !== true && !refused) applied = await type.apply(client, ctx);
+    } else {
+      applied = await applyOrResolveAgain(client, type, ctx, log);
+      counts = await countRows(client);
+    }
     lap("applyMs");
     let errorsFile: { key: string; size: number } | null = null;
     if (counts.ok < counts.total) {
@@ -227,6 +228,45 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
     return "failed";
   }
 }
+
+/** The rows of `resolved`: in all, taken, duplicates, and other errors. */
+async function countRows(client: pg.ClientBase): Promise<Summary["rows"]> {
+  const { rows } = await client.query(
+    `SELECT coalesce(sum(rows), 0)::int AS total,
+            coalesce(sum(rows) FILTER (WHERE error_type IS NULL), 0)::int AS ok,
+            coalesce(sum(rows) FILTER (WHERE error_type = 'DUPLICATE'), 0)::int AS duplicate,
+            coalesce(sum(rows) FILTER (WHERE error_type IS NOT NULL AND error_type <> 'DUPLICATE'), 0)::int AS error
+     FROM resolved`,
+  );
+  return rows[0] as Summary["rows"];
+}
+
+/**
+ * Applies what was resolved trusting the unique keys; if one objects (a row repeated in the file, or a
+ * concurrent file recording the same object first), undoes the attempt and resolves again with every check.
+ */
+async function applyOrResolveAgain(
+  client: pg.ClientBase,
+  type: InboundType,
+  ctx: Context,
+  log: Logger,
+): Promise<number> {
+  await client.query("SAVEPOINT apply");
+  try {
+    const applied = await type.apply(client, ctx);
+    await client.query("RELEASE SAVEPOINT apply");
+    return applied;
+  } catch (err) {
+    if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    log.info({ reason: (err as Error).message }, "a unique key objected; resolving again with every check");
+    await client.query("ROLLBACK TO SAVEPOINT apply");
+    await client.query("DROP TABLE resolved");
+    await type.resolve(client, ctx, { trustUniqueKeys: false });
+    return type.apply(client, ctx);
+  }
+}
+
+const UNIQUE_VIOLATION = "23505";
 
 /** Objects changed by one file from which the tables it wrote are analysed at once (see InboundType.tables). */
 const ANALYZE_AFTER = 10_000;
