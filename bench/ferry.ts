@@ -3,8 +3,9 @@
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { once } from "node:events";
+import { createWriteStream, readdirSync, readFileSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { apiCall, startServe } from "../test/helpers/ferry.js";
@@ -199,4 +200,20 @@ export function runSftpClients(options: {
         : reject(new Error(`client worker exited with ${code}`)),
     ),
   );
+}
+
+/** Writes generated lines to `file` (joined 10,000 at a time); returns its size in bytes. */
+export async function writeLines(file: string, lines: Iterable<string>): Promise<number> {
+  const out = createWriteStream(file);
+  let batch: string[] = [];
+  for (const line of lines) {
+    batch.push(line);
+    if (batch.length >= 10_000) {
+      if (!out.write(batch.join(""))) await once(out, "drain");
+      batch = [];
+    }
+  }
+  out.end(batch.join(""));
+  await once(out, "finish");
+  return (await stat(file)).size;
 }

@@ -20,8 +20,6 @@
  * Loading the default history takes about 7 minutes and ~7 GB of disk.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
-import { createWriteStream } from "node:fs";
 import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -29,7 +27,7 @@ import { parseArgs } from "node:util";
 import { clickId, clickLines, conversionLines } from "../src/demo/samples.js";
 import { sshClientOptions } from "../test/helpers/openssh.js";
 import { freePort } from "../test/helpers/ports.js";
-import { sampleRss, startFerryWithDatabase } from "./ferry.js";
+import { sampleRss, startFerryWithDatabase, writeLines } from "./ferry.js";
 
 const { values } = parseArgs({
   options: {
@@ -52,13 +50,6 @@ const FILES = Number(values.files);
 
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))]!;
-
-async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
-  const out = createWriteStream(file);
-  for (const line of lines) if (!out.write(line)) await once(out, "drain");
-  out.end();
-  await once(out, "finish");
-}
 
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), "ferry-bench-growth-"));

@@ -20,8 +20,6 @@
  * upload, which is the same receive as SFTP/FTP. Needs psql (postgresql-client).
  */
 import { execFileSync } from "node:child_process";
-import { once } from "node:events";
-import { createWriteStream } from "node:fs";
 import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -34,7 +32,7 @@ import {
   itemLines,
   modificationLines,
 } from "../src/demo/samples.js";
-import { memoryOf, startFerryWithDatabase } from "./ferry.js";
+import { memoryOf, startFerryWithDatabase, writeLines } from "./ferry.js";
 
 const { values } = parseArgs({
   options: {
@@ -60,21 +58,6 @@ const ITEM_COLUMNS = "account_id, action_id, position, sku, name, category, quan
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
-
-async function writeLines(file: string, lines: Iterable<string>): Promise<number> {
-  const out = createWriteStream(file);
-  let batch: string[] = [];
-  for (const line of lines) {
-    batch.push(line);
-    if (batch.length >= 10_000) {
-      if (!out.write(batch.join(""))) await once(out, "drain");
-      batch = [];
-    }
-  }
-  out.end(batch.join(""));
-  await once(out, "finish");
-  return (await stat(file)).size;
-}
 
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), "ferry-bench-processing-"));
