@@ -232,13 +232,29 @@ async function main() {
     }
     const latencies = rows.filter((r) => r.id !== bigTransfer).map((r) => Number(r.ms));
     const bigRow = rows.find((r) => r.id === bigTransfer);
+    // Where a small file's time goes: the phases its summary records, median of a sample.
+    const phases: Record<string, number[]> = {};
+    const tokens = new Map(small.map((a) => [a.id, a.token]));
+    for (const r of rows.filter((x) => x.id !== bigTransfer).slice(0, 40)) {
+      const res = await fetch(`${ferry.url}/api/v1/transfers/${r.id}/results/summary`, {
+        headers: { authorization: `Bearer ${tokens.get(r.account_id)}` },
+      });
+      const summary = (await res.json()) as { timings?: Record<string, number> };
+      for (const [k, v] of Object.entries(summary.timings ?? {})) {
+        phases[k] = [...(phases[k] ?? []), v];
+      }
+    }
     const work = rows.filter((r) => r.id !== bigTransfer).map((r) => Number(r.work_ms));
     const totalRows = ACCOUNTS * FILES * ROWS + BIG_ROWS;
     console.log(
       `exactly once: ${problems.length === 0 ? `yes (${rows.length} files, ${totalRows} actions)` : `NO: ${problems.slice(0, 5).join("; ")}`}`,
     );
     console.log(
-      `small files (${latencies.length}): upload close → summary p50 ${(pct(latencies, 50) / 1000).toFixed(1)} s, p99 ${(pct(latencies, 99) / 1000).toFixed(1)} s, max ${(Math.max(...latencies) / 1000).toFixed(1)} s; uploads took ${((uploaded - burst) / 1000).toFixed(1)} s; each took p50 ${Math.round(pct(work, 50))} ms to process`,
+      `small files (${latencies.length}): upload close → summary p50 ${(pct(latencies, 50) / 1000).toFixed(1)} s, p99 ${(pct(latencies, 99) / 1000).toFixed(1)} s, max ${(Math.max(...latencies) / 1000).toFixed(1)} s; uploads took ${((uploaded - burst) / 1000).toFixed(1)} s; each took p50 ${Math.round(pct(work, 50))} ms to process (${Object.entries(
+        phases,
+      )
+        .map(([k, v]) => `${k} ${pct(v, 50)}`)
+        .join(", ")})`,
     );
     console.log(
       `big file among them: upload close → summary ${(Number(bigRow?.ms) / 1000).toFixed(1)} s (alone: ${Number(soloRow.s).toFixed(1)} s)`,
