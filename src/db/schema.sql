@@ -41,7 +41,6 @@ CREATE TABLE action_items (
   quantity integer NOT NULL,
   item_price numeric(14,2),
   amount numeric(14,2) NOT NULL,
-  CONSTRAINT action_items_account_id_action_id_fkey FOREIGN KEY (account_id, action_id) REFERENCES actions(account_id, id),
   CONSTRAINT action_items_amount_check CHECK ((amount >= (0)::numeric)),
   CONSTRAINT action_items_pkey PRIMARY KEY (action_id, "position"),
   CONSTRAINT action_items_quantity_check CHECK ((quantity >= 0))
@@ -63,7 +62,6 @@ CREATE TABLE action_modifications (
   transfer_id uuid,
   line integer,
   created_at timestamp with time zone NOT NULL DEFAULT now(),
-  CONSTRAINT action_modifications_account_id_action_id_fkey FOREIGN KEY (account_id, action_id) REFERENCES actions(account_id, id),
   CONSTRAINT action_modifications_pkey PRIMARY KEY (id),
   CONSTRAINT action_modifications_reason_check CHECK ((reason = ANY (ARRAY['CONS_FRAUD'::text, 'CONS_ERROR'::text, 'ITEM_RETURNED'::text, 'APPROVED'::text, 'ORDER_ERROR'::text, 'ORDER_UPDATE'::text, 'PUB_ACT_DISPUTE'::text, 'ADV_ACT_DISPUTE'::text, 'NOT_COMPLIANCE_TERMS'::text, 'ITEM_OUT_OF_STOCK'::text, 'TEST_ACTION'::text, 'RESET'::text]))),
   CONSTRAINT action_modifications_transfer_id_line_key UNIQUE (transfer_id, line)

@@ -317,6 +317,7 @@ describe("configuration", () => {
       { id: 11, name: "shared_login_state", status: "already_applied" },
       { id: 12, name: "server_secrets", status: "already_applied" },
       { id: 13, name: "history", status: "already_applied" },
+      { id: 14, name: "bulk_children", status: "already_applied" },
     ]);
   });
 });
