@@ -131,11 +131,12 @@ export const money =
     return raw;
   };
 
-/** Money in cents, for sums computed here (item totals). */
+/**
+ * Money in cents, for sums computed here (item totals), from a value `money` accepted (at most 12 digits and
+ * two decimals: within a double's exact range, so rounding the product gives the cents exactly).
+ */
 export function cents(value: string): number {
-  const [whole, frac = ""] = value.replace("-", "").split(".");
-  const n = Number(whole) * 100 + Number(frac.padEnd(2, "0"));
-  return value.startsWith("-") ? -n : n;
+  return Math.round(Number(value) * 100);
 }
 
 export function fromCents(n: number): string {
