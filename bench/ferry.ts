@@ -217,3 +217,43 @@ export async function writeLines(file: string, lines: Iterable<string>): Promise
   await once(out, "finish");
   return (await stat(file)).size;
 }
+
+/**
+ * A brand account made through the API as an administrator would: its token, a campaign with a "Sale"
+ * tracker paying 8 %, one partner, a key credential for `publicKey`, and a maker of SFTP push connections.
+ */
+export async function benchAccount(url: string, admin: string, name: string, publicKey: string) {
+  const api = (token: string, method: string, path: string, body?: unknown) =>
+    apiCall(url, token, method, path, body);
+  const acc = await api(admin, "POST", "/api/v1/accounts", { name, type: "brand" });
+  const token = (await api(admin, "POST", `/api/v1/accounts/${acc.id}/tokens`, {})).token as string;
+  const campaign = await api(token, "POST", "/api/v1/campaigns", { name: "Spring" });
+  const tracker = await api(token, "POST", `/api/v1/campaigns/${campaign.id}/trackers`, {
+    name: "Sale",
+    payout: { type: "percent", value: 8 },
+  });
+  const partner = await api(token, "POST", "/api/v1/partners", { name: "P" });
+  const credential = await api(token, "POST", "/api/v1/credentials", {
+    name: "feed",
+    kind: "public_key",
+    publicKey,
+  });
+  const connection = (dataType: string, n: string) =>
+    api(token, "POST", "/api/v1/connections", {
+      name: n,
+      direction: "inbound",
+      dataType,
+      method: "sftp",
+      methodology: "push_to_platform",
+      credentialId: credential.id,
+    });
+  return {
+    id: acc.id as string,
+    token,
+    campaign,
+    tracker,
+    partner,
+    username: credential.username as string,
+    connection,
+  };
+}

@@ -25,9 +25,10 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { clickId, clickLines, conversionLines } from "../src/demo/samples.js";
+import { apiCall } from "../test/helpers/ferry.js";
 import { sshClientOptions } from "../test/helpers/openssh.js";
 import { freePort } from "../test/helpers/ports.js";
-import { sampleRss, startFerryWithDatabase, writeLines } from "./ferry.js";
+import { benchAccount, sampleRss, startFerryWithDatabase, writeLines } from "./ferry.js";
 
 const { values } = parseArgs({
   options: {
@@ -60,43 +61,17 @@ async function main() {
   const sftpPort = await freePort();
   const { ferry, admin, db } = await startFerryWithDatabase(dir, { FERRY_SFTP_PORT: String(sftpPort) });
   const rss = sampleRss(ferry.pid);
-  const api = async (token: string, method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${ferry.url}${url}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<any>;
-  };
+  const api = (token: string, method: string, url: string, body?: unknown) =>
+    apiCall(ferry.url, token, method, url, body);
 
   /** An account with a program, clicks to attribute orders to, the feed and CONNECTIONS - 1 more. */
   async function account(name: string) {
-    const acc = await api(admin, "POST", "/api/v1/accounts", { name, type: "brand" });
-    const token = (await api(admin, "POST", `/api/v1/accounts/${acc.id}/tokens`, {})).token as string;
-    const campaign = await api(token, "POST", "/api/v1/campaigns", { name: "Spring" });
-    const tracker = await api(token, "POST", `/api/v1/campaigns/${campaign.id}/trackers`, {
-      name: "Sale",
-      payout: { type: "percent", value: 8 },
-    });
-    const partner = await api(token, "POST", "/api/v1/partners", { name: "P" });
-    const credential = await api(token, "POST", "/api/v1/credentials", {
-      name: "feed",
-      kind: "public_key",
+    const { id, token, campaign, tracker, partner, username, connection } = await benchAccount(
+      ferry.url,
+      admin,
+      name,
       publicKey,
-    });
-    const connection = (dataType: string, n: string) =>
-      api(token, "POST", "/api/v1/connections", {
-        name: n,
-        direction: "inbound",
-        dataType,
-        method: "sftp",
-        methodology: "push_to_platform",
-        credentialId: credential.id,
-      });
+    );
     const feed = await connection("conversions", "Orders");
     const clicks = await connection("clicks", "Clicks");
     // The other connections, by SQL (copies of the clicks connection).
@@ -107,19 +82,19 @@ async function main() {
        FROM connections, generate_series(1, $2) i WHERE id = $1`,
       [clicks.id, CONNECTIONS - 2],
     );
-    const clicksFile = path.join(dir, `clicks-${acc.id}.csv`);
+    const clicksFile = path.join(dir, `clicks-${id}.csv`);
     await writeLines(
       clicksFile,
       clickLines({ campaignId: campaign.id, partnerIds: [partner.id], count: 1000, days: 20 }),
     );
-    await sftp(credential.username, [`put ${clicksFile} /${clicks.folder}/inbox/clicks.csv`]);
+    await sftp(username, [`put ${clicksFile} /${clicks.folder}/inbox/clicks.csv`]);
     for (;;) {
       const { rows } = await db.query("SELECT status FROM transfers WHERE connection_id = $1", [clicks.id]);
       if (rows[0]?.status === "processed") break;
       if (rows[0]?.status === "failed") throw new Error("the clicks file failed");
       await new Promise((r) => setTimeout(r, 50));
     }
-    return { id: acc.id as string, token, campaign, tracker, feed, username: credential.username as string };
+    return { id, token, campaign, tracker, feed, username };
   }
 
   function sftp(username: string, commands: string[]): Promise<number> {

@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { clickId, clickLines, conversionLines } from "../src/demo/samples.js";
 import { sshClientOptions } from "../test/helpers/openssh.js";
 import { freePort } from "../test/helpers/ports.js";
-import { sampleRss, startFerryWithDatabase, writeLines } from "./ferry.js";
+import { benchAccount, sampleRss, startFerryWithDatabase, writeLines } from "./ferry.js";
 
 const { values } = parseArgs({
   options: {
@@ -53,18 +53,6 @@ async function main() {
     FERRY_WORKERS: String(WORKERS),
     FERRY_MAX_UPLOAD_BYTES: String(8 * 1024 ** 3),
   });
-  const api = async (token: string, method: string, url: string, body?: unknown) => {
-    const res = await fetch(`${ferry.url}${url}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<any>;
-  };
   const upload = async (token: string, connectionId: string, file: string, name: string) => {
     const res = await fetch(
       `${ferry.url}/api/v1/connections/${connectionId}/files?name=${encodeURIComponent(name)}`,
@@ -87,31 +75,15 @@ async function main() {
 
   /** An account with a program, clicks to attribute orders to, and a conversions feed over SFTP. */
   async function account(name: string, clicks: number) {
-    const acc = await api(admin, "POST", "/api/v1/accounts", { name, type: "brand" });
-    const token = (await api(admin, "POST", `/api/v1/accounts/${acc.id}/tokens`, {})).token as string;
-    const campaign = await api(token, "POST", "/api/v1/campaigns", { name: "Spring" });
-    const tracker = await api(token, "POST", `/api/v1/campaigns/${campaign.id}/trackers`, {
-      name: "Sale",
-      payout: { type: "percent", value: 8 },
-    });
-    const partner = await api(token, "POST", "/api/v1/partners", { name: "P" });
-    const credential = await api(token, "POST", "/api/v1/credentials", {
-      name: "feed",
-      kind: "public_key",
+    const { id, token, campaign, tracker, partner, username, connection } = await benchAccount(
+      ferry.url,
+      admin,
+      name,
       publicKey,
-    });
-    const connection = (dataType: string, n: string) =>
-      api(token, "POST", "/api/v1/connections", {
-        name: n,
-        direction: "inbound",
-        dataType,
-        method: "sftp",
-        methodology: "push_to_platform",
-        credentialId: credential.id,
-      });
+    );
     const feed = await connection("conversions", "Orders");
     const clickFeed = await connection("clicks", "Clicks");
-    const clicksFile = path.join(dir, `clicks-${acc.id}.csv`);
+    const clicksFile = path.join(dir, `clicks-${id}.csv`);
     await writeLines(
       clicksFile,
       clickLines({ campaignId: campaign.id, partnerIds: [partner.id], count: clicks, days: 20 }),
@@ -131,7 +103,7 @@ async function main() {
           orderPrefix: prefix,
         }),
       );
-    return { id: acc.id as string, token, feed, username: credential.username as string, orders };
+    return { id, token, feed, username, orders };
   }
 
   function sftp(username: string, commands: string[]): Promise<void> {

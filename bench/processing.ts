@@ -59,6 +59,33 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 
+/**
+ * The database's own ceiling for rows Ferry stored: each `select` exported with `psql \copy`, then timed —
+ * fresh tables `LIKE <table> INCLUDING ALL` (same keys and indexes, no foreign keys) created and the rows
+ * COPYed into them, in one transaction. Returns the seconds; the twins and exports are removed.
+ */
+async function copyIntoTwins(
+  databaseUrl: string,
+  dir: string,
+  twins: { table: string; columns: string; select: string }[],
+): Promise<number> {
+  const files = twins.map((t) => path.join(dir, `twin-${t.table}.tsv`));
+  const psql = (...commands: string[]) =>
+    execFileSync("psql", [databaseUrl, "-q1", ...commands.flatMap((c) => ["-c", c])]);
+  psql(...twins.map((t, i) => `\\copy (${t.select}) TO '${files[i]}'`));
+  const drop = twins.map((t) => `DROP TABLE IF EXISTS bench_${t.table}`);
+  psql(...drop);
+  const started = process.hrtime.bigint();
+  psql(
+    ...twins.map((t) => `CREATE TABLE bench_${t.table} (LIKE ${t.table} INCLUDING ALL)`),
+    ...twins.map((t, i) => `\\copy bench_${t.table} (${t.columns}) FROM '${files[i]}'`),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  psql(...drop);
+  for (const f of files) await rm(f);
+  return seconds;
+}
+
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), "ferry-bench-processing-"));
   await chmod(dir, 0o755);
@@ -170,7 +197,7 @@ async function main() {
         "CREATE TABLE IF NOT EXISTS bench_copy (campaign_id bigint, tracker_id bigint, event_date timestamptz, order_id text, click_id text, promo_code text, amount numeric(14,2), currency text, customer_id text, customer_status text)",
       );
       await db.query("TRUNCATE bench_copy");
-      let started = process.hrtime.bigint();
+      const started = process.hrtime.bigint();
       execFileSync("psql", [
         databaseUrl,
         "-qc",
@@ -179,25 +206,14 @@ async function main() {
       raw.push(ROWS / (Number(process.hrtime.bigint() - started) / 1e9));
       // Fair reference: the same conversions as Ferry stored them (enriched: the columns its insert gives),
       // COPYed into a fresh table with the keys and indexes of `actions`, in one transaction.
-      const enriched = path.join(dir, `enriched-${run}.tsv`);
-      execFileSync("psql", [
-        databaseUrl,
-        "-qc",
-        `\\copy (SELECT ${ACTION_COLUMNS} FROM actions WHERE transfer_id = '${t.id}' ORDER BY line) TO '${enriched}'`,
+      const twin = await copyIntoTwins(databaseUrl, dir, [
+        {
+          table: "actions",
+          columns: ACTION_COLUMNS,
+          select: `SELECT ${ACTION_COLUMNS} FROM actions WHERE transfer_id = '${t.id}' ORDER BY line`,
+        },
       ]);
-      await db.query("DROP TABLE IF EXISTS bench_actions");
-      started = process.hrtime.bigint();
-      execFileSync("psql", [
-        databaseUrl,
-        "-q1",
-        "-c",
-        "CREATE TABLE bench_actions (LIKE actions INCLUDING ALL)",
-        "-c",
-        `\\copy bench_actions (${ACTION_COLUMNS}) FROM '${enriched}'`,
-      ]);
-      reference.push(ROWS / (Number(process.hrtime.bigint() - started) / 1e9));
-      await db.query("DROP TABLE bench_actions");
-      await rm(enriched);
+      reference.push(ROWS / twin);
       const summary = (await (
         await fetch(`${ferry.url}/api/v1/transfers/${t.id}/results/summary`, {
           headers: { authorization: `Bearer ${admin}` },
@@ -233,33 +249,20 @@ async function main() {
       const t = await upload(conversions, file, "items.csv");
       if ((await waitDone(t.id)) !== "processed") throw new Error("item-level file not processed");
       const ferryRate = ROWS / (await seconds(t.id));
-      const actions = path.join(dir, "items-actions.tsv");
-      const items = path.join(dir, "items-items.tsv");
-      execFileSync("psql", [
-        databaseUrl,
-        "-qc",
-        `\\copy (SELECT ${ACTION_COLUMNS} FROM actions WHERE transfer_id = '${t.id}' ORDER BY line) TO '${actions}'`,
-        "-c",
-        `\\copy (SELECT i.${ITEM_COLUMNS.replaceAll(", ", ", i.")} FROM action_items i JOIN actions a ON a.id = i.action_id WHERE a.transfer_id = '${t.id}' ORDER BY a.line, i.position) TO '${items}'`,
-      ]);
-      await db.query("DROP TABLE IF EXISTS bench_items; DROP TABLE IF EXISTS bench_actions");
-      const started = process.hrtime.bigint();
-      execFileSync("psql", [
-        databaseUrl,
-        "-q1",
-        "-c",
-        "CREATE TABLE bench_actions (LIKE actions INCLUDING ALL)",
-        "-c",
-        "CREATE TABLE bench_items (LIKE action_items INCLUDING ALL)",
-        "-c",
-        `\\copy bench_actions (${ACTION_COLUMNS}) FROM '${actions}'`,
-        "-c",
-        `\\copy bench_items (${ITEM_COLUMNS}) FROM '${items}'`,
-      ]);
-      const referenceRate = ROWS / (Number(process.hrtime.bigint() - started) / 1e9);
-      await db.query("DROP TABLE bench_items; DROP TABLE bench_actions");
-      await rm(actions);
-      await rm(items);
+      const referenceRate =
+        ROWS /
+        (await copyIntoTwins(databaseUrl, dir, [
+          {
+            table: "actions",
+            columns: ACTION_COLUMNS,
+            select: `SELECT ${ACTION_COLUMNS} FROM actions WHERE transfer_id = '${t.id}' ORDER BY line`,
+          },
+          {
+            table: "action_items",
+            columns: ITEM_COLUMNS,
+            select: `SELECT i.${ITEM_COLUMNS.replaceAll(", ", ", i.")} FROM action_items i JOIN actions a ON a.id = i.action_id WHERE a.transfer_id = '${t.id}' ORDER BY a.line, i.position`,
+          },
+        ]));
       await rm(file);
       console.log(
         `item level (${ROWS} lines, ${Math.floor(ROWS / 3)} orders of 3 items): Ferry ${Math.round(ferryRate)} rows/s; COPY of the enriched actions and items into twins ${Math.round(referenceRate)} rows/s, ratio ${(ferryRate / referenceRate).toFixed(2)}x`,

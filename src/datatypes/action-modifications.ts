@@ -201,6 +201,7 @@ export const actionModifications: InboundType = {
         let total: string | null = r.amount;
         let items: string | null = null;
         if (r.sku !== null) {
+          // One item changes; the action's new total is the sum of its items.
           const item = await client.query(
             `UPDATE action_items SET quantity = coalesce($3, quantity),
                amount = coalesce($4, CASE WHEN item_price IS NOT NULL THEN item_price * coalesce($3, quantity)

@@ -315,9 +315,9 @@ export const conversions: InboundType = {
          payout, payout, locking_date, $2, line
        FROM resolved WHERE error_type IS NULL AND NOT already ORDER BY line`;
     // In file order, so action ids follow the lines (the joins' order depends on the plan: a small file is
-    // the hash side). No ON CONFLICT (it cost a third more): resolve excluded every recorded order. An order repeated in the file, or recorded by
-    // another file in the meantime, fails the insert on the unique key; the caller then resolves again, finding
-    // repeats, and the other file's order is seen as recorded.
+    // the hash side). No ON CONFLICT (it cost a third more): resolve excluded every recorded order. An order
+    // repeated in the file, or recorded by another file in the meantime, fails the insert on the unique key;
+    // the caller then resolves again, finding repeats, and the other file's order is seen as recorded.
     const items = await client.query("SELECT EXISTS (SELECT 1 FROM resolved WHERE items IS NOT NULL) AS any");
     if (!items.rows[0].any) {
       return (await client.query(insert, [ctx.accountId, ctx.transferId])).rowCount ?? 0;
