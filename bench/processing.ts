@@ -71,7 +71,13 @@ async function copyIntoTwins(
 ): Promise<number> {
   const files = twins.map((t) => path.join(dir, `twin-${t.table}.tsv`));
   const psql = (...commands: string[]) =>
-    execFileSync("psql", [databaseUrl, "-q1", ...commands.flatMap((c) => ["-c", c])]);
+    execFileSync("psql", [
+      databaseUrl,
+      "-q1",
+      "-c",
+      "SET client_min_messages = warning",
+      ...commands.flatMap((c) => ["-c", c]),
+    ]);
   psql(...twins.map((t, i) => `\\copy (${t.select}) TO '${files[i]}'`));
   const drop = twins.map((t) => `DROP TABLE IF EXISTS bench_${t.table}`);
   psql(...drop);
