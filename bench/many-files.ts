@@ -89,7 +89,10 @@ async function main() {
       clickLines({ campaignId: campaign.id, partnerIds: [partner.id], count: clicks, days: 20 }),
     );
     const t = await upload(token, clickFeed.id, clicksFile, "clicks.csv");
-    await waitFor("SELECT status FROM transfers WHERE id = $1", [t], (r) => r.status === "processed");
+    const done = await waitFor("SELECT status FROM transfers WHERE id = $1", [t], (r) =>
+      ["processed", "processed_with_errors", "failed"].includes(r.status),
+    );
+    if (done.status !== "processed") throw new Error(`the clicks file of ${name}: ${done.status}`);
     await rm(clicksFile);
     const orders = (file: string, count: number, prefix: string) =>
       writeLines(
