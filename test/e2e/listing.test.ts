@@ -141,6 +141,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** RSS a busy Ferry may add without holding a listing: its two 32 MiB semi-spaces (--max-semi-space-size). */
+const YOUNG_GENERATION_MIB = 64;
+
 describe("listing folders of 100,000 files", () => {
   it("OpenSSH sftp lists every file of the inbox, the newest upload included, and every result file", async () => {
     const put = await sftpBatch(sftpLogin, [
@@ -163,8 +166,9 @@ describe("listing folders of 100,000 files", () => {
         `${RESULTS} result files: ${results.ms} ms`,
     );
     // The listing is read a page at a time: memory does not grow with the folder (all 100,000 entries read
-    // at once took ~100 MiB more).
-    expect(inbox.rssMiB[1]! - inbox.rssMiB[0]!).toBeLessThan(40);
+    // at once took ~100 MiB more). Up to 64 MiB is V8's young generation growing into its two 32 MiB
+    // semi-spaces under the load, whatever it lists (40 was reached once on a busy CI machine).
+    expect(inbox.rssMiB[1]! - inbox.rssMiB[0]!).toBeLessThan(YOUNG_GENERATION_MIB);
   }, 180_000);
 
   it("lftp (MLSD and NLST) and curl (LIST) over FTPS list every file, the newest upload included", async () => {
@@ -190,8 +194,8 @@ describe("listing folders of 100,000 files", () => {
       `lftp cls (MLSD) of ${FILES + 1} files: ${mlsd.ms} ms, Ferry RSS ${mlsd.rssMiB.join(" → peak ")} MiB; ` +
         `curl LIST: ${list.ms} ms, RSS ${list.rssMiB.join(" → peak ")} MiB`,
     );
-    expect(mlsd.rssMiB[1]! - mlsd.rssMiB[0]!).toBeLessThan(40);
-    expect(list.rssMiB[1]! - list.rssMiB[0]!).toBeLessThan(40);
+    expect(mlsd.rssMiB[1]! - mlsd.rssMiB[0]!).toBeLessThan(YOUNG_GENERATION_MIB);
+    expect(list.rssMiB[1]! - list.rssMiB[0]!).toBeLessThan(YOUNG_GENERATION_MIB);
   }, 180_000);
 });
 
