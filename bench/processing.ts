@@ -70,26 +70,42 @@ async function copyIntoTwins(
   twins: { table: string; columns: string; select: string }[],
 ): Promise<number> {
   const files = twins.map((t) => path.join(dir, `twin-${t.table}.tsv`));
-  const psql = (...commands: string[]) =>
-    execFileSync("psql", [
-      databaseUrl,
-      "-q1",
-      "-c",
-      "SET client_min_messages = warning",
-      ...commands.flatMap((c) => ["-c", c]),
-    ]);
-  psql(...twins.map((t, i) => `\\copy (${t.select}) TO '${files[i]}'`));
+  psql(databaseUrl, ...twins.map((t, i) => `\\copy (${t.select}) TO '${files[i]}'`));
   const drop = twins.map((t) => `DROP TABLE IF EXISTS bench_${t.table}`);
-  psql(...drop);
-  const started = process.hrtime.bigint();
-  psql(
+  psql(databaseUrl, ...drop);
+  const seconds = timedPsql(
+    databaseUrl,
     ...twins.map((t) => `CREATE TABLE bench_${t.table} (LIKE ${t.table} INCLUDING ALL)`),
     ...twins.map((t, i) => `\\copy bench_${t.table} (${t.columns}) FROM '${files[i]}'`),
   );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  psql(...drop);
+  psql(databaseUrl, ...drop);
   for (const f of files) await rm(f);
   return seconds;
+}
+
+/** The twin of `actions` for the actions a transfer created, in file order. */
+const actionsTwin = (transferId: string) => ({
+  table: "actions",
+  columns: ACTION_COLUMNS,
+  select: `SELECT ${ACTION_COLUMNS} FROM actions WHERE transfer_id = '${transferId}' ORDER BY line`,
+});
+
+/** Runs psql commands in one transaction (notices off). */
+function psql(databaseUrl: string, ...commands: string[]): void {
+  execFileSync("psql", [
+    databaseUrl,
+    "-q1",
+    "-c",
+    "SET client_min_messages = warning",
+    ...commands.flatMap((c) => ["-c", c]),
+  ]);
+}
+
+/** psql's commands in one transaction, timed: seconds. */
+function timedPsql(databaseUrl: string, ...commands: string[]): number {
+  const started = process.hrtime.bigint();
+  psql(databaseUrl, ...commands);
+  return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
 async function main() {
@@ -203,23 +219,12 @@ async function main() {
         "CREATE TABLE IF NOT EXISTS bench_copy (campaign_id bigint, tracker_id bigint, event_date timestamptz, order_id text, click_id text, promo_code text, amount numeric(14,2), currency text, customer_id text, customer_status text)",
       );
       await db.query("TRUNCATE bench_copy");
-      const started = process.hrtime.bigint();
-      execFileSync("psql", [
-        databaseUrl,
-        "-qc",
-        `\\copy bench_copy FROM '${file}' WITH (FORMAT csv, HEADER true)`,
-      ]);
-      raw.push(ROWS / (Number(process.hrtime.bigint() - started) / 1e9));
+      raw.push(
+        ROWS / timedPsql(databaseUrl, `\\copy bench_copy FROM '${file}' WITH (FORMAT csv, HEADER true)`),
+      );
       // Fair reference: the same conversions as Ferry stored them (enriched: the columns its insert gives),
       // COPYed into a fresh table with the keys and indexes of `actions`, in one transaction.
-      const twin = await copyIntoTwins(databaseUrl, dir, [
-        {
-          table: "actions",
-          columns: ACTION_COLUMNS,
-          select: `SELECT ${ACTION_COLUMNS} FROM actions WHERE transfer_id = '${t.id}' ORDER BY line`,
-        },
-      ]);
-      reference.push(ROWS / twin);
+      reference.push(ROWS / (await copyIntoTwins(databaseUrl, dir, [actionsTwin(t.id)])));
       const summary = (await (
         await fetch(`${ferry.url}/api/v1/transfers/${t.id}/results/summary`, {
           headers: { authorization: `Bearer ${admin}` },
@@ -258,11 +263,7 @@ async function main() {
       const referenceRate =
         ROWS /
         (await copyIntoTwins(databaseUrl, dir, [
-          {
-            table: "actions",
-            columns: ACTION_COLUMNS,
-            select: `SELECT ${ACTION_COLUMNS} FROM actions WHERE transfer_id = '${t.id}' ORDER BY line`,
-          },
+          actionsTwin(t.id),
           {
             table: "action_items",
             columns: ITEM_COLUMNS,
@@ -296,21 +297,17 @@ async function main() {
       const ferryRate = ROWS / (await seconds(t.id));
       const account = (await db.query("SELECT account_id FROM transfers WHERE id = $1", [t.id])).rows[0]
         .account_id;
-      const started = process.hrtime.bigint();
-      execFileSync("psql", [
-        databaseUrl,
-        "-q1",
-        "-c",
-        "CREATE TEMP TABLE changes (order_id text, tracker_id bigint, amount numeric(14,2), reason text, disposition_code text)",
-        "-c",
-        `\\copy changes FROM '${file}' WITH (FORMAT csv, HEADER true)`,
-        "-c",
-        `UPDATE actions a SET amount = coalesce(c.amount, a.amount), payout = round(coalesce(c.amount, a.amount) * 0.08, 2),
+      const referenceRate =
+        ROWS /
+        timedPsql(
+          databaseUrl,
+          "CREATE TEMP TABLE changes (order_id text, tracker_id bigint, amount numeric(14,2), reason text, disposition_code text)",
+          `\\copy changes FROM '${file}' WITH (FORMAT csv, HEADER true)`,
+          `UPDATE actions a SET amount = coalesce(c.amount, a.amount), payout = round(coalesce(c.amount, a.amount) * 0.08, 2),
            state = CASE WHEN c.amount = 0 THEN 'REVERSED' WHEN c.reason = 'APPROVED' THEN 'APPROVED' ELSE a.state END,
            modification_count = a.modification_count + 1, last_reason = c.reason, updated_at = now()
          FROM changes c WHERE a.account_id = '${account}' AND a.tracker_id = c.tracker_id AND a.order_id = c.order_id`,
-      ]);
-      const referenceRate = ROWS / (Number(process.hrtime.bigint() - started) / 1e9);
+        );
       await rm(file);
       console.log(
         `action modifications (${ROWS} rows): Ferry ${Math.round(ferryRate)} rows/s; UPDATE … FROM of the same changes ${Math.round(referenceRate)} rows/s, ratio ${(ferryRate / referenceRate).toFixed(2)}x`,
