@@ -68,8 +68,8 @@ async function clearThenRemove(
   due: { id: string; store_key: string }[],
 ): Promise<number> {
   let expired = 0;
+  const touched = table === "transfers" ? sql`, updated_at = now()` : sql``;
   for (const f of due) {
-    const touched = table === "transfers" ? sql`, updated_at = now()` : sql``;
     const cleared = await sql`
       UPDATE ${sql.table(table)} SET store_key = NULL ${touched}
       WHERE id = ${f.id} AND store_key = ${f.store_key}`.execute(db);

@@ -11,7 +11,7 @@ import {
   setConnectionStatus,
   updateConnection,
 } from "../../domain/connections.js";
-import { listRuns, runNow } from "../../domain/runs.js";
+import { listRuns, runNow, SAME_RUN_SECONDS } from "../../domain/runs.js";
 import { acceptHostKey, listPulls, pullNow } from "../../pipeline/pull.js";
 import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
@@ -155,8 +155,7 @@ export function connectionRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary:
-            "Generate an outbound connection's file now, for a period (default: yesterday, account time). Asked again for the same period within 10 s while that run is still pending (a double click, a retry), the same run is answered",
+          summary: `Generate an outbound connection's file now, for a period (default: yesterday, account time). Asked again for the same period within ${SAME_RUN_SECONDS} s while that run is still pending (a double click, a retry), the same run is answered`,
           params: IdParams,
           body: z
             .strictObject({
