@@ -8,6 +8,7 @@ import { type EmbeddedDb, startEmbeddedPostgres } from "./db/embedded.js";
 import { migrate } from "./db/migrate.js";
 import { type DbHandle, openDb } from "./db/pool.js";
 import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js";
+import { LoginGuard } from "./domain/login-guard.js";
 import { secretBox } from "./domain/secretbox.js";
 import { checkMasterKey, sharedSecret } from "./domain/server-secrets.js";
 import { COMPACT_STORAGE_MS, compactStorage } from "./domain/storage.js";
@@ -27,8 +28,8 @@ import { smtpMailer } from "./protocols/email/mailer.js";
 import { SMTP_SESSION_MS, startSmtpServer } from "./protocols/email/server.js";
 import { startFtpServer } from "./protocols/ftp/server.js";
 import { loadTlsCertificate } from "./protocols/ftp/tls.js";
-import { LoginGuard } from "./protocols/guard.js";
 import { ProxySources } from "./protocols/proxy-protocol.js";
+import { remoteConnector } from "./protocols/remote/connect.js";
 import { egressPolicy } from "./protocols/remote/egress.js";
 import { loadHostKeys } from "./protocols/sftp/host-keys.js";
 import { startSftpServer } from "./protocols/sftp/server.js";
@@ -176,7 +177,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     // Every process on this database must hold the same master key: refused here, before anything is sealed.
     await checkMasterKey(handle.db, box);
     const shared = (name: string, make: () => Promise<string>) => sharedSecret(handle.db, box, name, make);
-    const egress = egressPolicy(config.remoteAllowPrivate);
+    const connect = remoteConnector(egressPolicy(config.remoteAllowPrivate));
     const queue = await BossQueue.start(
       { url, schema: config.jobsSchema, pollingSeconds: 0.5 },
       log.child({ component: "jobs" }),
@@ -199,7 +200,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           maxAttachmentBytes: config.emailAttachmentMaxBytes,
           publicUrl: config.publicUrl,
           linkDays: 7,
-          remote: { db: handle.db, box, egress },
+          remote: { db: handle.db, box, connect },
         },
         {
           concurrency: config.workers,
@@ -217,7 +218,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         store,
         queue,
         box,
-        egress,
+        connect,
         log: log.child({ component: "pull" }),
         settleMs: config.pullSettleMs,
       };

@@ -5,8 +5,9 @@
  * action_modifications. Actions changed once (the usual file) change in one statement; the rest row by row in
  * file order, since later rows see earlier ones' effect.
  */
-import { RowProblem } from "../pipeline/problems.js";
+
 import { type Column, id, integer, money, oneOf, rowValues, text } from "./columns.js";
+import { RowProblem } from "./problems.js";
 import { columnIndex, type InboundType, lineStager } from "./types.js";
 
 export const REASONS = [

@@ -3,8 +3,9 @@
  * replaces the connection's catalog in one transaction: listed items are inserted or updated, items it no
  * longer lists are marked removed (kept, with the time). Streams in constant memory whatever the size.
  */
-import { RowProblem } from "../pipeline/problems.js";
+
 import { type Column, currency, rowValues, text } from "./columns.js";
+import { RowProblem } from "./problems.js";
 import { columnIndex, type InboundType, lineStager } from "./types.js";
 
 const PRICE = /^(\d{1,12}(?:\.\d{1,2})?)(?:\s*([A-Za-z]{3}))?$/;

@@ -1,7 +1,7 @@
 /** Clicks: upserted by ClickId; conversions find their partner, campaign and ad through them. */
 import net from "node:net";
-import { RowProblem } from "../pipeline/problems.js";
 import { type Column, id, isoDate, rowValues, text } from "./columns.js";
+import { RowProblem } from "./problems.js";
 import { type InboundType, lineStager } from "./types.js";
 
 export const clickColumns: readonly Column[] = [

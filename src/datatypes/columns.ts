@@ -3,7 +3,7 @@
  * aliases, whether required, and a parser from the raw field to the value staged in PostgreSQL. Header
  * binding, row parsing, the errors file and the docs all derive from these declarations.
  */
-import { FileProblem, RowProblem } from "../pipeline/problems.js";
+import { FileProblem, RowProblem } from "./problems.js";
 
 export interface Column {
   /** The name in files, e.g. `OrderId`. */

@@ -3,7 +3,7 @@
  * MediaId is the partner; a promo code gives its partner; the tracker's payout rule (or the partner's own rule
  * on it) gives the payout; the action starts PENDING, locked `lock_days` after the event.
  */
-import { RowProblem } from "../pipeline/problems.js";
+
 import {
   type Binding,
   type Column,
@@ -18,6 +18,7 @@ import {
   rowValues,
   text,
 } from "./columns.js";
+import { RowProblem } from "./problems.js";
 import { columnIndex, type InboundType, rowError, type StagedRow } from "./types.js";
 
 /** Events older than this many days are refused; with MediaId, the longer window. */

@@ -5,10 +5,10 @@
 import { type Kysely, sql } from "kysely";
 import { isId, newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
-import type { JobQueue } from "../pipeline/jobs.js";
 import type { Actor } from "./actor.js";
 import { audit } from "./audit.js";
 import { DomainError, invalid, notFound } from "./errors.js";
+import type { GenerationQueue } from "./jobs.js";
 
 /** "Run now" asked again for the same period within this many seconds, its run still pending, gives that run. */
 export const SAME_RUN_SECONDS = 10;
@@ -46,7 +46,7 @@ async function outboundConnection(db: Kysely<Database>, actor: Actor, connection
  */
 export async function runNow(
   db: Kysely<Database>,
-  queue: JobQueue,
+  queue: GenerationQueue,
   actor: Actor,
   connectionId: string,
   period: { from?: Date | undefined; to?: Date | undefined },

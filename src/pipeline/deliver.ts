@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Mailer } from "./mailer.js";
-import { connectRemote, type PullDetails, type RemoteAccess } from "./pull.js";
+import { connectRemote, type PullDetails, type RemoteAccess } from "./remote.js";
 import { type FileStore, objectStream } from "./store.js";
 
 export interface DeliverDeps {

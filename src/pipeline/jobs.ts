@@ -5,6 +5,7 @@
  */
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
+import type { GenerationQueue, PullQueue } from "../domain/jobs.js";
 
 /** Processing of one inbound Transfer. */
 export const PROCESS_QUEUE = "process-transfer";
@@ -53,17 +54,12 @@ export interface QueuedJob<T> {
   retryLimit: number;
 }
 
-export interface JobQueue {
+/** Every queue's door (generation and pull ones are the domain's, domain/jobs.ts). */
+export interface JobQueue extends GenerationQueue, PullQueue {
   /** Adds a processing job as part of `trx`. */
   enqueueProcessing(trx: Kysely<Database>, job: ProcessJob): Promise<void>;
-  /** Adds a generation job as part of `trx`. */
-  enqueueGeneration(trx: Kysely<Database>, job: GenerateJob): Promise<void>;
-  /** Adds a pull job as part of `trx`. */
-  enqueuePull(trx: Kysely<Database>, job: PullJob): Promise<void>;
   /** Adds a delivery job as part of the transaction open on `client`. */
   enqueueDelivery(client: SqlClient, job: DeliverJob): Promise<void>;
-  /** Tells this process's workers that work may be waiting (after a commit), instead of waiting for a poll. */
-  wake(): void;
 }
 
 /** What a process that runs jobs needs from the queue. */

@@ -28,3 +28,12 @@ export function isReservedName(name: string): boolean {
 export function isTemporaryName(name: string): boolean {
   return /\.(part|tmp|filepart|partial)$/i.test(name) || /^\.in\./.test(name);
 }
+
+/** Whether a file name matches a glob (`*` any run of characters, `?` one), without case. */
+export function matchesPattern(pattern: string, name: string): boolean {
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${re}$`, "i").test(name);
+}

@@ -9,12 +9,12 @@ import { Readable } from "node:stream";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { inboundType } from "../datatypes/index.js";
+import { FileProblem } from "../datatypes/problems.js";
 import type { Context, InboundType } from "../datatypes/types.js";
 import { newId } from "../db/ids.js";
 import { writeErrors } from "./errors-file.js";
 import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
-import { FileProblem } from "./problems.js";
 import { resultNames, type Summary, writeObject } from "./results.js";
 import { type FileAccess, type ProcessLimits, stage } from "./stage.js";
 

@@ -11,8 +11,8 @@
 import { type Kysely, sql } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
+import { scheduleDuePulls } from "../domain/pulls.js";
 import type { JobQueue } from "./jobs.js";
-import { scheduleDuePulls } from "./pull.js";
 
 export interface Schedule {
   frequency:

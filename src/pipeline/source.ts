@@ -4,7 +4,7 @@
  * or a `.csv` with pipes both work, and a semicolon file gets one clear error instead of a wall of row errors.
  */
 import { type Column, normaliseName } from "../datatypes/columns.js";
-import { FileProblem } from "./problems.js";
+import { FileProblem } from "../datatypes/problems.js";
 import { type RecordEvent, RecordReader } from "./records.js";
 
 export interface Source {

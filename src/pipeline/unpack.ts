@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import yauzl from "yauzl";
-import { FileProblem } from "./problems.js";
+import { FileProblem } from "../datatypes/problems.js";
 import { type ObjectReader, objectStream } from "./store.js";
 
 export interface UnpackLimits {

@@ -5,7 +5,7 @@
  */
 import { SaxesParser } from "saxes";
 import { type Column, normaliseName } from "../datatypes/columns.js";
-import { FileProblem } from "./problems.js";
+import { FileProblem } from "../datatypes/problems.js";
 import type { RecordEvent } from "./records.js";
 import type { Source } from "./source.js";
 

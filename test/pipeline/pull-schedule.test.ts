@@ -4,7 +4,7 @@
  * many processes tick; a running pull whose process stopped (no heartbeat) is failed so the next can start.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { scheduleDuePulls } from "../../src/pipeline/pull.js";
+import { scheduleDuePulls } from "../../src/domain/pulls.js";
 import { useTestApi } from "../helpers/api.js";
 
 const api = useTestApi();

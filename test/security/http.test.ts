@@ -5,10 +5,10 @@
 import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LoginGuard } from "../../src/domain/login-guard.js";
 import { secretBox } from "../../src/domain/secretbox.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/http/metrics.js";
-import { LoginGuard } from "../../src/protocols/guard.js";
 import { TEST_GUARD, useTestApi } from "../helpers/api.js";
 
 const api = useTestApi();

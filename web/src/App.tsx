@@ -8,13 +8,9 @@ import { Credentials } from "./pages/Credentials";
 import { Security } from "./pages/Security";
 import { SignIn } from "./pages/SignIn";
 import { Wizard } from "./pages/Wizard";
+import { ACCOUNT, CONNECTIONS, CREDENTIALS, SECURITY } from "./paths";
 import { Link, match, navigate, usePath } from "./router";
 import { Loading, Notice } from "./ui";
-
-export const CONNECTIONS = "/settings/technical/connections";
-export const CREDENTIALS = "/settings/technical/credentials";
-export const SECURITY = "/settings/technical/security";
-export const ACCOUNT = "/settings/account";
 
 function Redirect(props: { to: string }) {
   useEffect(() => navigate(props.to, true), [props.to]);

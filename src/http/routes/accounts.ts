@@ -13,8 +13,8 @@ import {
   setStorageQuota,
 } from "../../domain/accounts.js";
 import { DEFAULT_RETENTION } from "../../domain/connections.js";
-import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
+import type { ApiDeps } from "../deps.js";
 import {
   Account,
   AccountBody,

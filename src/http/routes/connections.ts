@@ -11,10 +11,10 @@ import {
   setConnectionStatus,
   updateConnection,
 } from "../../domain/connections.js";
+import { acceptHostKey, listPulls, pullNow } from "../../domain/pulls.js";
 import { listRuns, runNow, SAME_RUN_SECONDS } from "../../domain/runs.js";
-import { acceptHostKey, listPulls, pullNow } from "../../pipeline/pull.js";
-import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
+import type { ApiDeps } from "../deps.js";
 import {
   AuditEvent,
   AuditQuery,

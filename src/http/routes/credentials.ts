@@ -11,8 +11,8 @@ import {
 } from "../../domain/credentials.js";
 import { invalid } from "../../domain/errors.js";
 import { parsePublicKey } from "../../domain/keys.js";
-import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
+import type { ApiDeps } from "../deps.js";
 import {
   AuditEvent,
   AuditQuery,

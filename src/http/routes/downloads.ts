@@ -6,7 +6,7 @@ import { notFound } from "../../domain/errors.js";
 import { countDownload } from "../../domain/transfers.js";
 import { tokenHash } from "../../pipeline/deliver.js";
 import { objectStream } from "../../pipeline/store.js";
-import type { ApiDeps } from "../app.js";
+import type { ApiDeps } from "../deps.js";
 import { ErrorBody } from "../schemas.js";
 
 /** How long a presigned URL a download link redirects to works: enough to start the download, no more. */

@@ -14,8 +14,8 @@ import {
   setPartnerPayout,
   updateTracker,
 } from "../../domain/programs.js";
-import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
+import type { ApiDeps } from "../deps.js";
 import {
   Action,
   ActionDetail,

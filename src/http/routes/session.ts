@@ -9,6 +9,7 @@ import { z } from "zod";
 import { findAccount } from "../../domain/accounts.js";
 import type { Actor } from "../../domain/actor.js";
 import { DomainError } from "../../domain/errors.js";
+import type { LoginGuard } from "../../domain/login-guard.js";
 import {
   changePassword,
   createUser,
@@ -19,9 +20,8 @@ import {
   signOut,
   signOutEverywhere,
 } from "../../domain/users.js";
-import type { LoginGuard } from "../../protocols/guard.js";
-import type { ApiDeps } from "../app.js";
 import { actorOf, SESSION_COOKIE } from "../auth.js";
+import type { ApiDeps } from "../deps.js";
 import {
   CreatedUser,
   ErrorBody,

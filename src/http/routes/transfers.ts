@@ -14,8 +14,8 @@ import {
 import { isTemporaryName, refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
 import { objectStream } from "../../pipeline/store.js";
-import type { ApiDeps } from "../app.js";
 import { actorOf } from "../auth.js";
+import type { ApiDeps } from "../deps.js";
 import {
   DayActivity,
   ErrorBody,

@@ -48,12 +48,3 @@ export function senderAllowed(mailbox: Mailbox, sender: string | null): boolean 
     (sender !== null && mailbox.allowedSenders.includes(sender.toLowerCase()))
   );
 }
-
-/** Whether a file name matches a glob (`*` any run of characters, `?` one), without case. */
-export function matchesPattern(pattern: string, name: string): boolean {
-  const re = pattern
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, ".*")
-    .replace(/\?/g, ".");
-  return new RegExp(`^${re}$`, "i").test(name);
-}

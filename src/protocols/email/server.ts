@@ -11,12 +11,12 @@ import { MailParser } from "mailparser";
 import type { Logger } from "pino";
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from "smtp-server";
 import { isQuotaExceeded, storageFull } from "../../domain/quota.js";
-import { refuseName } from "../../pipeline/names.js";
+import { matchesPattern, refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
 import type { StoredObject } from "../../pipeline/store.js";
 import { type Admission, type PreAuth, plainIp } from "../admission.js";
 import type { VfsDeps } from "../vfs.js";
-import { findMailbox, type Mailbox, matchesPattern, senderAllowed } from "./mailboxes.js";
+import { findMailbox, type Mailbox, senderAllowed } from "./mailboxes.js";
 import { type SenderCheck, senderResolver, verifySender } from "./sender-auth.js";
 
 export interface SmtpOptions {

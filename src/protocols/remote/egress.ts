@@ -10,7 +10,7 @@
  */
 import { lookup } from "node:dns/promises";
 import net from "node:net";
-import { RemoteError } from "./session.js";
+import { RemoteError } from "../../pipeline/remote.js";
 
 export interface Egress {
   /** Whether Ferry may connect to this IP address. */

@@ -9,7 +9,8 @@ import net from "node:net";
 import { Writable } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { Client, FTPError } from "basic-ftp";
-import { NETWORK_CODES, RemoteError, type RemoteFile, type RemoteSession } from "./session.js";
+import { RemoteError, type RemoteFile, type RemoteSession } from "../../pipeline/remote.js";
+import { NETWORK_CODES } from "./network.js";
 
 export interface FtpLogin {
   /** Address (or name) connected to. */

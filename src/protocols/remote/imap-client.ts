@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { ImapFlow, type MessageStructureObject } from "imapflow";
-import { NETWORK_CODES, RemoteError, type RemoteFile, type RemoteSession } from "./session.js";
+import { RemoteError, type RemoteFile, type RemoteSession } from "../../pipeline/remote.js";
+import { NETWORK_CODES } from "./network.js";
 
 export const TAKEN_KEYWORD = "$FerryTaken";
 

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import ssh2, { type SFTPWrapper } from "ssh2";
-import { NETWORK_CODES, RemoteError, type RemoteSession } from "./session.js";
+import { RemoteError, type RemoteSession } from "../../pipeline/remote.js";
+import { NETWORK_CODES } from "./network.js";
 
 export type SftpSession = RemoteSession;
 

@@ -2,8 +2,8 @@
 import net, { type AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import ssh2, { type Connection } from "ssh2";
+import type { LoginGuard, SessionSlot } from "../../domain/login-guard.js";
 import type { Admission, PreAuth } from "../admission.js";
-import type { LoginGuard, SessionSlot } from "../guard.js";
 import { loginSucceeded, passwordLogin, publicKeyCandidate } from "../logins.js";
 import { carryClient, type ProxySources, takeProxyHeader } from "../proxy-protocol.js";
 import { type Login, type VfsDeps, VirtualFs } from "../vfs.js";

@@ -3,7 +3,6 @@
  * history of transfers with downloads and a readable view of row errors.
  */
 import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
-import { CONNECTIONS } from "../App";
 import {
   ApiError,
   all,
@@ -28,6 +27,7 @@ import {
   REPORTS,
   when,
 } from "../labels";
+import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
 import { ActivityBadge, Copyable, Loading, Notice, SelectField, StatusBadge, TextField } from "../ui";
 import { ActivityChart, type DayActivity } from "./ActivityChart";

@@ -1,8 +1,8 @@
 /** Settings → Technical → Connections: every connection with its latest activity, filters, and Create. */
 import { useEffect, useMemo, useState } from "react";
-import { CONNECTIONS } from "../App";
 import { all, type Connection } from "../api";
 import { ACTIVITY, DATA_TYPES, METHODS, when } from "../labels";
+import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
 import { ActivityBadge, Loading, Notice, SelectField } from "../ui";
 

@@ -1,8 +1,8 @@
 /** Credentials: list, create, reset password (shown once), replace key, rename. */
 import { useCallback, useEffect, useState } from "react";
-import { CONNECTIONS } from "../App";
 import { all, api, type Credential } from "../api";
 import { when } from "../labels";
+import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
 import { Loading, Notice } from "../ui";
 import { CredentialForm, type NewCredential, SecretOnce } from "./CredentialForm";

@@ -3,7 +3,6 @@
  * address and next steps. All choices live in one state, so going Back loses nothing.
  */
 import { useEffect, useState } from "react";
-import { CONNECTIONS, CREDENTIALS } from "../App";
 import { ApiError, all, api, type Connection, type Credential, type Direction, type Session } from "../api";
 import {
   DATA_TYPES,
@@ -18,6 +17,7 @@ import {
   REPORTS,
   WEEKDAYS,
 } from "../labels";
+import { CONNECTIONS, CREDENTIALS } from "../paths";
 import { Link } from "../router";
 import { Checkbox, Copyable, Notice, SelectField, TextField } from "../ui";
 import { CredentialForm, type NewCredential, PublicKeyField, SecretOnce } from "./CredentialForm";

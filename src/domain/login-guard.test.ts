@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { useTestDb } from "../../test/helpers/db.js";
-import { LoginGuard } from "./guard.js";
+import { LoginGuard } from "./login-guard.js";
 
 const db = useTestDb();
 

@@ -1,0 +1,5 @@
+/** The UI's places: the shell routes them (App.tsx), pages link to them. */
+export const CONNECTIONS = "/settings/technical/connections";
+export const CREDENTIALS = "/settings/technical/credentials";
+export const SECURITY = "/settings/technical/security";
+export const ACCOUNT = "/settings/account";
