@@ -5,6 +5,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
+import { parse as parseDisposition } from "content-disposition";
 import { action, allPages, client, type Obj } from "./helpers.js";
 import { printObject, printTable } from "./output.js";
 
@@ -92,9 +93,10 @@ export function registerTransferCommands(program: Command): void {
             ? "results/errors"
             : "content";
       const response = await api.download(`/api/v1/transfers/${encodeURIComponent(id)}/${which}`);
-      const disposition = response.headers.get("content-disposition") ?? "";
-      const name = /filename\*=UTF-8''([^;]+)/.exec(disposition)?.[1];
-      const output = (o.output as string | undefined) ?? (name ? decodeURIComponent(name) : id);
+      const disposition = response.headers.get("content-disposition");
+      // Only a name, never a path: the server's word does not choose where the file is written.
+      const name = disposition ? path.basename(parseDisposition(disposition).parameters.filename ?? "") : "";
+      const output = (o.output as string | undefined) ?? (name && name !== ".." ? name : id);
       const body = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
       if (output === "-") await pipeline(body, process.stdout);
       else {

@@ -1,9 +1,10 @@
 /** The errors file of a processed file: `Line`, the original fields, `ErrorType`, `ErrorMessage`. */
 import { Readable } from "node:stream";
+import { stringify } from "csv-stringify/sync";
 import type pg from "pg";
 import type { Binding } from "../datatypes/columns.js";
 import type { InboundType } from "../datatypes/types.js";
-import { csvLine, escapeFormula, writeObject } from "./results.js";
+import { writeObject } from "./results.js";
 import type { Source } from "./source.js";
 import { type FileAccess, openSource, type StoredFile } from "./stage.js";
 
@@ -28,6 +29,14 @@ export async function writeErrors(
   }
 }
 
+/**
+ * RFC 4180 with CRLF, a batch of rows at a time. The file's own header and values go back to the customer, who
+ * opens it in a spreadsheet: a cell that would run as a formula (= + - @, a tab or CR first, or their
+ * full-width forms) gets a leading apostrophe (OWASP's advice on CSV injection), which spreadsheets show as
+ * text. Line numbers are numbers, never escaped.
+ */
+const CSV = { record_delimiter: "\r\n", escape_formulas: true } as const;
+
 async function writeErrorLines(
   deps: FileAccess,
   client: pg.PoolClient,
@@ -51,10 +60,9 @@ async function writeErrorLines(
   };
   await nextPage();
   async function* lines(): AsyncGenerator<string> {
-    // The file's own header and values go back to the customer, who opens it in a spreadsheet.
-    yield csvLine(["Line", ...binding.header.map(escapeFormula), "ErrorType", "ErrorMessage"]);
+    yield stringify([["Line", ...binding.header, "ErrorType", "ErrorMessage"]], CSV);
     for await (const batch of source.batches) {
-      const out: string[] = [];
+      const out: (string | number)[][] = [];
       for (const e of batch) {
         while (page.length && at < page.length && page[at]!.last_line < e.line) {
           at++;
@@ -68,11 +76,9 @@ async function writeErrorLines(
           return i === undefined || i === -1 ? "" : (fields[i] ?? "").trim();
         };
         const message = err.error_message ?? type.messages[err.error_type]?.(field) ?? err.error_type;
-        out.push(
-          csvLine([String(e.line), ...fields.map(escapeFormula), err.error_type, escapeFormula(message)]),
-        );
+        out.push([e.line, ...fields, err.error_type, message]);
       }
-      if (out.length) yield out.join("");
+      if (out.length) yield stringify(out, CSV);
     }
   }
   return writeObject(deps.store, Readable.from(lines()));

@@ -37,20 +37,6 @@ export function resultNames(fileName: string): { receipt: string; summary: strin
   return { receipt: `receipt_${stem}.txt`, summary: `${stem}_summary.json`, errors: `${stem}_errors.csv` };
 }
 
-/**
- * A customer's value made safe for a spreadsheet (OWASP's CSV injection advice, as csv-stringify's
- * escape_formulas): a cell starting with = + - @ or a tab or carriage return would be run as a formula by
- * Excel or LibreOffice, so it gets a leading apostrophe, which they show as text.
- */
-export function escapeFormula(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-}
-
-/** One CSV line (RFC 4180): fields quoted when they hold a comma, quote or line break. */
-export function csvLine(fields: readonly string[]): string {
-  return `${fields.map((f) => (/[",\r\n]/.test(f) ? `"${f.replace(/"/g, '""')}"` : f)).join(",")}\r\n`;
-}
-
 /** Streams text or bytes into a new store object; returns its key and size. */
 export async function writeObject(
   store: FileStore,

@@ -3,8 +3,10 @@
  * storage — multipart uploads streamed while written, a cut upload aborted (no parts left), abandoned ones
  * swept, the reorder window's bounds.
  */
+
 import { createHash, randomBytes } from "node:crypto";
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { parse as parseDisposition } from "content-disposition";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startS3, type TestS3 } from "../../test/helpers/s3.js";
 import { storeContract } from "../../test/helpers/store-contract.js";
@@ -85,12 +87,13 @@ describe("the S3 store", () => {
     const upload = await store.create();
     await upload.write(data, 0);
     const { key } = await upload.commit();
-    const url = await store.presign!(key, "report 2026-12-01.csv", 60);
+    const url = await store.presign!(key, "rapport café 2026-12-01.csv", 60);
     const res = await fetch(url);
     expect(res.status).toBe(200);
-    expect(res.headers.get("content-disposition")).toBe(
-      "attachment; filename*=UTF-8''report%202026-12-01.csv",
-    );
+    // The name as the browser will save it, accents and all (RFC 8187's filename*, an ASCII fallback).
+    const disposition = res.headers.get("content-disposition") ?? "";
+    expect(parseDisposition(disposition).parameters.filename).toBe("rapport café 2026-12-01.csv");
+    expect(disposition).toContain('filename="rapport caf? 2026-12-01.csv"');
     expect(Buffer.from(await res.arrayBuffer()).equals(data)).toBe(true);
     const tampered = url.replace(/(X-Amz-Signature=)([0-9a-f])/, (_, p, c) => `${p}${c === "0" ? "1" : "0"}`);
     expect((await fetch(tampered)).status).toBe(403);

@@ -20,6 +20,7 @@
  * Ceph RGW 16 refuses the SDK's default request checksums on streamed bodies (411, aws-chunked trailers):
  * checksums are computed only when an operation requires them; Ferry keeps its own SHA-256.
  */
+
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import {
@@ -36,6 +37,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { create as contentDisposition } from "content-disposition";
 import { keyAt, newId } from "../db/ids.js";
 import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
 
@@ -141,7 +143,7 @@ export function s3Store(options: S3StoreOptions, client: S3Client = s3Client(opt
         new GetObjectCommand({
           Bucket: bucket,
           Key: name(key),
-          ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+          ResponseContentDisposition: contentDisposition(fileName),
           ResponseContentType: "application/octet-stream",
         }),
         { expiresIn: seconds },

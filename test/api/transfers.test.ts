@@ -97,7 +97,7 @@ describe("transfers", () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.body).toBe("OrderId\n2\n");
-    expect(res.headers["content-disposition"]).toBe(`attachment; filename="b.csv"; filename*=UTF-8''b.csv`);
+    expect(res.headers["content-disposition"]).toBe("attachment; filename=b.csv");
     expect(res.headers["x-content-sha256"]).toBe(createHash("sha256").update("OrderId\n2\n").digest("hex"));
     const audit = await api.current.db.db
       .selectFrom("audit_events")
@@ -130,5 +130,18 @@ describe("transfers", () => {
     ]) {
       expect((await api.current.call(other.token, "GET", url)).status).toBe(404);
     }
+  });
+
+  it("are downloaded under their own name, accents and spaces included (RFC 6266/8187)", async () => {
+    const { transferId } = await receive("ventes été 2026.csv", "OrderId\n3\n");
+    const res = await api.current.app.inject({
+      method: "GET",
+      url: `/api/v1/transfers/${transferId}/content`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-disposition"]).toBe(
+      `attachment; filename="ventes ?t? 2026.csv"; filename*=UTF-8''ventes%20%C3%A9t%C3%A9%202026.csv`,
+    );
   });
 });

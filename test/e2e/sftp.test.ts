@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -169,6 +169,11 @@ describe("SFTP with OpenSSH's sftp and scp", () => {
     expect(dl.code).toBe(0);
     expect(sha256(await readFile(out))).toBe(t.sha256);
     expect((await runCli(["transfers", "download", t.id, "-o", out], env)).stderr).toMatch(/EEXIST|exists/);
+    // Without -o: saved under the file's own name (from Content-Disposition), in the current directory.
+    const here = path.join(dir, "cli-cwd");
+    await mkdir(here);
+    expect((await runCli(["transfers", "download", t.id], env, { cwd: here })).code).toBe(0);
+    expect(sha256(await readFile(path.join(here, "orders.csv")))).toBe(t.sha256);
     expect((await runCli(["transfers", "show", t.id], env)).stdout).toMatch(/sha256:\s+[0-9a-f]{64}/);
   });
 

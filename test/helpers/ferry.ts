@@ -107,13 +107,17 @@ export interface CliResult {
 }
 
 /** Runs `ferry <args>` to completion. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string } = {},
+): Promise<CliResult> {
   checkBuilt();
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [CLI, ...args],
-      { env: childEnv(env), timeout: 60_000 },
+      { env: childEnv(env), timeout: 60_000, cwd: options.cwd },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
         resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) });

@@ -117,12 +117,14 @@ describe("conversions", () => {
       "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount",
       `${p.campaignId},${p.percentTracker},${daysAgo(1)},"=HYPERLINK(""http://evil.example"",""x"")",clk-2,+1+1`,
       `${p.campaignId},${p.percentTracker},${daysAgo(1)},@SUM(A1),clk-2,-2+3`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},\uFF1DSUM(A1),clk-2,\tx`,
     ].join("\n");
     const { errors } = await run("conversions", "formulas.csv", file);
     const rows = csvRows(errors);
     expect(rows.map((r) => [r[4], r[6]])).toEqual([
       ['\'=HYPERLINK("http://evil.example","x")', "'+1+1"],
       ["'@SUM(A1)", "'-2+3"],
+      ["'\uFF1DSUM(A1)", "'\tx"],
     ]);
   });
 

@@ -1,4 +1,5 @@
 /** /downloads/{token}: time-limited links to generated files sent by email; the token is the only key. */
+import { create as contentDisposition } from "content-disposition";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { audit } from "../../domain/audit.js";
@@ -62,7 +63,7 @@ export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         return reply
           .header("content-type", "application/octet-stream")
           .header("content-length", reader.size)
-          .header("content-disposition", `attachment; filename*=UTF-8''${encodeURIComponent(link.file_name)}`)
+          .header("content-disposition", contentDisposition(link.file_name))
           .send(objectStream(reader) as never);
       },
     );

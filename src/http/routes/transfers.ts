@@ -1,4 +1,5 @@
 /** Transfers: a connection's file history, one transfer, and its original and result files. */
+import { create as contentDisposition } from "content-disposition";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { audit } from "../../domain/audit.js";
@@ -33,12 +34,6 @@ const CONTENT_TYPES = {
   summary: "application/json; charset=utf-8",
   errors: "text/csv; charset=utf-8",
 } as const;
-
-/** A Content-Disposition that survives any file name (RFC 6266 with RFC 5987 filename*). */
-function attachment(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
 
 export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
@@ -188,7 +183,7 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           reply
             .header("content-type", CONTENT_TYPES[which])
             .header("content-length", reader.size)
-            .header("content-disposition", attachment(file.fileName));
+            .header("content-disposition", contentDisposition(file.fileName));
           if (which === "content") reply.header("x-content-sha256", file.transfer.sha256);
           return reply.send(objectStream(reader) as never);
         },
