@@ -239,7 +239,7 @@ describe("SFTP with OpenSSH's sftp and scp", () => {
   });
 
   it("keeps every byte of parallel sessions over each cipher, re-keying every MiB", async () => {
-    // AES-GCM sessions read into one shared buffer once their SFTP session starts (ssh2-fixes.ts): parallel
+    // AES-GCM sessions read into one shared buffer once their SFTP session starts (sftp/ssh2/reads.ts): parallel
     // uploads and re-key exchanges (new deciphers mid-stream) are where a kept view of a read would show.
     const ciphers = [
       "aes128-gcm@openssh.com",

@@ -13,7 +13,9 @@ import { DISCONNECT, disconnectWith, offerNoSha1HostKey } from "./ssh2-protocol.
 /** SSH session channels per connection, as OpenSSH's MaxSessions (10): one connection may not open thousands. */
 export const MAX_CHANNELS_PER_CONNECTION = 10;
 
-import { adoptSocket, installSsh2Fixes, markServerConnection, shareReads } from "./ssh2-fixes.js";
+import { installSsh2Fixes, markServerConnection } from "./ssh2/index.js";
+import { SSH2_VERSION } from "./ssh2/internals.js";
+import { adoptSocket, shareReads } from "./ssh2/reads.js";
 
 /**
  * Modern algorithms only: no SHA-1 (kex, MACs, ssh-rsa signatures), no CBC, no 3DES. Orders follow OpenSSH's
@@ -68,7 +70,18 @@ export async function startSftpServer(
   options: SftpServerOptions,
   log: Logger,
 ): Promise<RunningServer> {
-  installSsh2Fixes();
+  const fixes = installSsh2Fixes();
+  if (!fixes.applied)
+    log.warn(
+      { ssh2: fixes.version, expected: SSH2_VERSION },
+      "ssh2 is not the release Ferry's SFTP fixes follow: running on ssh2's own code paths (more garbage per transfer)",
+    );
+  else if (!fixes.fastPath)
+    log.warn(
+      { ssh2: fixes.version },
+      "ssh2's OpenSSL binding is missing (its install script did not run): SFTP runs without the fast path",
+    );
+  else log.debug({ ssh2: fixes.version }, "ssh2 fixes applied, fast path on");
   const clients = new Set<Connection>();
   /** Admitted connections by "ip|port", until they log in or close. */
   const waiting = new Map<string, PreAuth>();
@@ -87,7 +100,7 @@ export async function startSftpServer(
   server.on("error", (err: Error) => log.error({ err }, "sftp server error"));
   // Ferry owns the TCP listener to set TCP_NODELAY: SFTP answers each 32 KiB write with a tiny status packet,
   // and Nagle's algorithm held those back behind delayed ACKs (uploads ran at ~60 MB/s with the server idle).
-  // It also chooses the buffers sockets read into (ssh2-fixes.ts): paused on accept, taken over there.
+  // It also chooses the buffers sockets read into (ssh2/reads.ts): paused on accept, taken over there.
   const listener = net.createServer(
     { noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000, pauseOnConnect: true },
     (accepted) =>

@@ -2,13 +2,22 @@ import { createHash, randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import net from "node:net";
 import { describe, expect, it } from "vitest";
-import { adoptSocket, installSsh2Fixes, markCipher, markDecipher, releaseRead } from "./ssh2-fixes.js";
+import { markDecipher } from "./decipher.js";
+import { installSsh2Fixes } from "./index.js";
+import { markCipher } from "./packets.js";
+import { adoptSocket, releaseRead } from "./reads.js";
 
 const require = createRequire(import.meta.url);
 const { SFTP } = require("ssh2/lib/protocol/SFTP.js") as { SFTP: any };
 const { createCipher, createDecipher, CIPHER_INFO } = require("ssh2/lib/protocol/crypto.js") as any;
 
-installSsh2Fixes();
+const fixes = installSsh2Fixes();
+
+describe("the ssh2 fixes", () => {
+  it("apply to the installed ssh2, with its OpenSSL binding (the fast path: its install script ran)", () => {
+    expect(fixes).toEqual({ version: "1.17.0", applied: true, fastPath: true });
+  });
+});
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
