@@ -3,8 +3,8 @@
  * session caps — each also across two guards on one database, as two Ferry nodes are.
  */
 import { describe, expect, it } from "vitest";
-import { useTestDb } from "../../test/helpers/db.js";
-import { LoginGuard } from "./login-guard.js";
+import { LoginGuard } from "../../src/domain/login-guard.js";
+import { useTestDb } from "../helpers/db.js";
 
 const db = useTestDb();
 

@@ -8,10 +8,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { parse as parseDisposition } from "content-disposition";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startS3, type TestS3 } from "../../test/helpers/s3.js";
-import { storeContract } from "../../test/helpers/store-contract.js";
-import type { FileStore } from "../pipeline/store.js";
-import { PART_BYTES, PartPool, parseS3Url, s3Client, s3Store, WINDOW_BYTES } from "./s3.js";
+import type { FileStore } from "../../src/pipeline/store.js";
+import { PART_BYTES, PartPool, parseS3Url, s3Client, s3Store, WINDOW_BYTES } from "../../src/store/s3.js";
+import { startS3, type TestS3 } from "../helpers/s3.js";
+import { storeContract } from "../helpers/store-contract.js";
 
 let s3: TestS3;
 let store: FileStore;
