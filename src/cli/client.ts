@@ -1,4 +1,5 @@
 /** The CLI's client of the REST API: the CLI acts exactly as an API user would, with the same scoping. */
+import { messageOf } from "../thrown.js";
 
 /** An error answered by the API, or the API being unreachable. */
 export class ApiError extends Error {
@@ -43,7 +44,7 @@ export function apiClient(baseUrl: string, token: string | undefined): ApiClient
         ...(raw ? { body: raw.stream, duplex: "half" } : {}),
       } as RequestInit);
     } catch (err) {
-      const reason = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      const reason = (err as { cause?: { code?: string } }).cause?.code ?? messageOf(err);
       throw new ApiError(
         `Cannot reach Ferry at ${baseUrl} (${reason}); is it running? Set FERRY_URL or --url`,
         0,

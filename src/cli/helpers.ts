@@ -1,6 +1,8 @@
 /** What every API command shares: the client from global options, running an action, pages, arguments. */
+
 import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { messageOf } from "../thrown.js";
 import { type ApiClient, apiClient } from "./client.js";
 import { printJson } from "./output.js";
 
@@ -58,7 +60,7 @@ export function jsonArg(value: string): Obj {
       throw new Error("not an object");
     return parsed;
   } catch (err) {
-    throw new InvalidArgumentError(`must be a JSON object (${(err as Error).message})`);
+    throw new InvalidArgumentError(`must be a JSON object (${messageOf(err)})`);
   }
 }
 

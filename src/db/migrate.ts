@@ -1,7 +1,9 @@
 /** Applies the numbered SQL files in migrations/ in order, once each, safely from several processes at once. */
+
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import type pg from "pg";
+import { messageOf } from "../thrown.js";
 
 const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
 
@@ -76,7 +78,7 @@ export async function migrate(pool: pg.Pool): Promise<MigrationResult[]> {
           await client.query("COMMIT");
         } catch (err) {
           await client.query("ROLLBACK");
-          throw new Error(`Migration ${m.id}_${m.name} failed: ${(err as Error).message}`, { cause: err });
+          throw new Error(`Migration ${m.id}_${m.name} failed: ${messageOf(err)}`, { cause: err });
         }
         results.push({ id: m.id, name: m.name, status: "applied" });
       }

@@ -4,8 +4,10 @@
  * curve, sane RSA modulus) and kept in one canonical form: the SSH wire blob (RFC 4253 §6.6), whose SHA-256 is
  * the fingerprint OpenSSH shows.
  */
+
 import { createHash, createPublicKey, type KeyObject, type webcrypto } from "node:crypto";
 import ssh2 from "ssh2";
+import { messageOf } from "../thrown.js";
 
 type JsonWebKey = webcrypto.JsonWebKey;
 
@@ -50,7 +52,7 @@ export function parsePublicKey(input: string): ParseResult {
     if (text.startsWith("---- BEGIN SSH2 PUBLIC KEY ----")) return fromBlob(rfc4716Blob(text), undefined);
     return fromOpenSshLine(text);
   } catch (err) {
-    return fail(`could not be read: ${(err as Error).message.replace(/^error:\w+:/, "")}`);
+    return fail(`could not be read: ${messageOf(err).replace(/^error:\w+:/, "")}`);
   }
 }
 

@@ -4,9 +4,11 @@
  * uploaded to a pull connection's result folder. The Transfer becomes `delivered`; a failed send throws
  * and the job retries with back-off; the last failure is kept on the Transfer.
  */
+
 import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { messageOf } from "../thrown.js";
 import type { Mailer } from "./mailer.js";
 import { connectRemote, type PullDetails, type RemoteAccess } from "./remote.js";
 import { type FileStore, objectStream } from "./store.js";
@@ -72,7 +74,7 @@ export async function deliverByEmail(
   } catch (err) {
     await deps.pool.query("UPDATE transfers SET error = $2, updated_at = now() WHERE id = $1", [
       t.id,
-      `Delivery failed: ${(err as Error).message}`,
+      `Delivery failed: ${messageOf(err)}`,
     ]);
     throw err;
   }
@@ -180,7 +182,7 @@ export async function pushToServer(deps: DeliverDeps, transferId: string): Promi
   } catch (err) {
     await deps.pool.query("UPDATE transfers SET error = $2, updated_at = now() WHERE id = $1", [
       t.id,
-      `Delivery to your server failed: ${(err as Error).message}`,
+      `Delivery to your server failed: ${messageOf(err)}`,
     ]);
     throw err;
   }

@@ -5,6 +5,7 @@
  * and the job runs again from the start, so the data ends the same as after a clean run; a second process
  * cannot take the same Transfer while this one holds its lease (a session advisory lock).
  */
+
 import { Readable } from "node:stream";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -12,6 +13,7 @@ import { inboundType } from "../datatypes/index.js";
 import { FileProblem } from "../datatypes/problems.js";
 import type { Context, InboundType } from "../datatypes/types.js";
 import { newId } from "../db/ids.js";
+import { messageOf } from "../thrown.js";
 import { writeErrors } from "./errors-file.js";
 import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
@@ -258,7 +260,7 @@ async function applyOrResolveAgain(
     return applied;
   } catch (err) {
     if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-    log.info({ reason: (err as Error).message }, "a unique key objected; resolving again with every check");
+    log.info({ reason: messageOf(err) }, "a unique key objected; resolving again with every check");
     await client.query("ROLLBACK TO SAVEPOINT apply");
     await client.query("DROP TABLE resolved");
     await type.resolve(client, ctx, { trustUniqueKeys: false });

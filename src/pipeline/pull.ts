@@ -5,11 +5,13 @@
  * (path, size, mtime), recorded in the same transaction as its Transfer; with deleteAfterPull it is removed
  * only after that commit.
  */
+
 import { type Kysely, sql } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
 import { PULL_HEARTBEAT_MS, type Pull } from "../domain/pulls.js";
 import { checkRoom, isQuotaExceeded } from "../domain/quota.js";
+import { messageOf } from "../thrown.js";
 import type { JobQueue } from "./jobs.js";
 import { matchesPattern } from "./names.js";
 import { recordUpload } from "./receive.js";
@@ -102,7 +104,7 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
     deps.log.info({ pullId, connectionId: c.id, ...counts }, "pull done");
     return "succeeded";
   } catch (err) {
-    const e = err instanceof RemoteError ? err : new RemoteError("FAILED", (err as Error).message);
+    const e = err instanceof RemoteError ? err : new RemoteError("FAILED", messageOf(err));
     if (e.code === "HOST_KEY_MISMATCH" || e.code === "TLS_ERROR")
       seenHostKey = /presented (?:the certificate )?(\S+),/.exec(e.message)?.[1] ?? seenHostKey;
     await finish(db, pullId, "failed", counts, seenHostKey, e);

@@ -1,5 +1,7 @@
 /** The FileStore port: where the bytes of every transfer live, addressed by an immutable key. */
+
 import { Readable } from "node:stream";
+import { coerceError } from "../thrown.js";
 
 /** An object being written. Nothing is visible under a key until commit. */
 export interface Upload {
@@ -127,7 +129,7 @@ function chunkStream(
           this.push(null);
         }
       } catch (err) {
-        this.destroy(err as Error);
+        this.destroy(coerceError(err));
       }
     },
     destroy(err, callback) {

@@ -3,11 +3,13 @@
  * magic bytes, whatever the name says), refuses binaries, UTF-16 and invalid UTF-8 with one clear error, strips
  * a BOM, and stops archives that expand beyond reason (zip bombs).
  */
+
 import { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import yauzl from "yauzl";
 import { FileProblem } from "../datatypes/problems.js";
+import { coerceError, messageOf } from "../thrown.js";
 import { type ObjectReader, objectStream } from "./store.js";
 
 export interface UnpackLimits {
@@ -131,7 +133,7 @@ async function zipEntry(reader: ObjectReader, counted: { bytes: number }): Promi
             counted.bytes += chunk.length;
             this.push(chunk);
           } catch (err) {
-            this.destroy(err as Error);
+            this.destroy(coerceError(err));
           }
         },
       });
@@ -144,7 +146,7 @@ async function zipEntry(reader: ObjectReader, counted: { bytes: number }): Promi
       autoClose: false,
     });
   } catch (err) {
-    throw new FileProblem("BAD_ARCHIVE", `The zip archive cannot be read: ${(err as Error).message}`);
+    throw new FileProblem("BAD_ARCHIVE", `The zip archive cannot be read: ${messageOf(err)}`);
   }
   const files: yauzl.Entry[] = [];
   for (let entry = await nextEntry(zip); entry; entry = await nextEntry(zip)) {
@@ -167,7 +169,7 @@ async function zipEntry(reader: ObjectReader, counted: { bytes: number }): Promi
     return stream;
   } catch (err) {
     zip.close();
-    throw new FileProblem("BAD_ARCHIVE", `The zip archive cannot be read: ${(err as Error).message}`);
+    throw new FileProblem("BAD_ARCHIVE", `The zip archive cannot be read: ${messageOf(err)}`);
   }
 }
 

@@ -4,6 +4,7 @@
  * worker's connection drops (crash, kill -9, lost node). A job still "active" whose lease is free therefore has
  * no worker: it is failed at once, and pg-boss retries it — instead of waiting hours for the job's expiry.
  */
+import { messageOf } from "../thrown.js";
 import { type DeliverDeps, deliverByEmail, mailResults, pushToServer, uploadResults } from "./deliver.js";
 import { generateRun, runLeaseKey } from "./generate.js";
 import {
@@ -76,7 +77,7 @@ export async function startProcessing(
         { err, transferId, jobId: job.id, retry: job.retryCount },
         "processing failed; will retry",
       );
-      if (job.retryCount >= job.retryLimit) await giveUp(deps.pool, transferId, (err as Error).message);
+      if (job.retryCount >= job.retryLimit) await giveUp(deps.pool, transferId, messageOf(err));
       throw err;
     }
   });
@@ -89,7 +90,7 @@ export async function startProcessing(
       if (job.retryCount >= job.retryLimit) {
         await deps.pool.query(
           "UPDATE report_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'pending'",
-          [runId, (err as Error).message],
+          [runId, messageOf(err)],
         );
       }
       throw err;

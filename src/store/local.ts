@@ -11,12 +11,14 @@
  * page boundary. Small files, the first and the last partial MiB, scattered writes and file systems that refuse
  * O_DIRECT use ordinary buffered writes.
  */
+
 import { createHash } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { keyAt, newId } from "../db/ids.js";
 import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
+import { coerceError } from "../thrown.js";
 
 /** Pending bytes gathered before one write to disk. */
 const CHUNK = 1024 * 1024;
@@ -231,7 +233,7 @@ class LocalUpload implements Upload {
           this.syncing = Promise.all([this.syncing, this.fd.datasync().catch(() => {})]);
         }
       } catch (err) {
-        this.failed = err as Error;
+        this.failed = coerceError(err);
       } finally {
         this.inFlight -= CHUNK;
         giveBack(chunk);

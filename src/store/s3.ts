@@ -40,6 +40,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { create as contentDisposition } from "content-disposition";
 import { keyAt, newId } from "../db/ids.js";
 import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
+import { coerceError } from "../thrown.js";
 
 /** Part size of multipart uploads (S3's minimum is 5 MiB). */
 export const PART_BYTES = 8 * 1024 * 1024;
@@ -177,7 +178,7 @@ function notFound(err: unknown, key: string): Error {
   if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) {
     return Object.assign(new Error(`No such object: ${key}`), { code: "ENOENT" });
   }
-  return err as Error;
+  return coerceError(err);
 }
 
 /**

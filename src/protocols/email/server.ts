@@ -6,6 +6,7 @@
  * server's certificate; no AUTH: the address itself is the secret (it carries random characters), optionally
  * narrowed by an allowed-sender list.
  */
+
 import { PassThrough, type Readable } from "node:stream";
 import { MailParser } from "mailparser";
 import type { Logger } from "pino";
@@ -14,6 +15,7 @@ import { isQuotaExceeded, storageFull } from "../../domain/quota.js";
 import { matchesPattern, refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
 import type { StoredObject } from "../../pipeline/store.js";
+import { coerceError } from "../../thrown.js";
 import { type Admission, type PreAuth, plainIp } from "../admission.js";
 import type { VfsDeps } from "../vfs.js";
 import { findMailbox, type Mailbox, senderAllowed } from "./mailboxes.js";
@@ -265,7 +267,7 @@ async function receiveMessage(
     // The client went away mid-message (smtp-server destroys the stream) or the MIME cannot be parsed: the
     // attachments being stored would wait for their ends for ever, their uploads open. End them, and drop
     // whatever was already stored.
-    for (const content of reading) content.destroy(err as Error);
+    for (const content of reading) content.destroy(coerceError(err));
     checked?.destroy();
     await Promise.allSettled(work);
     await Promise.all(stored.map((s) => deps.store.remove(s.object.key)));

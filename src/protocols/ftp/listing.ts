@@ -4,7 +4,9 @@
  * come, waiting while the client reads slowly, so a folder of any size is listed in full in constant memory
  * (ftp-srv built the whole listing in memory first).
  */
+
 import type net from "node:net";
+import { messageOf } from "../../thrown.js";
 import type { FtpStat } from "./filesystem.js";
 import { facts } from "./mlsx.js";
 import { dataConnection, type FtpConnection, transferDone } from "./transfers.js";
@@ -80,7 +82,7 @@ async function listing(this: FtpConnection, args: { command?: { arg?: string | n
         return await this.reply(501, `Not a folder: ${path} (use MLST for a file)`);
       } else first = [stat];
     } catch (err) {
-      return await this.reply(550, (err as Error).message);
+      return await this.reply(550, messageOf(err));
     }
     await this.reply(150);
     try {
@@ -96,7 +98,7 @@ async function listing(this: FtpConnection, args: { command?: { arg?: string | n
       await pages?.return?.(undefined).catch(() => {});
       if (socket.destroyed) throw err; // the client went: 426 below
       socket.destroy();
-      return await this.reply(451, `Listing aborted: ${(err as Error).message}`);
+      return await this.reply(451, `Listing aborted: ${messageOf(err)}`);
     }
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
@@ -104,7 +106,7 @@ async function listing(this: FtpConnection, args: { command?: { arg?: string | n
     });
     return await this.reply(226, "Listing sent");
   } catch (err) {
-    return await this.reply(426, `Connection closed; listing aborted (${(err as Error).message})`);
+    return await this.reply(426, `Connection closed; listing aborted (${messageOf(err)})`);
   } finally {
     transferDone(this);
   }

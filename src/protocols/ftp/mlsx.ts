@@ -1,4 +1,5 @@
 /** MLST (RFC 3659): one entry's type, size and modification time (MLSD: listing.ts); MFMT sets the time. */
+import { messageOf } from "../../thrown.js";
 import type { FtpConnection } from "./transfers.js";
 
 /** RFC 3659 facts of one entry: type, size, modify (UTC, YYYYMMDDHHMMSS), then a space and the name. */
@@ -28,7 +29,7 @@ export function mlsxCommands() {
             "End",
           );
         } catch (err) {
-          return await this.reply(550, (err as Error).message);
+          return await this.reply(550, messageOf(err));
         }
       },
       syntax: "{{cmd}} [<path>]",
@@ -47,7 +48,7 @@ export function mlsxCommands() {
           await this.fs.setModified(path, mtime);
           return await this.reply(213, `Modify=${args.command!.arg!.split(" ")[0]}; ${path}`);
         } catch (err) {
-          return await this.reply(550, (err as Error).message);
+          return await this.reply(550, messageOf(err));
         }
       },
       syntax: "{{cmd}} YYYYMMDDHHMMSS <path>",

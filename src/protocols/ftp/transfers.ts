@@ -3,7 +3,9 @@
  * is kept only when its data connection ended in order (data-tls.ts tells a TLS close from a cut), and each
  * outcome gets the reply RFC 959 gives it (226, 426 for a cut connection, 550 for what the file system refused).
  */
+
 import type net from "node:net";
+import { messageOf } from "../../thrown.js";
 import { VfsError } from "../vfs.js";
 import { tcpOf, uploadEnd } from "./data-tls.js";
 
@@ -122,9 +124,9 @@ export async function store(
       await this.reply(426, "Connection closed; transfer aborted, the file was not kept");
     } else if (err instanceof VfsError && err.code === "QUOTA_EXCEEDED") {
       // RFC 959: "552 Requested file action aborted. Exceeded storage allocation."
-      await this.reply(552, (err as Error).message);
+      await this.reply(552, messageOf(err));
     } else {
-      await this.reply(550, (err as Error).message);
+      await this.reply(550, messageOf(err));
     }
   } finally {
     transferDone(this);
@@ -145,7 +147,7 @@ export async function retrieve(this: FtpConnection, args: { command?: { arg?: st
     try {
       opened = await this.fs.read(args.command?.arg ?? "", { start: this.restByteCount });
     } catch (err) {
-      return await this.reply(550, (err as Error).message);
+      return await this.reply(550, messageOf(err));
     } finally {
       this.restByteCount = 0;
     }
@@ -175,7 +177,7 @@ export async function retrieve(this: FtpConnection, args: { command?: { arg?: st
     await this.reply(226, clientPath);
   } catch (err) {
     if (err instanceof TransferAborted) await this.reply(426, "Connection closed; transfer aborted");
-    else await this.reply(551, (err as Error).message);
+    else await this.reply(551, messageOf(err));
   } finally {
     transferDone(this);
   }
