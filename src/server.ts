@@ -1,6 +1,3 @@
-/** Builds and starts the parts a Ferry process runs, by hand: database, migrations, bootstrap, HTTP API. */
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
@@ -8,21 +5,21 @@ import { type EmbeddedDb, startEmbeddedPostgres } from "./db/embedded.js";
 import { migrate } from "./db/migrate.js";
 import { type DbHandle, openDb } from "./db/pool.js";
 import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js";
-import { LoginGuard } from "./domain/login-guard.js";
+import { FAILURE_WINDOW_MS, LoginGuard } from "./domain/login-guard.js";
+import { loadMasterKey } from "./domain/master-key.js";
 import { secretBox } from "./domain/secretbox.js";
 import { checkMasterKey, sharedSecret } from "./domain/server-secrets.js";
-import { COMPACT_STORAGE_MS, compactStorage } from "./domain/storage.js";
+import { startStorageCompaction } from "./domain/storage.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
 import { lockDataDir } from "./lock.js";
-import { PULL_QUEUE, type PullJob } from "./pipeline/jobs.js";
-import { inAccountSlot } from "./pipeline/lease.js";
 import { noMailer } from "./pipeline/mailer.js";
-import { runPull } from "./pipeline/pull.js";
-import { expireAuditEvents, expireFiles } from "./pipeline/retention.js";
+import { startPullWorkers } from "./pipeline/pull.js";
+import { startRetention } from "./pipeline/retention.js";
 import { startScheduler } from "./pipeline/schedule.js";
 import { SWEEP_DEFAULTS, sweepStore } from "./pipeline/sweep.js";
-import { startProcessing } from "./pipeline/worker.js";
+import { MAX_UNPACK_RATIO } from "./pipeline/unpack.js";
+import { startProcessing, WORKER_TIMING } from "./pipeline/worker.js";
 import { Admission } from "./protocols/admission.js";
 import { smtpMailer } from "./protocols/email/mailer.js";
 import { SMTP_SESSION_MS, startSmtpServer } from "./protocols/email/server.js";
@@ -107,32 +104,6 @@ export async function openDatabase(
   return { handle: openDb(url), embedded, url };
 }
 
-/** The master key: from config, or generated once into the data directory (mode 0600). */
-async function masterKey(config: Config, log: Logger): Promise<Buffer> {
-  if (config.masterKey) return config.masterKey;
-  if (config.masterKeyFile) {
-    const key = Buffer.from((await readFile(config.masterKeyFile, "utf8")).trim(), "base64");
-    if (key.length !== 32)
-      throw new Error(`FERRY_MASTER_KEY_FILE ${config.masterKeyFile}: must hold 32 bytes, base64-encoded`);
-    return key;
-  }
-  const file = path.join(config.dataDir, "master.key");
-  try {
-    return Buffer.from((await readFile(file, "utf8")).trim(), "base64");
-  } catch {
-    await mkdir(config.dataDir, { recursive: true });
-    const key = randomBytes(32);
-    await writeFile(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
-    if (config.databaseUrl) {
-      log.warn(
-        { file },
-        "generated a master key in the data directory; set FERRY_MASTER_KEY on every Ferry process that shares this database",
-      );
-    }
-    return key;
-  }
-}
-
 /** Starts Ferry: database (embedded unless DATABASE_URL), migrations, first-start administrator, HTTP API. */
 export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
   // With the embedded PostgreSQL, the data directory is this process's alone (that PostgreSQL stops a
@@ -173,13 +144,13 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       exclusive && !config.s3 ? { ...SWEEP_DEFAULTS, uploadGraceMs: 0 } : SWEEP_DEFAULTS,
     );
     if (swept.uploads || swept.objects) log.info({ component: "sweep", ...swept }, "removed store leftovers");
-    const box = secretBox(await masterKey(config, log));
+    const box = secretBox(await loadMasterKey(config, log));
     // Every process on this database must hold the same master key: refused here, before anything is sealed.
     await checkMasterKey(handle.db, box);
     const shared = (name: string, make: () => Promise<string>) => sharedSecret(handle.db, box, name, make);
     const connect = remoteConnector(egressPolicy(config.remoteAllowPrivate));
     const queue = await BossQueue.start(
-      { url, schema: config.jobsSchema, pollingSeconds: 0.5 },
+      { url, schema: config.jobsSchema, pollingSeconds: WORKER_TIMING.pollingSeconds },
       log.child({ component: "jobs" }),
     );
     closers.push(() => queue.stop());
@@ -192,48 +163,38 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           log: log.child({ component: "process" }),
           limits: {
             maxLineChars: config.maxLineChars,
-            unpack: { maxUnpackedBytes: config.maxUnpackedBytes, maxRatio: 200 },
+            unpack: { maxUnpackedBytes: config.maxUnpackedBytes, maxRatio: MAX_UNPACK_RATIO },
           },
         },
         {
           mailer: config.smtpRelayUrl ? smtpMailer(config.smtpRelayUrl, config.mailFrom) : noMailer,
           maxAttachmentBytes: config.emailAttachmentMaxBytes,
           publicUrl: config.publicUrl,
-          linkDays: 7,
           remote: { db: handle.db, box, connect },
         },
         {
           concurrency: config.workers,
-          pollingSeconds: 0.5,
-          reapEveryMs: 5000,
-          graceSeconds: 10,
+          ...WORKER_TIMING,
           perAccount: config.processingPerAccount,
         },
       );
       closers.push(() => processing.stop());
     }
     if (config.roles.scheduler) {
-      const pullDeps = {
-        db: handle.db,
-        store,
+      await startPullWorkers(
         queue,
-        box,
-        connect,
-        log: log.child({ component: "pull" }),
-        settleMs: config.pullSettleMs,
-      };
-      await queue.work<PullJob>(PULL_QUEUE, config.pullWorkers, 0.5, async (job) => {
-        const pull = () => runPull(pullDeps, job.data.pullId);
-        if (config.pullsPerAccount === 0) return void (await pull());
-        const slot = await inAccountSlot(
-          handle.pool,
-          { table: "pulls", id: job.data.pullId },
-          config.pullsPerAccount,
-          pull,
-        );
-        // The account's other pulls hold its slots: this one waits (still "pending") and is tried again.
-        if (slot === "full") await queue.defer(PULL_QUEUE, job.data, 1);
-      });
+        handle.pool,
+        {
+          db: handle.db,
+          store,
+          queue,
+          box,
+          connect,
+          log: log.child({ component: "pull" }),
+          settleMs: config.pullSettleMs,
+        },
+        { workers: config.pullWorkers, perAccount: config.pullsPerAccount },
+      );
     }
     // Every scheduler may tick: the unique index on scheduled periods makes each run exactly once.
     if (config.roles.scheduler) {
@@ -245,34 +206,13 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       );
       closers.push(() => scheduler.stop());
     }
-    const retention = setInterval(() => {
-      expireFiles(handle.db, store, config.retention).then(
-        (n) =>
-          n.inbound + n.results + n.outbound > 0 &&
-          log.info({ component: "retention", ...n }, "expired files (their records stay)"),
-        (err) => log.error({ component: "retention", err }, "retention failed"),
-      );
-      expireAuditEvents(handle.db, config.auditRetentionDays).then(
-        (n) => n > 0 && log.info({ component: "retention", auditEvents: n }, "deleted old audit events"),
-        (err) => log.error({ component: "retention", err }, "audit retention failed"),
-      );
-      sweepStore(handle.db, store, SWEEP_DEFAULTS).then(
-        (s) => (s.uploads || s.objects) && log.info({ component: "sweep", ...s }, "removed store leftovers"),
-        (err) => log.error({ component: "sweep", err }, "store sweep failed"),
-      );
-    }, 600_000);
-    retention.unref();
-    closers.push(async () => clearInterval(retention));
-    const compaction = setInterval(() => {
-      compactStorage(handle.db).catch((err) =>
-        log.error({ component: "storage", err }, "folding storage changes failed"),
-      );
-    }, COMPACT_STORAGE_MS);
-    compaction.unref();
-    closers.push(async () => clearInterval(compaction));
+    const retention = startRetention(handle.db, store, config, log);
+    closers.push(async () => retention.stop());
+    const compaction = startStorageCompaction(handle.db, log);
+    closers.push(async () => compaction.stop());
     const guard = new LoginGuard(handle.pool, {
       maxFailures: config.loginMaxFailures,
-      windowMs: 15 * 60_000,
+      windowMs: FAILURE_WINDOW_MS,
       banMs: config.loginBanMs,
       maxSessionsPerCredential: config.maxSessionsPerCredential,
       maxHandlesPerCredential: config.maxHandlesPerCredential,

@@ -17,6 +17,9 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 
+/** The default window in which failures count towards a ban. */
+export const FAILURE_WINDOW_MS = 15 * 60_000;
+
 export interface GuardOptions {
   /** Failures within the window that ban an IP address and username pair (the IP alone: three times this). */
   maxFailures: number;

@@ -45,3 +45,17 @@ export async function compactStorage(db: Kysely<Database>): Promise<number> {
     SELECT (SELECT count(*) FROM moved) AS n`.execute(db);
   return Number(r.rows[0]?.n ?? 0);
 }
+
+/** Folds storage changes every COMPACT_STORAGE_MS (safe in every process at once); stop() ends it. */
+export function startStorageCompaction(
+  db: Kysely<Database>,
+  log: { error(o: object, m: string): void },
+): { stop(): void } {
+  const timer = setInterval(() => {
+    compactStorage(db).catch((err) =>
+      log.error({ component: "storage", err }, "folding storage changes failed"),
+    );
+  }, COMPACT_STORAGE_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -22,7 +22,8 @@ export interface DeliverDeps {
   maxAttachmentBytes: number;
   /** The base URL of Ferry's HTTP API, for links. */
   publicUrl: string;
-  linkDays: number;
+  /** How long a download link works, in days. (Default: LINK_DAYS) */
+  linkDays?: number | undefined;
   /** How many times a download link works. (Default: LINK_MAX_USES) */
   linkMaxUses?: number | undefined;
   /** For result files uploaded to a pull connection's server. */
@@ -33,6 +34,9 @@ export const tokenHash = (token: string) => createHash("sha256").update(token).d
 
 /** Downloads a link allows: enough for a few people and retries, not a public address for ever. */
 export const LINK_MAX_USES = 10;
+
+/** Days a download link works: a week of weekends and holidays, and then it is no address any more. */
+export const LINK_DAYS = 7;
 
 export async function deliverByEmail(
   deps: DeliverDeps,
@@ -62,12 +66,12 @@ export async function deliverByEmail(
       await deps.pool.query(
         `INSERT INTO download_links (token_hash, account_id, transfer_id, expires_at, max_uses)
          VALUES ($1, $2, $3, now() + make_interval(days => $4), $5)`,
-        [tokenHash(token), t.account_id, t.id, deps.linkDays, deps.linkMaxUses ?? LINK_MAX_USES],
+        [tokenHash(token), t.account_id, t.id, deps.linkDays ?? LINK_DAYS, deps.linkMaxUses ?? LINK_MAX_USES],
       );
       await deps.mailer.send({
         to: recipients,
         subject,
-        text: `${t.file_name} (${t.size} bytes) is too large to attach. Download it within ${deps.linkDays} days (the link works ${deps.linkMaxUses ?? LINK_MAX_USES} times):\n\n${deps.publicUrl}/downloads/${token}\n\nFerry, connection "${t.connection}".\n`,
+        text: `${t.file_name} (${t.size} bytes) is too large to attach. Download it within ${deps.linkDays ?? LINK_DAYS} days (the link works ${deps.linkMaxUses ?? LINK_MAX_USES} times):\n\n${deps.publicUrl}/downloads/${token}\n\nFerry, connection "${t.connection}".\n`,
         attachments: [],
       });
     }

@@ -7,12 +7,14 @@
  */
 
 import { type Kysely, sql } from "kysely";
+import type pg from "pg";
 import { newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
 import { PULL_HEARTBEAT_MS, type Pull } from "../domain/pulls.js";
 import { checkRoom, isQuotaExceeded } from "../domain/quota.js";
 import { messageOf } from "../thrown.js";
-import type { JobQueue } from "./jobs.js";
+import { type JobQueue, PULL_QUEUE, type PullJob, type WorkQueue } from "./jobs.js";
+import { inAccountSlot } from "./lease.js";
 import { matchesPattern } from "./names.js";
 import { recordUpload } from "./receive.js";
 import {
@@ -24,6 +26,7 @@ import {
   type RemoteSession,
 } from "./remote.js";
 import type { FileStore } from "./store.js";
+import { WORKER_TIMING } from "./worker.js";
 
 export interface PullDeps extends RemoteAccess {
   store: FileStore;
@@ -31,6 +34,24 @@ export interface PullDeps extends RemoteAccess {
   log: { info(o: object, m: string): void; warn(o: object, m: string): void };
   /** How long to wait between the two looks at a file's size (a file still growing is left for later). */
   settleMs: number;
+}
+
+/**
+ * Runs pull jobs in this process: `workers` at once, and at most `perAccount` of one account's pulls across
+ * every process (0: no cap); a pull whose account is at its cap waits, still pending, and is tried again.
+ */
+export async function startPullWorkers(
+  queue: WorkQueue,
+  pool: pg.Pool,
+  deps: PullDeps,
+  limits: { workers: number; perAccount: number },
+): Promise<void> {
+  await queue.work<PullJob>(PULL_QUEUE, limits.workers, WORKER_TIMING.pollingSeconds, async (job) => {
+    const pull = () => runPull(deps, job.data.pullId);
+    if (limits.perAccount === 0) return void (await pull());
+    const slot = await inAccountSlot(pool, { table: "pulls", id: job.data.pullId }, limits.perAccount, pull);
+    if (slot === "full") await queue.defer(PULL_QUEUE, job.data, 1);
+  });
 }
 
 /** Runs one pull (the job's work). Remote failures are recorded on the pull, not thrown. */

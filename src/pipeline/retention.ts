@@ -14,6 +14,7 @@ import { type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.js";
 import type { RetentionDefaults } from "../domain/connections.js";
 import type { FileStore } from "./store.js";
+import { SWEEP_DEFAULTS, sweepStore } from "./sweep.js";
 
 /** Expires up to `limit` files of each kind that are due at `now`; returns how many of each. */
 export async function expireFiles(
@@ -92,4 +93,39 @@ export async function expireAuditEvents(
     DELETE FROM audit_events WHERE id IN (
       SELECT id FROM audit_events WHERE at < ${before} ORDER BY at LIMIT ${limit})`.execute(db);
   return Number(result.numAffectedRows ?? 0);
+}
+
+/** How often every process expires files and audit events and sweeps the store (all are safe to overlap). */
+export const RETENTION_EVERY_MS = 10 * 60_000;
+
+interface Log {
+  info(o: object, m: string): void;
+  error(o: object, m: string): void;
+}
+
+/** Expires files and audit events and sweeps store leftovers every RETENTION_EVERY_MS; stop() ends it. */
+export function startRetention(
+  db: Kysely<Database>,
+  store: FileStore,
+  options: { retention: RetentionDefaults; auditRetentionDays: number },
+  log: Log,
+): { stop(): void } {
+  const timer = setInterval(() => {
+    expireFiles(db, store, options.retention).then(
+      (n) =>
+        n.inbound + n.results + n.outbound > 0 &&
+        log.info({ component: "retention", ...n }, "expired files (their records stay)"),
+      (err) => log.error({ component: "retention", err }, "retention failed"),
+    );
+    expireAuditEvents(db, options.auditRetentionDays).then(
+      (n) => n > 0 && log.info({ component: "retention", auditEvents: n }, "deleted old audit events"),
+      (err) => log.error({ component: "retention", err }, "audit retention failed"),
+    );
+    sweepStore(db, store, SWEEP_DEFAULTS).then(
+      (s) => (s.uploads || s.objects) && log.info({ component: "sweep", ...s }, "removed store leftovers"),
+      (err) => log.error({ component: "sweep", err }, "store sweep failed"),
+    );
+  }, RETENTION_EVERY_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

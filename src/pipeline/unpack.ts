@@ -26,6 +26,12 @@ export interface UnpackLimits {
  */
 const RATIO_GRACE = 8 * 1024 * 1024;
 
+/**
+ * The default largest expansion: CSV of repetitive rows gzips 10–30 times, a sparse one up to ~100; 200
+ * leaves room and still stops a bomb (1,000 times and more) after a few MiB.
+ */
+export const MAX_UNPACK_RATIO = 200;
+
 /** The text of a stored file, in chunks. Throws FileProblem for anything that is not UTF-8 text. */
 export async function* textOf(reader: ObjectReader, limits: UnpackLimits): AsyncGenerator<string> {
   const head = await reader.read(0, 4);

@@ -19,6 +19,12 @@ import {
 import { inAccountSlot, leaseIsFree } from "./lease.js";
 import { giveUp, leaseKey, type ProcessDeps, processTransfer } from "./process.js";
 
+/**
+ * The workers' timing: poll for jobs every half second (a commit in this process wakes them at once), look
+ * for jobs whose worker died every 5 s, and suspect only jobs active for 10 s (a worker takes its lease first).
+ */
+export const WORKER_TIMING = { pollingSeconds: 0.5, reapEveryMs: 5000, graceSeconds: 10 } as const;
+
 export interface WorkerOptions {
   /** Files processed at once in this process. */
   concurrency: number;
