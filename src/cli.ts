@@ -1,7 +1,9 @@
 #!/usr/bin/env -S node --max-old-space-size=256 --max-semi-space-size=32
 import { Command, CommanderError } from "commander";
+import { registerAccountCommands } from "./cli/accounts.js";
 import { ApiError } from "./cli/client.js";
-import { registerApiCommands } from "./cli/commands.js";
+import { registerConnectionCommands } from "./cli/connections.js";
+import { registerCredentialCommands } from "./cli/credentials.js";
 import { registerPlatformCommands } from "./cli/platform.js";
 import { registerTransferCommands } from "./cli/transfers.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
@@ -167,7 +169,9 @@ serverFlags(
   }),
 );
 
-registerApiCommands(program);
+registerAccountCommands(program);
+registerCredentialCommands(program);
+registerConnectionCommands(program);
 registerTransferCommands(program);
 registerPlatformCommands(program);
 

@@ -75,3 +75,12 @@ export function fileArg(path: string): string {
 export function choice(flags: string, description: string, values: readonly string[]) {
   return new Option(flags, description).choices(values);
 }
+
+/** A number of days from the command line, or "default" (null: the setting one level up). */
+export function daysArg(flag: string, value: unknown): number | null {
+  const v = String(value);
+  if (v === "default") return null;
+  if (!/^[1-9]\d*$/.test(v) || Number(v) > 36500)
+    throw new Error(`${flag} must be 1 to 36500 days, or "default"`);
+  return Number(v);
+}

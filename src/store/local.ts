@@ -19,9 +19,8 @@ import path from "node:path";
 import { keyAt, newId } from "../db/ids.js";
 import type { FileStore, ObjectReader, StoredObject, Upload } from "../pipeline/store.js";
 import { coerceError } from "../thrown.js";
+import { CHUNK, giveBack, isAligned, takeChunk } from "./chunks.js";
 
-/** Pending bytes gathered before one write to disk. */
-const CHUNK = 1024 * 1024;
 /**
  * Bytes written between background fdatasync calls. Syncing while the upload still streams in lets the disk
  * work in parallel with the network, so the final fsync at commit (the durability point) has little left.
@@ -30,58 +29,12 @@ const SYNC_EVERY = 32 * CHUNK;
 /** Pending bytes beyond which write() waits for the disk (bounds memory per upload). */
 const MAX_PENDING = 8 * CHUNK;
 
-/**
- * Chunks given back once written, for the next uploads. Every new buffer counts as V8 "external memory", and
- * a stream of new ones made V8 run a full mark-compact about every 100 ms during an SFTP upload ("external
- * memory pressure"): reusing them halves that churn (the other half is the sockets' own reads).
- */
-const freeChunks: Buffer[] = [];
-const MAX_FREE_CHUNKS = 16;
-
-/**
- * Page-aligned chunks for direct I/O, carved from WebAssembly memories (slabs of 8 MiB, at most 64 MiB in all;
- * kept for the life of the process, only pages ever used are resident). When all are in use, plain chunks.
- */
-// WebAssembly's types come with the DOM library, which this project does not load: the one constructor used.
-declare const WebAssembly: {
-  Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
-};
-const SLAB_CHUNKS = 8;
-const MAX_SLABS = 8;
-const WASM_PAGE = 64 * 1024;
-let slabs = 0;
-const freeAligned: Buffer[] = [];
-const aligned = new WeakSet<Buffer>();
-
-function takeChunk(wantAligned: boolean): Buffer {
-  if (wantAligned) {
-    if (freeAligned.length === 0 && slabs < MAX_SLABS) {
-      slabs++;
-      const pages = (SLAB_CHUNKS * CHUNK) / WASM_PAGE;
-      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-      for (let i = 0; i < SLAB_CHUNKS; i++) {
-        const chunk = Buffer.from(memory.buffer, i * CHUNK, CHUNK);
-        aligned.add(chunk);
-        freeAligned.push(chunk);
-      }
-    }
-    const chunk = freeAligned.pop();
-    if (chunk) return chunk;
-  }
-  return freeChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
-}
-
-function giveBack(chunk: Buffer): void {
-  if (aligned.has(chunk)) freeAligned.push(chunk);
-  else if (freeChunks.length < MAX_FREE_CHUNKS) freeChunks.push(chunk);
-}
-
 /** Bytes moved with direct I/O since start (tests and metrics: shows whether the file system allows it). */
 export const directIo = { written: 0, read: 0 };
 
 /** Whether a write can go straight to disk: a whole aligned chunk at an offset that is a multiple of 4 KiB. */
 const directWritable = (chunk: Buffer, length: number, at: number) =>
-  length === CHUNK && at % 4096 === 0 && aligned.has(chunk);
+  length === CHUNK && at % 4096 === 0 && isAligned(chunk);
 
 export function localStore(root: string, options: { directIo?: boolean } = {}): FileStore {
   const tmpDir = path.join(root, "tmp");
@@ -362,7 +315,7 @@ class LocalReader implements ObjectReader {
 
   /** Up to `n` bytes at `position` into an aligned chunk, by direct I/O; null when that is not possible. */
   private async readDirectInto(chunk: Buffer, position: number, n: number): Promise<number | null> {
-    if (!aligned.has(chunk)) return null;
+    if (!isAligned(chunk)) return null;
     this.directFd ??= open(this.file, constants.O_RDONLY | constants.O_DIRECT).catch((err) =>
       refused(err, this.direct),
     );

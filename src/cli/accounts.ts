@@ -1,0 +1,215 @@
+/** CLI commands for accounts (quota, retention), their API tokens and users, through the REST API. */
+import type { Command } from "commander";
+import { action, choice, daysArg, type Obj } from "./helpers.js";
+import { printObject, printTable } from "./output.js";
+
+export function registerAccountCommands(program: Command): void {
+  const accounts = program.command("accounts").description("accounts (brands and partners)");
+  accounts
+    .command("create")
+    .description("create an account (administrator token)")
+    .requiredOption("--name <name>", "account name")
+    .addOption(choice("--type <type>", "account type", ["brand", "partner"]).makeOptionMandatory())
+    .option("--time-zone <tz>", "IANA time zone, e.g. Europe/Paris (default UTC)")
+    .option("--currency <code>", "ISO 4217 currency (default USD)")
+    .action(
+      action(
+        (api, o: Obj) =>
+          api.request("POST", "/api/v1/accounts", {
+            name: o.name,
+            type: o.type,
+            ...(o.timeZone ? { timeZone: o.timeZone } : {}),
+            ...(o.currency ? { currency: o.currency } : {}),
+          }),
+        printObject,
+      ),
+    );
+  accounts
+    .command("list")
+    .description("accounts you can see")
+    .action(
+      action(
+        async (api) => (await api.request<{ items: Obj[] }>("GET", "/api/v1/accounts")).items,
+        (rows: Obj[]) =>
+          printTable(rows, {
+            id: "ID",
+            name: "NAME",
+            type: "TYPE",
+            timeZone: "TIME ZONE",
+            storageUsedBytes: "STORED BYTES",
+            storageQuotaBytes: "QUOTA BYTES",
+          }),
+      ),
+    );
+  accounts
+    .command("set-quota")
+    .description(
+      "set an account's storage quota (administrator token); uploads that would go over it are refused",
+    )
+    .requiredOption("--account <id>", "account id")
+    .requiredOption("--bytes <n>", 'the most bytes its received files may take, or "none"')
+    .action(
+      action((api, o: Obj) => {
+        const bytes = String(o.bytes);
+        if (bytes !== "none" && !/^[1-9]\d*$/.test(bytes))
+          throw new Error('--bytes must be a positive whole number of bytes, or "none"');
+        return api.request("PATCH", `/api/v1/accounts/${encodeURIComponent(String(o.account))}`, {
+          storageQuotaBytes: bytes === "none" ? null : Number(bytes),
+        });
+      }, printObject),
+    );
+
+  accounts
+    .command("set-retention")
+    .description(
+      'how long an account keeps each kind of file, in days ("default": the server\'s); then the bytes go and the records stay',
+    )
+    .requiredOption("--account <id>", "account id")
+    .option("--inbound <days>", "received files")
+    .option("--results <days>", "result files (receipt, summary, errors)")
+    .option("--outbound <days>", "generated files")
+    .action(
+      action(
+        (api, o: Obj) =>
+          api.request("PATCH", `/api/v1/accounts/${encodeURIComponent(String(o.account))}`, {
+            retention: {
+              ...(o.inbound !== undefined ? { inboundDays: daysArg("--inbound", o.inbound) } : {}),
+              ...(o.results !== undefined ? { resultDays: daysArg("--results", o.results) } : {}),
+              ...(o.outbound !== undefined ? { outboundDays: daysArg("--outbound", o.outbound) } : {}),
+            },
+          }),
+        printObject,
+      ),
+    );
+
+  const tokens = program.command("tokens").description("API tokens");
+  tokens
+    .command("create")
+    .description("create an API token for an account; it is shown once")
+    .requiredOption("--account <id>", "account id")
+    .option("--name <name>", "what the token is for")
+    .option("--expires-in-days <days>", "days it works, 1-365 (default 90)")
+    .option("--never-expires", "a token that never expires (administrator token only)")
+    .action(
+      action(
+        (api, o: Obj) =>
+          api.request("POST", `/api/v1/accounts/${encodeURIComponent(String(o.account))}/tokens`, {
+            ...(o.name ? { name: o.name } : {}),
+            ...(o.neverExpires
+              ? { expiresInDays: null }
+              : o.expiresInDays
+                ? { expiresInDays: Number(o.expiresInDays) }
+                : {}),
+          }),
+        (t: Obj) => {
+          printObject({
+            id: t.id,
+            accountId: t.accountId,
+            name: t.name,
+            expiresAt: t.expiresAt,
+            token: t.token,
+          });
+          process.stdout.write("\nCopy the token now: it is never shown again.\n");
+        },
+      ),
+    );
+  tokens
+    .command("list")
+    .description("the API tokens of an account: name, prefix, last use, expiry (never the tokens)")
+    .requiredOption("--account <id>", "account id")
+    .action(
+      action(
+        async (api, o: Obj) =>
+          (
+            await api.request<{ items: Obj[] }>(
+              "GET",
+              `/api/v1/accounts/${encodeURIComponent(String(o.account))}/tokens`,
+            )
+          ).items,
+        (rows: Obj[]) =>
+          printTable(rows, {
+            id: "ID",
+            name: "NAME",
+            prefix: "PREFIX",
+            lastUsedAt: "LAST USED",
+            expiresAt: "EXPIRES",
+            revokedAt: "REVOKED",
+          }),
+      ),
+    );
+  tokens
+    .command("revoke <tokenId>")
+    .description("revoke an API token: it stops working at once")
+    .requiredOption("--account <id>", "account id")
+    .action(
+      action(
+        (api, tokenId: string, o: Obj) =>
+          api.request(
+            "POST",
+            `/api/v1/accounts/${encodeURIComponent(String(o.account))}/tokens/${encodeURIComponent(tokenId)}/revoke`,
+          ),
+        printObject,
+      ),
+    );
+
+  const users = program.command("users").description("people who sign in to the web UI");
+  users
+    .command("create")
+    .description("create a user of an account; the generated password is shown once")
+    .requiredOption("--account <id>", "account id")
+    .requiredOption("--login <login>", "the login, e.g. an email address")
+    .action(
+      action(
+        (api, o: Obj) =>
+          api.request("POST", `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users`, {
+            login: o.login,
+          }),
+        (u: Obj) => {
+          printObject({ id: u.id, accountId: u.accountId, login: u.login, password: u.password });
+          process.stdout.write("\nCopy the password now: it is never shown again.\n");
+        },
+      ),
+    );
+  users
+    .command("list")
+    .description("the users of an account")
+    .requiredOption("--account <id>", "account id")
+    .action(
+      action(
+        async (api, o: Obj) =>
+          (
+            await api.request<{ items: Obj[] }>(
+              "GET",
+              `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users`,
+            )
+          ).items,
+        (rows: Obj[]) =>
+          printTable(rows, {
+            id: "ID",
+            login: "LOGIN",
+            role: "ROLE",
+            createdAt: "CREATED",
+            disabledAt: "DISABLED",
+          }),
+      ),
+    );
+  for (const [verb, what] of [
+    ["disable", "disable a user: no more sign-ins, their sessions end and their API tokens are revoked"],
+    ["enable", "enable a disabled user again"],
+  ] as const) {
+    users
+      .command(`${verb} <userId>`)
+      .description(what)
+      .requiredOption("--account <id>", "account id")
+      .action(
+        action(
+          (api, userId: string, o: Obj) =>
+            api.request(
+              "POST",
+              `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users/${encodeURIComponent(userId)}/${verb}`,
+            ),
+          printObject,
+        ),
+      );
+  }
+}
