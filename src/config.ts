@@ -185,6 +185,7 @@ const RawConfig = z.object({
     .default("30000-30099"),
   /** Refuse FTP logins before AUTH TLS; plain FTP only when set to false. (Default: true) */
   FERRY_FTP_REQUIRE_TLS: z.enum(["true", "false"]).default("true"),
+  FERRY_FTP_ACTIVE_MODE: z.enum(["true", "false"]).default("false"),
   /** FTPS certificate and key files (PEM); when unset a self-signed pair is generated in the data directory. */
   FERRY_FTP_TLS_CERT: z.string().optional(),
   FERRY_FTP_TLS_KEY: z.string().optional(),
@@ -326,6 +327,8 @@ export interface Config {
   ftpPassiveAddress: string;
   ftpPassivePorts: [number, number];
   ftpRequireTls: boolean;
+  /** FTP active mode (PORT/EPRT) allowed. */
+  ftpActiveMode: boolean;
   ftpTlsCert: string | undefined;
   ftpTlsKey: string | undefined;
   adminPassword: string | undefined;
@@ -424,6 +427,7 @@ export function loadConfig(
     ftpPassiveAddress: c.FERRY_FTP_PASV_ADDRESS,
     ftpPassivePorts: c.FERRY_FTP_PASV_PORTS.split("-").map(Number) as [number, number],
     ftpRequireTls: c.FERRY_FTP_REQUIRE_TLS === "true",
+    ftpActiveMode: c.FERRY_FTP_ACTIVE_MODE === "true",
     ftpTlsCert: c.FERRY_FTP_TLS_CERT,
     ftpTlsKey: c.FERRY_FTP_TLS_KEY,
     sshHostKeys: c.FERRY_SSH_HOST_KEYS

@@ -284,6 +284,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           passivePorts: config.ftpPassivePorts,
           tls,
           requireTls: config.ftpRequireTls,
+          activeMode: config.ftpActiveMode,
           idleMs: config.idleTimeoutMs,
           admission: admission(config.loginGraceMs),
           proxySources,

@@ -286,6 +286,20 @@ describe("plain FTP, when an operator allows it", () => {
     expect(await recorded()).toContain("whole.csv");
   });
 
+  it("refuses active mode (PORT, EPRT) by default, naming passive mode; a passive transfer then works", async () => {
+    const ftp = await connectRawFtp(plainPort, plainLogin.username, plainLogin.password);
+    // The client's own address: ftp-srv would connect there if active mode were on.
+    expect(await ftp.command("PORT 127,0,0,1,39,16")).toBe(
+      "502 Active mode (PORT/EPRT) is off on this server: use passive mode (PASV/EPSV)",
+    );
+    expect(await ftp.command("EPRT |1|127.0.0.1|10000|")).toMatch(/^502 Active mode/);
+    const data = await ftp.openData();
+    expect(await ftp.command(`STOR /${plainConnection.folder}/inbox/passive.csv`)).toMatch(/^150/);
+    data.end("ClickId\npassive\n");
+    expect(await ftp.reply()).toMatch(/^226/);
+    ftp.control.destroy();
+  });
+
   it("does not keep an upload whose data ended cleanly after its control connection was lost", async () => {
     // FTP's stream mode has no end-of-file marker: a cut upload whose data connection closes normally looks
     // complete. Its client is gone, so no 226 can be sent, and nothing unacknowledged is kept.

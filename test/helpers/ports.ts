@@ -2,8 +2,8 @@
  * Free TCP ports on loopback, for servers started by tests. They are taken from 10000–19999, below the
  * ephemeral range (32768–60999 here): a port the kernel hands out as "free" from that range can be taken by
  * any outgoing connection (database clients, fetch, ssh) between the check and the server's listen, which
- * made start-ups fail with EADDRINUSE under load. (20000–29999 is for FTP passive ranges, see ferry.ts;
- * scripts/s3-ceph-rgw.sh takes its ports from 30000 up to the ephemeral range.)
+ * made start-ups fail with EADDRINUSE under load. (20000–31999 is for FTP passive ranges, see ferry.ts and
+ * test/interop; scripts/s3-ceph-rgw.sh takes its ports from 32000 up to the ephemeral range.)
  */
 import net from "node:net";
 

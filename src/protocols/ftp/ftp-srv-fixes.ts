@@ -69,6 +69,19 @@ export function installFtpSrvFixes(): void {
     return originalUser.call(this, args);
   };
 
+  // Active mode: Ferry would connect out to an address the client names. Off unless FERRY_FTP_ACTIVE_MODE:
+  // behind a load balancer or NAT it cannot reach clients anyway, and every client used here works passively.
+  for (const directive of ["PORT", "EPRT"]) {
+    const command = registry[directive]!;
+    const original = command.handler;
+    // biome-ignore lint/suspicious/noExplicitAny: see above.
+    command.handler = function activeMode(this: any, args) {
+      if (!this.server.options.ferryActiveMode)
+        return this.reply(502, "Active mode (PORT/EPRT) is off on this server: use passive mode (PASV/EPSV)");
+      return original.call(this, args);
+    };
+  }
+
   // biome-ignore lint/suspicious/noExplicitAny: see above.
   registry.SITE!.handler = function site(this: any, args: { command?: { arg?: string | null } }) {
     const verb = (args.command?.arg ?? "").trim().split(/\s+/)[0]!.toUpperCase();

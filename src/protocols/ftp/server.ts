@@ -24,6 +24,8 @@ export interface FtpServerOptions {
   tls: { cert: Buffer; key: Buffer };
   /** Refuse logins before AUTH TLS. */
   requireTls: boolean;
+  /** Allow active mode (PORT/EPRT: Ferry connects to the client). Off by default. */
+  activeMode?: boolean;
   idleMs: number;
   /** Caps and grace period of connections not logged in yet. */
   admission: Admission;
@@ -35,6 +37,8 @@ export interface FtpServerOptions {
 export interface FerryFtpOptions {
   /** Answer USER with 530 before AUTH TLS, so no password is ever sent in clear. */
   ferryRequireTls: boolean;
+  /** Accept PORT and EPRT (otherwise 502, naming passive mode). */
+  ferryActiveMode: boolean;
 }
 
 export async function startFtpServer(
@@ -49,7 +53,10 @@ export async function startFtpServer(
   const ftpSrvLog = clientErrorsAsInfo(
     log.child({}, { level: log.isLevelEnabled("debug") ? "debug" : log.level }),
   );
-  const ferryOptions: FerryFtpOptions = { ferryRequireTls: options.requireTls };
+  const ferryOptions: FerryFtpOptions = {
+    ferryRequireTls: options.requireTls,
+    ferryActiveMode: options.activeMode ?? false,
+  };
   // ftp-srv's constructor hooks SIGTERM/SIGINT/SIGQUIT to close itself and process.exit(0) 100 ms later,
   // behind the back of Ferry's own shutdown (which then never stopped its embedded PostgreSQL): unhooked below.
   const signals = ["SIGTERM", "SIGINT", "SIGQUIT"] as const;
