@@ -3,7 +3,6 @@
  * is needed, and the shape of `details` for each direction × method × methodology. Validation, the OpenAPI
  * document and the web UI's choices all read these tables.
  */
-import net from "node:net";
 import { z } from "zod";
 import type { FieldError } from "./errors.js";
 
@@ -59,10 +58,17 @@ export function needsCredential(method: Method, methodology: Methodology): boole
 
 const hostName =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+// zod's own IP formats (not node:net): these rules also run in the browser, in the wizard.
+const ipAddress = z.union([z.ipv4(), z.ipv6()]);
 const host = z
   .string()
-  .refine((v) => hostName.test(v) || net.isIP(v) !== 0, "must be a host name or an IP address");
-const port = z.number().int().min(1).max(65535);
+  .refine((v) => hostName.test(v) || ipAddress.safeParse(v).success, "must be a host name or an IP address");
+/** A whole number from `min` to `max`, saying so in words when it is not (the wizard shows the same). */
+const wholeNumber = (min: number, max: number, unit = "") => {
+  const message = `must be a whole number from ${min} to ${max}${unit}`;
+  return z.number(message).int(message).min(min, message).max(max, message);
+};
+const port = wholeNumber(1, 65535);
 const email = z.email("must be an email address");
 /** File pattern: an exact name or a glob with `*` and `?`; never a path. */
 const filePattern = z
@@ -112,7 +118,7 @@ const schedule = z
       .enum(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
       .optional(),
     /** 1..28, so that every month has the day. */
-    dayOfMonth: z.number().int().min(1).max(28).optional(),
+    dayOfMonth: wholeNumber(1, 28).optional(),
   })
   .superRefine((s, ctx) => {
     if (s.frequency === "weekly" && !s.dayOfWeek) {
@@ -162,7 +168,7 @@ const pullCommon = {
   /** Where receipt and result files are uploaded on the remote server; none when unset. */
   resultFolder: folder.optional(),
   /** Minutes between pulls. (Default: 15) */
-  pullEveryMinutes: z.number().int().min(5).max(1440).default(15),
+  pullEveryMinutes: wholeNumber(5, 1440, " minutes").default(15),
 };
 
 const pullSftp = z.strictObject({

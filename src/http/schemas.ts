@@ -336,6 +336,22 @@ export const Transfer = z.object({
   updatedAt: z.date(),
 });
 
+/** One pull from a third party's server (the connection's health). */
+export const Pull = z.object({
+  id: z.string(),
+  trigger: z.enum(["schedule", "manual"]),
+  status: z.enum(["pending", "running", "succeeded", "failed"]),
+  filesFound: z.number().nullable().describe("Files in the folder matching the pattern"),
+  filesTaken: z.number().nullable().describe("Files received (each a transfer)"),
+  filesWaiting: z.number().nullable().describe("Files still growing, left for the next pull"),
+  errorCode: z.string().nullable(),
+  error: z.string().nullable().describe("What went wrong, in words"),
+  hostKey: z.string().nullable().describe("The server's host key fingerprint as this pull saw it"),
+  createdAt: z.date(),
+  startedAt: z.date().nullable(),
+  finishedAt: z.date().nullable(),
+});
+
 export const RESULT_KINDS = ["receipt", "summary", "errors"] as const;
 
 export const ResultFile = z.object({

@@ -199,9 +199,9 @@ describe("the web UI", () => {
     await page.getByLabel("Day of week", { exact: true }).selectOption("friday");
     await page.getByLabel("Time (HH:MM)", { exact: true }).fill("25:00");
     await next(page);
-    await visible(page.getByText("Use HH:MM, 24-hour"));
+    await visible(page.getByText("must be HH:MM, 24-hour"));
     await page.getByLabel("Time (HH:MM)", { exact: true }).fill("06:30");
-    await count(page.getByText("Use HH:MM, 24-hour"), 0);
+    await count(page.getByText("must be HH:MM, 24-hour"), 0);
     await shot(page, "02-type");
     await next(page);
 
@@ -446,13 +446,22 @@ describe("the web UI", () => {
     await page.getByLabel("Methodology", { exact: true }).selectOption("pull_from_third_party");
     await next(page);
     await visible(page.getByText("Give the server's host name or IP address"));
-    await page.getByLabel("Host", { exact: true }).fill("127.0.0.1");
-    await page.getByLabel("Port", { exact: true }).fill(String(await freePort()));
+    // The connection rules the API applies, checked in the browser before Next.
+    await page.getByLabel("Host", { exact: true }).fill("not a host!");
+    await page.getByLabel("Port", { exact: true }).fill("70000");
     await page.getByLabel("Username", { exact: true }).fill("partner");
     await page.getByLabel("Log in with", { exact: true }).selectOption("key");
     await contains(page.locator(".ferry-key"), "ssh-ed25519 ");
-    await page.getByLabel("Folder", { exact: true }).fill("/outgoing");
+    await page.getByLabel("Folder", { exact: true }).fill("outgoing");
     await page.getByLabel("File pattern", { exact: true }).fill("clicks_*.csv");
+    await next(page);
+    await visible(page.getByText("must be a host name or an IP address"));
+    await visible(page.getByText("must be a whole number from 1 to 65535"));
+    await visible(page.getByText("must be an absolute path starting with /"));
+    await page.getByLabel("Host", { exact: true }).fill("127.0.0.1");
+    await page.getByLabel("Port", { exact: true }).fill(String(await freePort()));
+    await page.getByLabel("Folder", { exact: true }).fill("/outgoing");
+    await count(page.getByText("must be a whole number from 1 to 65535"), 0);
     await shot(page, "40-pull-method");
     await next(page);
     await visible(page.getByText("nothing to do here"));

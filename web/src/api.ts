@@ -1,4 +1,6 @@
 /** The public REST API, as the web UI calls it: same origin, session cookie, CSRF header on every request. */
+import type { z } from "zod";
+import type * as S from "../../src/http/schemas";
 
 export interface FieldError {
   path: string;
@@ -56,78 +58,33 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
 }
 
 // --- shapes -------------------------------------------------------------------------------------------------
+// The API's own response schemas (src/http/schemas.ts, zod) are the one source of these types: type-only
+// imports, erased from the bundle. JSON carries their dates as ISO strings.
 
-export type Direction = "inbound" | "outbound";
-export type Method = "sftp" | "ftp" | "email";
-export type Methodology = "push_to_platform" | "pull_from_third_party" | "pull_from_platform";
+/** A response body as JSON carries it: dates become ISO strings. */
+type Json<T> = T extends Date
+  ? string
+  : T extends (infer U)[]
+    ? Json<U>[]
+    : T extends object
+      ? { [K in keyof T]: Json<T[K]> }
+      : T;
+type Body<S extends z.ZodType> = Json<z.output<S>>;
 
-export interface Session {
-  account: { id: string; name: string; timeZone: string; currency: string };
-  user: { id: string; login: string; role: string } | null;
-}
-
-export interface Connection {
-  id: string;
-  name: string;
-  direction: Direction;
-  dataType: string;
-  method: Method;
-  methodology: Methodology;
-  credentialId: string | null;
-  folder: string;
-  address: string | null;
-  status: "active" | "disabled";
-  details: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-  activity: { status: "none" | "in_progress" | "completed" | "failed"; lastActiveAt: string | null };
-  /** Its own settings (null: the account's) and the days that apply. */
-  retention: {
-    days: number | null;
-    resultDays: number | null;
-    effectiveDays: number;
-    effectiveResultDays: number | null;
-  };
-  storage: { files: number; bytes: number; resultFiles: number; resultBytes: number };
-}
-
-export interface Credential {
-  id: string;
-  name: string;
-  kind: "password" | "public_key";
-  username: string;
-  fingerprint: string | null;
-  keyType: string | null;
-  keyBits: number | null;
-  usedBy: { id: string; name: string }[];
-  createdAt: string;
-  lastUsedAt: string | null;
-  /** Concurrent SFTP/FTP sessions this login may have; null: the server's default. */
-  maxSessions: number | null;
-  password?: string;
-}
-
-export interface Transfer {
-  id: string;
-  fileName: string;
-  size: number;
-  status: string;
-  protocol: string;
-  error: string | null;
-  contentAvailable: boolean;
-  rows: { total: number; ok: number; error: number; duplicate: number } | null;
-  createdAt: string;
-  processedAt: string | null;
-  downloadCount: number;
-}
-
-export interface ResultFile {
-  kind: "receipt" | "summary" | "errors";
-  fileName: string;
-  size: number;
-  /** False once retention removed its bytes (the record stays). */
-  contentAvailable: boolean;
-}
+export type Session = Body<typeof S.SessionInfo>;
+export type Connection = Body<typeof S.Connection>;
+export type Direction = Connection["direction"];
+export type Method = Connection["method"];
+export type Methodology = Connection["methodology"];
+export type Credential = Body<typeof S.CredentialWithSecret>;
+export type Transfer = Body<typeof S.Transfer>;
+export type ResultFile = Body<typeof S.ResultFile>;
+export type Pull = Body<typeof S.Pull>;
+export type DayActivity = Body<typeof S.DayActivity>;
+export type ApiToken = Body<typeof S.ApiToken>;
+export type CreatedToken = Body<typeof S.CreatedToken>;
+export type User = Body<typeof S.User>;
+export type Account = Body<typeof S.Account>;
 
 export interface Page<T> {
   items: T[];

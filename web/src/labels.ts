@@ -88,6 +88,4 @@ export function when(iso: string | null | undefined): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
-export function needsCredential(method: string, methodology: string): boolean {
-  return method !== "email" && methodology !== "pull_from_third_party";
-}
+export { needsCredential } from "../../src/domain/connection-rules";

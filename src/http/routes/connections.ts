@@ -24,6 +24,7 @@ import {
   ConnectionQuery,
   ErrorBody,
   IdParams,
+  Pull,
   pageOf,
 } from "../schemas.js";
 
@@ -171,20 +172,6 @@ export function connectionRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           .code(202)
           .send(await runNow(deps.db, deps.queue, actorOf(request), request.params.id, request.body ?? {})),
     );
-    const Pull = z.object({
-      id: z.string(),
-      trigger: z.enum(["schedule", "manual"]),
-      status: z.enum(["pending", "running", "succeeded", "failed"]),
-      filesFound: z.number().nullable().describe("Files in the folder matching the pattern"),
-      filesTaken: z.number().nullable().describe("Files received (each a transfer)"),
-      filesWaiting: z.number().nullable().describe("Files still growing, left for the next pull"),
-      errorCode: z.string().nullable(),
-      error: z.string().nullable().describe("What went wrong, in words"),
-      hostKey: z.string().nullable().describe("The server's host key fingerprint as this pull saw it"),
-      createdAt: z.date(),
-      startedAt: z.date().nullable(),
-      finishedAt: z.date().nullable(),
-    });
     app.post(
       "/connections/:id/pulls",
       {

@@ -3,21 +3,11 @@
  * of file. Connections may keep theirs longer or shorter (their edit form).
  */
 import { type FormEvent, useCallback, useEffect, useState } from "react";
-import { ApiError, api, type Session } from "../api";
+import { type Account, ApiError, api, type Session } from "../api";
 import { bytes } from "../labels";
 import { Loading, Notice, TextField } from "../ui";
 
 type Kind = "inboundDays" | "resultDays" | "outboundDays";
-interface Account {
-  id: string;
-  name: string;
-  timeZone: string;
-  currency: string;
-  storageUsedBytes: number;
-  storageQuotaBytes: number | null;
-  retention: Record<Kind, number | null>;
-  retentionDefaults: Record<Kind, number>;
-}
 
 const KINDS: [Kind, string, string][] = [
   [

@@ -1,12 +1,6 @@
 /** Files and rows per day, as two small bar charts in SVG (no charting library needed for this). */
 
-export interface DayActivity {
-  day: string;
-  files: number;
-  failed: number;
-  rowsOk: number;
-  rowsError: number;
-}
+import type { DayActivity } from "../api";
 
 function Bars(props: {
   title: string;

@@ -9,7 +9,9 @@ import {
   api,
   type Connection,
   type Credential,
+  type DayActivity,
   type Page,
+  type Pull,
   type ResultFile,
   type Session,
   type Transfer,
@@ -30,7 +32,7 @@ import {
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
 import { ActivityBadge, Copyable, Loading, Notice, SelectField, StatusBadge, TextField } from "../ui";
-import { ActivityChart, type DayActivity } from "./ActivityChart";
+import { ActivityChart } from "./ActivityChart";
 import {
   detailsOf,
   type Errors,
@@ -269,20 +271,6 @@ export function ConnectionPage(props: { id: string; session: Session }) {
       <History connection={c} refresh={refresh} onRefresh={bump} onSeen={setSeen} />
     </section>
   );
-}
-
-interface Pull {
-  id: string;
-  trigger: string;
-  status: string;
-  filesFound: number | null;
-  filesTaken: number | null;
-  filesWaiting: number | null;
-  errorCode: string | null;
-  error: string | null;
-  hostKey: string | null;
-  createdAt: string;
-  finishedAt: string | null;
 }
 
 /** A pull connection's health: its latest pulls, and what to do about a changed host key. */

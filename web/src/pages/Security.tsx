@@ -3,26 +3,9 @@
  * (disabled, enabled). Everything here is audited by the API.
  */
 import { type FormEvent, useCallback, useEffect, useState } from "react";
-import { type ApiError, api, type Session } from "../api";
+import { type ApiError, type ApiToken, api, type Session, type User } from "../api";
 import { when } from "../labels";
 import { Copyable, Loading, Notice, TextField } from "../ui";
-
-interface ApiToken {
-  id: string;
-  name: string;
-  prefix: string;
-  lastUsedAt: string | null;
-  expiresAt: string | null;
-  revokedAt: string | null;
-}
-
-interface User {
-  id: string;
-  login: string;
-  role: string;
-  createdAt: string;
-  disabledAt: string | null;
-}
 
 function tokenState(t: ApiToken): string {
   if (t.revokedAt) return `revoked ${when(t.revokedAt)}`;

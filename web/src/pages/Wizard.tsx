@@ -3,6 +3,7 @@
  * address and next steps. All choices live in one state, so going Back loses nothing.
  */
 import { useEffect, useState } from "react";
+import { type DataType, validateConnection } from "../../../src/domain/connection-rules";
 import { ApiError, all, api, type Connection, type Credential, type Direction, type Session } from "../api";
 import {
   DATA_TYPES,
@@ -163,7 +164,31 @@ function splitList(v: string): string[] {
     .filter(Boolean);
 }
 
-/** Checks one step in the browser; the API checks everything again on Create. */
+/**
+ * The connection rules' verdict (src/domain/connection-rules.ts: the API runs the very same on Create) on the
+ * details of one step: formats and ranges (times, days, ports, folders, intervals, addresses…).
+ */
+function ruleErrors(step: number, s: WizardState): Errors {
+  if (!s.direction || !s.dataType) return {};
+  const verdict = validateConnection({
+    direction: s.direction,
+    dataType: s.dataType as DataType,
+    method: s.method,
+    methodology: s.methodology,
+    details: detailsOf(s),
+    hasStoredPassword: s.passwordStored ?? false,
+  });
+  const e: Errors = {};
+  if (verdict.ok) return e;
+  for (const f of verdict.errors)
+    if (f.path.startsWith("details.") && stepOf(f.path) === step && !(f.path in e)) e[f.path] = f.message;
+  return e;
+}
+
+/**
+ * Checks one step in the browser: what is missing, in the wizard's own words, and then the connection rules
+ * themselves (ruleErrors). The API checks everything again on Create.
+ */
 export function checkStep(step: number, s: WizardState): Errors {
   const e: Errors = {};
   if (step === 0) {
@@ -173,15 +198,6 @@ export function checkStep(step: number, s: WizardState): Errors {
   }
   if (step === 1) {
     if (!s.dataType) e.dataType = "Choose a data type";
-    if (s.direction === "outbound" && ["daily", "weekly", "monthly"].includes(s.schedule.frequency)) {
-      if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(s.schedule.time))
-        e["details.schedule.time"] = "Use HH:MM, 24-hour";
-    }
-    if (s.schedule.frequency === "monthly") {
-      const d = Number(s.schedule.dayOfMonth);
-      if (!Number.isInteger(d) || d < 1 || d > 28)
-        e["details.schedule.dayOfMonth"] = "Choose a day from 1 to 28";
-    }
   }
   if (step === 2) {
     if (s.direction === "outbound" && s.method === "email" && splitList(s.recipients).length === 0)
@@ -192,25 +208,14 @@ export function checkStep(step: number, s: WizardState): Errors {
       if (!s.username) e["details.username"] = "Give the login on that server";
       if (!s.password && !(s.method === "sftp" && s.authMethod === "key") && !s.passwordStored)
         e["details.password"] = "Give the password of that login (kept encrypted, never shown)";
-      if (!s.folder.startsWith("/")) e["details.folder"] = "Use an absolute path, starting with /";
     }
     if (s.methodology === "pull_from_third_party") {
       if (!s.host.trim()) e["details.host"] = "Give the server's host name or IP address";
-      if (s.port && !(Number(s.port) >= 1 && Number(s.port) <= 65535))
-        e["details.port"] = "Use a port from 1 to 65535";
       if (!s.username) e["details.username"] = "Give the login on that server";
       if (!s.password && !(s.method === "sftp" && s.authMethod === "key") && !s.passwordStored)
         e["details.password"] = "Give the password of that login (kept encrypted, never shown)";
       if (!s.filePattern)
         e["details.filePattern"] = "Give a file name or a pattern such as conversions_*.csv";
-      if (s.method !== "email") {
-        if (!s.folder.startsWith("/")) e["details.folder"] = "Use an absolute path, starting with /";
-        if (s.resultFolder && !s.resultFolder.startsWith("/"))
-          e["details.resultFolder"] = "Use an absolute path, starting with /";
-        const every = Number(s.pullEveryMinutes);
-        if (!Number.isInteger(every) || every < 5 || every > 1440)
-          e["details.pullEveryMinutes"] = "Use 5 to 1440 minutes";
-      }
     }
   }
   if (step === 3 && needsCredential(s.method, s.methodology) && !s.credentialId) {
@@ -219,7 +224,7 @@ export function checkStep(step: number, s: WizardState): Errors {
         ? "Create the credential first, or choose an existing one"
         : "Choose a credential";
   }
-  return e;
+  return step === 1 || step === 2 ? { ...ruleErrors(step, s), ...e } : e;
 }
 
 /** The wizard's state for an existing connection (for its Edit form). */
@@ -265,26 +270,13 @@ export function stateOf(c: Connection): WizardState {
   };
 }
 
-/** The fields the browser checks (others come from the API and stay until the next Create). */
-const CHECKED: Record<string, true> = Object.fromEntries(
-  [
-    "name",
-    "direction",
-    "dataType",
-    "details.schedule.time",
-    "details.schedule.dayOfMonth",
-    "details.recipients",
-    "details.host",
-    "details.port",
-    "details.username",
-    "details.password",
-    "details.filePattern",
-    "details.folder",
-    "details.resultFolder",
-    "details.pullEveryMinutes",
-    "credentialId",
-  ].map((k) => [k, true]),
-);
+/**
+ * Whether the browser checks a field (so an error on it clears once fixed): the wizard's own fields, and every
+ * setting in details (the connection rules check them all). Others come from the API and stay until the next
+ * Create.
+ */
+const checkedHere = (path: string) =>
+  ["name", "direction", "dataType", "credentialId"].includes(path) || path.startsWith("details.");
 
 /** Which step a field of the API's answer belongs to. */
 function stepOf(path: string): number {
@@ -311,7 +303,7 @@ export function Wizard(props: { session: Session }) {
     setErrors((current) => {
       if (Object.keys(current).length === 0) return current;
       const still = checkStep(step, updated);
-      return Object.fromEntries(Object.entries(current).filter(([k]) => k in still || !(k in CHECKED)));
+      return Object.fromEntries(Object.entries(current).filter(([k]) => k in still || !checkedHere(k)));
     });
   };
 
