@@ -362,6 +362,34 @@ export const ResultFile = z.object({
   contentAvailable: z.boolean().describe("Whether its bytes are still kept (retention removes them)"),
 });
 
+export const RowErrorsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).optional().describe("Rows per page (1..1000, default 200)"),
+  cursor: z
+    .string()
+    .regex(/^\d{1,12}$/, "must be the nextCursor of the previous page")
+    .optional()
+    .describe("nextCursor of the previous page"),
+});
+
+export const RowErrorPage = z
+  .object({
+    header: z.array(z.string()).describe("The original file's header"),
+    items: z.array(
+      z.object({
+        line: z.number().describe("The row's line in the original file"),
+        errorType: z.string(),
+        message: z.string(),
+        fields: z
+          .array(z.string())
+          .describe(
+            "The row's fields as in the file (a value a spreadsheet would run as a formula begins with ')",
+          ),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .describe("Refused rows, read from the errors file, in line order");
+
 export const TransferQuery = z.object({
   ...PageQuery,
   status: z.enum(TRANSFER_STATUSES).optional(),

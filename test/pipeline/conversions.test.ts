@@ -128,6 +128,50 @@ describe("conversions", () => {
     ]);
   });
 
+  it("give their refused rows as JSON pages too, read from the errors file", async () => {
+    const file = [
+      "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount",
+      `${p.campaignId},${p.percentTracker},not-a-date,J-1,clk-1,1.00`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},J-2,clk-1,1.00`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},"J-3, ""quoted""
+and two lines",clk-1,1.001`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},J-4,clk-1,-5`,
+    ].join("\n");
+    const { transfer } = await run("conversions", "json-errors.csv", file);
+    const rows = (q: string) => call("GET", `/api/v1/transfers/${transfer.id}/results/errors/rows${q}`);
+    const first = await rows("?limit=2");
+    expect(first.status).toBe(200);
+    expect(first.body.header).toEqual([
+      "CampaignId",
+      "ActionTrackerId",
+      "EventDate",
+      "OrderId",
+      "ClickId",
+      "Amount",
+    ]);
+    expect(first.body.items.map((r: { line: number; errorType: string }) => [r.line, r.errorType])).toEqual([
+      [2, "INVALID_DATE"],
+      [4, "INVALID_AMOUNT"],
+    ]);
+    expect(first.body.items[1].fields[3]).toBe('J-3, "quoted"\nand two lines');
+    expect(first.body.items[1].message).toMatch(/more than two decimals/);
+    expect(first.body.nextCursor).toBe("4");
+    const second = await rows(`?limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body.items.map((r: { line: number }) => r.line)).toEqual([6]);
+    expect(second.body.items[0].fields[5]).toBe("'-5");
+    expect(second.body.nextCursor).toBeNull();
+    expect((await rows("?cursor=abc")).status).toBe(400);
+    const clean = await run(
+      "conversions",
+      "no-errors.csv",
+      `CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount\n${p.campaignId},${p.percentTracker},${daysAgo(1)},J-9,clk-1,1.00\n`,
+    );
+    expect(clean.summary.rows.error).toBe(0);
+    const none = await call("GET", `/api/v1/transfers/${clean.transfer.id}/results/errors/rows`);
+    expect(none.status).toBe(404);
+    expect(none.body.error.message).toMatch(/errors file/);
+  });
+
   it("take item-level files: consecutive rows of one order are one action summing its items", async () => {
     const file = [
       "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,CurrencyCode,Sku,Quantity,ItemPrice,ItemSubtotal,Category,Name",

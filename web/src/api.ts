@@ -79,6 +79,7 @@ export type Methodology = Connection["methodology"];
 export type Credential = Body<typeof S.CredentialWithSecret>;
 export type Transfer = Body<typeof S.Transfer>;
 export type ResultFile = Body<typeof S.ResultFile>;
+export type RowErrorPage = Body<typeof S.RowErrorPage>;
 export type Pull = Body<typeof S.Pull>;
 export type DayActivity = Body<typeof S.DayActivity>;
 export type ApiToken = Body<typeof S.ApiToken>;

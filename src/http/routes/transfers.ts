@@ -14,6 +14,7 @@ import {
 } from "../../domain/transfers.js";
 import { isTemporaryName, refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
+import { readRowErrors } from "../../pipeline/row-errors.js";
 import { objectStream } from "../../pipeline/store.js";
 import { actorOf } from "../auth.js";
 import type { ApiDeps } from "../deps.js";
@@ -24,6 +25,8 @@ import {
   pageOf,
   RESULT_KINDS,
   ResultFile,
+  RowErrorPage,
+  RowErrorsQuery,
   Transfer,
   TransferQuery,
 } from "../schemas.js";
@@ -172,6 +175,31 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request) => ({ items: await listResultFiles(deps.db, actorOf(request), request.params.id) }),
+    );
+    app.get(
+      "/transfers/:id/results/errors/rows",
+      {
+        schema: {
+          tags,
+          summary:
+            "The refused rows of an inbound transfer, as JSON, a page at a time (from its errors file)",
+          params: IdParams,
+          querystring: RowErrorsQuery,
+          response: { 200: RowErrorPage, 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const file = await openTransferFile(deps.db, actorOf(request), request.params.id, "errors");
+        const page = await readRowErrors(deps.store, file.key, {
+          afterLine: Number(request.query.cursor ?? 0),
+          limit: request.query.limit ?? 200,
+        });
+        return {
+          header: page.header,
+          items: page.items,
+          nextCursor: page.nextLine === null ? null : String(page.nextLine),
+        };
+      },
     );
     const download = (which: "content" | (typeof RESULT_KINDS)[number], summary: string, url: string) =>
       app.get(

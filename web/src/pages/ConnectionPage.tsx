@@ -13,6 +13,7 @@ import {
   type Page,
   type Pull,
   type ResultFile,
+  type RowErrorPage,
   type Session,
   type Transfer,
 } from "../api";
@@ -665,66 +666,19 @@ function TransferRow(props: { t: Transfer; open: boolean; toggle: () => void }) 
   );
 }
 
-/** Parses CSV (RFC 4180) text into rows. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      row.push(field);
-      field = "";
-    } else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && text[i + 1] === "\n") i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = "";
-    } else field += ch;
-  }
-  if (field || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
-
 const SHOWN_ERRORS = 200;
 
 function RowErrors(props: { transferId: string }) {
-  const [rows, setRows] = useState<string[][] | null>(null);
+  const [page, setPage] = useState<RowErrorPage | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    fetch(`/api/v1/transfers/${props.transferId}/results/errors`, { credentials: "same-origin" })
-      .then(async (r) => {
-        if (!r.ok) throw new Error(`The errors file could not be read (HTTP ${r.status})`);
-        // Only the beginning: a file with a million errors stays a download.
-        const reader = r.body!.getReader();
-        let text = "";
-        const decoder = new TextDecoder();
-        while (text.split("\n").length <= SHOWN_ERRORS + 2) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          text += decoder.decode(value, { stream: true });
-        }
-        await reader.cancel();
-        setRows(parseCsv(text).slice(0, SHOWN_ERRORS + 1));
-      })
+    // Only the first page: a file with a million errors stays a download.
+    api<RowErrorPage>("GET", `/transfers/${props.transferId}/results/errors/rows?limit=${SHOWN_ERRORS}`)
+      .then(setPage)
       .catch((e) => setError(e.message));
   }, [props.transferId]);
   if (error) return <Notice kind="error">{error}</Notice>;
-  if (!rows) return <Loading />;
-  const [header, ...data] = rows;
-  const n = header?.length ?? 0;
+  if (!page) return <Loading />;
   return (
     <div className="row-errors">
       <table className="list compact" data-testid="row-errors">
@@ -737,21 +691,19 @@ function RowErrors(props: { transferId: string }) {
           </tr>
         </thead>
         <tbody>
-          {data
-            .filter((r) => r.length >= 3)
-            .map((r) => (
-              <tr key={r[0]}>
-                <td className="num">{r[0]}</td>
-                <td>
-                  <code>{r[n - 2]}</code>
-                </td>
-                <td>{r[n - 1]}</td>
-                <td className="muted small">{r.slice(1, n - 2).join(", ")}</td>
-              </tr>
-            ))}
+          {page.items.map((r) => (
+            <tr key={r.line}>
+              <td className="num">{r.line}</td>
+              <td>
+                <code>{r.errorType}</code>
+              </td>
+              <td>{r.message}</td>
+              <td className="muted small">{r.fields.join(", ")}</td>
+            </tr>
+          ))}
         </tbody>
       </table>
-      {data.length >= SHOWN_ERRORS && (
+      {page.nextCursor !== null && (
         <p className="muted">
           The first {SHOWN_ERRORS} errors are shown: download the errors file for all of them.
         </p>
