@@ -3,13 +3,14 @@ import { randomUUID } from "node:crypto";
 import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { sql } from "kysely";
 import { installAuth } from "./auth.js";
 import type { ApiDeps } from "./deps.js";
 import { installErrorHandler } from "./errors.js";
 import { installRequestLimits } from "./limits.js";
 import { installMetrics } from "./metrics.js";
+import { openApiObject, openApiTransform } from "./openapi.js";
 import { accountRoutes } from "./routes/accounts.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { credentialRoutes } from "./routes/credentials.js";
@@ -54,7 +55,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
     },
-    transform: jsonSchemaTransform,
+    transform: openApiTransform,
+    transformObject: openApiObject,
   });
 
   app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {

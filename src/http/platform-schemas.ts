@@ -1,5 +1,6 @@
 /** Request and response shapes of the platform data routes (campaigns, trackers, partners, what files made). */
 import { z } from "zod";
+import { named } from "./schemas.js";
 
 export const NumId = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 export const NumParams = z.object({ id: NumId });
@@ -132,3 +133,5 @@ export const CatalogItem = z.object({
   removedAt: z.date().nullable(),
   updatedAt: z.date(),
 });
+
+named({ PayoutRule, Campaign, Tracker, Partner, Click, Action, ActionDetail, Catalog, CatalogItem });

@@ -438,3 +438,38 @@ export const SessionInfo = z.object({
   user: z.object({ id: Id, login: z.string(), role: z.enum(["admin", "member"]) }).nullable(),
   via: z.enum(["session", "token"]),
 });
+
+/** Gives schemas an id: the OpenAPI document then names them in components/schemas and refers to them. */
+export function named(schemas: Record<string, z.ZodType>): void {
+  for (const [id, schema] of Object.entries(schemas))
+    z.globalRegistry.add(schema, { ...z.globalRegistry.get(schema), id });
+}
+
+named({
+  Error: ErrorBody,
+  Account,
+  AccountBody,
+  AccountPatch,
+  ApiToken,
+  CreatedToken,
+  TokenBody,
+  PasswordChangeBody,
+  Credential,
+  CredentialWithSecret,
+  CredentialBody,
+  CredentialPatch,
+  Connection,
+  ConnectionBody,
+  ConnectionPatch,
+  AuditEvent,
+  Transfer,
+  Pull,
+  ResultFile,
+  RowErrorPage,
+  DayActivity,
+  User,
+  CreatedUser,
+  UserBody,
+  SignInBody,
+  Session: SessionInfo,
+});

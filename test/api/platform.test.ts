@@ -1,3 +1,4 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
 import { describe, expect, it } from "vitest";
 import { useTestApi } from "../helpers/api.js";
 
@@ -113,10 +114,57 @@ describe("operations endpoints", () => {
       ]),
     );
     const create = res.body.paths["/api/v1/connections"].post;
-    expect(create.requestBody.content["application/json"].schema.properties.direction.enum).toEqual([
+    const body = create.requestBody.content["application/json"].schema;
+    expect(body).toEqual({ $ref: "#/components/schemas/ConnectionBodyInput" });
+    expect(res.body.components.schemas.ConnectionBodyInput.properties.direction.enum).toEqual([
       "inbound",
       "outbound",
     ]);
+  });
+
+  it("is a valid OpenAPI document, with an id for every operation, named schemas and file bodies", async () => {
+    const doc = (await api.current.call(null, "GET", "/api/openapi.json")).body;
+    // A real validator: the OpenAPI 3.0 JSON schema, every $ref resolved, and the spec's own rules.
+    await SwaggerParser.validate(structuredClone(doc));
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops as Record<string, { operationId?: string }>).map(([method, op]) => ({
+        path,
+        method,
+        op,
+      })),
+    );
+    expect(operations.length).toBeGreaterThan(60);
+    const ids = operations.map((o) => o.op.operationId);
+    expect(ids.filter((id) => !id)).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toEqual(
+      expect.arrayContaining(["getConnection", "createConnection", "resetCredentialPassword", "signIn"]),
+    );
+    // Named component schemas, referred to by the operations that answer them.
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(["Connection", "Credential", "Transfer", "Error", "Campaign"]),
+    );
+    expect(
+      doc.paths["/api/v1/connections/{id}"].get.responses["200"].content["application/json"].schema,
+    ).toEqual({
+      $ref: "#/components/schemas/Connection",
+    });
+    // Files: the upload's body and the downloads' answers are bytes.
+    const upload = doc.paths["/api/v1/connections/{id}/files"].post;
+    expect(upload.requestBody.content["application/octet-stream"].schema).toEqual({
+      type: "string",
+      format: "binary",
+    });
+    const content = doc.paths["/api/v1/transfers/{id}/content"].get.responses["200"].content;
+    expect(content["application/octet-stream"].schema.format).toBe("binary");
+    expect(doc.paths["/api/v1/transfers/{id}/results/errors"].get.responses["200"].content).toHaveProperty([
+      "text/csv; charset=utf-8",
+    ]);
+    // Public operations say so: the download link (its token is the credential) and signing in.
+    expect(doc.paths["/downloads/{token}"].get.security).toEqual([]);
+    expect(doc.paths["/api/v1/session"].post.security).toEqual([]);
+    expect(doc.paths["/api/v1/connections"].get.security).toBeUndefined();
+    expect(doc.security).toEqual([{ bearer: [] }]);
   });
 
   it("reports health", async () => {

@@ -21,7 +21,11 @@ export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: {
           tags: ["transfers"],
           summary: "Download a generated file through the link Ferry emailed (no token header needed)",
+          operationId: "downloadByLink",
+          // Public: the link's token (in the path) is the credential.
+          security: [],
           params: z.object({ token: z.string().regex(/^[A-Za-z0-9_-]{20,100}$/) }),
+          produces: ["application/octet-stream"],
           response: { 404: ErrorBody },
         },
       },

@@ -59,6 +59,7 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
         schema: {
           tags,
           summary: "Sign in to the web UI: sets the http-only session cookie",
+          operationId: "signIn",
           security: [],
           body: SignInBody,
           response: { 200: SessionInfo, 401: ErrorBody, 429: ErrorBody },
@@ -93,7 +94,7 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
     );
     app.delete(
       "/session",
-      { schema: { tags, summary: "Sign out", response: { 204: z.null() } } },
+      { schema: { tags, summary: "Sign out", operationId: "signOut", response: { 204: z.null() } } },
       async (request, reply) => {
         const token = request.cookies[SESSION_COOKIE];
         if (token) await signOut(deps.db, token);
@@ -109,6 +110,7 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
         schema: {
           tags,
           summary: "End every session of the signed-in user, this one included",
+          operationId: "signOutEverywhere",
           response: { 200: Ended, 403: ErrorBody },
         },
       },
@@ -124,6 +126,7 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
         schema: {
           tags,
           summary: "Change the signed-in user's password; their other sessions end",
+          operationId: "changePassword",
           body: PasswordChangeBody,
           response: { 200: Ended, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         },

@@ -52,6 +52,7 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
             "Upload a file to an inbound connection (same pipeline as SFTP/FTP): body = the file's bytes",
           params: IdParams,
           querystring: z.object({ name: z.string().min(1).max(255).describe("The file's name") }),
+          consumes: ["application/octet-stream"],
           response: { 201: Transfer, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody },
         },
       },
@@ -204,7 +205,15 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     const download = (which: "content" | (typeof RESULT_KINDS)[number], summary: string, url: string) =>
       app.get(
         url,
-        { schema: { tags, summary, params: IdParams, response: { 404: ErrorBody } } },
+        {
+          schema: {
+            tags,
+            summary,
+            params: IdParams,
+            produces: [CONTENT_TYPES[which]],
+            response: { 404: ErrorBody },
+          },
+        },
         async (request, reply) => {
           const file = await openTransferFile(deps.db, actorOf(request), request.params.id, which);
           const reader = await deps.store.open(file.key);
