@@ -33,16 +33,10 @@ import {
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
 import { ActivityBadge, Copyable, Loading, Notice, SelectField, StatusBadge, TextField } from "../ui";
+import { FerryKey, MethodDetails } from "../wizard/method-details";
+import { detailsOf, type Errors, stateOf, type WizardState } from "../wizard/state";
+import { OutboundOptions } from "../wizard/steps";
 import { ActivityChart } from "./ActivityChart";
-import {
-  detailsOf,
-  type Errors,
-  FerryKey,
-  MethodDetails,
-  OutboundOptions,
-  stateOf,
-  type WizardState,
-} from "./Wizard";
 
 const DETAIL_LABELS: Record<string, string> = {
   allOrNothing: "All or nothing",

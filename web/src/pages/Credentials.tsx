@@ -5,8 +5,8 @@ import { when } from "../labels";
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
 import { Loading, Notice } from "../ui";
+import { EditCredential } from "../wizard/credentials-step";
 import { CredentialForm, type NewCredential, SecretOnce } from "./CredentialForm";
-import { EditCredential } from "./Wizard";
 
 export function Credentials() {
   const [items, setItems] = useState<Credential[] | null>(null);

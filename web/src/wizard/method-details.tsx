@@ -1,0 +1,238 @@
+/** The method's settings: push, pull (the server to log in to) or outbound delivery; Ferry's own key. */
+import { useEffect, useState } from "react";
+import { api } from "../api";
+import { METHODS } from "../labels";
+import { Checkbox, Copyable, SelectField, TextField } from "../ui";
+import type { StepProps } from "./state";
+import { DEFAULT_PORTS, type WizardState } from "./state";
+
+export function MethodDetails({ s, set, errors }: StepProps) {
+  const pull = s.methodology === "pull_from_third_party";
+  return (
+    <>
+      {s.direction === "outbound" && s.method === "email" && (
+        <TextField
+          label="Recipients"
+          value={s.recipients}
+          onChange={(recipients) => set({ recipients })}
+          error={errors["details.recipients"]}
+          hint="Email addresses, separated by commas"
+        />
+      )}
+      {s.direction === "inbound" && s.methodology === "push_to_platform" && s.method === "email" && (
+        <div className="grid">
+          <TextField
+            label="Attachment pattern"
+            value={s.filePattern}
+            onChange={(filePattern) => set({ filePattern })}
+            error={errors["details.filePattern"]}
+            placeholder="*"
+            hint="Attachments whose names match, e.g. conversions_*.csv"
+          />
+          <TextField
+            label="Return address (optional)"
+            value={s.returnAddress}
+            onChange={(returnAddress) => set({ returnAddress })}
+            error={errors["details.returnAddress"]}
+            hint="Receipts and results are emailed here"
+          />
+        </div>
+      )}
+      {pull && (
+        <fieldset>
+          <legend>Your server</legend>
+          <div className="grid">
+            <ServerLogin s={s} set={set} errors={errors} />
+            {s.method === "email" ? (
+              <TextField
+                label="Mailbox folder"
+                value={s.mailbox}
+                onChange={(mailbox) => set({ mailbox })}
+                error={errors["details.mailbox"]}
+              />
+            ) : (
+              <TextField
+                label="Folder"
+                value={s.folder}
+                onChange={(folder) => set({ folder })}
+                error={errors["details.folder"]}
+                hint="Absolute path, e.g. /outgoing"
+              />
+            )}
+            <TextField
+              label="File pattern"
+              value={s.filePattern}
+              onChange={(filePattern) => set({ filePattern })}
+              error={errors["details.filePattern"]}
+              placeholder="conversions_*.csv"
+              hint="An exact name, or * and ? as wildcards"
+            />
+            {s.method !== "email" && (
+              <>
+                <TextField
+                  label="Result folder (optional)"
+                  value={s.resultFolder}
+                  onChange={(resultFolder) => set({ resultFolder })}
+                  error={errors["details.resultFolder"]}
+                  hint="Receipts and result files are uploaded here"
+                />
+                <TextField
+                  label="Pull every (minutes)"
+                  value={s.pullEveryMinutes}
+                  onChange={(pullEveryMinutes) => set({ pullEveryMinutes })}
+                  error={errors["details.pullEveryMinutes"]}
+                />
+              </>
+            )}
+            {s.method === "ftp" && <FtpSecurity s={s} set={set} errors={errors} />}
+            {s.method === "email" && (
+              <SelectField
+                label="Security"
+                value={s.security === "none" ? "none" : "explicit"}
+                onChange={(security) => set({ security })}
+                options={[
+                  ["explicit", "IMAP over TLS (port 993)"],
+                  ["none", "Plain IMAP (not encrypted)"],
+                ]}
+              />
+            )}
+          </div>
+          {s.method === "sftp" && s.authMethod === "key" && <FerryKey />}
+          {s.method !== "email" && (
+            <Checkbox
+              label="Delete files on your server after they are pulled"
+              checked={s.deleteAfterPull}
+              onChange={(deleteAfterPull) => set({ deleteAfterPull })}
+              hint="Off is recommended: files are recognised and never pulled twice."
+            />
+          )}
+        </fieldset>
+      )}
+      {s.direction === "outbound" && s.method !== "email" && (
+        <fieldset>
+          <legend>Delivery</legend>
+          <Checkbox
+            label={`Also deliver each file to your own ${METHODS[s.method]} server`}
+            checked={s.deliverToServer}
+            onChange={(deliverToServer) => set({ deliverToServer })}
+            hint="Files are uploaded under a temporary name and renamed when complete; they stay in outbox/ too."
+          />
+          {s.deliverToServer && (
+            <>
+              <div className="grid">
+                <ServerLogin s={s} set={set} errors={errors} />
+                <TextField
+                  label="Folder"
+                  value={s.folder}
+                  onChange={(folder) => set({ folder })}
+                  error={errors["details.folder"]}
+                  hint="Absolute path, e.g. /incoming"
+                />
+                {s.method === "ftp" && <FtpSecurity s={s} set={set} errors={errors} />}
+              </div>
+              {s.method === "sftp" && s.authMethod === "key" && <FerryKey />}
+            </>
+          )}
+        </fieldset>
+      )}
+      {s.direction === "inbound" && (
+        <fieldset>
+          <legend>Processing</legend>
+          <Checkbox
+            label="All or nothing: refuse the whole file when any row is wrong"
+            checked={s.allOrNothing}
+            onChange={(allOrNothing) => set({ allOrNothing })}
+          />
+          <Checkbox
+            label="Validate only: check files completely but apply nothing (to test a feed)"
+            checked={s.validateOnly}
+            onChange={(validateOnly) => set({ validateOnly })}
+          />
+        </fieldset>
+      )}
+    </>
+  );
+}
+
+/** Host, port, login and password (or Ferry's key) of the customer's own server. */
+export function ServerLogin({ s, set, errors }: StepProps) {
+  return (
+    <>
+      <TextField
+        label={s.method === "email" ? "IMAP host" : "Host"}
+        value={s.host}
+        onChange={(host) => set({ host })}
+        error={errors["details.host"]}
+      />
+      <TextField
+        label="Port"
+        value={s.port}
+        onChange={(port) => set({ port })}
+        placeholder={DEFAULT_PORTS[s.method]}
+        error={errors["details.port"]}
+      />
+      <TextField
+        label="Username"
+        value={s.username}
+        onChange={(username) => set({ username })}
+        error={errors["details.username"]}
+        autoComplete="off"
+      />
+      {s.method === "sftp" && (
+        <SelectField
+          label="Log in with"
+          value={s.authMethod}
+          onChange={(authMethod) => set({ authMethod: authMethod as WizardState["authMethod"] })}
+          options={[
+            ["password", "A password"],
+            ["key", "Ferry's key (install its public key on your server)"],
+          ]}
+        />
+      )}
+      {!(s.method === "sftp" && s.authMethod === "key") && (
+        <TextField
+          label="Password"
+          type="password"
+          value={s.password}
+          onChange={(password) => set({ password })}
+          error={errors["details.password"]}
+          autoComplete="new-password"
+          hint={
+            s.passwordStored ? "Leave empty to keep the stored one" : "Stored encrypted; never shown again"
+          }
+        />
+      )}
+    </>
+  );
+}
+
+export function FtpSecurity({ s, set }: StepProps) {
+  return (
+    <SelectField
+      label="Security"
+      value={s.security}
+      onChange={(security) => set({ security })}
+      options={[
+        ["explicit", "FTPS, explicit (AUTH TLS)"],
+        ["implicit", "FTPS, implicit"],
+        ["none", "Plain FTP (not encrypted)"],
+      ]}
+    />
+  );
+}
+
+/** The public key Ferry logs in with, for the user's authorized_keys. */
+export function FerryKey() {
+  const [key, setKey] = useState<{ publicKey: string; fingerprint: string } | null>(null);
+  useEffect(() => {
+    api<{ publicKey: string; fingerprint: string }>("GET", "/ssh-key").then(setKey);
+  }, []);
+  if (!key) return null;
+  return (
+    <div className="ferry-key">
+      <p className="muted">Add this line to ~/.ssh/authorized_keys of the login on your server:</p>
+      <Copyable label="Ferry's public key" value={key.publicKey} />
+      <p className="muted small">Fingerprint {key.fingerprint}</p>
+    </div>
+  );
+}
