@@ -1,3 +1,7 @@
+/**
+ * Builds and starts the parts a Ferry process runs, by hand: database, migrations, bootstrap, queue and workers,
+ * SFTP, FTP and SMTP servers, HTTP API (FERRY_ROLES picks which). The only module that wires the layers.
+ */
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
