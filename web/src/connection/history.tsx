@@ -1,0 +1,224 @@
+/** A connection's 30-day chart and its history of transfers, with downloads and the refused rows. */
+import { useCallback, useEffect, useState } from "react";
+import {
+  api,
+  type Connection,
+  type DayActivity,
+  type Page,
+  type ResultFile,
+  type RowErrorPage,
+  type Transfer,
+} from "../api";
+import { bytes, when } from "../labels";
+import { ActivityChart } from "../pages/ActivityChart";
+import { Loading, Notice, StatusBadge } from "../ui";
+
+export function Activity(props: { connection: Connection; refresh: string }) {
+  const [days, setDays] = useState<DayActivity[] | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
+  useEffect(() => {
+    api<{ items: DayActivity[] }>("GET", `/connections/${props.connection.id}/activity?days=30`).then((r) =>
+      setDays(r.items),
+    );
+  }, [props.connection.id, props.refresh]);
+  return (
+    <div className="card">
+      <h2>Last 30 days</h2>
+      {days ? <ActivityChart days={days} /> : <Loading />}
+    </div>
+  );
+}
+
+export function History(props: {
+  connection: Connection;
+  refresh: number;
+  onRefresh: () => void;
+  onSeen: (signature: string) => void;
+}) {
+  const [items, setItems] = useState<Transfer[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+  const base = `/connections/${props.connection.id}/transfers?order=desc&limit=50`;
+
+  const load = useCallback(async () => {
+    const page = await api<Page<Transfer>>("GET", base);
+    setItems(page.items);
+    setCursor(page.nextCursor);
+  }, [base]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
+  useEffect(() => {
+    void load();
+  }, [load, props.refresh]);
+  // Follow files still being processed.
+  const { onSeen } = props;
+  useEffect(() => {
+    onSeen((items ?? []).map((t) => `${t.id}:${t.status}`).join(","));
+    if (!items?.some((t) => t.status === "received" || t.status === "processing")) return;
+    const timer = setTimeout(load, 1000);
+    return () => clearTimeout(timer);
+  }, [items, load, onSeen]);
+
+  const more = async () => {
+    if (!cursor) return;
+    const page = await api<Page<Transfer>>("GET", `${base}&cursor=${cursor}`);
+    setItems((list) => [...(list ?? []), ...page.items]);
+    setCursor(page.nextCursor);
+  };
+
+  return (
+    <div className="card" id="history">
+      <div className="page-head">
+        <h2>History</h2>
+        <button type="button" className="secondary small" onClick={props.onRefresh}>
+          Refresh
+        </button>
+      </div>
+      {!items && <Loading />}
+      {items && items.length === 0 && <p className="muted">No files yet.</p>}
+      {items && items.length > 0 && (
+        <div className="table-wrap">
+          <table className="list" data-testid="history">
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">File</th>
+                <th scope="col">Size</th>
+                <th scope="col">Status</th>
+                <th scope="col">Rows ok</th>
+                <th scope="col">Rows failed</th>
+                <th scope="col">Files</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((t) => (
+                <TransferRow
+                  key={t.id}
+                  t={t}
+                  open={open === t.id}
+                  toggle={() => setOpen(open === t.id ? null : t.id)}
+                />
+              ))}
+            </tbody>
+          </table>
+          {cursor && (
+            <button type="button" className="secondary" onClick={more}>
+              Show older files
+            </button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => void }) {
+  const { t } = props;
+  const [results, setResults] = useState<ResultFile[] | null>(null);
+  useEffect(() => {
+    if (t.processedAt)
+      api<{ items: ResultFile[] }>("GET", `/transfers/${t.id}/results`).then((r) => setResults(r.items));
+  }, [t.id, t.processedAt]);
+  const hasErrors = results?.some((r) => r.kind === "errors");
+  return (
+    <>
+      <tr data-transfer={t.id}>
+        <td data-label="Time">{when(t.createdAt)}</td>
+        <td data-label="File" className="file">
+          {t.fileName}
+        </td>
+        <td data-label="Size">{bytes(t.size)}</td>
+        <td data-label="Status">
+          <StatusBadge status={t.status} />
+          {t.error && <div className="muted small">{t.error}</div>}
+        </td>
+        <td data-label="Rows ok" className="num">
+          {t.rows ? t.rows.ok : "—"}
+        </td>
+        <td data-label="Rows failed" className="num">
+          {t.rows ? t.rows.error : "—"}
+        </td>
+        <td data-label="Files" className="downloads">
+          {t.contentAvailable ? (
+            <a href={`/api/v1/transfers/${t.id}/content`} download aria-label={`Download ${t.fileName}`}>
+              Original
+            </a>
+          ) : (
+            <span className="muted small" title="Removed by the retention policy; the record stays">
+              Original expired
+            </span>
+          )}
+          {results?.map((r) => {
+            const label = r.kind[0]!.toUpperCase() + r.kind.slice(1);
+            return r.contentAvailable ? (
+              <a key={r.kind} href={`/api/v1/transfers/${t.id}/results/${r.kind}`} download>
+                {label}
+              </a>
+            ) : (
+              <span key={r.kind} className="muted small" title="Removed by the retention policy">
+                {label} expired
+              </span>
+            );
+          })}
+          {hasErrors && (
+            <button type="button" className="link" onClick={props.toggle} aria-expanded={props.open}>
+              {props.open ? "Hide errors" : "View errors"}
+            </button>
+          )}
+        </td>
+      </tr>
+      {props.open && (
+        <tr className="errors-row">
+          <td colSpan={7}>
+            <RowErrors transferId={t.id} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+export const SHOWN_ERRORS = 200;
+
+export function RowErrors(props: { transferId: string }) {
+  const [page, setPage] = useState<RowErrorPage | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    // Only the first page: a file with a million errors stays a download.
+    api<RowErrorPage>("GET", `/transfers/${props.transferId}/results/errors/rows?limit=${SHOWN_ERRORS}`)
+      .then(setPage)
+      .catch((e) => setError(e.message));
+  }, [props.transferId]);
+  if (error) return <Notice kind="error">{error}</Notice>;
+  if (!page) return <Loading />;
+  return (
+    <div className="row-errors">
+      <table className="list compact" data-testid="row-errors">
+        <thead>
+          <tr>
+            <th scope="col">Line</th>
+            <th scope="col">Error</th>
+            <th scope="col">Message</th>
+            <th scope="col">Row</th>
+          </tr>
+        </thead>
+        <tbody>
+          {page.items.map((r) => (
+            <tr key={r.line}>
+              <td className="num">{r.line}</td>
+              <td>
+                <code>{r.errorType}</code>
+              </td>
+              <td>{r.message}</td>
+              <td className="muted small">{r.fields.join(", ")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {page.nextCursor !== null && (
+        <p className="muted">
+          The first {SHOWN_ERRORS} errors are shown: download the errors file for all of them.
+        </p>
+      )}
+    </div>
+  );
+}
