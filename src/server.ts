@@ -13,13 +13,13 @@ import { FAILURE_WINDOW_MS, LoginGuard } from "./domain/login-guard.js";
 import { loadMasterKey } from "./domain/master-key.js";
 import { secretBox } from "./domain/secretbox.js";
 import { checkMasterKey, sharedSecret } from "./domain/server-secrets.js";
-import { startStorageCompaction } from "./domain/storage.js";
+import { COMPACT_STORAGE_CRON, compactStorage } from "./domain/storage.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
 import { lockDataDir } from "./lock.js";
 import { noMailer } from "./pipeline/mailer.js";
 import { startPullWorkers } from "./pipeline/pull.js";
-import { startRetention } from "./pipeline/retention.js";
+import { RETENTION_CRON, retentionPass } from "./pipeline/retention.js";
 import { startScheduler } from "./pipeline/schedule.js";
 import { SWEEP_DEFAULTS, sweepStore } from "./pipeline/sweep.js";
 import { MAX_UNPACK_RATIO } from "./pipeline/unpack.js";
@@ -210,10 +210,16 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       );
       closers.push(() => scheduler.stop());
     }
-    const retention = startRetention(handle.db, store, config, log);
-    closers.push(async () => retention.stop());
-    const compaction = startStorageCompaction(handle.db, log);
-    closers.push(async () => compaction.stop());
+    // Housekeeping on pg-boss's cron, once a tick across the processes with the scheduler role.
+    if (config.roles.scheduler) {
+      await queue.every("retention", RETENTION_CRON, () => retentionPass(handle.db, store, config, log));
+      await queue.every("fold-storage", COMPACT_STORAGE_CRON, () =>
+        compactStorage(handle.db).then(
+          () => {},
+          (err) => log.error({ component: "storage", err }, "folding storage changes failed"),
+        ),
+      );
+    }
     const guard = new LoginGuard(handle.pool, {
       maxFailures: config.loginMaxFailures,
       windowMs: FAILURE_WINDOW_MS,

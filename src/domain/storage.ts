@@ -6,8 +6,8 @@
 import { type Expression, type Kysely, sql } from "kysely";
 import type { Database } from "../db/schema.js";
 
-/** How often every process folds the appended changes into storage_use. */
-export const COMPACT_STORAGE_MS = 60_000;
+/** Every minute, once across every process with the scheduler role, the appended changes are folded into storage_use. */
+export const COMPACT_STORAGE_CRON = "* * * * *";
 
 /** Bytes of the given kinds an account's files take, in SQL: of an account id or a column (`accounts.id`). */
 export const accountBytes = (account: string | Expression<string>, kinds: readonly string[]) => sql<string>`(
@@ -44,18 +44,4 @@ export async function compactStorage(db: Kysely<Database>): Promise<number> {
     )
     SELECT (SELECT count(*) FROM moved) AS n`.execute(db);
   return Number(r.rows[0]?.n ?? 0);
-}
-
-/** Folds storage changes every COMPACT_STORAGE_MS (safe in every process at once); stop() ends it. */
-export function startStorageCompaction(
-  db: Kysely<Database>,
-  log: { error(o: object, m: string): void },
-): { stop(): void } {
-  const timer = setInterval(() => {
-    compactStorage(db).catch((err) =>
-      log.error({ component: "storage", err }, "folding storage changes failed"),
-    );
-  }, COMPACT_STORAGE_MS);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
 }

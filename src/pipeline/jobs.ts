@@ -72,6 +72,12 @@ export interface WorkQueue extends JobQueue {
   ): Promise<void>;
   /** Active jobs of `name` started more than `seconds` ago. */
   staleJobs<T>(name: string, seconds: number): Promise<{ id: string; data: T }[]>;
+  /**
+   * Runs `handler` on a cron schedule (UTC), once per tick however many processes call this: the queue keeps
+   * the schedule in the database and one of those processes takes each tick's job. A failure is logged by
+   * the handler and waits for the next tick.
+   */
+  every(name: string, cron: string, handler: () => Promise<void>): Promise<void>;
   /** Puts a job's data back in the queue to run in `seconds` (not a retry: it counts none). */
   defer<T extends object>(name: string, data: T, seconds: number): Promise<void>;
   /** Fails a job now; it is retried if it has retries left. */

@@ -95,37 +95,35 @@ export async function expireAuditEvents(
   return Number(result.numAffectedRows ?? 0);
 }
 
-/** How often every process expires files and audit events and sweeps the store (all are safe to overlap). */
-export const RETENTION_EVERY_MS = 10 * 60_000;
+/** Every ten minutes, once across every process with the scheduler role (pg-boss's cron). */
+export const RETENTION_CRON = "*/10 * * * *";
 
 interface Log {
   info(o: object, m: string): void;
   error(o: object, m: string): void;
 }
 
-/** Expires files and audit events and sweeps store leftovers every RETENTION_EVERY_MS; stop() ends it. */
-export function startRetention(
+/** One round of retention: expires files and audit events, and sweeps store leftovers; failures are logged. */
+export async function retentionPass(
   db: Kysely<Database>,
   store: FileStore,
   options: { retention: RetentionDefaults; auditRetentionDays: number },
   log: Log,
-): { stop(): void } {
-  const timer = setInterval(() => {
+): Promise<void> {
+  await Promise.all([
     expireFiles(db, store, options.retention).then(
       (n) =>
         n.inbound + n.results + n.outbound > 0 &&
         log.info({ component: "retention", ...n }, "expired files (their records stay)"),
       (err) => log.error({ component: "retention", err }, "retention failed"),
-    );
+    ),
     expireAuditEvents(db, options.auditRetentionDays).then(
       (n) => n > 0 && log.info({ component: "retention", auditEvents: n }, "deleted old audit events"),
       (err) => log.error({ component: "retention", err }, "audit retention failed"),
-    );
+    ),
     sweepStore(db, store, SWEEP_DEFAULTS).then(
       (s) => (s.uploads || s.objects) && log.info({ component: "sweep", ...s }, "removed store leftovers"),
       (err) => log.error({ component: "sweep", err }, "store sweep failed"),
-    );
-  }, RETENTION_EVERY_MS);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+    ),
+  ]);
 }

@@ -31,6 +31,8 @@ export interface BossOptions {
   schema: string;
   /** How often an idle worker looks for jobs, in seconds; pg-boss's minimum is 0.5. */
   pollingSeconds: number;
+  /** How often schedules are checked for due ticks, in seconds (pg-boss's default: 30; tests use less). */
+  cronMonitorSeconds?: number;
 }
 
 export class BossQueue implements JobQueue {
@@ -50,6 +52,7 @@ export class BossQueue implements JobQueue {
       application_name: "ferry-jobs",
       // Completed jobs are kept a week for inspection; the Transfer is the lasting record.
       deleteAfterDays: 7,
+      ...(options.cronMonitorSeconds ? { cronMonitorIntervalSeconds: options.cronMonitorSeconds } : {}),
     });
     boss.on("error", (err) => log.error({ err }, "job queue error"));
     await boss.start();
@@ -126,6 +129,16 @@ export class BossQueue implements JobQueue {
       );
       this.workerIds.push(id);
     }
+  }
+
+  /**
+   * pg-boss's cron: the schedule is a row (UTC), one process per minute turns due schedules into jobs (a
+   * singleton per minute), and the processes that work the queue take them. No retries: the next tick is one.
+   */
+  async every(name: string, cron: string, handler: () => Promise<void>): Promise<void> {
+    await this.boss.createQueue(name, { name, retryLimit: 0, expireInSeconds: 30 * 60 });
+    await this.boss.schedule(name, cron);
+    await this.work(name, 1, 5, () => handler());
   }
 
   /** Active jobs of `name` started more than `seconds` ago (candidates for a lost worker). */
