@@ -1,7 +1,16 @@
 /** CLI commands for accounts (quota, retention), their API tokens and users, through the REST API. */
 import type { Command } from "commander";
+import type { ApiClient } from "./client.js";
 import { action, choice, daysArg, type Obj } from "./helpers.js";
 import { printObject, printTable } from "./output.js";
+
+/** The API path of the account given with --account. */
+const accountPath = (o: Obj) => `/api/v1/accounts/${encodeURIComponent(String(o.account))}`;
+
+/** The items of one of the account's lists (tokens, users). */
+async function accountItems(api: ApiClient, o: Obj, list: "tokens" | "users"): Promise<Obj[]> {
+  return (await api.request<{ items: Obj[] }>("GET", `${accountPath(o)}/${list}`)).items;
+}
 
 export function registerAccountCommands(program: Command): void {
   const accounts = program.command("accounts").description("accounts (brands and partners)");
@@ -53,7 +62,7 @@ export function registerAccountCommands(program: Command): void {
         const bytes = String(o.bytes);
         if (bytes !== "none" && !/^[1-9]\d*$/.test(bytes))
           throw new Error('--bytes must be a positive whole number of bytes, or "none"');
-        return api.request("PATCH", `/api/v1/accounts/${encodeURIComponent(String(o.account))}`, {
+        return api.request("PATCH", `${accountPath(o)}`, {
           storageQuotaBytes: bytes === "none" ? null : Number(bytes),
         });
       }, printObject),
@@ -71,7 +80,7 @@ export function registerAccountCommands(program: Command): void {
     .action(
       action(
         (api, o: Obj) =>
-          api.request("PATCH", `/api/v1/accounts/${encodeURIComponent(String(o.account))}`, {
+          api.request("PATCH", `${accountPath(o)}`, {
             retention: {
               ...(o.inbound !== undefined ? { inboundDays: daysArg("--inbound", o.inbound) } : {}),
               ...(o.results !== undefined ? { resultDays: daysArg("--results", o.results) } : {}),
@@ -93,7 +102,7 @@ export function registerAccountCommands(program: Command): void {
     .action(
       action(
         (api, o: Obj) =>
-          api.request("POST", `/api/v1/accounts/${encodeURIComponent(String(o.account))}/tokens`, {
+          api.request("POST", `${accountPath(o)}/tokens`, {
             ...(o.name ? { name: o.name } : {}),
             ...(o.neverExpires
               ? { expiresInDays: null }
@@ -119,13 +128,7 @@ export function registerAccountCommands(program: Command): void {
     .requiredOption("--account <id>", "account id")
     .action(
       action(
-        async (api, o: Obj) =>
-          (
-            await api.request<{ items: Obj[] }>(
-              "GET",
-              `/api/v1/accounts/${encodeURIComponent(String(o.account))}/tokens`,
-            )
-          ).items,
+        (api, o: Obj) => accountItems(api, o, "tokens"),
         (rows: Obj[]) =>
           printTable(rows, {
             id: "ID",
@@ -144,10 +147,7 @@ export function registerAccountCommands(program: Command): void {
     .action(
       action(
         (api, tokenId: string, o: Obj) =>
-          api.request(
-            "POST",
-            `/api/v1/accounts/${encodeURIComponent(String(o.account))}/tokens/${encodeURIComponent(tokenId)}/revoke`,
-          ),
+          api.request("POST", `${accountPath(o)}/tokens/${encodeURIComponent(tokenId)}/revoke`),
         printObject,
       ),
     );
@@ -161,7 +161,7 @@ export function registerAccountCommands(program: Command): void {
     .action(
       action(
         (api, o: Obj) =>
-          api.request("POST", `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users`, {
+          api.request("POST", `${accountPath(o)}/users`, {
             login: o.login,
           }),
         (u: Obj) => {
@@ -176,13 +176,7 @@ export function registerAccountCommands(program: Command): void {
     .requiredOption("--account <id>", "account id")
     .action(
       action(
-        async (api, o: Obj) =>
-          (
-            await api.request<{ items: Obj[] }>(
-              "GET",
-              `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users`,
-            )
-          ).items,
+        (api, o: Obj) => accountItems(api, o, "users"),
         (rows: Obj[]) =>
           printTable(rows, {
             id: "ID",
@@ -204,10 +198,7 @@ export function registerAccountCommands(program: Command): void {
       .action(
         action(
           (api, userId: string, o: Obj) =>
-            api.request(
-              "POST",
-              `/api/v1/accounts/${encodeURIComponent(String(o.account))}/users/${encodeURIComponent(userId)}/${verb}`,
-            ),
+            api.request("POST", `${accountPath(o)}/users/${encodeURIComponent(userId)}/${verb}`),
           printObject,
         ),
       );
