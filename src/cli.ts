@@ -5,6 +5,7 @@ import { ApiError } from "./cli/client.js";
 import { registerConnectionCommands } from "./cli/connections.js";
 import { registerCredentialCommands } from "./cli/credentials.js";
 import { registerPlatformCommands } from "./cli/platform.js";
+import { registerStatusCommand } from "./cli/status.js";
 import { registerTransferCommands } from "./cli/transfers.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 /** The `ferry` command: serve, migrate, and the API commands (accounts, tokens, credentials, connections). */
@@ -169,6 +170,7 @@ serverFlags(
   }),
 );
 
+registerStatusCommand(program);
 registerAccountCommands(program);
 registerCredentialCommands(program);
 registerConnectionCommands(program);

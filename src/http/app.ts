@@ -8,6 +8,7 @@ import { sql } from "kysely";
 import { installAuth } from "./auth.js";
 import type { ApiDeps } from "./deps.js";
 import { installErrorHandler } from "./errors.js";
+import { installHealth } from "./health.js";
 import { installRequestLimits } from "./limits.js";
 import { installMetrics } from "./metrics.js";
 import { openApiObject, openApiTransform } from "./openapi.js";
@@ -67,6 +68,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       return reply.status(503).send({ status: "unavailable", reason: "database unreachable" });
     }
   });
+  installHealth(app, deps);
   installMetrics(app, deps.metrics, deps.metricsToken);
   // A process without the http role (FERRY_ROLES) answers /healthz and /metrics only.
   if (deps.api === false) return app;

@@ -13,7 +13,7 @@ import { notFound } from "../domain/errors.js";
 /** Where `npm run build` puts the UI: dist/web, next to the compiled server. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../web", import.meta.url));
 
-const NOT_UI = /^\/(api|downloads|healthz|metrics)(\/|$|\?)/;
+const NOT_UI = /^\/(api|downloads|healthz|livez|readyz|metrics)(\/|$|\?)/;
 
 const SECURITY_HEADERS = {
   "content-security-policy":

@@ -60,6 +60,8 @@ export interface JobQueue extends GenerationQueue, PullQueue {
   enqueueProcessing(trx: Kysely<Database>, job: ProcessJob): Promise<void>;
   /** Adds a delivery job as part of the transaction open on `client`. */
   enqueueDelivery(client: SqlClient, job: DeliverJob): Promise<void>;
+  /** Whether the queue is started and not stopped (readiness). */
+  running(): boolean;
 }
 
 /** What a process that runs jobs needs from the queue. */

@@ -37,6 +37,7 @@ export interface BossOptions {
 
 export class BossQueue implements JobQueue {
   private workerIds: string[] = [];
+  private stopped = false;
 
   private constructor(
     private boss: PgBoss,
@@ -101,6 +102,10 @@ export class BossQueue implements JobQueue {
     );
   }
 
+  running(): boolean {
+    return !this.stopped;
+  }
+
   wake(): void {
     for (const id of this.workerIds) this.boss.notifyWorker(id);
   }
@@ -161,6 +166,7 @@ export class BossQueue implements JobQueue {
 
   /** Stops fetching; jobs in flight are failed by pg-boss and retried by another process or the next start. */
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.boss.stop({ graceful: true, timeout: 10_000, wait: true });
   }
 

@@ -39,6 +39,27 @@ describe("ferry serve with DATABASE_URL", () => {
     expect(await health.json()).toEqual({ status: "ok" });
   });
 
+  it("is live and ready, and `ferry status` says so (exit 0), or that it cannot be reached (exit 1)", async () => {
+    expect((await fetch(`${ferry.url}/livez`)).status).toBe(200);
+    const ready = await fetch(`${ferry.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect((await ready.json()).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([
+      ["database", true],
+      ["migrations", true],
+      ["store", true],
+      ["queue", true],
+    ]);
+    const status = await runCli(["status"], { FERRY_URL: ferry.url });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^CHECK\s+STATE\s+DETAIL\ndatabase\s+ok\s+answers\n/);
+    expect(status.stdout).toContain(`Ferry at ${ferry.url} is ready.`);
+    const json = await runCli(["status", "--json"], { FERRY_URL: ferry.url });
+    expect(json.json()).toMatchObject({ url: ferry.url, status: "ready" });
+    const away = await runCli(["status"], { FERRY_URL: `http://127.0.0.1:${await freePort()}` });
+    expect(away.code).toBe(1);
+    expect(away.stderr).toMatch(/cannot be reached/);
+  });
+
   it("prints the administrator's login once, on the first start only", async () => {
     const creds = firstStart(ferry.output());
     expect(creds).toMatchObject({ login: "admin", token: expect.stringMatching(/^fry_/) });

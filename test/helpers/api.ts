@@ -38,6 +38,8 @@ export interface TestApi {
   db: TestDb;
   app: FastifyInstance;
   store: FileStore;
+  /** The local store's root folder. */
+  storeDir: string;
   /** Every log line the app wrote. */
   logs: string[];
   adminToken: string;
@@ -140,6 +142,7 @@ export function useTestApi(): { current: TestApi } {
       );
     };
     ref.current = {
+      storeDir,
       db: db.current,
       app,
       store,

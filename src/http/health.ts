@@ -1,0 +1,115 @@
+/**
+ * Health as load balancers and orchestrators use it. /livez: the process serves (nothing else is asked, so a
+ * database outage does not get it restarted). /readyz: it can do its work — the database answers, its schema
+ * has every migration this version knows, the file store takes a write, the job queue runs; 503 naming what
+ * is not. (/healthz, the database alone, stays for balancers configured with it.)
+ */
+import type { FastifyInstance } from "fastify";
+import { type Kysely, sql } from "kysely";
+import { loadMigrations } from "../db/migrate.js";
+import type { Database } from "../db/schema.js";
+import type { JobQueue } from "../pipeline/jobs.js";
+import type { FileStore } from "../pipeline/store.js";
+import { messageOf } from "../thrown.js";
+
+export interface Check {
+  name: "database" | "migrations" | "store" | "queue";
+  ok: boolean;
+  detail: string;
+}
+
+/** A check that does not answer within this is failed (a hung database must not hang the probe). */
+const CHECK_TIMEOUT_MS = 3000;
+/** A store that took a write is tried again after this (probes come every few seconds); a failing one each time. */
+const STORE_CHECK_EVERY_MS = 30_000;
+
+const within = <T>(promise: Promise<T>, what: string): Promise<T> =>
+  Promise.race([
+    promise,
+    new Promise<T>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`${what} did not answer within ${CHECK_TIMEOUT_MS / 1000} s`)),
+        CHECK_TIMEOUT_MS,
+      ).unref(),
+    ),
+  ]);
+
+/** A timeout's own words (safe to show), or undefined for any other failure. */
+const timedOut = (err: unknown): string | undefined => {
+  const message = messageOf(err);
+  return message.includes("did not answer within") ? message : undefined;
+};
+
+export function installHealth(
+  app: FastifyInstance,
+  deps: { db: Kysely<Database>; store: FileStore; queue: JobQueue },
+) {
+  let storeChecked: { at: number; check: Check } | undefined;
+  const latest = loadMigrations().then((all) => Math.max(0, ...all.map((m) => m.id)));
+
+  const database = async (): Promise<Check> => {
+    await within(sql`SELECT 1`.execute(deps.db), "the database");
+    return { name: "database", ok: true, detail: "answers" };
+  };
+  const migrations = async (): Promise<Check> => {
+    const known = await latest;
+    const r = await within(
+      sql<{ id: number | null }>`SELECT max(id) AS id FROM ferry_migrations`.execute(deps.db),
+      "the database",
+    );
+    const applied = r.rows[0]?.id ?? 0;
+    if (applied < known)
+      return {
+        name: "migrations",
+        ok: false,
+        detail: `${known - applied} pending: run ferry migrate (or start Ferry once)`,
+      };
+    return {
+      name: "migrations",
+      ok: true,
+      detail: applied > known ? `at ${applied}, newer than this version's ${known}` : `at ${applied}`,
+    };
+  };
+  const store = async (): Promise<Check> => {
+    if (storeChecked && Date.now() - storeChecked.at < STORE_CHECK_EVERY_MS) return storeChecked.check;
+    const check = await (async (): Promise<Check> => {
+      const upload = await within(deps.store.create(), "the file store");
+      try {
+        await within(upload.write(Buffer.from("ready?\n"), 0), "the file store");
+      } finally {
+        await upload.abort().catch(() => {});
+      }
+      return { name: "store", ok: true, detail: "takes a write" };
+    })().catch((err): Check => {
+      app.log.warn({ err }, "readiness: the file store does not take a write");
+      return {
+        name: "store",
+        ok: false,
+        detail: `does not take a write (${timedOut(err) ?? "see the log"})`,
+      };
+    });
+    // A pass stands for a while; a failure is tried again at the next probe.
+    storeChecked = check.ok ? { at: Date.now(), check } : undefined;
+    return check;
+  };
+  const queue = async (): Promise<Check> =>
+    deps.queue.running()
+      ? { name: "queue", ok: true, detail: "running" }
+      : { name: "queue", ok: false, detail: "stopped" };
+
+  app.get("/livez", { schema: { hide: true } }, async () => ({ status: "ok" }));
+  app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
+    const checks = await Promise.all(
+      [database, migrations, store, queue].map((run, i) =>
+        run().catch((err): Check => {
+          const name = (["database", "migrations", "store", "queue"] as const)[i]!;
+          app.log.warn({ err }, `readiness: ${name} check failed`);
+          // The reason goes to the log: the probe is public, and a driver's message names hosts and ports.
+          return { name, ok: false, detail: timedOut(err) ?? "unreachable (see the log)" };
+        }),
+      ),
+    );
+    const ready = checks.every((c) => c.ok);
+    return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks });
+  });
+}
