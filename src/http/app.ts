@@ -69,7 +69,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
   installHealth(app, deps);
-  installMetrics(app, deps.metrics, deps.metricsToken);
+  installMetrics(app, deps.metrics, deps.metricsToken, deps);
   // A process without the http role (FERRY_ROLES) answers /healthz and /metrics only.
   if (deps.api === false) return app;
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -1,7 +1,12 @@
 /** Prometheus metrics: process defaults plus HTTP request counts and durations by route. */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Database } from "../db/schema.js";
+import type { JobQueue } from "../pipeline/jobs.js";
+import { serviceRegistry } from "../telemetry.js";
 
 /** A registry per process (or per test app), so metrics never leak between instances. */
 export function createMetrics(): Registry {
@@ -17,7 +22,44 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
  * Metrics tell a stranger how busy Ferry is and which routes exist: `/metrics` answers loopback clients, and
  * others only with `Authorization: Bearer <FERRY_METRICS_TOKEN>` when that is set (404 otherwise).
  */
-export function installMetrics(app: FastifyInstance, registry: Registry, token?: string): void {
+export function installMetrics(
+  app: FastifyInstance,
+  registry: Registry,
+  token: string | undefined,
+  cluster: { db: Kysely<Database>; queue: JobQueue },
+): void {
+  // Read at scrape time, the same from every node: the queue's backlog, and the bans in force.
+  new Gauge({
+    name: "ferry_jobs_waiting",
+    help: "Jobs waiting to start, by queue (all nodes)",
+    labelNames: ["queue"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const q of await cluster.queue.backlog()) this.set({ queue: q.queue }, q.waiting);
+    },
+  });
+  new Gauge({
+    name: "ferry_jobs_oldest_waiting_seconds",
+    help: "How long the oldest waiting job of each queue has waited (all nodes)",
+    labelNames: ["queue"],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const q of await cluster.queue.backlog()) this.set({ queue: q.queue }, q.oldestSeconds);
+    },
+  });
+  new Gauge({
+    name: "ferry_login_bans",
+    help: "Bans in force after failed logins (address with username, or address), all nodes",
+    registers: [registry],
+    async collect() {
+      const r = await sql<{
+        n: number;
+      }>`SELECT count(*)::int AS n FROM login_bans WHERE until > clock_timestamp()`.execute(cluster.db);
+      this.set(r.rows[0]?.n ?? 0);
+    },
+  });
   const requests = new Counter({
     name: "ferry_http_requests_total",
     help: "HTTP requests by method, route and status",
@@ -37,14 +79,16 @@ export function installMetrics(app: FastifyInstance, registry: Registry, token?:
     requests.inc({ method: request.method, route, status: reply.statusCode });
     duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
+  // This registry's metrics and the process's service counters (telemetry.ts), as one scrape.
+  const all = Registry.merge([registry, serviceRegistry]);
   app.get("/metrics", { schema: { hide: true } }, async (request, reply) => {
     const given = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1];
     const allowed = token ? given !== undefined && sameSecret(given, token) : LOOPBACK.test(request.ip);
     if (!allowed) {
       return reply.status(404).send({ error: { code: "NOT_FOUND", message: "No route GET /metrics" } });
     }
-    reply.header("content-type", registry.contentType);
-    return registry.metrics();
+    reply.header("content-type", all.contentType);
+    return all.metrics();
   });
 }
 

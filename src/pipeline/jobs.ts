@@ -62,6 +62,8 @@ export interface JobQueue extends GenerationQueue, PullQueue {
   enqueueDelivery(client: SqlClient, job: DeliverJob): Promise<void>;
   /** Whether the queue is started and not stopped (readiness). */
   running(): boolean;
+  /** Jobs waiting to start, per queue, and how long the oldest has waited (seconds): for metrics. */
+  backlog(): Promise<{ queue: string; waiting: number; oldestSeconds: number }[]>;
 }
 
 /** What a process that runs jobs needs from the queue. */

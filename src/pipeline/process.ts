@@ -13,6 +13,7 @@ import { inboundType } from "../datatypes/index.js";
 import { FileProblem } from "../datatypes/problems.js";
 import type { Context, InboundType } from "../datatypes/types.js";
 import { newId } from "../db/ids.js";
+import { filesProcessed, processingSeconds, rowsProcessed } from "../telemetry.js";
 import { messageOf } from "../thrown.js";
 import { writeErrors } from "./errors-file.js";
 import type { JobQueue } from "./jobs.js";
@@ -129,6 +130,7 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
       finishedAt: new Date().toISOString(),
     };
     await finish(deps, client, t, names.summary, summary, null);
+    counted(summary, startedAt);
     return "duplicate";
   }
 
@@ -209,6 +211,7 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
     if (errorsFile) await registerResult(client, t, "errors", names.errors, errorsFile);
     await finish(deps, client, t, names.summary, summary, counts);
     await client.query("COMMIT");
+    counted(summary, startedAt);
     log.info({ rows: counts, applied, ms: Date.now() - startedAt.getTime() }, "file processed");
     if (applied >= ANALYZE_AFTER) await analyze(client, type.tables, applied, log);
     return refused ? "failed" : "processed";
@@ -227,8 +230,19 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
       finishedAt: new Date().toISOString(),
     };
     await finish(deps, client, t, names.summary, summary, null);
+    counted(summary, startedAt);
     return "failed";
   }
+}
+
+/** A file's outcome in the process's metrics, once committed. */
+function counted(summary: Summary, startedAt: Date): void {
+  const dataType = summary.dataType;
+  filesProcessed.inc({ data_type: dataType, status: summary.status });
+  for (const result of ["ok", "error", "duplicate"] as const) {
+    if (summary.rows[result] > 0) rowsProcessed.inc({ data_type: dataType, result }, summary.rows[result]);
+  }
+  processingSeconds.observe({ data_type: dataType }, (Date.now() - startedAt.getTime()) / 1000);
 }
 
 /** The rows of `resolved`: in all, taken, duplicates, and other errors. */

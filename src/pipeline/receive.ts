@@ -3,10 +3,12 @@
  * in the FileStore; here one DB transaction records the Transfer (or a staged file, for temporary names),
  * detecting duplicates by checksum. A file is acknowledged to the client only after this commit.
  */
+
 import { type Kysely, sql } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database, TransferProtocol } from "../db/schema.js";
 import { reserveStorage } from "../domain/quota.js";
+import { bytesReceived, filesReceived } from "../telemetry.js";
 import type { JobQueue } from "./jobs.js";
 import type { StoredObject } from "./store.js";
 
@@ -46,6 +48,8 @@ export async function recordUpload(
     return r;
   });
   queue.wake();
+  filesReceived.inc({ protocol: sender.protocol });
+  bytesReceived.inc({ protocol: sender.protocol }, object.size);
   return received;
 }
 

@@ -146,6 +146,17 @@ export class BossQueue implements JobQueue {
     await this.work(name, 1, 5, () => handler());
   }
 
+  async backlog(): Promise<{ queue: string; waiting: number; oldestSeconds: number }[]> {
+    const { rows } = await this.sql(
+      `SELECT name AS queue, count(*)::int AS waiting,
+              coalesce(extract(epoch FROM now() - min(created_on)), 0)::float8 AS "oldestSeconds"
+       FROM ${this.schema}.job WHERE state IN ('created', 'retry') AND start_after <= now()
+         AND name NOT LIKE '\\_\\_pgboss%' GROUP BY name`,
+      [],
+    );
+    return rows as { queue: string; waiting: number; oldestSeconds: number }[];
+  }
+
   /** Active jobs of `name` started more than `seconds` ago (candidates for a lost worker). */
   async staleJobs<T>(name: string, seconds: number): Promise<{ id: string; data: T }[]> {
     const { rows } = await this.sql(

@@ -1,0 +1,66 @@
+/** /metrics describes the service: a scrape after real files moves the figures a dashboard would show. */
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTestApi } from "../helpers/api.js";
+import { createProgram, daysAgo, fileRunner, type Program } from "../helpers/platform.js";
+
+const api = useTestApi();
+let p: Program;
+const run = fileRunner(api, () => p);
+
+beforeAll(async () => {
+  p = await createProgram(api.current);
+});
+
+async function scrape(): Promise<string> {
+  const res = await api.current.app.inject({ method: "GET", url: "/metrics" });
+  expect(res.statusCode).toBe(200);
+  return res.body;
+}
+
+/** A sample's value (0 when absent): `name{a="x",b="y"} 12`. */
+function value(text: string, name: string, labels: Record<string, string> = {}): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_:]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = (m[2] ?? "").split(",").filter(Boolean);
+    if (want.every((w) => have.includes(w))) return Number(m[3]);
+  }
+  return 0;
+}
+
+describe("metrics", () => {
+  it("count files received and processed, rows by result, processing time, and the queue's backlog", async () => {
+    const before = await scrape();
+    const file = [
+      "CampaignId,ActionTrackerId,EventDate,OrderId,MediaId,Amount",
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},M-1,${p.partnerA},10.00`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},M-2,${p.partnerA},20.00`,
+      `${p.campaignId},${p.percentTracker},not-a-date,M-3,${p.partnerA},30.00`,
+    ].join("\n");
+    const { transfer, summary } = await run("conversions", "metrics.csv", file);
+    expect(summary.status).toBe("processed_with_errors");
+    expect(summary.rows).toMatchObject({ ok: 2, error: 1 });
+    const after = await scrape();
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      value(after, name, labels) - value(before, name, labels);
+
+    expect(delta("ferry_files_received_total", { protocol: transfer.protocol })).toBe(1);
+    expect(delta("ferry_received_bytes_total", { protocol: transfer.protocol })).toBe(transfer.size);
+    const conversions = { data_type: "conversions" };
+    expect(delta("ferry_files_processed_total", { ...conversions, status: "processed_with_errors" })).toBe(1);
+    expect(delta("ferry_rows_total", { ...conversions, result: "ok" })).toBe(2);
+    expect(delta("ferry_rows_total", { ...conversions, result: "error" })).toBe(1);
+    expect(delta("ferry_processing_duration_seconds_count", conversions)).toBe(1);
+    expect(delta("ferry_processing_duration_seconds_sum", conversions)).toBeGreaterThan(0);
+    // The test processed the file itself: its job is still waiting in the queue, as a stuck worker's would be.
+    expect(value(after, "ferry_jobs_waiting", { queue: "process-transfer" })).toBeGreaterThanOrEqual(1);
+    expect(
+      value(after, "ferry_jobs_oldest_waiting_seconds", { queue: "process-transfer" }),
+    ).toBeGreaterThanOrEqual(0);
+    expect(after).toMatch(/^ferry_login_bans 0$/m);
+    // The HTTP and process metrics are still there.
+    expect(after).toMatch(/ferry_http_requests_total\{method="GET",route="\/metrics",status="200"\} \d+/);
+    expect(after).toMatch(/^ferry_process_cpu_seconds_total /m);
+  });
+});
