@@ -15,6 +15,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 # A real TCP load balancer in front of several Ferry nodes (test/e2e/cluster.test.ts, bench/cluster.ts).
 [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+# systemd's own check of the unit file in deploy/ (test/e2e/package.test.ts).
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # Third-party clients of the interop suite (test/interop/).
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 command -v ncftpput >/dev/null 2>&1 || need+=(ncftp)

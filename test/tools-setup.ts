@@ -18,6 +18,7 @@ export default function checkTools(): void {
     "rclone",
     "javac",
     "ncftpput",
+    "systemd-analyze",
   ];
   const missing = tools.filter((tool) => {
     try {

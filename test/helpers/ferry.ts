@@ -27,14 +27,21 @@ export interface RunningFerry {
 }
 
 /** The node flags on the first line of the built CLI (`#!/usr/bin/env -S node …`). */
-function shebangFlags(): string[] {
-  const first = readFileSync(CLI, "utf8").split("\n", 1)[0]!;
+function shebangFlags(cli = CLI): string[] {
+  const first = readFileSync(cli, "utf8").split("\n", 1)[0]!;
   return first.split(" ").filter((f) => f.startsWith("--"));
 }
 
-/** Starts `ferry serve` and resolves once it logs "ferry ready"; rejects with its output if it exits first. */
-export async function startServe(env: Record<string, string>, timeoutMs = 60_000): Promise<RunningFerry> {
-  checkBuilt();
+/**
+ * Starts `ferry serve` (the checkout's build, or the `cli` given: an installed package's) and resolves once it
+ * logs "ferry ready"; rejects with its output if it exits first.
+ */
+export async function startServe(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  cli = CLI,
+): Promise<RunningFerry> {
+  if (cli === CLI) checkBuilt();
   const started = Date.now();
   // Every server gets free ports unless the test chose them, so test files can run in parallel.
   // A block of passive FTP ports below the ephemeral range (outgoing connections never take them); ftp-srv
@@ -50,8 +57,8 @@ export async function startServe(env: Record<string, string>, timeoutMs = 60_000
   env = { ...ports, ...env };
   // The V8 flags of the `ferry` command's shebang (see README: memory), and any a benchmark adds for a look
   // inside (FERRY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof", "--trace-gc"…).
-  const nodeArgs = [...shebangFlags(), ...(process.env.FERRY_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, CLI, "serve"], {
+  const nodeArgs = [...shebangFlags(cli), ...(process.env.FERRY_NODE_ARGS?.split(" ").filter(Boolean) ?? [])];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, cli, "serve"], {
     env: childEnv({ FERRY_BIND: "127.0.0.1", ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
