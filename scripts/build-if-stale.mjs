@@ -12,7 +12,7 @@ const INPUTS = [
   "web",
   "scripts/copy-assets.mjs",
   "package.json",
-  "package-lock.json",
+  "npm-shrinkwrap.json",
   "tsconfig.json",
 ];
 
