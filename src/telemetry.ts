@@ -1,9 +1,9 @@
 /**
  * What Ferry counts about its work, for /metrics (Prometheus names and units): files received and bytes, files
- * processed by outcome, rows by result, processing time. Counters of this process; the HTTP server adds them
+ * processed by outcome, rows by result, processing time, sessions, login failures, pulls. Counters of this process; the HTTP server adds them
  * to its own registry, with the cluster-wide figures read at scrape time (queue backlog, active bans).
  */
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export const serviceRegistry = new Registry();
 
@@ -40,5 +40,26 @@ export const processingSeconds = new Histogram({
   help: "Time from the start of a file's processing to its summary, by data type",
   labelNames: ["data_type"],
   buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800],
+  registers: [serviceRegistry],
+});
+
+export const openSessions = new Gauge({
+  name: "ferry_sessions",
+  help: "Logged-in SFTP and FTP sessions on this node, by protocol",
+  labelNames: ["protocol"],
+  registers: [serviceRegistry],
+});
+
+export const loginFailures = new Counter({
+  name: "ferry_login_failures_total",
+  help: "Failed logins (wrong password or signature), by protocol (sftp, ftp, web)",
+  labelNames: ["protocol"],
+  registers: [serviceRegistry],
+});
+
+export const pullsFinished = new Counter({
+  name: "ferry_pulls_total",
+  help: "Pulls from third-party servers that ended, by method and outcome (succeeded, failed)",
+  labelNames: ["method", "status"],
   registers: [serviceRegistry],
 });

@@ -16,6 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { loginFailures, openSessions } from "../telemetry.js";
 
 /** The default window in which failures count towards a ban. */
 export const FAILURE_WINDOW_MS = 15 * 60_000;
@@ -95,7 +96,8 @@ export class LoginGuard {
    * Counts a failed attempt; resolves after the delay owed to a username under attack (callers answer the
    * client after it).
    */
-  async failed(ip: string, username: string): Promise<void> {
+  async failed(ip: string, username: string, protocol = "other"): Promise<void> {
+    loginFailures.inc({ protocol });
     const { maxFailures, windowMs, banMs } = this.options;
     const pair = `pair:${ip}|${username}`;
     const address = `ip:${ip}`;
@@ -144,6 +146,7 @@ export class LoginGuard {
   async openSession(login: {
     credentialId: string;
     maxSessions: number | null;
+    protocol?: string;
   }): Promise<SessionSlot | null> {
     const id = randomUUID();
     const client = await this.pool.connect();
@@ -175,10 +178,13 @@ export class LoginGuard {
       client.release();
     }
     let closed = false;
+    const protocol = login.protocol ?? "other";
+    openSessions.inc({ protocol });
     return {
       close: async () => {
         if (closed) return;
         closed = true;
+        openSessions.dec({ protocol });
         await this.pool.query("DELETE FROM login_sessions WHERE id = $1", [id]).catch(() => {});
       },
     };

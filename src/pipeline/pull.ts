@@ -12,6 +12,7 @@ import { newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
 import { PULL_HEARTBEAT_MS, type Pull } from "../domain/pulls.js";
 import { checkRoom, isQuotaExceeded } from "../domain/quota.js";
+import { pullsFinished } from "../telemetry.js";
 import { messageOf } from "../thrown.js";
 import { type JobQueue, PULL_QUEUE, type PullJob, type WorkQueue } from "./jobs.js";
 import { inAccountSlot } from "./lease.js";
@@ -76,12 +77,14 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
   const counts = { found: 0, taken: 0, waiting: 0 };
   let seenHostKey: string | null = null;
   let session: RemoteSession | undefined;
+  let method = "unknown";
   try {
     const c = await db
       .selectFrom("connections")
       .selectAll()
       .where("id", "=", pull.connection_id)
       .executeTakeFirstOrThrow();
+    method = c.method;
     if (c.status !== "active") throw new RemoteError("FAILED", "the connection is disabled");
     const d = c.details as unknown as PullDetails;
     session = await connectRemote(deps, c.account_id, c.method, d);
@@ -122,6 +125,7 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
     // Messages are marked taken only now, when all their attachments are received.
     await session.finish?.();
     await finish(db, pullId, "succeeded", counts, seenHostKey, null);
+    pullsFinished.inc({ method, status: "succeeded" });
     deps.log.info({ pullId, connectionId: c.id, ...counts }, "pull done");
     return "succeeded";
   } catch (err) {
@@ -129,6 +133,7 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
     if (e.code === "HOST_KEY_MISMATCH" || e.code === "TLS_ERROR")
       seenHostKey = /presented (?:the certificate )?(\S+),/.exec(e.message)?.[1] ?? seenHostKey;
     await finish(db, pullId, "failed", counts, seenHostKey, e);
+    pullsFinished.inc({ method, status: "failed" });
     deps.log.warn({ pullId, err: e.message }, "pull failed");
     return "failed";
   } finally {

@@ -1,6 +1,8 @@
 /** /metrics describes the service: a scrape after real files moves the figures a dashboard would show. */
+import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { useTestApi } from "../helpers/api.js";
+import { LoginGuard } from "../../src/domain/login-guard.js";
+import { TEST_GUARD, useTestApi } from "../helpers/api.js";
 import { createProgram, daysAgo, fileRunner, type Program } from "../helpers/platform.js";
 
 const api = useTestApi();
@@ -30,6 +32,31 @@ function value(text: string, name: string, labels: Record<string, string> = {}):
 }
 
 describe("metrics", () => {
+  it("count failed sign-ins by protocol, and the sessions a node holds", async () => {
+    const before = await scrape();
+    const res = await api.current.call(null, "POST", "/api/v1/session", {
+      login: "admin",
+      password: "wrong",
+    });
+    expect(res.status).toBe(401);
+    // A session slot as the SFTP server takes one at login, and gives back at disconnect.
+    const guard = new LoginGuard(api.current.db.pool, { ...TEST_GUARD });
+    const slot = await guard.openSession({ credentialId: randomUUID(), maxSessions: null, protocol: "sftp" });
+    const during = await scrape();
+    expect(
+      value(during, "ferry_login_failures_total", { protocol: "web" }) -
+        value(before, "ferry_login_failures_total", { protocol: "web" }),
+    ).toBe(1);
+    expect(
+      value(during, "ferry_sessions", { protocol: "sftp" }) -
+        value(before, "ferry_sessions", { protocol: "sftp" }),
+    ).toBe(1);
+    await slot!.close();
+    expect(value(await scrape(), "ferry_sessions", { protocol: "sftp" })).toBe(
+      value(before, "ferry_sessions", { protocol: "sftp" }),
+    );
+  });
+
   it("count files received and processed, rows by result, processing time, and the queue's backlog", async () => {
     const before = await scrape();
     const file = [

@@ -155,6 +155,13 @@ describe("pull from a third party over SFTP", () => {
     expect(again).toMatchObject({ status: "succeeded", filesFound: 2, filesTaken: 0 });
     expect(await transfers(c.id)).toHaveLength(2);
     expect((await api("GET", `/api/v1/connections/${c.id}`)).activity.status).toBe("completed");
+
+    // The node's metrics (loopback needs no token): two pulls, two files received by pull, both processed.
+    const metrics = await (await fetch(`${ferry.url}/metrics`)).text();
+    expect(metrics).toMatch(/^ferry_pulls_total\{method="sftp",status="succeeded"\} 2$/m);
+    expect(metrics).toMatch(/^ferry_files_received_total\{protocol="pull"\} 2$/m);
+    expect(metrics).toMatch(/^ferry_files_processed_total\{data_type="clicks",status="processed"\} 2$/m);
+    expect(metrics).toMatch(/^ferry_rows_total\{data_type="clicks",result="ok"\} 3$/m);
   });
 
   it("leaves a file that is still growing for a later pull", async () => {

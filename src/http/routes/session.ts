@@ -71,7 +71,7 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
           throw new DomainError("TOO_MANY_REQUESTS", "Too many failed sign-ins: try again later");
         const signed = await signIn(deps.db, login, request.body.password, request.ip);
         if (!signed) {
-          await guard.failed(request.ip, `web:${login}`);
+          await guard.failed(request.ip, `web:${login}`, "web");
           throw new DomainError("UNAUTHORIZED", "Wrong login or password");
         }
         await guard.succeeded(request.ip, `web:${login}`);

@@ -123,7 +123,7 @@ export async function startFtpServer(
       if (await guard.isBanned(ip, username)) throw new Error("Login incorrect");
       const login = await passwordLogin(deps.db, username, password, "ftp", ip);
       if (!login) {
-        await guard.failed(ip, username);
+        await guard.failed(ip, username, "ftp");
         throw new Error("Login incorrect");
       }
       const slot = await guard.openSession(login);

@@ -191,7 +191,7 @@ function handleClient(
       ctx.accept();
     };
     const refuse = async () => {
-      await guard.failed(ip, ctx.username);
+      await guard.failed(ip, ctx.username, "sftp");
       ctx.reject(["password", "publickey"]);
     };
     (async () => {
