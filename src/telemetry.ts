@@ -1,6 +1,6 @@
 /**
  * What Ferry counts about its work, for /metrics (Prometheus names and units): files received and bytes, files
- * processed by outcome, rows by result, processing time, sessions, login failures, pulls. Counters of this process; the HTTP server adds them
+ * processed by outcome, rows by result, processing time, sessions, login failures, pulls, outbound runs, deliveries. Counters of this process; the HTTP server adds them
  * to its own registry, with the cluster-wide figures read at scrape time (queue backlog, active bans).
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
@@ -61,5 +61,19 @@ export const pullsFinished = new Counter({
   name: "ferry_pulls_total",
   help: "Pulls from third-party servers that ended, by method and outcome (succeeded, failed)",
   labelNames: ["method", "status"],
+  registers: [serviceRegistry],
+});
+
+export const outboundRuns = new Counter({
+  name: "ferry_outbound_runs_total",
+  help: "Outbound runs (a report or bonus file for a period), by outcome: generated, or failed (retries used up)",
+  labelNames: ["status"],
+  registers: [serviceRegistry],
+});
+
+export const deliveries = new Counter({
+  name: "ferry_deliveries_total",
+  help: "Deliveries of files (email, link, upload to a customer's server, results), by kind and outcome: delivered, or failed (an attempt; it is retried)",
+  labelNames: ["kind", "status"],
   registers: [serviceRegistry],
 });

@@ -4,6 +4,7 @@
  * worker's connection drops (crash, kill -9, lost node). A job still "active" whose lease is free therefore has
  * no worker: it is failed at once, and pg-boss retries it — instead of waiting hours for the job's expiry.
  */
+import { deliveries, outboundRuns } from "../telemetry.js";
 import { messageOf } from "../thrown.js";
 import { type DeliverDeps, deliverByEmail, mailResults, pushToServer, uploadResults } from "./deliver.js";
 import { generateRun, runLeaseKey } from "./generate.js";
@@ -90,10 +91,12 @@ export async function startProcessing(
   await queue.work<GenerateJob>(GENERATE_QUEUE, 1, options.pollingSeconds, async (job) => {
     const { runId } = job.data;
     try {
-      await generateRun({ ...deps, queue }, runId);
+      if ((await generateRun({ ...deps, queue }, runId)) === "generated")
+        outboundRuns.inc({ status: "generated" });
     } catch (err) {
       deps.log.error({ err, runId, jobId: job.id, retry: job.retryCount }, "generation failed; will retry");
       if (job.retryCount >= job.retryLimit) {
+        outboundRuns.inc({ status: "failed" });
         await deps.pool.query(
           "UPDATE report_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'pending'",
           [runId, messageOf(err)],
@@ -103,6 +106,13 @@ export async function startProcessing(
     }
   });
   await queue.work<DeliverJob>(DELIVER_QUEUE, 1, options.pollingSeconds, async (job) => {
+    const kind = job.data.push
+      ? "server"
+      : job.data.remote
+        ? "results_upload"
+        : job.data.results
+          ? "results_email"
+          : "email";
     try {
       const send = job.data.push
         ? pushToServer
@@ -111,8 +121,10 @@ export async function startProcessing(
           : job.data.results
             ? mailResults
             : deliverByEmail;
-      await send({ ...deps, ...delivery }, job.data.transferId);
+      if ((await send({ ...deps, ...delivery }, job.data.transferId)) === "delivered")
+        deliveries.inc({ kind, status: "delivered" });
     } catch (err) {
+      deliveries.inc({ kind, status: "failed" });
       deps.log.warn(
         { err, transferId: job.data.transferId, retry: job.retryCount },
         "delivery failed; will retry",

@@ -263,6 +263,10 @@ describe("inbound email", () => {
     expect(again.filter((s) => s === 200)).toHaveLength(9);
     expect(again.filter((s) => s === 404)).toHaveLength(1);
     expect((await fetch(`${ferry.url}/downloads/${"x".repeat(43)}`)).status).toBe(404);
+    // The node's metrics: both runs generated, both files delivered by email (the second as a link).
+    const metrics = await (await fetch(`${ferry.url}/metrics`)).text();
+    expect(metrics).toMatch(/^ferry_outbound_runs_total\{status="generated"\} 2$/m);
+    expect(metrics).toMatch(/^ferry_deliveries_total\{kind="email",status="delivered"\} 2$/m);
   });
 
   it("mails the receipt, summary and errors back to the connection's return address", async () => {
