@@ -58,9 +58,33 @@ function printFirstStart(ferry: Ferry): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+/** Exit statuses by what went wrong, for scripts (listed in --help). */
+const EXIT = { failed: 1, usage: 2, auth: 3, notFound: 4, conflict: 5, unavailable: 6 } as const;
+
+function exitStatusOf(err: unknown): number {
+  if (err instanceof CommanderError || err instanceof ConfigError) return EXIT.usage;
+  if (!(err instanceof ApiError)) return EXIT.failed;
+  const s = err.status;
+  if (s === 400 || s === 422) return EXIT.usage;
+  if (s === 401 || s === 403) return EXIT.auth;
+  if (s === 404) return EXIT.notFound;
+  if (s === 409) return EXIT.conflict;
+  if (s === 0 || s >= 500) return EXIT.unavailable;
+  return EXIT.failed;
+}
+
 const program = new Command("ferry")
   .description("Ferry: batch data connectors over SFTP, FTP and email")
   .version(version)
+  // Errors of every command come to the catch below, which picks the exit status.
+  .exitOverride()
+  .addHelpText(
+    "after",
+    `
+Exit status: 0 done; ${EXIT.failed} failed; ${EXIT.usage} wrong usage or input refused (bad option, invalid value);
+${EXIT.auth} no token, or not allowed; ${EXIT.notFound} not found; ${EXIT.conflict} not possible in the current state (conflict);
+${EXIT.unavailable} Ferry cannot be reached, or answered with a server error. ferry status: ${EXIT.failed} when not ready.`,
+  )
   .option(
     "--url <url>",
     "Ferry's HTTP address (env FERRY_URL)",
@@ -178,17 +202,14 @@ registerTransferCommands(program);
 registerPlatformCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ApiError) {
-    process.stderr.write(`error: ${err.message}\n`);
-    // A single field is already the message; several are listed one per line.
-    if (err.fields.length > 1)
-      for (const f of err.fields) process.stderr.write(`  ${f.path}: ${f.message}\n`);
-  } else if (err instanceof ConfigError) {
-    process.stderr.write(`error: ${err.message}\n`);
-  } else if (err instanceof CommanderError) {
-    process.stderr.write(`error: ${err.message}\n`);
-  } else {
+  // --help and --version end here too (exitOverride): they are no errors.
+  if (err instanceof CommanderError && err.exitCode === 0) process.exit(0);
+  // Commander has already printed its own usage errors.
+  if (!(err instanceof CommanderError)) {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    // A single field is already the message; several are listed one per line.
+    if (err instanceof ApiError && err.fields.length > 1)
+      for (const f of err.fields) process.stderr.write(`  ${f.path}: ${f.message}\n`);
   }
-  process.exit(1);
+  process.exit(exitStatusOf(err));
 });

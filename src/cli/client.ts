@@ -29,7 +29,7 @@ export function apiClient(baseUrl: string, token: string | undefined): ApiClient
     raw?: { stream: ReadableStream<Uint8Array>; size: number },
   ): Promise<Response> => {
     if (!token) {
-      throw new ApiError("No API token: set FERRY_TOKEN or pass --token (see the README: first start)", 0);
+      throw new ApiError("No API token: set FERRY_TOKEN or pass --token (see the README: first start)", 401);
     }
     let response: Response;
     try {

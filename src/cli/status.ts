@@ -12,7 +12,7 @@ export function registerStatusCommand(program: Command): void {
   program
     .command("status")
     .description(
-      "whether the Ferry at FERRY_URL is ready: database, migrations, file store, job queue (no token needed; exit status 0 when ready, 1 when not or unreachable)",
+      "whether the Ferry at FERRY_URL is ready: database, migrations, file store, job queue (no token needed; exit status 0 when ready, 1 when not, 6 when unreachable)",
     )
     .action(async (_options: unknown, cmd: Command) => {
       const { url, json } = cmd.optsWithGlobals<{ url: string; json?: boolean }>();
@@ -26,7 +26,8 @@ export function registerStatusCommand(program: Command): void {
           process.stderr.write(
             `Ferry at ${url} cannot be reached (${messageOf(err)}); is it running? Set FERRY_URL or --url\n`,
           );
-        process.exitCode = 1;
+        // As every command when Ferry cannot be reached (see ferry --help).
+        process.exitCode = 6;
         return;
       }
       if (json) printJson({ url, ...answer });

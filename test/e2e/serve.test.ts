@@ -56,7 +56,7 @@ describe("ferry serve with DATABASE_URL", () => {
     const json = await runCli(["status", "--json"], { FERRY_URL: ferry.url });
     expect(json.json()).toMatchObject({ url: ferry.url, status: "ready" });
     const away = await runCli(["status"], { FERRY_URL: `http://127.0.0.1:${await freePort()}` });
-    expect(away.code).toBe(1);
+    expect(away.code).toBe(6);
     expect(away.stderr).toMatch(/cannot be reached/);
   });
 
@@ -210,6 +210,10 @@ describe("the ferry CLI", () => {
     );
     expect((await runCli(["connections", "enable", connId, "--json"], asA)).json().status).toBe("active");
     expect((await runCli(["connections", "show", connId], asA)).stdout).toMatch(/status:\s+active/);
+    // Pulling a connection that is pushed to: not possible in its state (409), exit status 5.
+    const notPull = await runCli(["connections", "pull", connId], asA);
+    expect(notPull.code).toBe(5);
+    expect(notPull.stderr).toMatch(/Only connections that pull from a third party can pull now/);
 
     // Another account's token sees none of it.
     const accountB = (
@@ -228,7 +232,7 @@ describe("the ferry CLI", () => {
       ).json().token,
     };
     const peek = await runCli(["connections", "show", connId], asB);
-    expect(peek.code).not.toBe(0);
+    expect(peek.code).toBe(4);
     expect(peek.stderr).toMatch(/Connection not found/);
     expect((await runCli(["credentials", "reset", credId], asB)).code).not.toBe(0);
     expect((await runCli(["connections", "list", "--json"], asB)).json()).toEqual([]);
@@ -280,20 +284,32 @@ describe("the ferry CLI", () => {
       ],
       asAdmin,
     );
-    expect(bad.code).not.toBe(0);
+    // Exit statuses tell scripts what went wrong (ferry --help lists them).
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(
       /dataType: "clicks" is not a data type of outbound connections; allowed: reports, performance_bonus_detail/,
     );
     const choice = await runCli(["connections", "list", "--method", "pigeon"], asAdmin);
-    expect(choice.code).not.toBe(0);
+    expect(choice.code).toBe(2);
     expect(choice.stderr).toMatch(/Allowed choices are sftp, ftp, email/);
     const noToken = await runCli(["credentials", "list"], admin);
-    expect(noToken.code).not.toBe(0);
+    expect(noToken.code).toBe(3);
     expect(noToken.stderr).toMatch(/No API token/);
     const down = await runCli(["credentials", "list", "--url", "http://127.0.0.1:1"], { FERRY_TOKEN: "x" });
     expect(down.stderr).toMatch(/Cannot reach Ferry/);
+    expect(down.code).toBe(6);
+    const missing = await runCli(["connections", "show", "0190a0b0-0000-7000-8000-000000000000"], asAdmin);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toMatch(/Connection not found/);
+    const bogus = await runCli(["credentials", "list"], { ...admin, FERRY_TOKEN: "fry_not_a_real_token" });
+    expect(bogus.code).toBe(3);
     const help = await runCli(["credentials", "create", "--help"]);
+    expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--kind <kind>/);
+    const top = await runCli(["--help"]);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/Exit status: 0 done; 1 failed; 2 wrong usage/);
+    expect((await runCli(["--version"])).code).toBe(0);
   });
 
   /** A fresh administrator token, made the way an operator would: none is needed beyond the database. */
