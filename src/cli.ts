@@ -52,7 +52,7 @@ function printFirstStart(ferry: Ferry): void {
     `  Password:      ${b.password ?? "(from FERRY_ADMIN_PASSWORD)"}`,
     `  API token:     ${b.token ?? "(from FERRY_ADMIN_TOKEN)"}`,
     "",
-    "  Try:  export FERRY_TOKEN=<API token>; npx ferry credentials list",
+    `  Try:  export ${ferry.httpUrl === "http://localhost:8080" ? "" : `FERRY_URL=${ferry.httpUrl} `}FERRY_TOKEN=${b.token ?? "<API token>"}; npx ferry credentials list`,
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

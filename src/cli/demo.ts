@@ -1,8 +1,9 @@
 /**
  * `ferry demo`: a realistic program in the caller's account, through the API like any user — a campaign with
  * two action trackers, five partners (promo codes, one with its own payout), ~10k clicks (uploaded as a file
- * and processed like any other), an SFTP credential and one inbound connection per data type — and sample
- * files of every type in examples/, ready to upload. Running it again reuses what exists.
+ * and processed like any other), an SFTP credential and one inbound connection per data type, an outbound
+ * report with its first file generated — and sample files of every type in examples/, ready to upload; it ends
+ * with commands to copy (this server's SFTP port, host and login). Running it again reuses what exists.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -29,6 +30,7 @@ const PARTNERS = [
   ["Mountain Blog", "PEAK15"],
   ["Cashback Club", null],
 ] as const;
+const REPORT = "Demo daily report";
 const TYPES = [
   ["conversions", "Demo conversions"],
   ["clicks", "Demo clicks"],
@@ -98,6 +100,19 @@ export async function runDemo(cmd: Command, options: { dir: string; clicks: numb
     }
     mine.set(dataType, c);
   }
+  // An outbound feed too, with a first file ready in its outbox: yesterday's action listing, generated now.
+  const credentialId = (credential?.id ?? mine.get("conversions")!.credentialId) as string;
+  const report =
+    connections.find((x) => x.name === REPORT) ??
+    (await api.request<Obj>("POST", "/api/v1/connections", {
+      name: REPORT,
+      direction: "outbound",
+      dataType: "reports",
+      method: "sftp",
+      methodology: "pull_from_platform",
+      credentialId,
+      details: { report: "action_listing", schedule: { frequency: "daily", time: "06:00" } },
+    }));
 
   const prefix = "demo-clk-";
   if (!existing) {
@@ -156,7 +171,14 @@ export async function runDemo(cmd: Command, options: { dir: string; clicks: numb
   ];
   for (const [name, lines] of files) await writeFile(path.join(dir, name), text(lines));
 
+  const run = await api.request<Obj>("POST", `/api/v1/connections/${report.id}/runs`, {});
+  const generated = await waitGenerated(api, report.id as string, run.id as string);
+  const reportFile = await api.request<Obj>("GET", `/api/v1/transfers/${generated.transferId}`);
+
   const sample = mine.get("conversions")!;
+  // sftp://login@host:port/folder/ → what to type.
+  const at = /^sftp:\/\/([^@]+)@(.+):(\d+)\//.exec(String(sample.address ?? ""));
+  const sftp = at ? `sftp -P ${at[3]} ${at[1]}@${at[2]}` : "sftp -P <sftp port> <login>@<host>";
   say();
   say(`Demo program in your account: campaign ${campaignId} "${CAMPAIGN}"`);
   say(`  action trackers: ${trackers.map((t) => `${t.id} ${t.name}`).join(", ")}`);
@@ -175,14 +197,35 @@ export async function runDemo(cmd: Command, options: { dir: string; clicks: numb
   say(`Sample files in ${dir}:`);
   for (const [name] of files) say(`  ${name}`);
   say();
-  say("Try it:");
+  const conversions = path.join(dir, "conversions.csv");
+  say("Try it (the SFTP password is above; ferry credentials reset <credential id> gives a new one):");
+  say(`  ${sftp}`);
+  say(`    sftp> put ${conversions} /${sample.folder}/inbox/`);
+  say(`    sftp> ls /${sample.folder}/results/            (receipt, summary, errors, within seconds)`);
+  say(`  npx ferry transfers upload --connection ${sample.id} ${conversions}`);
+  say(`  npx ferry transfers list --connection ${sample.id}`);
+  say();
   say(
-    `  sftp -P <sftp port> <login>@<host>     then: put ${path.join(options.dir, "conversions.csv")} /${sample.folder}/inbox/`,
+    `An outbound feed, "${REPORT}", has its first file ready (yesterday's actions; daily at 06:00 from now on):`,
   );
-  say(`  ferry transfers upload --connection ${sample.id} ${path.join(options.dir, "conversions.csv")}`);
-  say(
-    `  results appear in /${sample.folder}/results/ (receipt, summary, errors) and with: ferry transfers list --connection ${sample.id}`,
-  );
+  say(`    sftp> get /${report.folder}/outbox/${reportFile.fileName}`);
+  say(`  npx ferry transfers download ${reportFile.id}`);
+}
+
+/** Waits for a run to be generated (a worker does it); its transfer is the file. */
+async function waitGenerated(api: ApiClient, connectionId: string, runId: string): Promise<Obj> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const runs = await api.request<{ items: Obj[] }>("GET", `/api/v1/connections/${connectionId}/runs`);
+    const run = runs.items.find((r) => r.id === runId);
+    if (run?.status === "generated") return run;
+    if (run?.status === "failed") throw new Error(`The demo report could not be generated: ${run.error}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        "The demo report is still pending after 2 minutes: is a worker running (FERRY_WORKERS)?",
+      );
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 async function waitProcessed(api: ApiClient, transferId: string): Promise<Obj> {

@@ -86,6 +86,17 @@ beforeAll(async () => {
   const password = /password: +(\S+)/.exec(res.stdout)![1]!;
   const sftpPort = Number(/sftp:\/\/[^:]+:(\d+)\//.exec(res.stdout)![1]);
   login = { port: sftpPort, username, password, workDir: dir };
+  // It ends with commands to copy: this server's port, host and login, and a first outbound file.
+  expect(res.stdout).toContain(`sftp -P ${sftpPort} ${username}@`);
+  const outboxFile = /sftp> get (\/\S+\/outbox\/\S+)/.exec(res.stdout)?.[1];
+  expect(outboxFile).toMatch(/^\/demo-daily-report\/outbox\/.+\.csv$/);
+  const download = /npx ferry transfers download (\S+)/.exec(res.stdout)![1]!;
+  const got = await runCli(["transfers", "download", download, "-o", "-"], {
+    FERRY_URL: ferry.url,
+    FERRY_TOKEN: ADMIN,
+  });
+  expect(got.code).toBe(0);
+  expect(got.stdout).toMatch(/^ActionId,/);
   const [campaign] = (await api("GET", "/api/v1/campaigns")).items;
   const [tracker] = (await api("GET", `/api/v1/campaigns/${campaign.id}/trackers`)).items;
   const connections = (await api("GET", "/api/v1/connections?limit=200")).items;

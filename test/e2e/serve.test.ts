@@ -63,6 +63,10 @@ describe("ferry serve with DATABASE_URL", () => {
   it("prints the administrator's login once, on the first start only", async () => {
     const creds = firstStart(ferry.output());
     expect(creds).toMatchObject({ login: "admin", token: expect.stringMatching(/^fry_/) });
+    // A line to copy as it is: this server's address (not the default port here) and the token.
+    expect(ferry.output()).toContain(
+      `Try:  export FERRY_URL=${ferry.url} FERRY_TOKEN=${creds!.token}; npx ferry credentials list`,
+    );
     const me = await fetch(`${ferry.url}/api/v1/accounts`, {
       headers: { authorization: `Bearer ${creds!.token}` },
     });
