@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-old-space-size=256 --max-semi-space-size=32
 import { Command, CommanderError } from "commander";
 import { registerAccountCommands } from "./cli/accounts.js";
+import { registerAuditCommand } from "./cli/audit.js";
 import { ApiError } from "./cli/client.js";
 import { registerConnectionCommands } from "./cli/connections.js";
 import { registerCredentialCommands } from "./cli/credentials.js";
@@ -200,6 +201,7 @@ registerCredentialCommands(program);
 registerConnectionCommands(program);
 registerTransferCommands(program);
 registerPlatformCommands(program);
+registerAuditCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // --help and --version end here too (exitOverride): they are no errors.

@@ -167,6 +167,7 @@ CREATE TABLE audit_events (
   CONSTRAINT audit_events_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'token'::text, 'credential'::text, 'system'::text]))),
   CONSTRAINT audit_events_pkey PRIMARY KEY (id)
 );
+CREATE INDEX audit_events_account ON audit_events USING btree (account_id, id);
 CREATE INDEX audit_events_at ON audit_events USING btree (at);
 CREATE INDEX audit_events_object ON audit_events USING btree (account_id, object_type, object_id, id);
 

@@ -13,6 +13,7 @@ import { installRequestLimits } from "./limits.js";
 import { installMetrics } from "./metrics.js";
 import { openApiObject, openApiTransform } from "./openapi.js";
 import { accountRoutes } from "./routes/accounts.js";
+import { auditRoutes } from "./routes/audit.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { credentialRoutes } from "./routes/credentials.js";
 import { downloadRoutes } from "./routes/downloads.js";
@@ -83,6 +84,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(connectionRoutes(deps), { prefix: API_PREFIX });
   await app.register(transferRoutes(deps), { prefix: API_PREFIX });
   await app.register(platformRoutes(deps), { prefix: API_PREFIX });
+  await app.register(auditRoutes(deps), { prefix: API_PREFIX });
   await app.register(downloadRoutes(deps));
   await installWeb(app, deps.webRoot ?? DEFAULT_WEB_ROOT);
   return app;

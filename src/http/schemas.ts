@@ -279,6 +279,21 @@ export const AuditQuery = z.object({
   order: z.enum(["asc", "desc"]).optional().describe("asc (default): oldest first; desc: newest first"),
 });
 
+export const AccountAuditQuery = z.object({
+  ...AuditQuery.shape,
+  since: z.coerce.date().optional().describe("At or after (ISO 8601)"),
+  until: z.coerce.date().optional().describe("Before (ISO 8601)"),
+  action: z
+    .string()
+    .max(100)
+    .optional()
+    .describe("An action (credential.password_reset), or a kind of them ending in a dot (credential.)"),
+  actorType: z.enum(["user", "token", "credential", "system"]).optional().describe("Who acted"),
+  actorId: Id.optional(),
+  objectType: z.string().max(50).optional().describe("What it was about: connection, credential, transfer…"),
+  objectId: Id.optional(),
+});
+
 export const AuditEvent = z.object({
   id: Id,
   action: z.string(),

@@ -214,6 +214,14 @@ describe("the ferry CLI", () => {
     );
     expect((await runCli(["connections", "enable", connId, "--json"], asA)).json().status).toBe("active");
     expect((await runCli(["connections", "show", connId], asA)).stdout).toMatch(/status:\s+active/);
+    // The account's audit trail: the table (newest first), and every event as CSV.
+    const trail = await runCli(["audit", "--action", "connection."], asA);
+    expect(trail.code).toBe(0);
+    expect(trail.stdout).toMatch(/^AT\s+ACTION\s+BY\s+ACTOR\s+ON\s+OBJECT\s+IP\n\S+\s+connection\.enabled\s+token\s/);
+    expect(trail.stdout).toMatch(/connection\.created/);
+    const csv = await runCli(["audit", "--csv", "--object", connId], asA);
+    expect(csv.stdout.split("\r\n")[0]).toBe("at,action,actorType,actorId,objectType,objectId,ip,details");
+    expect(csv.stdout).toMatch(/,connection\.disabled,token,/);
     // Pulling a connection that is pushed to: not possible in its state (409), exit status 5.
     const notPull = await runCli(["connections", "pull", connId], asA);
     expect(notPull.code).toBe(5);
@@ -359,6 +367,7 @@ describe("configuration", () => {
       { id: 12, name: "server_secrets", status: "already_applied" },
       { id: 13, name: "history", status: "already_applied" },
       { id: 14, name: "bulk_children", status: "already_applied" },
+      { id: 15, name: "audit_by_account", status: "already_applied" },
     ]);
   });
 });
