@@ -217,7 +217,9 @@ describe("the ferry CLI", () => {
     // The account's audit trail: the table (newest first), and every event as CSV.
     const trail = await runCli(["audit", "--action", "connection."], asA);
     expect(trail.code).toBe(0);
-    expect(trail.stdout).toMatch(/^AT\s+ACTION\s+BY\s+ACTOR\s+ON\s+OBJECT\s+IP\n\S+\s+connection\.enabled\s+token\s/);
+    expect(trail.stdout).toMatch(
+      /^AT\s+ACTION\s+BY\s+ACTOR\s+ON\s+OBJECT\s+IP\n\S+\s+connection\.enabled\s+token\s/,
+    );
     expect(trail.stdout).toMatch(/connection\.created/);
     const csv = await runCli(["audit", "--csv", "--object", connId], asA);
     expect(csv.stdout.split("\r\n")[0]).toBe("at,action,actorType,actorId,objectType,objectId,ip,details");
