@@ -552,6 +552,33 @@ describe("the web UI", () => {
     await context.close();
   });
 
+  it("shows the account's audit log: what was done, by whom, narrowed by kind, and as CSV", async () => {
+    const account = await api("POST", "/api/v1/accounts", { name: "Audited brand", type: "brand" });
+    const dave = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "dave@audit.test" });
+    const { context, page } = await newPage();
+    await signIn(page, "dave@audit.test", dave.password);
+    await page.getByRole("link", { name: "Account" }).click();
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await visible(page.getByRole("heading", { name: "Audit log" }));
+    // The sign-in just made is there, newest first, by a user.
+    const first = page.getByTestId("audit").locator("tbody tr").first();
+    await contains(first, "user.login");
+    await contains(first, "a user");
+    await page.getByLabel("Kind", { exact: true }).selectOption("credential.");
+    await visible(page.getByText("No events match."));
+    expect(await page.getByRole("link", { name: "Download as CSV" }).getAttribute("href")).toBe(
+      "/api/v1/audit.csv?action=credential.",
+    );
+    await page.getByLabel("Kind", { exact: true }).selectOption("user.");
+    await contains(page.getByTestId("audit"), "user.login");
+    await shot(page, "57-audit");
+    // The CSV link, followed as the browser would (the session cookie), gives the same selection.
+    const csv = await page.evaluate(async () => (await fetch("/api/v1/audit.csv?action=user.")).text());
+    expect(csv.split("\r\n")[0]).toBe("at,action,actorType,actorId,objectType,objectId,ip,details");
+    expect(csv).toMatch(/,user\.login,user,/);
+    await context.close();
+  });
+
   it("shows a second account's user none of the first account's objects", async () => {
     const account = await api("POST", "/api/v1/accounts", { name: "Other brand", type: "brand" });
     const user = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "other@example.com" });

@@ -2,13 +2,14 @@
 import { type ReactNode, useCallback, useEffect, useState } from "react";
 import { ApiError, api, type Session, whenSignedOut } from "./api";
 import { AccountPage } from "./pages/AccountPage";
+import { AuditPage } from "./pages/AuditPage";
 import { ConnectionPage } from "./pages/ConnectionPage";
 import { Connections } from "./pages/Connections";
 import { Credentials } from "./pages/Credentials";
 import { Security } from "./pages/Security";
 import { SignIn } from "./pages/SignIn";
 import { Wizard } from "./pages/Wizard";
-import { ACCOUNT, CONNECTIONS, CREDENTIALS, SECURITY } from "./paths";
+import { ACCOUNT, AUDIT, CONNECTIONS, CREDENTIALS, SECURITY } from "./paths";
 import { Link, match, navigate, usePath } from "./router";
 import { Loading, Notice } from "./ui";
 
@@ -54,6 +55,7 @@ export function App() {
   else if (connection) page = <ConnectionPage id={connection.id!} session={session} />;
   else if (match(CREDENTIALS, path)) page = <Credentials />;
   else if (match(ACCOUNT, path)) page = <AccountPage session={session} />;
+  else if (match(AUDIT, path)) page = <AuditPage />;
   else if (match(SECURITY, path))
     page = (
       <Security
@@ -75,9 +77,11 @@ export function App() {
     ? "credentials"
     : path.startsWith(SECURITY)
       ? "security"
-      : path.startsWith(ACCOUNT)
-        ? "account"
-        : "connections";
+      : path.startsWith(AUDIT)
+        ? "audit"
+        : path.startsWith(ACCOUNT)
+          ? "account"
+          : "connections";
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -100,6 +104,9 @@ export function App() {
           <Link href={ACCOUNT} aria-current={section === "account" ? "page" : undefined}>
             Account
           </Link>
+          <Link href={AUDIT} aria-current={section === "audit" ? "page" : undefined}>
+            Audit log
+          </Link>
         </nav>
         <div className="who">
           <span className="muted">{session.user?.login}</span>
@@ -109,7 +116,9 @@ export function App() {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        <div className="crumbs muted">Settings › {section === "account" ? "Account" : "Technical"}</div>
+        <div className="crumbs muted">
+          Settings › {section === "account" || section === "audit" ? "Account" : "Technical"}
+        </div>
         {page}
       </main>
     </div>

@@ -86,6 +86,7 @@ export type ApiToken = Body<typeof S.ApiToken>;
 export type CreatedToken = Body<typeof S.CreatedToken>;
 export type User = Body<typeof S.User>;
 export type Account = Body<typeof S.Account>;
+export type AuditEvent = Body<typeof S.AuditEvent>;
 
 export interface Page<T> {
   items: T[];

@@ -3,3 +3,4 @@ export const CONNECTIONS = "/settings/technical/connections";
 export const CREDENTIALS = "/settings/technical/credentials";
 export const SECURITY = "/settings/technical/security";
 export const ACCOUNT = "/settings/account";
+export const AUDIT = "/settings/account/audit";
