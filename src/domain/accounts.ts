@@ -142,6 +142,39 @@ export async function findAccount(
   return row;
 }
 
+/**
+ * Changes an account's name, time zone or default currency (a key left out stays as it is). The account's own
+ * members may, and the administrator. Schedules follow a new time zone from their next period on
+ * (pipeline/schedule.ts: that period runs from the last one's end).
+ */
+export async function setAccountSettings(
+  db: Kysely<Database>,
+  actor: Actor,
+  id: string,
+  input: { name?: string | undefined; timeZone?: string | undefined; currency?: string | undefined },
+): Promise<Account> {
+  const before = await findAccount(db, actor, id);
+  const set: Updateable<AccountsTable> = {};
+  if (input.name !== undefined && input.name !== before.name) set.name = input.name;
+  if (input.timeZone !== undefined && input.timeZone !== before.time_zone) set.time_zone = input.timeZone;
+  if (input.currency !== undefined && input.currency !== before.currency) set.currency = input.currency;
+  if (Object.keys(set).length > 0) {
+    await db.updateTable("accounts").set(set).where("id", "=", id).execute();
+    await audit(
+      db,
+      { ...actor, accountId: id },
+      "account.updated",
+      { type: "account", id },
+      Object.fromEntries(
+        Object.entries({ name: set.name, timeZone: set.time_zone, currency: set.currency }).filter(
+          ([, v]) => v !== undefined,
+        ),
+      ),
+    );
+  }
+  return getAccount(db, actor, id);
+}
+
 /** Sets an account's storage quota (null: none). Only the platform administrator may. */
 export async function setStorageQuota(
   db: Kysely<Database>,

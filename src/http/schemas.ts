@@ -84,6 +84,11 @@ export const Account = z.object({
 });
 
 export const AccountPatch = z.strictObject({
+  name: AccountBody.shape.name.optional(),
+  timeZone: AccountBody.shape.timeZone.describe(
+    "Schedules follow it from their next period on: the period after the change runs from the last one's end to the next boundary in the new zone",
+  ),
+  currency: AccountBody.shape.currency.describe("Default currency of files that give none"),
   storageQuotaBytes: z
     .number()
     .int()

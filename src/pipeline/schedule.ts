@@ -67,7 +67,9 @@ function plan(s: Schedule): { base: string; step: string } {
 
 /**
  * The periods [start, end) of a schedule that contain or follow `from` and end at or before `now`, oldest
- * first, at most `limit`.
+ * first, at most `limit`. With `continues`, `from` is where the last period ended: the first period starts
+ * there even when it is not a boundary any more (the time zone or the schedule changed), so that nothing is
+ * reported twice and nothing is left out.
  */
 export async function duePeriods(
   db: Kysely<Database>,
@@ -76,6 +78,7 @@ export async function duePeriods(
   from: Date,
   now: Date,
   limit: number,
+  continues = false,
 ): Promise<{ start: Date; end: Date }[]> {
   const { base, step } = plan(schedule);
   // The plan's SQL has @from and @tz as placeholders: they become bound parameters here.
@@ -98,7 +101,8 @@ export async function duePeriods(
   const periods: { start: Date; end: Date }[] = [];
   for (let i = first + 1; i < bounds.length && periods.length < limit; i++) {
     if (bounds[i]! > now) break;
-    if (bounds[i]! > bounds[i - 1]!) periods.push({ start: bounds[i - 1]!, end: bounds[i]! });
+    const start = continues && i === first + 1 && bounds[i - 1]! < from ? from : bounds[i - 1]!;
+    if (bounds[i]! > start) periods.push({ start, end: bounds[i]! });
   }
   return periods;
 }
@@ -133,7 +137,7 @@ export async function scheduleDueRuns(
       .where("trigger", "=", "schedule")
       .executeTakeFirst();
     const from = last?.end ? new Date(last.end) : c.created_at;
-    const periods = await duePeriods(db, schedule, c.time_zone, from, now, limitPerConnection);
+    const periods = await duePeriods(db, schedule, c.time_zone, from, now, limitPerConnection, !!last?.end);
     if (periods.length === 0) continue;
     created += await db.transaction().execute(async (trx) => {
       let n = 0;

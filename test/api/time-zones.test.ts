@@ -32,4 +32,31 @@ describe("account time zones", () => {
     expect(res.status).toBe(400);
     expect(res.body.error.fields[0].path).toBe("timeZone");
   });
+
+  it("are changed by the account's own members, with its name and currency, audited; a bad one is refused", async () => {
+    const { id, token } = await api.current.newAccount();
+    const patch = (body: unknown, as = token) =>
+      api.current.call(as, "PATCH", `/api/v1/accounts/${id}`, body);
+    const res = await patch({ name: "Acme Europe", timeZone: "Europe/Berlin", currency: "EUR" });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ name: "Acme Europe", timeZone: "Europe/Berlin", currency: "EUR" });
+    expect((await api.current.call(token, "GET", "/api/v1/session")).body.account).toMatchObject({
+      name: "Acme Europe",
+      timeZone: "Europe/Berlin",
+      currency: "EUR",
+    });
+    const bad = await patch({ timeZone: "Mars/Olympus", currency: "euro" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.fields.map((f: { path: string }) => f.path).sort()).toEqual([
+      "currency",
+      "timeZone",
+    ]);
+    const trail = (await api.current.call(token, "GET", "/api/v1/audit?action=account.updated")).body.items;
+    expect(trail.map((e: { details: unknown }) => e.details)).toEqual([
+      { name: "Acme Europe", timeZone: "Europe/Berlin", currency: "EUR" },
+    ]);
+    // Another account's member cannot.
+    const other = await api.current.newAccount();
+    expect((await patch({ name: "Mine now" }, other.token)).status).toBe(404);
+  });
 });

@@ -383,12 +383,12 @@ describe("the web UI", () => {
     await signIn(page, "admin", ADMIN_PASSWORD);
     await page.getByRole("link", { name: "Edit Weekly action listing" }).click();
     await page.getByLabel("Connection name", { exact: true }).fill("");
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     await contains(page.locator(".field.invalid"), "Connection name");
     await page.getByLabel("Connection name", { exact: true }).fill("Friday action listing");
     await page.getByLabel("Schedule", { exact: true }).selectOption("daily");
     await page.getByLabel("Keep files (days)", { exact: true }).fill("45");
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     await visible(page.getByText("Changes saved."));
     await visible(page.getByRole("heading", { name: "Friday action listing" }));
     await contains(page.getByTestId("attributes"), "Files 45 days");
@@ -537,11 +537,11 @@ describe("the web UI", () => {
     const received = page.getByLabel("Received files (days)", { exact: true });
     expect(await received.getAttribute("placeholder")).toBe("90");
     await received.fill("0");
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     await visible(page.locator(".field.invalid"));
     await received.fill("30");
     await page.getByLabel("Generated files (days)", { exact: true }).fill("7");
-    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
     await visible(page.getByText("Retention saved."));
     await shot(page, "55-account");
     await page.reload();
@@ -549,6 +549,27 @@ describe("the web UI", () => {
     await hasValue(page.getByLabel("Result files (days)", { exact: true }), "");
     const saved = await api("GET", `/api/v1/accounts/${account.id}`);
     expect(saved.retention).toEqual({ inboundDays: 30, resultDays: null, outboundDays: 7 });
+
+    // Its settings: a time zone the API refuses says why; a new one says what schedules will do.
+    const zone = page.getByLabel("Time zone", { exact: true });
+    await zone.fill("Mars/Olympus");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await visible(page.locator(".field.invalid").getByText("must be an IANA time zone, e.g. Europe/Paris"));
+    await zone.fill("Asia/Tokyo");
+    await visible(page.getByText(/Schedules follow the new time zone from their next period on/));
+    await page.getByLabel("Name", { exact: true }).fill("Keeping brand Japan");
+    await page.getByLabel("Default currency", { exact: true }).fill("jpy");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await visible(page.getByText("Account settings saved."));
+    await contains(page.getByTestId("account-attributes"), "Asia/Tokyo");
+    await hasValue(page.getByLabel("Default currency", { exact: true }), "JPY");
+    await contains(page.locator(".brand"), "Keeping brand Japan");
+    await shot(page, "56-account-settings");
+    expect(await api("GET", `/api/v1/accounts/${account.id}`)).toMatchObject({
+      name: "Keeping brand Japan",
+      timeZone: "Asia/Tokyo",
+      currency: "JPY",
+    });
     await context.close();
   });
 

@@ -120,4 +120,51 @@ describe("scheduled runs", () => {
     // Nothing more is due until the next hour ends.
     expect(await scheduleDueRuns(db, queue, later)).toBe(0);
   });
+
+  it("follow a new time zone of the account from the next period on, with nothing left out or counted twice", async () => {
+    const { id: accountId, token } = await api.current.newAccount();
+    const call = async (method: string, url: string, body?: unknown) =>
+      api.current.call(token, method, url, body);
+    expect((await call("PATCH", `/api/v1/accounts/${accountId}`, { timeZone: "Europe/Paris" })).status).toBe(
+      200,
+    );
+    const credentialId = (await call("POST", "/api/v1/credentials", { name: "pull", kind: "password" })).body
+      .id;
+    const c = (
+      await call("POST", "/api/v1/connections", {
+        name: "Daily actions",
+        direction: "outbound",
+        dataType: "reports",
+        method: "sftp",
+        methodology: "pull_from_platform",
+        credentialId,
+        details: { report: "action_listing", schedule: { frequency: "daily", time: "02:00" } },
+      })
+    ).body;
+    const { db, queue } = { db: api.current.db.db, queue: api.current.queue };
+    const day = 86_400_000;
+    const created = new Date(c.createdAt).getTime();
+    await scheduleDueRuns(db, queue, new Date(created + 2 * day));
+    const paris = (await call("GET", `/api/v1/connections/${c.id}/runs`)).body.items.reverse();
+    expect(paris.length).toBeGreaterThanOrEqual(1);
+    // 02:00 in Paris: 00:00 or 01:00 UTC.
+    expect(paris.at(-1).periodEnd).toMatch(/T0[01]:00:00\.000Z$/);
+
+    // Six hours later than Paris (or five): the next boundary is 02:00 in New York, 06:00 or 07:00 UTC.
+    expect(
+      (await call("PATCH", `/api/v1/accounts/${accountId}`, { timeZone: "America/New_York" })).status,
+    ).toBe(200);
+    await scheduleDueRuns(db, queue, new Date(created + 5 * day));
+    const all = (await call("GET", `/api/v1/connections/${c.id}/runs`)).body.items.reverse();
+    const after = all.slice(paris.length);
+    expect(after.length).toBeGreaterThanOrEqual(2);
+    // The first period in the new zone starts where the last one ended; then whole New York days.
+    expect(after[0].periodStart).toBe(paris.at(-1).periodEnd);
+    for (const r of after) expect(r.periodEnd).toMatch(/T0[67]:00:00\.000Z$/);
+    for (let i = 1; i < all.length; i++) expect(all[i].periodStart).toBe(all[i - 1].periodEnd);
+    const hours = (r: { periodStart: string; periodEnd: string }) =>
+      (Date.parse(r.periodEnd) - Date.parse(r.periodStart)) / 3_600_000;
+    expect([5, 6, 7]).toContain(hours(after[0])); // 6, or 5 or 7 in the weeks the two zones change clocks apart
+    expect(hours(after[1])).toBe(24);
+  });
 });

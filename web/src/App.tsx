@@ -54,7 +54,18 @@ export function App() {
   else if (match(`${CONNECTIONS}/new`, path)) page = <Wizard session={session} />;
   else if (connection) page = <ConnectionPage id={connection.id!} session={session} />;
   else if (match(CREDENTIALS, path)) page = <Credentials />;
-  else if (match(ACCOUNT, path)) page = <AccountPage session={session} />;
+  else if (match(ACCOUNT, path))
+    page = (
+      <AccountPage
+        session={session}
+        onAccountChanged={(a) =>
+          setSession({
+            ...session,
+            account: { ...session.account, name: a.name, timeZone: a.timeZone, currency: a.currency },
+          })
+        }
+      />
+    );
   else if (match(AUDIT, path)) page = <AuditPage />;
   else if (match(SECURITY, path))
     page = (

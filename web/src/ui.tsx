@@ -41,6 +41,8 @@ export function TextField(props: {
   placeholder?: string;
   autoComplete?: string;
   name?: string;
+  /** The id of a <datalist> of suggestions. */
+  list?: string;
 }) {
   return (
     <Field label={props.label} error={props.error} hint={props.hint}>
@@ -52,6 +54,7 @@ export function TextField(props: {
           value={props.value}
           placeholder={props.placeholder}
           autoComplete={props.autoComplete}
+          list={props.list}
           aria-invalid={props.error ? true : undefined}
           aria-describedby={describedBy}
           onChange={(e) => props.onChange(e.target.value)}

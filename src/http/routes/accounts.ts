@@ -9,6 +9,7 @@ import {
   listAccounts,
   listTokens,
   revokeToken,
+  setAccountSettings,
   setRetention,
   setStorageQuota,
 } from "../../domain/accounts.js";
@@ -78,7 +79,7 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         schema: {
           tags,
           summary:
-            "Change an account: its storage quota (administrator only: uploads that would go over it are refused — HTTP 507, SFTP failure, FTP 552, SMTP 552 — and a full account's pulls wait) and how long it keeps each kind of file",
+            "Change an account: its name, time zone and default currency; its storage quota (administrator only: uploads that would go over it are refused — HTTP 507, SFTP failure, FTP 552, SMTP 552 — and a full account's pulls wait) and how long it keeps each kind of file",
           params: IdParams,
           body: AccountPatch,
           response: { 200: Account, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
@@ -86,11 +87,13 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       },
       async (request) => {
         const actor = actorOf(request);
-        const { storageQuotaBytes, retention } = request.body;
+        const { storageQuotaBytes, retention, name, timeZone, currency } = request.body;
         let account =
           storageQuotaBytes !== undefined
             ? await setStorageQuota(deps.db, actor, request.params.id, storageQuotaBytes)
             : undefined;
+        if (name !== undefined || timeZone !== undefined || currency !== undefined)
+          account = await setAccountSettings(deps.db, actor, request.params.id, { name, timeZone, currency });
         if (retention) account = await setRetention(deps.db, actor, request.params.id, retention);
         return shown(account ?? (await getAccount(deps.db, actor, request.params.id)));
       },

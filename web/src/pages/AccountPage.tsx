@@ -1,6 +1,7 @@
 /**
- * The account: what its files take in storage (and its quota, when it has one) and how long it keeps each kind
- * of file. Connections may keep theirs longer or shorter (their edit form).
+ * The account: its name, time zone and default currency; what its files take in storage (and its quota, when
+ * it has one) and how long it keeps each kind of file. Connections may keep theirs longer or shorter (their
+ * edit form).
  */
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { type Account, ApiError, api, type Session } from "../api";
@@ -19,7 +20,7 @@ const KINDS: [Kind, string, string][] = [
   ["outboundDays", "Generated files", "Reports and other files made for download or delivery."],
 ];
 
-export function AccountPage(props: { session: Session }) {
+export function AccountPage(props: { session: Session; onAccountChanged?: (a: Account) => void }) {
   const id = props.session.account.id;
   const [account, setAccount] = useState<Account | null>(null);
   const [form, setForm] = useState<Record<Kind, string>>({
@@ -62,6 +63,12 @@ export function AccountPage(props: { session: Session }) {
   };
 
   if (!account) return notice ? <Notice kind={notice.kind}>{notice.text}</Notice> : <Loading />;
+  const saved = (a: Account) => {
+    show(a);
+    props.onAccountChanged?.(a);
+    setErrors({});
+    setNotice({ kind: "success", text: "Account settings saved." });
+  };
   return (
     <section aria-labelledby="account-title">
       <div className="page-head">
@@ -88,6 +95,11 @@ export function AccountPage(props: { session: Session }) {
           </div>
         </dl>
       </div>
+      <SettingsForm
+        account={account}
+        onSaved={saved}
+        onError={(text) => setNotice({ kind: "error", text })}
+      />
       <form className="card" onSubmit={save} aria-labelledby="retention-title">
         <h2 id="retention-title">How long files are kept</h2>
         <p className="muted">
@@ -111,5 +123,75 @@ export function AccountPage(props: { session: Session }) {
         </div>
       </form>
     </section>
+  );
+}
+
+/** Every IANA time zone the browser knows (the API checks again), for the time zone field's suggestions. */
+const ZONES: string[] =
+  (Intl as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.("timeZone") ?? [];
+
+function SettingsForm(props: {
+  account: Account;
+  onSaved: (a: Account) => void;
+  onError: (text: string) => void;
+}) {
+  const a = props.account;
+  const [form, setForm] = useState({ name: a.name, timeZone: a.timeZone, currency: a.currency });
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const zoneChanged = form.timeZone !== a.timeZone;
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const next = await api<Account>("PATCH", `/accounts/${a.id}`, {
+        name: form.name.trim(),
+        timeZone: form.timeZone.trim(),
+        currency: form.currency.trim().toUpperCase(),
+      });
+      // The form shows what was saved (e.g. the currency in capitals).
+      setForm({ name: next.name, timeZone: next.timeZone, currency: next.currency });
+      props.onSaved(next);
+      setErrors({});
+    } catch (err) {
+      if (err instanceof ApiError) setErrors(Object.fromEntries(err.fields.map((f) => [f.path, f.message])));
+      props.onError((err as Error).message);
+    }
+  };
+  return (
+    <form className="card" onSubmit={submit} aria-labelledby="settings-title">
+      <h2 id="settings-title">Settings</h2>
+      <TextField
+        label="Name"
+        value={form.name}
+        onChange={(v) => setForm((f) => ({ ...f, name: v }))}
+        error={errors.name}
+      />
+      <TextField
+        label="Time zone"
+        value={form.timeZone}
+        list="time-zones"
+        onChange={(v) => setForm((f) => ({ ...f, timeZone: v }))}
+        hint={
+          zoneChanged
+            ? "Schedules follow the new time zone from their next period on: that period runs from the last one's end to the next boundary in the new zone."
+            : "IANA name, e.g. Europe/Paris. Schedules and the dates of files without an offset use it."
+        }
+        error={errors.timeZone}
+      />
+      <datalist id="time-zones">
+        {ZONES.map((z) => (
+          <option key={z} value={z} />
+        ))}
+      </datalist>
+      <TextField
+        label="Default currency"
+        value={form.currency}
+        onChange={(v) => setForm((f) => ({ ...f, currency: v }))}
+        hint="ISO 4217 code, e.g. EUR: the currency of amounts in files that give none."
+        error={errors.currency}
+      />
+      <div className="row">
+        <button type="submit">Save settings</button>
+      </div>
+    </form>
   );
 }
