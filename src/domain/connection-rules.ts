@@ -208,8 +208,8 @@ const outboundCommon = {
   schedule: schedule.default({ frequency: "daily", time: "02:00" }),
   /** (Default: csv) */
   format: z.enum(["csv", "tsv", "pipe", "jsonl"]).default("csv"),
-  /** (Default: none) */
-  compression: z.enum(["none", "gzip"]).default("none"),
+  /** gzip (.gz), or a zip archive holding the one file (.zip). (Default: none) */
+  compression: z.enum(["none", "gzip", "zip"]).default("none"),
   /** (Default: {connection}_{period_start:yyyyMMdd}.{ext}) */
   fileNameTemplate: fileNameTemplate.default("{connection}_{period_start:yyyyMMdd}.{ext}"),
   /** Only these campaigns; empty or unset: all. */

@@ -5,12 +5,13 @@
  * a crash before the commit leaves the run pending and the job retries it; the run's lease keeps two workers
  * off one run.
  */
-import { Transform } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { Logger } from "pino";
+import yazl from "yazl";
 import { REPORT_SQL } from "../datatypes/reports.js";
 import { newId } from "../db/ids.js";
 import type { JobQueue } from "./jobs.js";
@@ -111,7 +112,7 @@ interface RunRow {
   details: {
     report?: string;
     format?: keyof typeof FORMATS;
-    compression?: "none" | "gzip";
+    compression?: "none" | "gzip" | "zip";
     fileNameTemplate?: string;
     campaignIds?: number[];
     partnerIds?: number[];
@@ -153,7 +154,7 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
     return "generated";
   }
   const format = FORMATS[run.details.format ?? "csv"];
-  const gzip = run.details.compression === "gzip";
+  const compression = run.details.compression ?? "none";
   const started = Date.now();
   await client.query("BEGIN");
   try {
@@ -178,26 +179,38 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
         position += chunk.length;
       },
     });
+    const ext =
+      compression === "none" ? format.ext : `${format.ext}.${compression === "gzip" ? "gz" : "zip"}`;
+    const nameWith = (e: string) =>
+      renderFileName(
+        run.details.fileNameTemplate ?? "{connection}_{period_start:yyyyMMdd}.{ext}",
+        {
+          connection: run.folder,
+          report,
+          periodStart: run.period_start,
+          periodEnd: run.period_end,
+          runId,
+          ext: e,
+        },
+        run.time_zone,
+      );
+    const rendered = nameWith(ext);
     try {
-      await pipeline(copy, ...(gzip ? [createGzip()] : []), sink);
+      if (compression === "zip") {
+        // One entry, the file as it would be uncompressed, streamed (sizes in a data descriptor, zip64 when big).
+        const zip = new yazl.ZipFile();
+        const output = zip.outputStream as Readable;
+        zip.on("error", (err: Error) => output.destroy(err));
+        copy.on("error", (err: Error) => output.destroy(err));
+        zip.addReadStream(copy, nameWith(format.ext), { mtime: new Date() });
+        zip.end();
+        await pipeline(output, sink);
+      } else await pipeline(copy, ...(compression === "gzip" ? [createGzip()] : []), sink);
     } catch (err) {
       await upload.abort();
       throw err;
     }
     const object = await upload.commit();
-    const ext = gzip ? `${format.ext}.gz` : format.ext;
-    const rendered = renderFileName(
-      run.details.fileNameTemplate ?? "{connection}_{period_start:yyyyMMdd}.{ext}",
-      {
-        connection: run.folder,
-        report,
-        periodStart: run.period_start,
-        periodEnd: run.period_end,
-        runId,
-        ext,
-      },
-      run.time_zone,
-    );
     const fileName = await uniqueName(client, run.connection_id, rendered, ext);
     const transferId = newId();
     await client.query(

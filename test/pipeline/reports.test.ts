@@ -4,6 +4,7 @@
  */
 import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
+import yauzl from "yauzl";
 import { generateRun } from "../../src/pipeline/generate.js";
 import { expireFiles } from "../../src/pipeline/retention.js";
 import { useTestApi } from "../helpers/api.js";
@@ -117,6 +118,36 @@ describe("run now", () => {
       expect(f[9]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/);
       expect(Number.isNaN(Date.parse(f[9]!))).toBe(false);
     }
+  });
+
+  it("zips a file as one entry, the same bytes as the file uncompressed, under its own name", async () => {
+    const plain = await generate((await outbound("Listing plain", { report: "action_listing" })).id);
+    const zipped = await generate(
+      (await outbound("Listing zipped", { report: "action_listing", compression: "zip" })).id,
+    );
+    expect(zipped.transfer.fileName).toMatch(/^listing-zipped_\d{8}\.csv\.zip$/);
+    expect(zipped.transfer.size).toBe(zipped.bytes.length);
+    const entries = await new Promise<{ name: string; data: Buffer }[]>((resolve, reject) =>
+      yauzl.fromBuffer(zipped.bytes, { lazyEntries: true }, (err, zip) => {
+        if (err || !zip) return reject(err);
+        const out: { name: string; data: Buffer }[] = [];
+        zip.on("entry", (entry: yauzl.Entry) =>
+          zip.openReadStream(entry, async (e, stream) => {
+            if (e || !stream) return reject(e);
+            const chunks: Buffer[] = [];
+            for await (const c of stream) chunks.push(c as Buffer);
+            out.push({ name: entry.fileName, data: Buffer.concat(chunks) });
+            zip.readEntry();
+          }),
+        );
+        zip.on("end", () => resolve(out));
+        zip.on("error", reject);
+        zip.readEntry();
+      }),
+    );
+    expect(entries.map((e) => e.name)).toEqual([zipped.transfer.fileName.replace(/\.zip$/, "")]);
+    // Same rows as the plain file (the action ids differ in nothing: same period, same data).
+    expect(entries[0]!.data.toString("utf8")).toBe(plain.bytes.toString("utf8"));
   });
 
   it("sums per partner, gzip TSV, matching the input files", async () => {

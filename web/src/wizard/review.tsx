@@ -26,7 +26,7 @@ export function Review(props: { s: WizardState; credential: Credential | undefin
   ];
   if (s.direction === "outbound") {
     if (s.dataType === "reports") rows.push(["Report", REPORTS[s.report] ?? s.report]);
-    rows.push(["Format", `${FORMATS[s.format]}${s.compression === "gzip" ? ", gzip" : ""}`]);
+    rows.push(["Format", `${FORMATS[s.format]}${s.compression === "none" ? "" : `, ${s.compression}`}`]);
     const sch = s.schedule;
     let schedule = FREQUENCIES[sch.frequency] ?? sch.frequency;
     if (sch.frequency === "weekly") schedule += ` on ${sch.dayOfWeek}`;

@@ -117,6 +117,7 @@ export function OutboundOptions({ s, set, errors }: StepProps) {
         options={[
           ["none", "None"],
           ["gzip", "gzip (.gz)"],
+          ["zip", "zip (.zip, one file inside)"],
         ]}
       />
       <SelectField
