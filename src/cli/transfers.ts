@@ -8,6 +8,7 @@ import type { Command } from "commander";
 import { parse as parseDisposition } from "content-disposition";
 import { action, allPages, client, type Obj } from "./helpers.js";
 import { printObject, printTable } from "./output.js";
+import { progress, wantsProgress } from "./progress.js";
 
 export function registerTransferCommands(program: Command): void {
   const transfers = program
@@ -64,11 +65,17 @@ export function registerTransferCommands(program: Command): void {
     .description("send a file to an inbound connection through the API (same processing as SFTP/FTP)")
     .requiredOption("--connection <id>", "connection id")
     .option("--name <name>", "the file's name at Ferry (default: the file's own name)")
+    .option("--progress", "show progress on stderr (the default when stderr is a terminal)")
     .action(
       action(async (api, file: string, o: Obj) => {
         const { size } = await stat(file);
         const name = (o.name as string | undefined) ?? path.basename(file);
-        const body = Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>;
+        const source = createReadStream(file);
+        const counted = progress("uploading", size, wantsProgress(o.progress));
+        // pipe() does not pass errors on: a read error must end the upload, not hang it.
+        source.on("error", (err) => counted.destroy(err));
+        source.pipe(counted);
+        const body = Readable.toWeb(counted) as ReadableStream<Uint8Array>;
         return api.upload(
           `/api/v1/connections/${encodeURIComponent(String(o.connection))}/files?name=${encodeURIComponent(name)}`,
           body,
@@ -83,6 +90,7 @@ export function registerTransferCommands(program: Command): void {
     .option("--receipt", "the receipt instead of the original")
     .option("--summary", "the summary (JSON) instead of the original")
     .option("--errors", "the errors file (CSV: refused rows with ErrorType and ErrorMessage)")
+    .option("--progress", "show progress on stderr (the default when stderr is a terminal)")
     .action(async (id: string, o: Obj, cmd: Command) => {
       const { api } = client(cmd);
       const which = o.receipt
@@ -97,11 +105,13 @@ export function registerTransferCommands(program: Command): void {
       // Only a name, never a path: the server's word does not choose where the file is written.
       const name = disposition ? path.basename(parseDisposition(disposition).parameters.filename ?? "") : "";
       const output = (o.output as string | undefined) ?? (name && name !== ".." ? name : id);
+      const length = Number(response.headers.get("content-length") ?? "") || null;
       const body = Readable.fromWeb(response.body as import("node:stream/web").ReadableStream);
-      if (output === "-") await pipeline(body, process.stdout);
+      const counted = progress("downloading", length, wantsProgress(o.progress));
+      if (output === "-") await pipeline(body, counted, process.stdout);
       else {
         // "wx": never overwrite an existing file by surprise.
-        await pipeline(body, createWriteStream(output, { flags: "wx" }));
+        await pipeline(body, counted, createWriteStream(output, { flags: "wx" }));
         process.stderr.write(`saved ${output}\n`);
       }
     });

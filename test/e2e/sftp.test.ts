@@ -172,8 +172,11 @@ describe("SFTP with OpenSSH's sftp and scp", () => {
     // Without -o: saved under the file's own name (from Content-Disposition), in the current directory.
     const here = path.join(dir, "cli-cwd");
     await mkdir(here);
-    expect((await runCli(["transfers", "download", t.id], env, { cwd: here })).code).toBe(0);
+    const saved = await runCli(["transfers", "download", t.id, "--progress"], env, { cwd: here });
+    expect(saved.code).toBe(0);
     expect(sha256(await readFile(path.join(here, "orders.csv")))).toBe(t.sha256);
+    // The progress line goes to stderr (asked for here; by default when stderr is a terminal).
+    expect(saved.stderr).toMatch(/downloading [\d.]+ MiB of [\d.]+ MiB \(100%\) [\d.]+ MiB\/s\n/);
     expect((await runCli(["transfers", "show", t.id], env)).stdout).toMatch(/sha256:\s+[0-9a-f]{64}/);
   });
 
@@ -407,5 +410,38 @@ describe("SFTP refuses", () => {
     // Another login from the same address is not banned: 4 failures are under the address's own limit (9).
     const sameAddress = await sftpBatch(keyLogin, ["ls /"]);
     expect(sameAddress.code, sameAddress.stderr).toBe(0);
+  });
+});
+
+describe("the CLI", () => {
+  it("uploads a file through the API with a progress line, as SFTP would have delivered it", async () => {
+    const env = { FERRY_URL: ferry.url, FERRY_TOKEN: tokenA };
+    const target = await api(tokenA, "POST", "/api/v1/connections", {
+      name: "API uploads",
+      direction: "inbound",
+      dataType: "conversions",
+      method: "sftp",
+      methodology: "push_to_platform",
+      credentialId: keyLogin.credentialId,
+    });
+    const file = path.join(dir, "api-upload.csv");
+    await writeFile(file, "OrderId\napi-1\n".repeat(1000));
+    const up = await runCli(
+      [
+        "transfers",
+        "upload",
+        file,
+        "--connection",
+        target.id,
+        "--name",
+        "via-api.csv",
+        "--progress",
+        "--json",
+      ],
+      env,
+    );
+    expect(up.code).toBe(0);
+    expect(up.json()).toMatchObject({ fileName: "via-api.csv", protocol: "http", size: 14000 });
+    expect(up.stderr).toMatch(/uploading [\d.]+ MiB of [\d.]+ MiB \(100%\)/);
   });
 });
