@@ -178,10 +178,16 @@ serverFlags(
       "--new-token",
       "also a new administrator API token; the administrator's other tokens are revoked",
     ),
-).action((options) =>
+).action((options, cmd: Command) =>
   withDatabase(options, async (handle) => {
     const { resetAdministrator } = await import("./domain/bootstrap.js");
     const r = await resetAdministrator(handle.db, { newToken: Boolean(options.newToken) });
+    if (cmd.optsWithGlobals().json) {
+      process.stdout.write(
+        `${JSON.stringify({ login: r.login, password: r.password, token: r.token ?? null }, null, 2)}\n`,
+      );
+      return;
+    }
     const lines = [
       "",
       "  The administrator's new secrets. Printed once: store them now.",

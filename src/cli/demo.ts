@@ -21,6 +21,7 @@ import {
 } from "../demo/samples.js";
 import type { ApiClient } from "./client.js";
 import { allPages, client, type Obj } from "./helpers.js";
+import { printJson } from "./output.js";
 
 const CAMPAIGN = "Demo: Spring Sale";
 const PARTNERS = [
@@ -39,8 +40,9 @@ const TYPES = [
 ] as const;
 
 export async function runDemo(cmd: Command, options: { dir: string; clicks: number }): Promise<void> {
-  const { api } = client(cmd);
-  const say = (line = "") => process.stdout.write(`${line}\n`);
+  const { api, json } = client(cmd);
+  // With --json, one object at the end instead of these lines.
+  const say = (line = "") => json || process.stdout.write(`${line}\n`);
   const campaigns = await allPages(api, "/api/v1/campaigns", {});
   const existing = campaigns.find((c) => c.name === CAMPAIGN);
   const campaign = existing ?? (await api.request<Obj>("POST", "/api/v1/campaigns", { name: CAMPAIGN }));
@@ -210,6 +212,25 @@ export async function runDemo(cmd: Command, options: { dir: string; clicks: numb
   );
   say(`    sftp> get /${report.folder}/outbox/${reportFile.fileName}`);
   say(`  npx ferry transfers download ${reportFile.id}`);
+  if (json)
+    printJson({
+      campaignId,
+      trackers: trackers.map((t) => ({ id: t.id, name: t.name })),
+      partners: partners.map((p) => ({ id: p.id, name: p.name })),
+      connections: Object.fromEntries(
+        [...mine].map(([type, c]) => [type, { id: c.id, folder: c.folder, address: c.address }]),
+      ),
+      credential: credential
+        ? { id: credential.id, username: credential.username, password: credential.password }
+        : { id: credentialId },
+      files: files.map(([name]) => path.join(dir, name)),
+      report: {
+        connectionId: report.id,
+        transferId: reportFile.id,
+        fileName: reportFile.fileName,
+        folder: report.folder,
+      },
+    });
 }
 
 /** Waits for a run to be generated (a worker does it); its transfer is the file. */

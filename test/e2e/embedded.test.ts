@@ -248,6 +248,11 @@ describe("ferry admin reset-password", () => {
     expect(busy.stderr).toMatch(/is in use by another Ferry/);
     await ferry.stop();
     ferry = undefined;
+    // For automation: the same as JSON (no new token unless asked).
+    const json = await runCli(["admin", "reset-password", "--json"], env);
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.json()).toEqual({ login: "admin", password: expect.any(String), token: null });
+    expect(json.json().password).not.toBe(password);
   });
 });
 

@@ -97,6 +97,24 @@ beforeAll(async () => {
   });
   expect(got.code).toBe(0);
   expect(got.stdout).toMatch(/^ActionId,/);
+  // Run again: it reuses what exists; with --json, one object to script with.
+  const again = await runCli(["demo", "--dir", path.join(dir, "examples"), "--clicks", "2000", "--json"], {
+    FERRY_URL: ferry.url,
+    FERRY_TOKEN: ADMIN,
+  });
+  expect(again.code, again.stderr).toBe(0);
+  const made = again.json();
+  expect(Object.keys(made.connections).sort()).toEqual([
+    "action_modifications",
+    "clicks",
+    "conversions",
+    "product_catalog",
+  ]);
+  expect(made.connections.conversions.address).toContain(`:${sftpPort}/`);
+  expect(made.report).toMatchObject({
+    folder: "demo-daily-report",
+    fileName: expect.stringMatching(/\.csv$/),
+  });
   const [campaign] = (await api("GET", "/api/v1/campaigns")).items;
   const [tracker] = (await api("GET", `/api/v1/campaigns/${campaign.id}/trackers`)).items;
   const connections = (await api("GET", "/api/v1/connections?limit=200")).items;
