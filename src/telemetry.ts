@@ -77,3 +77,10 @@ export const deliveries = new Counter({
   labelNames: ["kind", "status"],
   registers: [serviceRegistry],
 });
+
+export const bytesSent = new Counter({
+  name: "ferry_sent_bytes_total",
+  help: "Bytes of stored files read out to clients (downloads over SFTP, FTP, HTTP and links), by protocol",
+  labelNames: ["protocol"],
+  registers: [serviceRegistry],
+});

@@ -50,6 +50,18 @@ export function installMetrics(
     },
   });
   new Gauge({
+    name: "ferry_schedule_lag_seconds",
+    help: "How long ago the period of the oldest outbound run still waiting to be generated ended (0: none waits), all nodes",
+    registers: [registry],
+    async collect() {
+      const r = await sql<{ lag: number | null }>`
+        SELECT extract(epoch FROM now() - min(period_end))::float8 AS lag FROM report_runs WHERE status = 'pending'`.execute(
+        cluster.db,
+      );
+      this.set(Math.max(0, r.rows[0]?.lag ?? 0));
+    },
+  });
+  new Gauge({
     name: "ferry_login_bans",
     help: "Bans in force after failed logins (address with username, or address), all nodes",
     registers: [registry],

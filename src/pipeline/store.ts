@@ -1,6 +1,7 @@
 /** The FileStore port: where the bytes of every transfer live, addressed by an immutable key. */
 
 import { Readable } from "node:stream";
+import { bytesSent } from "../telemetry.js";
 import { coerceError } from "../thrown.js";
 
 /** An object being written. Nothing is visible under a key until commit. */
@@ -139,4 +140,37 @@ function chunkStream(
       );
     },
   });
+}
+
+/** A reader whose bytes read out count in ferry_sent_bytes_total for `protocol` (its optional ways kept). */
+export function countedReader(reader: ObjectReader, protocol: string): ObjectReader {
+  const add = (n: number) => bytesSent.inc({ protocol }, n);
+  const { readWith, readInto } = reader;
+  return {
+    size: reader.size,
+    async read(position, length) {
+      const bytes = await reader.read(position, length);
+      add(bytes.length);
+      return bytes;
+    },
+    ...(readWith
+      ? {
+          readWith: (position: number, length: number, use: (data: Buffer) => void) =>
+            readWith.call(reader, position, length, (data) => {
+              add(data.length);
+              use(data);
+            }),
+        }
+      : {}),
+    ...(readInto
+      ? {
+          async readInto(target: Buffer, position: number) {
+            const n = await readInto.call(reader, target, position);
+            add(n);
+            return n;
+          },
+        }
+      : {}),
+    close: () => reader.close(),
+  };
 }

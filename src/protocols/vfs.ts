@@ -27,7 +27,7 @@ import {
   type Sender,
   stageUpload,
 } from "../pipeline/receive.js";
-import type { FileStore, ObjectReader, Upload } from "../pipeline/store.js";
+import { countedReader, type FileStore, type ObjectReader, type Upload } from "../pipeline/store.js";
 
 export type VfsErrorCode =
   | "NO_SUCH_FILE"
@@ -460,7 +460,7 @@ export class VirtualFs {
     const f = await this.file(at.connection, at.area, at.name, p);
     const reader = await this.deps.store.open(f.store_key!);
     if (at.area === "outbox") await this.markDownloaded(f.id, at.name);
-    return reader;
+    return countedReader(reader, this.login.protocol);
   }
 
   private async markDownloaded(transferId: string, name: string): Promise<void> {

@@ -86,8 +86,48 @@ describe("metrics", () => {
       value(after, "ferry_jobs_oldest_waiting_seconds", { queue: "process-transfer" }),
     ).toBeGreaterThanOrEqual(0);
     expect(after).toMatch(/^ferry_login_bans 0$/m);
+    expect(after).toMatch(/^ferry_schedule_lag_seconds 0$/m);
+    // A download counts its bytes out.
+    const sentBefore = value(after, "ferry_sent_bytes_total", { protocol: "http" });
+    const got = await api.current.app.inject({
+      method: "GET",
+      url: `/api/v1/transfers/${transfer.id}/content`,
+      headers: { authorization: `Bearer ${p.token}` },
+    });
+    expect(got.statusCode).toBe(200);
+    expect(value(await scrape(), "ferry_sent_bytes_total", { protocol: "http" }) - sentBefore).toBe(
+      transfer.size,
+    );
     // The HTTP and process metrics are still there.
     expect(after).toMatch(/ferry_http_requests_total\{method="GET",route="\/metrics",status="200"\} \d+/);
     expect(after).toMatch(/^ferry_process_cpu_seconds_total /m);
+  });
+
+  it("say how far behind outbound generation is", async () => {
+    const call = (method: string, url: string, body?: unknown) =>
+      api.current.call(p.token, method, url, body);
+    const credentialId = (await call("POST", "/api/v1/credentials", { name: "lag", kind: "password" })).body
+      .id;
+    const c = (
+      await call("POST", "/api/v1/connections", {
+        name: "Lagging report",
+        direction: "outbound",
+        dataType: "reports",
+        method: "sftp",
+        methodology: "pull_from_platform",
+        credentialId,
+        details: { report: "action_listing" },
+      })
+    ).body;
+    // A run for a period that ended two hours ago, and no worker here to generate it.
+    const end = new Date(Date.now() - 2 * 3_600_000);
+    const run = await call("POST", `/api/v1/connections/${c.id}/runs`, {
+      from: new Date(end.getTime() - 86_400_000).toISOString(),
+      to: end.toISOString(),
+    });
+    expect(run.status).toBe(202);
+    const lag = value(await scrape(), "ferry_schedule_lag_seconds");
+    expect(lag).toBeGreaterThanOrEqual(7200);
+    expect(lag).toBeLessThan(7300);
   });
 });

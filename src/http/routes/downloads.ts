@@ -6,7 +6,7 @@ import { audit } from "../../domain/audit.js";
 import { notFound } from "../../domain/errors.js";
 import { countDownload } from "../../domain/transfers.js";
 import { tokenHash } from "../../pipeline/deliver.js";
-import { objectStream } from "../../pipeline/store.js";
+import { countedReader, objectStream } from "../../pipeline/store.js";
 import type { ApiDeps } from "../deps.js";
 import { ErrorBody } from "../schemas.js";
 
@@ -54,7 +54,7 @@ export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           deps.presignDownloads && deps.store.presign
             ? await deps.store.presign(link.store_key, link.file_name, PRESIGNED_SECONDS)
             : undefined;
-        const reader = presigned ? undefined : await deps.store.open(link.store_key);
+        const reader = presigned ? undefined : countedReader(await deps.store.open(link.store_key), "link");
         await countDownload(deps.db, link.account_id, link.transfer_id);
         await audit(
           deps.db,

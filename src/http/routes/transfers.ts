@@ -15,7 +15,7 @@ import {
 import { isTemporaryName, refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
 import { readRowErrors } from "../../pipeline/row-errors.js";
-import { objectStream } from "../../pipeline/store.js";
+import { countedReader, objectStream } from "../../pipeline/store.js";
 import { actorOf } from "../auth.js";
 import type { ApiDeps } from "../deps.js";
 import {
@@ -216,7 +216,7 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
         async (request, reply) => {
           const file = await openTransferFile(deps.db, actorOf(request), request.params.id, which);
-          const reader = await deps.store.open(file.key);
+          const reader = countedReader(await deps.store.open(file.key), "http");
           reply
             .header("content-type", CONTENT_TYPES[which])
             .header("content-length", reader.size)
