@@ -52,18 +52,7 @@ export async function listAuditEvents(
   object: { type: string; id: string },
   page: PageRequest & { order?: "asc" | "desc" | undefined } = {},
 ): Promise<Page<AuditEvent>> {
-  const { limit, after } = pageBounds(page);
-  const desc = page.order === "desc";
-  let q = db
-    .selectFrom("audit_events")
-    .selectAll()
-    .where("account_id", "=", actor.accountId)
-    .where("object_type", "=", object.type)
-    .where("object_id", "=", object.id)
-    .orderBy("id", desc ? "desc" : "asc")
-    .limit(limit + 1);
-  if (after) q = q.where("id", desc ? "<" : ">", after);
-  return toPage(await q.execute(), limit, toEvent);
+  return listAccountAudit(db, actor, { objectType: object.type, objectId: object.id }, page);
 }
 
 function toEvent(r: {
