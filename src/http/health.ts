@@ -20,7 +20,7 @@ export interface Check {
 
 /** A check that does not answer within this is failed (a hung database must not hang the probe). */
 const CHECK_TIMEOUT_MS = 3000;
-/** A store that took a write is tried again after this (probes come every few seconds); a failing one each time. */
+/** A store that took a write is tried again after this (probes come every few seconds). */
 const STORE_CHECK_EVERY_MS = 30_000;
 
 const within = <T>(promise: Promise<T>, what: string): Promise<T> =>
@@ -71,7 +71,9 @@ export function installHealth(
     };
   };
   const store = async (): Promise<Check> => {
-    if (storeChecked && Date.now() - storeChecked.at < STORE_CHECK_EVERY_MS) return storeChecked.check;
+    // A pass stands 30 s; a failure 1 s (tried again soon, but not once per request of a busy or hostile prober).
+    if (storeChecked && Date.now() - storeChecked.at < (storeChecked.check.ok ? STORE_CHECK_EVERY_MS : 1000))
+      return storeChecked.check;
     const check = await (async (): Promise<Check> => {
       const upload = await within(deps.store.create(), "the file store");
       try {
@@ -88,8 +90,7 @@ export function installHealth(
         detail: `does not take a write (${timedOut(err) ?? "see the log"})`,
       };
     });
-    // A pass stands for a while; a failure is tried again at the next probe.
-    storeChecked = check.ok ? { at: Date.now(), check } : undefined;
+    storeChecked = { at: Date.now(), check };
     return check;
   };
   const queue = async (): Promise<Check> =>

@@ -25,6 +25,9 @@ describe("health", () => {
     );
     await rm(tmp);
     await rename(`${tmp}.away`, tmp);
+    // A failure stands a second (a prober hammering /readyz does not make a write per request).
+    expect((await get("/readyz")).status).toBe(503);
+    await new Promise((r) => setTimeout(r, 1100));
     const back = await get("/readyz");
     expect(back.status).toBe(200);
     expect(back.body).toEqual({
