@@ -1,5 +1,6 @@
 /** The HTTP server: REST API under /api/v1, its OpenAPI document, /healthz and /metrics. */
 import { randomUUID } from "node:crypto";
+import compress from "@fastify/compress";
 import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -44,6 +45,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   installErrorHandler(app);
   installRequestLimits(app, deps.requestLimits);
+  // Answers of 1 KiB and more in a compressible type (JSON, the UI's JS/CSS/HTML, CSV and text results) go
+  // brotli or gzip to clients that ask (browsers do; curl only with --compressed). Original and generated
+  // files are served as they are (their routes say compress: false).
+  await app.register(compress, {
+    global: true,
+    threshold: 1024,
+    encodings: ["br", "gzip"],
+  });
 
   await app.register(swagger, {
     openapi: {

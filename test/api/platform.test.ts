@@ -1,3 +1,4 @@
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { describe, expect, it } from "vitest";
 import { useTestApi } from "../helpers/api.js";
@@ -165,6 +166,25 @@ describe("operations endpoints", () => {
     expect(doc.paths["/api/v1/session"].post.security).toEqual([]);
     expect(doc.paths["/api/v1/connections"].get.security).toBeUndefined();
     expect(doc.security).toEqual([{ bearer: [] }]);
+  });
+
+  it("compresses JSON for clients that ask, and only them", async () => {
+    for (const [encoding, unpack] of [
+      ["gzip", gunzipSync],
+      ["br", brotliDecompressSync],
+    ] as const) {
+      const res = await api.current.app.inject({
+        method: "GET",
+        url: "/api/openapi.json",
+        headers: { "accept-encoding": encoding },
+      });
+      expect(res.headers["content-encoding"]).toBe(encoding);
+      const json = JSON.parse(unpack(res.rawPayload).toString("utf8"));
+      expect(json.openapi).toMatch(/^3\./);
+      expect(res.rawPayload.length).toBeLessThan(JSON.stringify(json).length / 4);
+    }
+    const plain = await api.current.app.inject({ method: "GET", url: "/api/openapi.json" });
+    expect(plain.headers["content-encoding"]).toBeUndefined();
   });
 
   it("reports health", async () => {

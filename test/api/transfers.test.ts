@@ -105,6 +105,14 @@ describe("transfers", () => {
       .where("action", "=", "transfer.downloaded")
       .execute();
     expect(audit).toEqual([{ action: "transfer.downloaded", object_id: ids[1] }]);
+    // The original bytes, never recompressed, whatever the client accepts.
+    const asked = await api.current.app.inject({
+      method: "GET",
+      url: `/api/v1/transfers/${ids[1]}/content`,
+      headers: { authorization: `Bearer ${token}`, "accept-encoding": "gzip, br" },
+    });
+    expect(asked.headers["content-encoding"]).toBeUndefined();
+    expect(asked.body).toBe("OrderId\n2\n");
   });
 
   it("have no result files before processing", async () => {

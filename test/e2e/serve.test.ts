@@ -41,6 +41,12 @@ describe("ferry serve with DATABASE_URL", () => {
 
   it("is live and ready, and `ferry status` says so (exit 0), or that it cannot be reached (exit 1)", async () => {
     expect((await fetch(`${ferry.url}/livez`)).status).toBe(200);
+    // The UI's bundle goes compressed to browsers (brotli here), and decompresses to what was built.
+    const html = await (await fetch(`${ferry.url}/`)).text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const js = await fetch(`${ferry.url}${script}`, { headers: { "accept-encoding": "br" } });
+    expect(js.headers.get("content-encoding")).toBe("br");
+    expect((await js.text()).length).toBeGreaterThan(100_000);
     const ready = await fetch(`${ferry.url}/readyz`);
     expect(ready.status).toBe(200);
     expect((await ready.json()).checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([

@@ -18,6 +18,8 @@ export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
     app.get(
       "/downloads/:token",
       {
+        // Generated files go as generated (gzip or zip already when the connection asks).
+        compress: false,
         schema: {
           tags: ["transfers"],
           summary: "Download a generated file through the link Ferry emailed (no token header needed)",

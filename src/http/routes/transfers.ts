@@ -206,6 +206,8 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
       app.get(
         url,
         {
+          // The original file goes as it came (often zipped already; its checksum is of these bytes).
+          ...(which === "content" ? { compress: false as const } : {}),
           schema: {
             tags,
             summary,
