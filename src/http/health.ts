@@ -10,7 +10,6 @@ import { loadMigrations } from "../db/migrate.js";
 import type { Database } from "../db/schema.js";
 import type { JobQueue } from "../pipeline/jobs.js";
 import type { FileStore } from "../pipeline/store.js";
-import { messageOf } from "../thrown.js";
 
 export interface Check {
   name: "database" | "migrations" | "store" | "queue";
@@ -23,22 +22,28 @@ const CHECK_TIMEOUT_MS = 3000;
 /** A store that took a write is tried again after this (probes come every few seconds). */
 const STORE_CHECK_EVERY_MS = 30_000;
 
-const within = <T>(promise: Promise<T>, what: string): Promise<T> =>
-  Promise.race([
-    promise,
-    new Promise<T>((_, reject) =>
-      setTimeout(
-        () => reject(new Error(`${what} did not answer within ${CHECK_TIMEOUT_MS / 1000} s`)),
-        CHECK_TIMEOUT_MS,
-      ).unref(),
-    ),
-  ]);
+/** A check that did not answer in time: its words are safe to show (no driver message in them). */
+class CheckTimeout extends Error {}
+
+/** `promise`, or a CheckTimeout after CHECK_TIMEOUT_MS (the timer goes as soon as either settles). */
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new CheckTimeout(`${what} did not answer within ${CHECK_TIMEOUT_MS / 1000} s`)),
+      CHECK_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A timeout's own words (safe to show), or undefined for any other failure. */
-const timedOut = (err: unknown): string | undefined => {
-  const message = messageOf(err);
-  return message.includes("did not answer within") ? message : undefined;
-};
+const timedOut = (err: unknown): string | undefined =>
+  err instanceof CheckTimeout ? err.message : undefined;
 
 export function installHealth(
   app: FastifyInstance,
@@ -100,10 +105,10 @@ export function installHealth(
 
   app.get("/livez", { schema: { hide: true } }, async () => ({ status: "ok" }));
   app.get("/readyz", { schema: { hide: true } }, async (_request, reply) => {
+    const runs: Record<Check["name"], () => Promise<Check>> = { database, migrations, store, queue };
     const checks = await Promise.all(
-      [database, migrations, store, queue].map((run, i) =>
-        run().catch((err): Check => {
-          const name = (["database", "migrations", "store", "queue"] as const)[i]!;
+      (Object.keys(runs) as Check["name"][]).map((name) =>
+        runs[name]().catch((err): Check => {
           app.log.warn({ err }, `readiness: ${name} check failed`);
           // The reason goes to the log: the probe is public, and a driver's message names hosts and ports.
           return { name, ok: false, detail: timedOut(err) ?? "unreachable (see the log)" };
