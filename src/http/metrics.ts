@@ -28,7 +28,15 @@ export function installMetrics(
   token: string | undefined,
   cluster: { db: Kysely<Database>; queue: JobQueue },
 ): void {
-  // Read at scrape time, the same from every node: the queue's backlog, and the bans in force.
+  // Read at scrape time, the same from every node: the queue's backlog, and the bans in force. The two backlog
+  // gauges of one scrape share one query (prom-client collects all metrics at once; the next scrape asks again).
+  let backlog: ReturnType<JobQueue["backlog"]> | undefined;
+  const backlogNow = () => {
+    backlog ??= cluster.queue.backlog().finally(() => {
+      backlog = undefined;
+    });
+    return backlog;
+  };
   new Gauge({
     name: "ferry_jobs_waiting",
     help: "Jobs waiting to start, by queue (all nodes)",
@@ -36,7 +44,7 @@ export function installMetrics(
     registers: [registry],
     async collect() {
       this.reset();
-      for (const q of await cluster.queue.backlog()) this.set({ queue: q.queue }, q.waiting);
+      for (const q of await backlogNow()) this.set({ queue: q.queue }, q.waiting);
     },
   });
   new Gauge({
@@ -46,7 +54,7 @@ export function installMetrics(
     registers: [registry],
     async collect() {
       this.reset();
-      for (const q of await cluster.queue.backlog()) this.set({ queue: q.queue }, q.oldestSeconds);
+      for (const q of await backlogNow()) this.set({ queue: q.queue }, q.oldestSeconds);
     },
   });
   new Gauge({
