@@ -4,7 +4,7 @@ import { stringify } from "csv-stringify/sync";
 import type pg from "pg";
 import type { Binding } from "../datatypes/columns.js";
 import type { InboundType } from "../datatypes/types.js";
-import { writeObject } from "./results.js";
+import { SPREADSHEET_CSV, writeObject } from "./results.js";
 import type { Source } from "./source.js";
 import { type FileAccess, openSource, type StoredFile } from "./stage.js";
 
@@ -29,14 +29,7 @@ export async function writeErrors(
   }
 }
 
-/**
- * RFC 4180 with CRLF, a batch of rows at a time. The file's own header and values go back to the customer, who
- * opens it in a spreadsheet: a cell that would run as a formula (= + - @, a tab or CR first, or their
- * full-width forms) gets a leading apostrophe (OWASP's advice on CSV injection), which spreadsheets show as
- * text. Line numbers are numbers, never escaped.
- */
-const CSV = { record_delimiter: "\r\n", escape_formulas: true } as const;
-
+/** The errors file, a batch of rows at a time, as SPREADSHEET_CSV says (line numbers are numbers, never escaped). */
 async function writeErrorLines(
   deps: FileAccess,
   client: pg.PoolClient,
@@ -60,7 +53,7 @@ async function writeErrorLines(
   };
   await nextPage();
   async function* lines(): AsyncGenerator<string> {
-    yield stringify([["Line", ...binding.header, "ErrorType", "ErrorMessage"]], CSV);
+    yield stringify([["Line", ...binding.header, "ErrorType", "ErrorMessage"]], SPREADSHEET_CSV);
     for await (const batch of source.batches) {
       const out: (string | number)[][] = [];
       for (const e of batch) {
@@ -78,7 +71,7 @@ async function writeErrorLines(
         const message = err.error_message ?? type.messages[err.error_type]?.(field) ?? err.error_type;
         out.push([e.line, ...fields, err.error_type, message]);
       }
-      if (out.length) yield stringify(out, CSV);
+      if (out.length) yield stringify(out, SPREADSHEET_CSV);
     }
   }
   return writeObject(deps.store, Readable.from(lines()));

@@ -37,6 +37,13 @@ export function resultNames(fileName: string): { receipt: string; summary: strin
   return { receipt: `receipt_${stem}.txt`, summary: `${stem}_summary.json`, errors: `${stem}_errors.csv` };
 }
 
+/**
+ * CSV that customers open in a spreadsheet (errors files, the audit export): RFC 4180 with CRLF, and a cell that
+ * would run as a formula (= + - @, a tab or CR first, or their full-width forms) gets a leading apostrophe
+ * (OWASP's advice on CSV injection), which spreadsheets show as text. csv-stringify's options.
+ */
+export const SPREADSHEET_CSV = { record_delimiter: "\r\n", escape_formulas: true } as const;
+
 /** Streams text or bytes into a new store object; returns its key and size. */
 export async function writeObject(
   store: FileStore,

@@ -4,6 +4,7 @@ import { stringify } from "csv-stringify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { type AuditFilter, listAccountAudit } from "../../domain/audit.js";
 import { invalid } from "../../domain/errors.js";
+import { SPREADSHEET_CSV } from "../../pipeline/results.js";
 import { actorOf } from "../auth.js";
 import type { ApiDeps } from "../deps.js";
 import { AccountAuditQuery, AuditEvent, ErrorBody, pageOf } from "../schemas.js";
@@ -59,13 +60,8 @@ export function auditRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         const actor = actorOf(request);
         const { order, ...rest } = request.query;
         const filter = filterOf(rest);
-        // RFC 4180, CRLF; values a spreadsheet would run as formulas are made text (details hold user input).
-        const csv = stringify({
-          header: true,
-          columns: [...CSV_COLUMNS],
-          record_delimiter: "\r\n",
-          escape_formulas: true,
-        });
+        // Details hold user input: formulas are made text.
+        const csv = stringify({ header: true, columns: [...CSV_COLUMNS], ...SPREADSHEET_CSV });
         void (async () => {
           try {
             let cursor: string | undefined;
