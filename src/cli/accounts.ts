@@ -4,6 +4,9 @@ import type { ApiClient } from "./client.js";
 import { action, choice, daysArg, type Obj } from "./helpers.js";
 import { printObject, printTable } from "./output.js";
 
+/** Roles inside an account: its admins manage users, API tokens and settings. */
+const ROLES = ["admin", "member"];
+
 /** The API path of the account given with --account. */
 const accountPath = (o: Obj) => `/api/v1/accounts/${encodeURIComponent(String(o.account))}`;
 
@@ -99,11 +102,13 @@ export function registerAccountCommands(program: Command): void {
     .option("--name <name>", "what the token is for")
     .option("--expires-in-days <days>", "days it works, 1-365 (default 90)")
     .option("--never-expires", "a token that never expires (administrator token only)")
+    .addOption(choice("--role <role>", "its rights in the account (default: yours; never more)", ROLES))
     .action(
       action(
         (api, o: Obj) =>
           api.request("POST", `${accountPath(o)}/tokens`, {
             ...(o.name ? { name: o.name } : {}),
+            ...(o.role ? { accountRole: o.role } : {}),
             ...(o.neverExpires
               ? { expiresInDays: null }
               : o.expiresInDays
@@ -115,6 +120,7 @@ export function registerAccountCommands(program: Command): void {
             id: t.id,
             accountId: t.accountId,
             name: t.name,
+            accountRole: t.accountRole,
             expiresAt: t.expiresAt,
             token: t.token,
           });
@@ -134,6 +140,7 @@ export function registerAccountCommands(program: Command): void {
             id: "ID",
             name: "NAME",
             prefix: "PREFIX",
+            accountRole: "ROLE",
             lastUsedAt: "LAST USED",
             expiresAt: "EXPIRES",
             revokedAt: "REVOKED",
@@ -158,14 +165,28 @@ export function registerAccountCommands(program: Command): void {
     .description("create a user of an account; the generated password is shown once")
     .requiredOption("--account <id>", "account id")
     .requiredOption("--login <login>", "the login, e.g. an email address")
+    .addOption(
+      choice(
+        "--role <role>",
+        "their role in the account (default: admin for its first user, member after)",
+        ROLES,
+      ),
+    )
     .action(
       action(
         (api, o: Obj) =>
           api.request("POST", `${accountPath(o)}/users`, {
             login: o.login,
+            ...(o.role ? { accountRole: o.role } : {}),
           }),
         (u: Obj) => {
-          printObject({ id: u.id, accountId: u.accountId, login: u.login, password: u.password });
+          printObject({
+            id: u.id,
+            accountId: u.accountId,
+            login: u.login,
+            accountRole: u.accountRole,
+            password: u.password,
+          });
           process.stdout.write("\nCopy the password now: it is never shown again.\n");
         },
       ),
@@ -181,10 +202,25 @@ export function registerAccountCommands(program: Command): void {
           printTable(rows, {
             id: "ID",
             login: "LOGIN",
-            role: "ROLE",
+            accountRole: "ROLE",
             createdAt: "CREATED",
             disabledAt: "DISABLED",
           }),
+      ),
+    );
+  users
+    .command("set-role <userId> <role>")
+    .description(
+      `make a user an admin of the account or a member (${ROLES.join(", ")}); one admin always remains`,
+    )
+    .requiredOption("--account <id>", "account id")
+    .action(
+      action(
+        (api, userId: string, role: string, o: Obj) =>
+          api.request("PUT", `${accountPath(o)}/users/${encodeURIComponent(userId)}/role`, {
+            accountRole: role,
+          }),
+        printObject,
       ),
     );
   for (const [verb, what] of [

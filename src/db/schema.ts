@@ -19,12 +19,17 @@ export interface AccountsTable {
   outbound_retention_days: Generated<number | null>;
 }
 
+/** A role inside one account: `admin` manages its users, API tokens and settings; `member` does the rest. */
+export type AccountRole = "admin" | "member";
+
 export interface UsersTable {
   id: string;
   account_id: string;
   login: string;
   password_hash: string;
   role: "admin" | "member";
+  /** The user's role in their account: its admins manage users, tokens and settings. */
+  account_role: AccountRole;
   created_at: CreatedAt;
   disabled_at: Timestamp | null;
   password_changed_at: Timestamp | null;
@@ -36,6 +41,8 @@ export interface ApiTokensTable {
   user_id: string | null;
   name: string;
   role: "admin" | "member";
+  /** The token's role in its account: never more than its maker's. */
+  account_role: AccountRole;
   token_hash: Buffer;
   prefix: string;
   created_at: CreatedAt;

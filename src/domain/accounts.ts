@@ -1,8 +1,8 @@
 /** Accounts (tenants: a brand or a partner) and the API tokens that act inside them. */
 import { type Kysely, type Selectable, sql, type Updateable } from "kysely";
 import { newId } from "../db/ids.js";
-import type { AccountsTable, Database } from "../db/schema.js";
-import type { Actor } from "./actor.js";
+import type { AccountRole, AccountsTable, Database } from "../db/schema.js";
+import { type Actor, isAccountAdmin, requireAccountAdmin } from "./actor.js";
 import { audit } from "./audit.js";
 import { DomainError, notFound } from "./errors.js";
 import { usedBytes } from "./quota.js";
@@ -44,6 +44,10 @@ export interface ApiToken {
   accountId: string;
   name: string;
   prefix: string;
+  /** Its rights in the account: an admin's or a member's. */
+  accountRole: AccountRole;
+  /** The user who made it (it goes when they are disabled); null when no user did. */
+  userId: string | null;
   createdAt: Date;
   lastUsedAt: Date | null;
   /** When it stops working; null: never (only the administrator makes such tokens). */
@@ -144,7 +148,7 @@ export async function findAccount(
 
 /**
  * Changes an account's name, time zone or default currency (a key left out stays as it is). The account's own
- * members may, and the administrator. Schedules follow a new time zone from their next period on
+ * admins may, and the platform administrator. Schedules follow a new time zone from their next period on
  * (pipeline/schedule.ts: that period runs from the last one's end).
  */
 export async function setAccountSettings(
@@ -154,6 +158,7 @@ export async function setAccountSettings(
   input: { name?: string | undefined; timeZone?: string | undefined; currency?: string | undefined },
 ): Promise<Account> {
   const before = await findAccount(db, actor, id);
+  requireAccountAdmin(actor, "change its settings");
   const set: Updateable<AccountsTable> = {};
   if (input.name !== undefined && input.name !== before.name) set.name = input.name;
   if (input.timeZone !== undefined && input.timeZone !== before.time_zone) set.time_zone = input.timeZone;
@@ -196,7 +201,7 @@ export async function setStorageQuota(
 
 /**
  * Sets how long the account keeps each kind of file (null: the server's default; a key left out stays as it
- * is). The account's own members may, and the administrator. Files already older than a shorter setting go at
+ * is). The account's admins may, and the platform administrator. Files already older than a shorter setting go at
  * the next retention pass.
  */
 export async function setRetention(
@@ -206,6 +211,7 @@ export async function setRetention(
   retention: Partial<AccountRetention>,
 ): Promise<Account> {
   await findAccount(db, actor, id);
+  requireAccountAdmin(actor, "change how long its files are kept");
   const set: Updateable<AccountsTable> = {};
   if (retention.inboundDays !== undefined) set.inbound_retention_days = retention.inboundDays;
   if (retention.resultDays !== undefined) set.result_retention_days = retention.resultDays;
@@ -226,15 +232,25 @@ export async function listAccounts(db: Kysely<Database>, actor: Actor): Promise<
 
 /**
  * Creates an API token in `accountId`, returned in clear this once. The administrator may do so for any
- * account, anyone else only for their own. New tokens are never administrators.
+ * account, anyone else only for their own. New tokens are never platform administrators, and never have more
+ * rights in the account than their maker: `role` defaults to the maker's, and a member cannot make an admin's.
  */
 export async function createToken(
   db: Kysely<Database>,
   actor: Actor,
   accountId: string,
-  input: { name?: string | undefined; expiresInDays?: number | null | undefined },
+  input: {
+    name?: string | undefined;
+    expiresInDays?: number | null | undefined;
+    accountRole?: AccountRole | undefined;
+  },
 ): Promise<ApiToken & { token: string }> {
   await findAccount(db, actor, accountId);
+  const role = input.accountRole ?? (isAccountAdmin(actor) ? "admin" : "member");
+  if (role === "admin" && !isAccountAdmin(actor))
+    throw new DomainError("FORBIDDEN", "Only an admin of the account can make an admin's token", [
+      { path: "accountRole", message: "a member makes member tokens" },
+    ]);
   const days = input.expiresInDays === undefined ? TOKEN_DEFAULT_DAYS : input.expiresInDays;
   if (days === null && actor.role !== "admin") {
     throw new DomainError(
@@ -266,6 +282,7 @@ export async function createToken(
       user_id: actor.type === "user" && actor.accountId === accountId ? actor.id : null,
       name: input.name ?? "API token",
       role: "member",
+      account_role: role,
       token_hash: hashToken(token),
       prefix: tokenPrefix(token),
       expires_at: days === null ? null : new Date(Date.now() + days * 86_400_000),
@@ -280,6 +297,7 @@ export async function createToken(
     {
       name: row.name,
       prefix: row.prefix,
+      accountRole: role,
       expiresAt: row.expires_at,
       byAccountId: actor.accountId,
     },
@@ -293,6 +311,8 @@ function toToken(r: Selectable<Database["api_tokens"]>): ApiToken {
     accountId: r.account_id,
     name: r.name,
     prefix: r.prefix,
+    accountRole: r.account_role,
+    userId: r.user_id,
     createdAt: r.created_at,
     lastUsedAt: r.last_used_at,
     expiresAt: r.expires_at,
@@ -312,7 +332,10 @@ export async function listTokens(db: Kysely<Database>, actor: Actor, accountId: 
   return rows.map(toToken);
 }
 
-/** Revokes a token of an account at once; revoking a revoked token changes nothing. */
+/**
+ * Revokes a token of an account at once; revoking a revoked token changes nothing. The account's admins may
+ * revoke any of its tokens, a member only the ones they made (and a token itself).
+ */
 export async function revokeToken(
   db: Kysely<Database>,
   actor: Actor,
@@ -320,6 +343,17 @@ export async function revokeToken(
   tokenId: string,
 ): Promise<ApiToken> {
   await findAccount(db, actor, accountId);
+  const existing = await db
+    .selectFrom("api_tokens")
+    .selectAll()
+    .where("account_id", "=", accountId)
+    .where("id", "=", tokenId)
+    .executeTakeFirst();
+  if (!existing) throw notFound("API token");
+  const own =
+    (actor.type === "user" && existing.user_id === actor.id) ||
+    (actor.type === "token" && existing.id === actor.id);
+  if (!own) requireAccountAdmin(actor, "revoke a token somebody else made");
   const row = await db
     .updateTable("api_tokens")
     .set({ revoked_at: new Date(), revoked_by: `${actor.type}:${actor.id ?? "system"}` })
@@ -341,13 +375,6 @@ export async function revokeToken(
     );
     return toToken(row);
   }
-  const existing = await db
-    .selectFrom("api_tokens")
-    .selectAll()
-    .where("account_id", "=", accountId)
-    .where("id", "=", tokenId)
-    .executeTakeFirst();
-  if (!existing) throw notFound("API token");
   return toToken(existing);
 }
 
@@ -359,7 +386,7 @@ export async function authenticateToken(
 ): Promise<Actor | null> {
   const row = await db
     .selectFrom("api_tokens")
-    .select(["id", "account_id", "role", "last_used_at"])
+    .select(["id", "account_id", "role", "account_role", "last_used_at"])
     .where("token_hash", "=", hashToken(token))
     .where("revoked_at", "is", null)
     .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", new Date())]))
@@ -369,5 +396,12 @@ export async function authenticateToken(
   if (!row.last_used_at || Date.now() - row.last_used_at.getTime() > 60_000) {
     await db.updateTable("api_tokens").set({ last_used_at: new Date() }).where("id", "=", row.id).execute();
   }
-  return { accountId: row.account_id, type: "token", id: row.id, role: row.role, ip };
+  return {
+    accountId: row.account_id,
+    type: "token",
+    id: row.id,
+    role: row.role,
+    accountRole: row.account_role,
+    ip,
+  };
 }

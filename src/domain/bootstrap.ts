@@ -48,6 +48,7 @@ export async function ensureAdministrator(
         login: ADMIN_LOGIN,
         password_hash: await hashPassword(password),
         role: "admin",
+        account_role: "admin",
       })
       .execute();
     await insertAdminToken(trx, { id: tokenId, accountId, userId }, token);
@@ -142,6 +143,7 @@ async function insertAdminToken(
       user_id: ids.userId,
       name: "Administrator",
       role: "admin",
+      account_role: "admin",
       token_hash: hashToken(token),
       prefix: tokenPrefix(token),
     })

@@ -3,10 +3,11 @@
  * cookie holds a random token of which only the SHA-256 is stored.
  */
 import type { Kysely } from "kysely";
+import { sql } from "kysely";
 import { newId } from "../db/ids.js";
-import type { Database } from "../db/schema.js";
+import type { AccountRole, Database } from "../db/schema.js";
 import { findAccount } from "./accounts.js";
-import type { Actor } from "./actor.js";
+import { type Actor, requireAccountAdmin } from "./actor.js";
 import { audit } from "./audit.js";
 import { DomainError, notFound } from "./errors.js";
 import { generatePassword, generateToken, hashPassword, hashToken, verifyPassword } from "./secrets.js";
@@ -16,6 +17,8 @@ export interface User {
   accountId: string;
   login: string;
   role: "admin" | "member";
+  /** Their role in the account: its admins manage users, API tokens and settings. */
+  accountRole: AccountRole;
   createdAt: Date;
   /** Set while the user may not sign in (their sessions and tokens were ended then). */
   disabledAt: Date | null;
@@ -30,22 +33,25 @@ export const SESSION_IDLE_MS = 12 * 3600_000;
 export const SESSION_MAX_MS = 7 * 86_400_000;
 
 /**
- * Creates a user in `accountId` with a generated password, returned in clear this once. The administrator
- * may do so for any account, anyone else only for their own. New users are never administrators.
+ * Creates a user in `accountId` with a generated password, returned in clear this once. The account's admins
+ * may, and the platform administrator. New users are never platform administrators; their role in the account
+ * is the one asked for, by default admin for an account's first user (someone must manage it) and member after.
  */
 export async function createUser(
   db: Kysely<Database>,
   actor: Actor,
   accountId: string,
-  input: { login: string },
+  input: { login: string; accountRole?: AccountRole | undefined },
 ): Promise<User & { password: string }> {
   await findAccount(db, actor, accountId);
+  requireAccountAdmin(actor, "add users");
   const login = input.login.trim().toLowerCase();
   const taken = await db.selectFrom("users").select("id").where("login", "=", login).executeTakeFirst();
   if (taken)
     throw new DomainError("CONFLICT", `The login "${login}" is taken`, [
       { path: "login", message: "is already in use" },
     ]);
+  const role = input.accountRole ?? ((await activeAdmins(db, accountId)) === 0 ? "admin" : "member");
   const password = generatePassword();
   const row = await db
     .insertInto("users")
@@ -55,10 +61,11 @@ export async function createUser(
       login,
       password_hash: await hashPassword(password),
       role: "member",
+      account_role: role,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  await audit(db, { ...actor, accountId }, "user.created", { type: "user", id: row.id }, { login });
+  await audit(db, { ...actor, accountId }, "user.created", { type: "user", id: row.id }, { login, role });
   return { ...toUser(row), password };
 }
 
@@ -79,6 +86,7 @@ function toUser(r: {
   account_id: string;
   login: string;
   role: "admin" | "member";
+  account_role: AccountRole;
   created_at: Date;
   disabled_at: Date | null;
 }): User {
@@ -87,6 +95,7 @@ function toUser(r: {
     accountId: r.account_id,
     login: r.login,
     role: r.role,
+    accountRole: r.account_role,
     createdAt: r.created_at,
     disabledAt: r.disabled_at,
   };
@@ -102,6 +111,58 @@ async function endSessions(db: Kysely<Database>, userId: string, keepSessionOf?:
   if (keepSessionOf) q = q.where("token_hash", "!=", hashToken(keepSessionOf));
   const result = await q.executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** How many enabled users administer the account. */
+async function activeAdmins(db: Kysely<Database>, accountId: string): Promise<number> {
+  const r = await db
+    .selectFrom("users")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .where("account_id", "=", accountId)
+    .where("account_role", "=", "admin")
+    .where("disabled_at", "is", null)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+/**
+ * Runs `change` to a user of the account under a lock on the account's row, so that two admins who take each
+ * other's rights at once cannot leave the account with none: `change` sees the users as they are, and a user
+ * acting is still an admin (the role their session was authenticated with may have just been taken).
+ */
+function underAccountLock<T>(
+  db: Kysely<Database>,
+  actor: Actor,
+  accountId: string,
+  what: string,
+  change: (trx: Kysely<Database>) => Promise<T>,
+) {
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT 1 FROM accounts WHERE id = ${accountId} FOR UPDATE`.execute(trx);
+    if (actor.type === "user" && actor.id && actor.role !== "admin") {
+      const now = await trx
+        .selectFrom("users")
+        .select("account_role")
+        .where("id", "=", actor.id)
+        .executeTakeFirstOrThrow();
+      requireAccountAdmin({ ...actor, accountRole: now.account_role }, what);
+    }
+    return change(trx);
+  });
+}
+
+/** Refuses a change that would leave the account without an enabled admin to manage it. */
+async function keepAnAdmin(
+  trx: Kysely<Database>,
+  row: { account_id: string; account_role: AccountRole; disabled_at: Date | null },
+  what: string,
+): Promise<void> {
+  if (row.account_role !== "admin" || row.disabled_at) return;
+  if ((await activeAdmins(trx, row.account_id)) <= 1)
+    throw new DomainError(
+      "CONFLICT",
+      `This is the account's last admin: make another user an admin before you ${what}`,
+    );
 }
 
 async function userOf(db: Kysely<Database>, actor: Actor, accountId: string, userId: string) {
@@ -127,38 +188,91 @@ export async function setUserDisabled(
   userId: string,
   disabled: boolean,
 ): Promise<User> {
-  const row = await userOf(db, actor, accountId, userId);
+  await findAccount(db, actor, accountId);
+  const what = disabled ? "disable users" : "enable users";
+  requireAccountAdmin(actor, what);
   if (disabled && actor.type === "user" && actor.id === userId)
-    throw new DomainError("CONFLICT", "You cannot disable yourself: ask another user of the account");
-  if (disabled && row.role === "admin")
-    throw new DomainError("FORBIDDEN", "The platform administrator cannot be disabled");
-  if (Boolean(row.disabled_at) === disabled) return toUser(row);
-  const updated = await db
-    .updateTable("users")
-    .set({ disabled_at: disabled ? new Date() : null })
-    .where("id", "=", userId)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  let sessions = 0;
-  let tokens = 0;
-  if (disabled) {
-    sessions = await endSessions(db, userId);
-    const revoked = await db
-      .updateTable("api_tokens")
-      .set({ revoked_at: new Date(), revoked_by: "user-disabled" })
-      .where("user_id", "=", userId)
-      .where("revoked_at", "is", null)
-      .executeTakeFirst();
-    tokens = Number(revoked.numUpdatedRows);
-  }
-  await audit(
-    db,
-    { ...actor, accountId },
-    disabled ? "user.disabled" : "user.enabled",
-    { type: "user", id: userId },
-    { login: row.login, ...(disabled ? { sessionsEnded: sessions, tokensRevoked: tokens } : {}) },
-  );
-  return toUser(updated);
+    throw new DomainError("CONFLICT", "You cannot disable yourself: ask another admin of the account");
+  return underAccountLock(db, actor, accountId, what, async (trx) => {
+    const row = await userOf(trx, actor, accountId, userId);
+    if (disabled && row.role === "admin")
+      throw new DomainError("FORBIDDEN", "The platform administrator cannot be disabled");
+    if (Boolean(row.disabled_at) === disabled) return toUser(row);
+    if (disabled) await keepAnAdmin(trx, row, "disable this one");
+    const updated = await trx
+      .updateTable("users")
+      .set({ disabled_at: disabled ? new Date() : null })
+      .where("id", "=", userId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    let sessions = 0;
+    let tokens = 0;
+    if (disabled) {
+      sessions = await endSessions(trx, userId);
+      const revoked = await trx
+        .updateTable("api_tokens")
+        .set({ revoked_at: new Date(), revoked_by: "user-disabled" })
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      tokens = Number(revoked.numUpdatedRows);
+    }
+    await audit(
+      trx,
+      { ...actor, accountId },
+      disabled ? "user.disabled" : "user.enabled",
+      { type: "user", id: userId },
+      { login: row.login, ...(disabled ? { sessionsEnded: sessions, tokensRevoked: tokens } : {}) },
+    );
+    return toUser(updated);
+  });
+}
+
+/**
+ * Makes a user an admin of the account or a member. The account's admins may, and the platform administrator;
+ * the account keeps at least one enabled admin. The tokens a demoted user made lose their admin rights too, and
+ * their sessions carry the new role from their next request.
+ */
+export async function setUserRole(
+  db: Kysely<Database>,
+  actor: Actor,
+  accountId: string,
+  userId: string,
+  role: AccountRole,
+): Promise<User> {
+  await findAccount(db, actor, accountId);
+  const what = "change users' roles";
+  requireAccountAdmin(actor, what);
+  return underAccountLock(db, actor, accountId, what, async (trx) => {
+    const row = await userOf(trx, actor, accountId, userId);
+    if (row.account_role === role) return toUser(row);
+    if (role === "member") await keepAnAdmin(trx, row, "make this one a member");
+    const updated = await trx
+      .updateTable("users")
+      .set({ account_role: role })
+      .where("id", "=", userId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    let tokensDemoted = 0;
+    if (role === "member") {
+      const r = await trx
+        .updateTable("api_tokens")
+        .set({ account_role: "member" })
+        .where("user_id", "=", userId)
+        .where("account_role", "=", "admin")
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      tokensDemoted = Number(r.numUpdatedRows);
+    }
+    await audit(
+      trx,
+      { ...actor, accountId },
+      "user.role_changed",
+      { type: "user", id: userId },
+      { login: row.login, from: row.account_role, to: role, ...(role === "member" ? { tokensDemoted } : {}) },
+    );
+    return toUser(updated);
+  });
 }
 
 /**
@@ -235,6 +349,7 @@ export async function signIn(
     type: "user",
     id: user.id,
     role: user.role,
+    accountRole: user.accountRole,
     ip: ip ?? undefined,
   };
   if (!(await verifyPassword(password, row.password_hash))) {
@@ -277,7 +392,16 @@ export async function authenticateSession(
   const row = await db
     .selectFrom("sessions as s")
     .innerJoin("users as u", "u.id", "s.user_id")
-    .select(["s.id", "s.account_id", "s.user_id", "s.last_seen_at", "s.expires_at", "u.role", "u.login"])
+    .select([
+      "s.id",
+      "s.account_id",
+      "s.user_id",
+      "s.last_seen_at",
+      "s.expires_at",
+      "u.role",
+      "u.account_role",
+      "u.login",
+    ])
     .where("s.token_hash", "=", hashToken(token))
     .where("s.ended_at", "is", null)
     .where("u.disabled_at", "is", null)
@@ -293,7 +417,15 @@ export async function authenticateSession(
       .where("id", "=", row.id)
       .execute();
   }
-  return { accountId: row.account_id, type: "user", id: row.user_id, role: row.role, ip, login: row.login };
+  return {
+    accountId: row.account_id,
+    type: "user",
+    id: row.user_id,
+    role: row.role,
+    accountRole: row.account_role,
+    ip,
+    login: row.login,
+  };
 }
 
 /** Ends the session of a token (sign-out); unknown tokens are ignored. */

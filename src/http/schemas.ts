@@ -104,13 +104,19 @@ export const AccountPatch = z.strictObject({
       outboundDays: RetentionDays,
     })
     .optional()
-    .describe(
-      "Days each kind of file is kept; null: the server's default. The account's own members may set it.",
-    ),
+    .describe("Days each kind of file is kept; null: the server's default. The account's admins may set it."),
 });
+
+/** A role inside an account. */
+export const AccountRole = z
+  .enum(["admin", "member"])
+  .describe("In the account: admins manage its users, API tokens and settings; members do everything else");
 
 export const TokenBody = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
+  accountRole: AccountRole.optional().describe(
+    "The token's rights in the account (default: its maker's; never more)",
+  ),
   expiresInDays: z
     .number()
     .int()
@@ -126,6 +132,8 @@ export const ApiToken = z.object({
   accountId: Id,
   name: z.string(),
   prefix: z.string().describe("The token's first characters, to recognise it"),
+  accountRole: AccountRole,
+  userId: Id.nullable().describe("The user who made it (revoked when they are disabled)"),
   createdAt: z.date(),
   lastUsedAt: z.date().nullable(),
   expiresAt: z.date().nullable(),
@@ -430,10 +438,13 @@ export const User = z.object({
   id: Id,
   accountId: Id,
   login: z.string(),
-  role: z.enum(["admin", "member"]),
+  role: z.enum(["admin", "member"]).describe("admin: the platform administrator"),
+  accountRole: AccountRole,
   createdAt: z.date(),
   disabledAt: z.date().nullable(),
 });
+
+export const UserRoleBody = z.strictObject({ accountRole: AccountRole });
 
 export const UserBody = z.strictObject({
   login: z
@@ -442,6 +453,7 @@ export const UserBody = z.strictObject({
     .min(1)
     .max(200)
     .regex(/^[A-Za-z0-9._@+-]+$/, "letters, digits and . _ @ + - only"),
+  accountRole: AccountRole.optional().describe("Default: admin for the account's first user, member after"),
 });
 
 export const CreatedUser = User.extend({
@@ -456,6 +468,8 @@ export const SignInBody = z.strictObject({
 export const SessionInfo = z.object({
   account: z.object({ id: Id, name: z.string(), timeZone: z.string(), currency: z.string() }),
   user: z.object({ id: Id, login: z.string(), role: z.enum(["admin", "member"]) }).nullable(),
+  accountRole: AccountRole.describe("The signed-in user's or the token's role in the account"),
+  platformAdmin: z.boolean().describe("Whether this is the platform administrator"),
   via: z.enum(["session", "token"]),
 });
 
@@ -473,6 +487,8 @@ named({
   ApiToken,
   CreatedToken,
   TokenBody,
+  AccountRole,
+  UserRoleBody,
   PasswordChangeBody,
   Credential,
   CredentialWithSecret,

@@ -258,28 +258,67 @@ describe("the ferry CLI", () => {
     expect((await runCli(["connections", "list", "--json"], asB)).json()).toEqual([]);
   });
 
-  it("lists and revokes API tokens, and disables users", async () => {
+  it("lists and revokes API tokens, gives users roles and disables them", async () => {
     const admin2 = { ...admin, FERRY_TOKEN: await adminToken() };
     const account = (
       await runCli(["accounts", "create", "--name", "Brand T", "--type", "brand", "--json"], admin2)
     ).json();
     const made = await runCli(
-      ["tokens", "create", "--account", account.id, "--name", "etl", "--expires-in-days", "7"],
+      [
+        "tokens",
+        "create",
+        "--account",
+        account.id,
+        "--name",
+        "etl",
+        "--expires-in-days",
+        "7",
+        "--role",
+        "member",
+      ],
       admin2,
     );
-    expect(made.stdout).toMatch(/expiresAt:/);
+    expect(made.stdout).toMatch(/accountRole: member/);
     const list = await runCli(["tokens", "list", "--account", account.id], admin2);
-    expect(list.stdout).toMatch(/NAME\s+PREFIX\s+LAST USED\s+EXPIRES\s+REVOKED/);
+    expect(list.stdout).toMatch(/NAME\s+PREFIX\s+ROLE\s+LAST USED\s+EXPIRES\s+REVOKED/);
     const id = (await runCli(["tokens", "list", "--account", account.id, "--json"], admin2)).json()[0].id;
     const revoked = await runCli(["tokens", "revoke", id, "--account", account.id, "--json"], admin2);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.json().revokedAt).not.toBeNull();
-    const user = (
-      await runCli(
-        ["users", "create", "--account", account.id, "--login", "temp@brand-t.test", "--json"],
-        admin2,
-      )
-    ).json();
+    const create = async (login: string, role?: string) =>
+      (
+        await runCli(
+          [
+            "users",
+            "create",
+            "--account",
+            account.id,
+            "--login",
+            login,
+            ...(role ? ["--role", role] : []),
+            "--json",
+          ],
+          admin2,
+        )
+      ).json();
+    // The account's first user is its admin; the next one, asked for, a member.
+    const lead = await create("lead@brand-t.test");
+    expect(lead.accountRole).toBe("admin");
+    const user = await create("temp@brand-t.test", "member");
+    expect(user.accountRole).toBe("member");
+    const users = await runCli(["users", "list", "--account", account.id], admin2);
+    expect(users.stdout).toMatch(/lead@brand-t\.test\s+admin/);
+    expect(users.stdout).toMatch(/temp@brand-t\.test\s+member/);
+    // The last admin stays one: exit code 5 (conflict), with the reason.
+    const last = await runCli(["users", "set-role", lead.id, "member", "--account", account.id], admin2);
+    expect(last.code).toBe(5);
+    expect(last.stderr).toMatch(/last admin/);
+    const promoted = await runCli(
+      ["users", "set-role", user.id, "admin", "--account", account.id, "--json"],
+      admin2,
+    );
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.json().accountRole).toBe("admin");
     const disabled = await runCli(["users", "disable", user.id, "--account", account.id, "--json"], admin2);
     expect(disabled.code, disabled.stderr).toBe(0);
     expect(disabled.json().disabledAt).not.toBeNull();
@@ -341,8 +380,8 @@ describe("the ferry CLI", () => {
     await client.connect();
     const token = generateToken();
     await client.query(
-      `INSERT INTO api_tokens (id, account_id, name, role, token_hash, prefix)
-       SELECT $1, account_id, 'e2e', 'admin', $2, $3 FROM users WHERE login = 'admin'`,
+      `INSERT INTO api_tokens (id, account_id, name, role, account_role, token_hash, prefix)
+       SELECT $1, account_id, 'e2e', 'admin', 'admin', $2, $3 FROM users WHERE login = 'admin'`,
       [newId(), hashToken(token), tokenPrefix(token)],
     );
     await client.end();
@@ -376,6 +415,7 @@ describe("configuration", () => {
       { id: 13, name: "history", status: "already_applied" },
       { id: 14, name: "bulk_children", status: "already_applied" },
       { id: 15, name: "audit_by_account", status: "already_applied" },
+      { id: 16, name: "account_roles", status: "already_applied" },
     ]);
   });
 });

@@ -526,6 +526,51 @@ describe("the web UI", () => {
     await context.close();
   });
 
+  it("gives users roles: an admin adds a member (password once) and promotes them; a member only reads settings", async () => {
+    const account = await api("POST", "/api/v1/accounts", { name: "Roles brand", type: "brand" });
+    const frank = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "frank@roles.test" });
+    expect(frank.accountRole).toBe("admin");
+    const admin = await newPage();
+    await signIn(admin.page, "frank@roles.test", frank.password);
+    await admin.page.getByRole("link", { name: "Security" }).click();
+    await admin.page.getByLabel("Login", { exact: true }).fill("gina@roles.test");
+    await admin.page.getByLabel("Role", { exact: true }).selectOption("member");
+    await admin.page.getByRole("button", { name: "Add user" }).click();
+    const password = (await admin.page.getByTestId("copy-password").textContent())!;
+    expect(password.length).toBeGreaterThanOrEqual(16);
+    const ginaRow = admin.page.getByTestId("users").getByRole("row", { name: /gina@roles\.test/ });
+    await hasValue(ginaRow.getByLabel("Role of gina@roles.test"), "member");
+    await shot(admin.page, "51-users-roles");
+
+    // Gina, a member: the account's settings are shown, not changeable; no user management.
+    const member = await newPage();
+    await signIn(member.page, "gina@roles.test", password);
+    await member.page.getByRole("link", { name: "Account" }).click();
+    await visible(member.page.getByText(/Only the account's admins change its settings/));
+    expect(await member.page.getByLabel("Name", { exact: true }).isDisabled()).toBe(true);
+    await count(member.page.getByRole("button", { name: "Save settings" }), 0);
+    await shot(member.page, "52-account-as-member");
+    await member.page.getByRole("link", { name: "Security" }).click();
+    await visible(member.page.getByText("The account's admins add users, change roles and disable users."));
+    await count(member.page.getByRole("button", { name: "Add user" }), 0);
+    await count(member.page.getByRole("button", { name: "Disable" }), 0);
+
+    // Frank makes her an admin: her next page has the forms.
+    await ginaRow.getByLabel("Role of gina@roles.test").selectOption("admin");
+    await visible(admin.page.getByText("gina@roles.test is now an admin of the account."));
+    await member.page.getByRole("link", { name: "Account" }).click();
+    await member.page.reload();
+    await visible(member.page.getByRole("button", { name: "Save settings" }));
+    expect(await member.page.getByLabel("Name", { exact: true }).isDisabled()).toBe(false);
+    const users = await api("GET", `/api/v1/accounts/${account.id}/users`);
+    expect(users.items.map((u: { login: string; accountRole: string }) => [u.login, u.accountRole])).toEqual([
+      ["frank@roles.test", "admin"],
+      ["gina@roles.test", "admin"],
+    ]);
+    await admin.context.close();
+    await member.context.close();
+  });
+
   it("shows the account's storage and sets how long it keeps each kind of file", async () => {
     const account = await api("POST", "/api/v1/accounts", { name: "Keeping brand", type: "brand" });
     const carol = await api("POST", `/api/v1/accounts/${account.id}/users`, { login: "carol@keep.test" });

@@ -134,7 +134,7 @@ export function accountRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           tags,
           summary: "Revoke an API token: it stops working at once (tokens are kept, never deleted)",
           params: TokenParams,
-          response: { 200: ApiToken, 404: ErrorBody },
+          response: { 200: ApiToken, 403: ErrorBody, 404: ErrorBody },
         },
       },
       async (request) => revokeToken(deps.db, actorOf(request), request.params.id, request.params.tokenId),

@@ -60,7 +60,14 @@ export function downloadRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         await countDownload(deps.db, link.account_id, link.transfer_id);
         await audit(
           deps.db,
-          { accountId: link.account_id, type: "system", id: null, role: "member", ip: request.ip },
+          {
+            accountId: link.account_id,
+            type: "system",
+            id: null,
+            role: "member",
+            accountRole: "member",
+            ip: request.ip,
+          },
           "transfer.downloaded",
           { type: "transfer", id: link.transfer_id },
           { fileName: link.file_name, protocol: "link" },

@@ -2,12 +2,12 @@
  * Web sign-in: POST /session checks a user's login and password and sets the session cookie; GET /session
  * says who is signed in; DELETE /session signs out; POST /session/sign-out-everywhere ends all of the user's
  * sessions; POST /session/password changes the user's own password. Users of an account:
- * /accounts/{id}/users, disabled and enabled there.
+ * /accounts/{id}/users, disabled and enabled there, and their role in the account set.
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { findAccount } from "../../domain/accounts.js";
-import type { Actor } from "../../domain/actor.js";
+import { type Actor, isAccountAdmin } from "../../domain/actor.js";
 import { DomainError } from "../../domain/errors.js";
 import type { LoginGuard } from "../../domain/login-guard.js";
 import {
@@ -16,6 +16,7 @@ import {
   listUsers,
   SESSION_MAX_MS,
   setUserDisabled,
+  setUserRole,
   signIn,
   signOut,
   signOutEverywhere,
@@ -32,6 +33,7 @@ import {
   User,
   UserBody,
   UserParams,
+  UserRoleBody,
 } from "../schemas.js";
 
 export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAsyncZod {
@@ -49,6 +51,8 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
           currency: account.currency,
         },
         user: actor.type === "user" && actor.id && login ? { id: actor.id, login, role: actor.role } : null,
+        accountRole: isAccountAdmin(actor) ? ("admin" as const) : ("member" as const),
+        platformAdmin: actor.role === "admin",
         via: actor.type === "user" ? ("session" as const) : ("token" as const),
       };
     };
@@ -84,7 +88,14 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
           maxAge: SESSION_MAX_MS / 1000,
         });
         const u = signed.user;
-        return info({ accountId: u.accountId, type: "user", id: u.id, role: u.role, login: u.login });
+        return info({
+          accountId: u.accountId,
+          type: "user",
+          id: u.id,
+          role: u.role,
+          accountRole: u.accountRole,
+          login: u.login,
+        });
       },
     );
     app.get(
@@ -154,6 +165,27 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
           setUserDisabled(deps.db, actorOf(request), request.params.id, request.params.userId, disabled),
       );
     }
+    app.put(
+      "/accounts/:id/users/:userId/role",
+      {
+        schema: {
+          tags: ["accounts"],
+          summary: "Make a user an admin of the account or a member (the account keeps one enabled admin)",
+          operationId: "setUserRole",
+          params: UserParams,
+          body: UserRoleBody,
+          response: { 200: User, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request) =>
+        setUserRole(
+          deps.db,
+          actorOf(request),
+          request.params.id,
+          request.params.userId,
+          request.body.accountRole,
+        ),
+    );
     app.post(
       "/accounts/:id/users",
       {
@@ -162,7 +194,7 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
           summary: "Create a user of an account, who signs in to the web UI; the password is shown once",
           params: IdParams,
           body: UserBody,
-          response: { 201: CreatedUser, 404: ErrorBody, 409: ErrorBody },
+          response: { 201: CreatedUser, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
         },
       },
       async (request, reply) =>

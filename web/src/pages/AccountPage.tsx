@@ -1,7 +1,7 @@
 /**
  * The account: its name, time zone and default currency; what its files take in storage (and its quota, when
  * it has one) and how long it keeps each kind of file. Connections may keep theirs longer or shorter (their
- * edit form).
+ * edit form). The account's admins change these; its members see them (the API refuses them too).
  */
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { type Account, ApiError, api, type Session } from "../api";
@@ -63,6 +63,7 @@ export function AccountPage(props: { session: Session; onAccountChanged?: (a: Ac
   };
 
   if (!account) return notice ? <Notice kind={notice.kind}>{notice.text}</Notice> : <Loading />;
+  const admin = props.session.accountRole === "admin";
   const saved = (a: Account) => {
     show(a);
     props.onAccountChanged?.(a);
@@ -75,6 +76,12 @@ export function AccountPage(props: { session: Session; onAccountChanged?: (a: Ac
         <h1 id="account-title">Account</h1>
       </div>
       {notice && <Notice kind={notice.kind}>{notice.text}</Notice>}
+      {!admin && (
+        <Notice kind="info">
+          Only the account's admins change its settings and how long it keeps files: ask one of them (Security
+          lists the users and their roles).
+        </Notice>
+      )}
       <div className="card">
         <dl className="summary" data-testid="account-attributes">
           <div>
@@ -97,6 +104,7 @@ export function AccountPage(props: { session: Session; onAccountChanged?: (a: Ac
       </div>
       <SettingsForm
         account={account}
+        readOnly={!admin}
         onSaved={saved}
         onError={(text) => setNotice({ kind: "error", text })}
       />
@@ -106,21 +114,25 @@ export function AccountPage(props: { session: Session; onAccountChanged?: (a: Ac
           After this many days a file's bytes are removed; its record, row counts and audit trail stay. Empty:
           the server's default. A connection can set its own.
         </p>
-        {KINDS.map(([k, label, hint]) => (
-          <TextField
-            key={k}
-            label={`${label} (days)`}
-            type="number"
-            value={form[k]}
-            onChange={(v) => setForm((f) => ({ ...f, [k]: v }))}
-            placeholder={String(account.retentionDefaults[k])}
-            hint={`${hint} Default: ${account.retentionDefaults[k]} days.`}
-            error={errors[k]}
-          />
-        ))}
-        <div className="row">
-          <button type="submit">Save</button>
-        </div>
+        <fieldset className="bare" disabled={!admin}>
+          {KINDS.map(([k, label, hint]) => (
+            <TextField
+              key={k}
+              label={`${label} (days)`}
+              type="number"
+              value={form[k]}
+              onChange={(v) => setForm((f) => ({ ...f, [k]: v }))}
+              placeholder={String(account.retentionDefaults[k])}
+              hint={`${hint} Default: ${account.retentionDefaults[k]} days.`}
+              error={errors[k]}
+            />
+          ))}
+          {admin && (
+            <div className="row">
+              <button type="submit">Save</button>
+            </div>
+          )}
+        </fieldset>
       </form>
     </section>
   );
@@ -132,6 +144,7 @@ const ZONES: string[] =
 
 function SettingsForm(props: {
   account: Account;
+  readOnly: boolean;
   onSaved: (a: Account) => void;
   onError: (text: string) => void;
 }) {
@@ -159,39 +172,43 @@ function SettingsForm(props: {
   return (
     <form className="card" onSubmit={submit} aria-labelledby="settings-title">
       <h2 id="settings-title">Settings</h2>
-      <TextField
-        label="Name"
-        value={form.name}
-        onChange={(v) => setForm((f) => ({ ...f, name: v }))}
-        error={errors.name}
-      />
-      <TextField
-        label="Time zone"
-        value={form.timeZone}
-        list="time-zones"
-        onChange={(v) => setForm((f) => ({ ...f, timeZone: v }))}
-        hint={
-          zoneChanged
-            ? "Schedules follow the new time zone from their next period on: that period runs from the last one's end to the next boundary in the new zone."
-            : "IANA name, e.g. Europe/Paris. Schedules and the dates of files without an offset use it."
-        }
-        error={errors.timeZone}
-      />
-      <datalist id="time-zones">
-        {ZONES.map((z) => (
-          <option key={z} value={z} />
-        ))}
-      </datalist>
-      <TextField
-        label="Default currency"
-        value={form.currency}
-        onChange={(v) => setForm((f) => ({ ...f, currency: v }))}
-        hint="ISO 4217 code, e.g. EUR: the currency of amounts in files that give none."
-        error={errors.currency}
-      />
-      <div className="row">
-        <button type="submit">Save settings</button>
-      </div>
+      <fieldset className="bare" disabled={props.readOnly}>
+        <TextField
+          label="Name"
+          value={form.name}
+          onChange={(v) => setForm((f) => ({ ...f, name: v }))}
+          error={errors.name}
+        />
+        <TextField
+          label="Time zone"
+          value={form.timeZone}
+          list="time-zones"
+          onChange={(v) => setForm((f) => ({ ...f, timeZone: v }))}
+          hint={
+            zoneChanged
+              ? "Schedules follow the new time zone from their next period on: that period runs from the last one's end to the next boundary in the new zone."
+              : "IANA name, e.g. Europe/Paris. Schedules and the dates of files without an offset use it."
+          }
+          error={errors.timeZone}
+        />
+        <datalist id="time-zones">
+          {ZONES.map((z) => (
+            <option key={z} value={z} />
+          ))}
+        </datalist>
+        <TextField
+          label="Default currency"
+          value={form.currency}
+          onChange={(v) => setForm((f) => ({ ...f, currency: v }))}
+          hint="ISO 4217 code, e.g. EUR: the currency of amounts in files that give none."
+          error={errors.currency}
+        />
+        {!props.readOnly && (
+          <div className="row">
+            <button type="submit">Save settings</button>
+          </div>
+        )}
+      </fieldset>
     </form>
   );
 }

@@ -1,11 +1,19 @@
 /**
  * Security: your password and sessions, the account's API tokens (made, shown once, revoked) and its users
- * (disabled, enabled). Everything here is audited by the API.
+ * (added with a password shown once, given a role, disabled, enabled). The account's admins manage users and
+ * every token; a member sees them, makes member tokens and revokes their own. Everything here is audited by
+ * the API, which refuses what a role may not do whatever this page shows.
  */
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { type ApiError, type ApiToken, api, type Session, type User } from "../api";
 import { when } from "../labels";
-import { Copyable, Loading, Notice, TextField } from "../ui";
+import { Copyable, Loading, Notice, SelectField, TextField } from "../ui";
+
+const ROLES: [string, string][] = [
+  ["member", "Member: connections, credentials and files"],
+  ["admin", "Admin: also users, API tokens and account settings"],
+];
+const roleLabel = (r: string) => (r === "admin" ? "admin" : "member");
 
 function tokenState(t: ApiToken): string {
   if (t.revokedAt) return `revoked ${when(t.revokedAt)}`;
@@ -76,6 +84,12 @@ function PasswordForm(props: { onDone: (message: string) => void }) {
 
 export function Security(props: { session: Session; onSignedOut: () => void }) {
   const accountId = props.session.account.id;
+  const admin = props.session.accountRole === "admin";
+  const me = props.session.user?.id;
+  const [login, setLogin] = useState("");
+  const [newRole, setNewRole] = useState("member");
+  const [added, setAdded] = useState<(User & { password: string }) | null>(null);
+  const [tokenRole, setTokenRole] = useState(props.session.accountRole);
   const [tokens, setTokens] = useState<ApiToken[] | null>(null);
   const [users, setUsers] = useState<User[] | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -117,6 +131,7 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
         await api("POST", `/accounts/${accountId}/tokens`, {
           ...(name.trim() ? { name: name.trim() } : {}),
           expiresInDays: Number(days),
+          accountRole: tokenRole,
         }),
       ),
     );
@@ -125,6 +140,20 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
     if (!window.confirm(`Revoke the token “${t.name}”? Clients using it are refused at once.`)) return;
     void act(() => api("POST", `/accounts/${accountId}/tokens/${t.id}/revoke`), `Token “${t.name}” revoked.`);
   };
+  const addUser = (e: FormEvent) => {
+    e.preventDefault();
+    void act(async () => {
+      setAdded(
+        await api("POST", `/accounts/${accountId}/users`, { login: login.trim(), accountRole: newRole }),
+      );
+      setLogin("");
+    });
+  };
+  const setRole = (u: User, accountRole: string) =>
+    void act(
+      () => api("PUT", `/accounts/${accountId}/users/${u.id}/role`, { accountRole }),
+      `${u.login} is now ${accountRole === "admin" ? "an admin" : "a member"} of the account.`,
+    );
   const setDisabled = (u: User, disabled: boolean) => {
     if (
       disabled &&
@@ -177,6 +206,17 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
       <form onSubmit={createToken} className="inline-form">
         <TextField label="Token name" value={name} onChange={setName} placeholder="e.g. Nightly ETL" />
         <TextField label="Expires in days (1-365)" type="number" value={days} onChange={setDays} />
+        {admin && (
+          <SelectField
+            label="Token's role"
+            value={tokenRole}
+            onChange={(v) => setTokenRole(v as typeof tokenRole)}
+            options={[
+              ["admin", "Admin"],
+              ["member", "Member"],
+            ]}
+          />
+        )}
         <button type="submit">Create token</button>
       </form>
       {tokens === null ? (
@@ -187,6 +227,7 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
             <thead>
               <tr>
                 <th>Name</th>
+                <th>Role</th>
                 <th>Starts with</th>
                 <th>Last used</th>
                 <th>Expires</th>
@@ -198,6 +239,7 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
               {tokens.map((t) => (
                 <tr key={t.id}>
                   <td>{t.name}</td>
+                  <td>{roleLabel(t.accountRole)}</td>
                   <td>
                     <code>{t.prefix}…</code>
                   </td>
@@ -205,7 +247,7 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
                   <td>{t.expiresAt ? when(t.expiresAt) : "never"}</td>
                   <td>{tokenState(t)}</td>
                   <td>
-                    {!t.revokedAt && (
+                    {!t.revokedAt && (admin || (me && t.userId === me)) && (
                       <button type="button" className="secondary small" onClick={() => revoke(t)}>
                         Revoke
                       </button>
@@ -219,6 +261,34 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
       )}
 
       <h2>Users</h2>
+      {admin ? (
+        <>
+          {added && (
+            <div className="secret-once" data-testid="password-once">
+              <Notice kind="warning">
+                {added.login} was added. Give them this password now:{" "}
+                <strong>it will not be shown again</strong> (they can change it under Security).
+              </Notice>
+              <Copyable label="Password" value={added.password} />
+            </div>
+          )}
+          <form onSubmit={addUser} className="inline-form" aria-label="Add a user">
+            <TextField
+              label="Login"
+              value={login}
+              onChange={setLogin}
+              placeholder="e.g. jane@example.com"
+              autoComplete="off"
+            />
+            <SelectField label="Role" value={newRole} onChange={setNewRole} options={ROLES} />
+            <button type="submit" disabled={!login.trim()}>
+              Add user
+            </button>
+          </form>
+        </>
+      ) : (
+        <p className="muted">The account's admins add users, change roles and disable users.</p>
+      )}
       {users === null ? (
         <Loading />
       ) : (
@@ -227,6 +297,7 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
             <thead>
               <tr>
                 <th>Login</th>
+                <th>Role</th>
                 <th>Since</th>
                 <th>State</th>
                 <th />
@@ -236,10 +307,24 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
               {users.map((u) => (
                 <tr key={u.id}>
                   <td>{u.login}</td>
+                  <td>
+                    {admin && u.role !== "admin" ? (
+                      <select
+                        aria-label={`Role of ${u.login}`}
+                        value={u.accountRole}
+                        onChange={(e) => setRole(u, e.target.value)}
+                      >
+                        <option value="admin">admin</option>
+                        <option value="member">member</option>
+                      </select>
+                    ) : (
+                      roleLabel(u.accountRole) + (u.role === "admin" ? " (platform administrator)" : "")
+                    )}
+                  </td>
                   <td>{when(u.createdAt)}</td>
                   <td>{u.disabledAt ? `disabled ${when(u.disabledAt)}` : "active"}</td>
                   <td>
-                    {u.id !== props.session.user?.id && u.role !== "admin" && (
+                    {admin && u.id !== me && u.role !== "admin" && (
                       <button
                         type="button"
                         className="secondary small"
