@@ -4,9 +4,10 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createWriteStream, readdirSync, readFileSync } from "node:fs";
+import { createReadStream, createWriteStream, readdirSync, readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { Readable } from "node:stream";
 import pg from "pg";
 import { apiCall, startServe } from "../test/helpers/ferry.js";
 import { freePort } from "../test/helpers/ports.js";
@@ -159,6 +160,58 @@ export async function startFerryWithDatabase(dir: string, extraEnv: Record<strin
     db,
     call: (method: string, url: string, body?: unknown) => apiCall(ferry.url, admin, method, url, body),
   };
+}
+
+/** Uploads a file through the API (the same receive as SFTP/FTP), streamed; the new Transfer's id. */
+export async function uploadFile(
+  url: string,
+  token: string,
+  connectionId: string,
+  file: string,
+  name: string,
+): Promise<string> {
+  const { size } = await stat(file);
+  const res = await fetch(
+    `${url}/api/v1/connections/${connectionId}/files?name=${encodeURIComponent(name)}`,
+    {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "content-type": "application/octet-stream",
+        "content-length": String(size),
+      },
+      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+      duplex: "half",
+    } as RequestInit,
+  );
+  if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** A Transfer's states once its processing is over. */
+const FINISHED = ["processed", "processed_with_errors", "validated", "failed", "duplicate"];
+
+/** Waits until a Transfer's processing is over (`onTick` between looks); its status. */
+export async function waitProcessed(
+  db: pg.Client,
+  id: string,
+  onTick?: () => Promise<void>,
+): Promise<string> {
+  for (;;) {
+    const r = await db.query("SELECT status FROM transfers WHERE id = $1", [id]);
+    if (FINISHED.includes(r.rows[0].status)) return r.rows[0].status as string;
+    if (onTick) await onTick();
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+/** Seconds from a Transfer's upload close (its commit) to processed. */
+export async function processingSeconds(db: pg.Client, id: string): Promise<number> {
+  const r = await db.query(
+    "SELECT extract(epoch FROM processed_at - created_at) AS s FROM transfers WHERE id = $1",
+    [id],
+  );
+  return Number(r.rows[0].s);
 }
 
 /** What bench/sftp-client-worker.ts reports. */

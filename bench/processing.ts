@@ -20,7 +20,7 @@
  * upload, which is the same receive as SFTP/FTP. Needs psql (postgresql-client).
  */
 import { execFileSync } from "node:child_process";
-import { chmod, mkdtemp, rm, stat } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -32,7 +32,14 @@ import {
   itemLines,
   modificationLines,
 } from "../src/demo/samples.js";
-import { memoryOf, startFerryWithDatabase, writeLines } from "./ferry.js";
+import {
+  memoryOf,
+  processingSeconds,
+  startFerryWithDatabase,
+  uploadFile,
+  waitProcessed,
+  writeLines,
+} from "./ferry.js";
 
 const { values } = parseArgs({
   options: {
@@ -115,43 +122,11 @@ async function main() {
     FERRY_MAX_UPLOAD_BYTES: String(8 * 1024 ** 3),
     ...(process.env.FERRY_BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.FERRY_BENCH_NODE_OPTIONS } : {}),
   });
-  const upload = async (connectionId: string, file: string, name: string) => {
-    const { size } = await stat(file);
-    const { Readable } = await import("node:stream");
-    const { createReadStream } = await import("node:fs");
-    const res = await fetch(
-      `${ferry.url}/api/v1/connections/${connectionId}/files?name=${encodeURIComponent(name)}`,
-      {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${admin}`,
-          "content-type": "application/octet-stream",
-          "content-length": String(size),
-        },
-        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-        duplex: "half",
-      } as RequestInit,
-    );
-    if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as { id: string };
-  };
-  const waitDone = async (id: string, onTick?: () => Promise<void>) => {
-    for (;;) {
-      const r = await db.query("SELECT status FROM transfers WHERE id = $1", [id]);
-      if (["processed", "failed"].includes(r.rows[0].status)) return r.rows[0].status as string;
-      if (onTick) await onTick();
-      await new Promise((res) => setTimeout(res, 20));
-    }
-  };
-  const seconds = async (id: string) =>
-    Number(
-      (
-        await db.query(
-          "SELECT extract(epoch FROM processed_at - created_at) AS s FROM transfers WHERE id = $1",
-          [id],
-        )
-      ).rows[0].s,
-    );
+  const upload = async (connectionId: string, file: string, name: string) => ({
+    id: await uploadFile(ferry.url, admin, connectionId, file, name),
+  });
+  const waitDone = (id: string, onTick?: () => Promise<void>) => waitProcessed(db, id, onTick);
+  const seconds = (id: string) => processingSeconds(db, id);
 
   try {
     const campaign = await call("POST", "/api/v1/campaigns", { name: "Bench" });

@@ -95,7 +95,10 @@ describe("validateConnection", () => {
 
   it("fills in defaults", () => {
     const r = validateConnection({ ...inboundSftpPush, details: {} });
-    expect(r).toEqual({ ok: true, details: { allOrNothing: false, validateOnly: false } });
+    expect(r).toEqual({
+      ok: true,
+      details: { allOrNothing: false, validateOnly: false, errorsCompression: "none" },
+    });
   });
 
   it("names an unknown setting and lists the allowed ones", () => {

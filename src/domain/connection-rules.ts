@@ -142,6 +142,11 @@ const inbound = {
   allOrNothing: z.boolean().default(false),
   /** Check files completely but apply nothing: for testing a feed. (Default: false) */
   validateOnly: z.boolean().default(false),
+  /**
+   * The errors file (refused rows) as gzip (`<name>_errors.csv.gz`) or a zip archive holding it
+   * (`<name>_errors.csv.zip`): for feeds whose files are large. (Default: none)
+   */
+  errorsCompression: z.enum(["none", "gzip", "zip"]).default("none"),
 };
 
 const pushFiles = z.strictObject({ ...inbound });

@@ -1,9 +1,13 @@
-/** The errors file of a processed file: `Line`, the original fields, `ErrorType`, `ErrorMessage`. */
+/**
+ * The errors file of a processed file: `Line`, the original fields, `ErrorType`, `ErrorMessage`; gzipped or
+ * zipped when the connection asks (a million refused rows make a CSV the size of the file sent).
+ */
 import { Readable } from "node:stream";
 import { stringify } from "csv-stringify/sync";
 import type pg from "pg";
 import type { Binding } from "../datatypes/columns.js";
 import type { InboundType } from "../datatypes/types.js";
+import { type Compression, compressed } from "./compress.js";
 import { SPREADSHEET_CSV, writeObject } from "./results.js";
 import type { Source } from "./source.js";
 import { type FileAccess, openSource, type StoredFile } from "./stage.js";
@@ -19,11 +23,12 @@ export async function writeErrors(
   file: StoredFile,
   type: InboundType,
   binding: Binding,
+  as: { compression: Compression; csvName: string },
 ): Promise<{ key: string; size: number }> {
   await client.query("CREATE INDEX ON resolved (line) WHERE error_type IS NOT NULL");
   const { source, close } = await openSource(deps, file, type);
   try {
-    return await writeErrorLines(deps, client, type, binding, source);
+    return await writeErrorLines(deps, client, type, binding, source, as);
   } finally {
     await close();
   }
@@ -36,6 +41,7 @@ async function writeErrorLines(
   type: InboundType,
   binding: Binding,
   source: Source,
+  as: { compression: Compression; csvName: string },
 ): Promise<{ key: string; size: number }> {
   const colIndex = new Map(type.columns.map((c, i) => [c.name, binding.index[i]!]));
   let page: { line: number; last_line: number; error_type: string; error_message: string | null }[] = [];
@@ -74,5 +80,5 @@ async function writeErrorLines(
       if (out.length) yield stringify(out, SPREADSHEET_CSV);
     }
   }
-  return writeObject(deps.store, Readable.from(lines()));
+  return writeObject(deps.store, compressed(Readable.from(lines()), as.compression, as.csvName));
 }

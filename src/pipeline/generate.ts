@@ -5,15 +5,14 @@
  * a crash before the commit leaves the run pending and the job retries it; the run's lease keeps two workers
  * off one run.
  */
-import { type Readable, Transform } from "node:stream";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { Logger } from "pino";
-import yazl from "yazl";
 import { REPORT_SQL } from "../datatypes/reports.js";
 import { newId } from "../db/ids.js";
+import { compressed, compressedName } from "./compress.js";
 import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
 import type { FileStore } from "./store.js";
@@ -179,8 +178,7 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
         position += chunk.length;
       },
     });
-    const ext =
-      compression === "none" ? format.ext : `${format.ext}.${compression === "gzip" ? "gz" : "zip"}`;
+    const ext = compressedName(format.ext, compression);
     const nameWith = (e: string) =>
       renderFileName(
         run.details.fileNameTemplate ?? "{connection}_{period_start:yyyyMMdd}.{ext}",
@@ -196,16 +194,7 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
       );
     const rendered = nameWith(ext);
     try {
-      if (compression === "zip") {
-        // One entry, the file as it would be uncompressed, streamed (sizes in a data descriptor, zip64 when big).
-        const zip = new yazl.ZipFile();
-        const output = zip.outputStream as Readable;
-        zip.on("error", (err: Error) => output.destroy(err));
-        copy.on("error", (err: Error) => output.destroy(err));
-        zip.addReadStream(copy, nameWith(format.ext), { mtime: new Date() });
-        zip.end();
-        await pipeline(output, sink);
-      } else await pipeline(copy, ...(compression === "gzip" ? [createGzip()] : []), sink);
+      await pipeline(compressed(copy, compression, nameWith(format.ext)), sink);
     } catch (err) {
       await upload.abort();
       throw err;

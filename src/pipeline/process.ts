@@ -15,6 +15,7 @@ import type { Context, InboundType } from "../datatypes/types.js";
 import { newId } from "../db/ids.js";
 import { filesProcessed, processingSeconds, rowsProcessed } from "../telemetry.js";
 import { messageOf } from "../thrown.js";
+import type { Compression } from "./compress.js";
 import { writeErrors } from "./errors-file.js";
 import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
@@ -49,7 +50,13 @@ interface Loaded {
   created_at: Date;
   connection_name: string;
   data_type: string;
-  details: { allOrNothing?: boolean; validateOnly?: boolean; returnAddress?: string; resultFolder?: string };
+  details: {
+    allOrNothing?: boolean;
+    validateOnly?: boolean;
+    errorsCompression?: Compression;
+    returnAddress?: string;
+    resultFolder?: string;
+  };
   time_zone: string;
   currency: string;
 }
@@ -79,7 +86,7 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
   const t = rows[0];
   if (!t) return "skipped";
   const log = deps.log.child({ transferId, connectionId: t.connection_id });
-  const names = resultNames(t.file_name);
+  const names = resultNames(t.file_name, t.details.errorsCompression ?? "none");
   if (FINISHED.has(t.status)) return "skipped";
   const startedAt = new Date();
   if (t.status === "duplicate") {
@@ -180,7 +187,10 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
     lap("applyMs");
     let errorsFile: { key: string; size: number } | null = null;
     if (counts.ok < counts.total) {
-      errorsFile = await writeErrors(deps, client, file, type, staged.binding);
+      errorsFile = await writeErrors(deps, client, file, type, staged.binding, {
+        compression: t.details.errorsCompression ?? "none",
+        csvName: names.errorsCsv,
+      });
     }
     lap("errorsMs");
     const warnings = staged.binding.unknown.length

@@ -1,5 +1,6 @@
 /** Result files of an inbound file: names, the summary's shape, and writing them to the store. */
 import type { Readable } from "node:stream";
+import { type Compression, compressedName } from "./compress.js";
 import type { FileStore } from "./store.js";
 
 /** What a sender learns about a file when it is done (`<name>_summary.json`). */
@@ -30,11 +31,21 @@ export interface Summary {
 
 /**
  * `receipt_<name>.txt`, `<name>_summary.json` and `<name>_errors.csv`, where <name> is the file name without
- * its extensions (conversions_0301.csv.gz → conversions_0301).
+ * its extensions (conversions_0301.csv.gz → conversions_0301); the errors file `<name>_errors.csv.gz` or
+ * `<name>_errors.csv.zip` when the connection compresses it (`errorsCsv`: the name inside a zip).
  */
-export function resultNames(fileName: string): { receipt: string; summary: string; errors: string } {
+export function resultNames(
+  fileName: string,
+  errorsCompression: Compression = "none",
+): { receipt: string; summary: string; errors: string; errorsCsv: string } {
   const stem = fileName.replace(/(\.(gz|zip))?$/i, "").replace(/\.[A-Za-z0-9]{1,5}$/, "") || fileName;
-  return { receipt: `receipt_${stem}.txt`, summary: `${stem}_summary.json`, errors: `${stem}_errors.csv` };
+  const errorsCsv = `${stem}_errors.csv`;
+  return {
+    receipt: `receipt_${stem}.txt`,
+    summary: `${stem}_summary.json`,
+    errors: compressedName(errorsCsv, errorsCompression),
+    errorsCsv,
+  };
 }
 
 /**

@@ -2,11 +2,12 @@
  * A page of a processed file's refused rows, read from its errors file (Line, the row's own fields,
  * ErrorType, ErrorMessage): for the web UI and API clients that show them without parsing CSV themselves.
  * The errors file is the one record of them; a page after `afterLine` reads the file from its start up to
- * there, so deep pages cost more — the whole file stays a download.
+ * there, so deep pages cost more — the whole file stays a download. A gzipped or zipped errors file is read
+ * through the same unpacking as received files.
  */
-import { StringDecoder } from "node:string_decoder";
 import { RecordReader } from "./records.js";
-import { type FileStore, objectStream } from "./store.js";
+import type { FileStore } from "./store.js";
+import { textOf, type UnpackLimits } from "./unpack.js";
 
 export interface RowError {
   /** The row's line in the original file. */
@@ -25,6 +26,12 @@ export interface RowErrorPage {
   nextLine: number | null;
 }
 
+/** Ferry's own file: no limit on its size or how well it compresses (rows of one error repeat a lot). */
+const OWN_FILE: UnpackLimits = {
+  maxUnpackedBytes: Number.MAX_SAFE_INTEGER,
+  maxRatio: Number.POSITIVE_INFINITY,
+};
+
 /** Longest errors-file record read (the processing limit on a line is below this). */
 const MAX_RECORD_CHARS = 4 * 1024 * 1024;
 
@@ -34,9 +41,7 @@ export async function readRowErrors(
   page: { afterLine: number; limit: number },
 ): Promise<RowErrorPage> {
   const reader = await store.open(key);
-  const stream = objectStream(reader);
   const records = new RecordReader(",", MAX_RECORD_CHARS);
-  const decoder = new StringDecoder("utf8");
   let header: string[] | null = null;
   const items: RowError[] = [];
   let more = false;
@@ -61,14 +66,13 @@ export async function readRowErrors(
     });
   };
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      records.push(decoder.write(chunk), take);
+    for await (const text of textOf(reader, OWN_FILE)) {
+      records.push(text, take);
       if (more) break;
     }
     if (!more) records.end(take);
   } finally {
-    // Closes the reader too.
-    stream.destroy();
+    await reader.close();
   }
   return { header: header ?? [], items, nextLine: more ? items[items.length - 1]!.line : null };
 }

@@ -143,8 +143,8 @@ describe("editing connections", () => {
       name: { from: "Editable", to: "Edited" },
       credentialId: { from: credentialId, to: other },
       details: {
-        from: { allOrNothing: false, validateOnly: false },
-        to: { allOrNothing: true, validateOnly: false },
+        from: { allOrNothing: false, validateOnly: false, errorsCompression: "none" },
+        to: { allOrNothing: true, validateOnly: false, errorsCompression: "none" },
       },
     });
   });

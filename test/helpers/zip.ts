@@ -1,5 +1,9 @@
-/** A minimal zip writer (deflate), for tests that need archives: one or more entries, no extras. */
+/**
+ * Zip archives in tests: a minimal writer (deflate; one or more entries, no extras), and a reader of every
+ * entry with its bytes (yauzl, the library Ferry unpacks zips with).
+ */
 import { crc32, deflateRawSync } from "node:zlib";
+import yauzl from "yauzl";
 
 export function zip(entries: { name: string; data: Buffer }[]): Buffer {
   const locals: Buffer[] = [];
@@ -39,4 +43,26 @@ export function zip(entries: { name: string; data: Buffer }[]): Buffer {
   end.writeUInt32LE(dir.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, dir, end]);
+}
+
+/** Every entry of an archive, in order, with its bytes. */
+export function unzipAll(bytes: Buffer): Promise<{ name: string; data: Buffer }[]> {
+  return new Promise((resolve, reject) =>
+    yauzl.fromBuffer(bytes, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const out: { name: string; data: Buffer }[] = [];
+      zip.on("entry", (entry: yauzl.Entry) =>
+        zip.openReadStream(entry, async (e, stream) => {
+          if (e || !stream) return reject(e);
+          const chunks: Buffer[] = [];
+          for await (const c of stream) chunks.push(c as Buffer);
+          out.push({ name: entry.fileName, data: Buffer.concat(chunks) });
+          zip.readEntry();
+        }),
+      );
+      zip.on("end", () => resolve(out));
+      zip.on("error", reject);
+      zip.readEntry();
+    }),
+  );
 }

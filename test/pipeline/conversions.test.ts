@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { conversionLines } from "../../src/demo/samples.js";
 import { useTestApi } from "../helpers/api.js";
@@ -9,6 +10,7 @@ import {
   fileRunner,
   type Program,
 } from "../helpers/platform.js";
+import { unzipAll } from "../helpers/zip.js";
 
 const api = useTestApi();
 let p: Program;
@@ -126,6 +128,70 @@ describe("conversions", () => {
       ["'@SUM(A1)", "'-2+3"],
       ["'\uFF1DSUM(A1)", "'\tx"],
     ]);
+  });
+
+  it("gzip or zip their errors file when the connection asks: the same CSV, its rows still pages of JSON", async () => {
+    const file = [
+      "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount",
+      `${p.campaignId},${p.percentTracker},not-a-date,Z-1,clk-1,1.00`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},Z-2,clk-1,1.00`,
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},Z-3,clk-1,-5`,
+    ].join("\n");
+    const connection = `/api/v1/connections/${p.connections.conversions}`;
+    const raw = async (transferId: string) => {
+      const res = await api.current.app.inject({
+        method: "GET",
+        url: `/api/v1/transfers/${transferId}/results/errors`,
+        headers: { authorization: `Bearer ${p.token}`, "accept-encoding": "gzip, br" },
+      });
+      expect(res.statusCode).toBe(200);
+      return {
+        type: res.headers["content-type"],
+        name: res.headers["content-disposition"],
+        bytes: res.rawPayload,
+      };
+    };
+    const plain = await run("conversions", "packed-none.csv", file.replace(/Z-/g, "Y-"));
+    try {
+      const set = await call("PATCH", connection, { details: { errorsCompression: "gzip" } });
+      expect(set.status).toBe(200);
+      expect(set.body.details.errorsCompression).toBe("gzip");
+      const gz = await run("conversions", "packed.csv", file);
+      expect(gz.summary.errorsFile).toBe("packed_errors.csv.gz");
+      const got = await raw(gz.transfer.id);
+      expect(got.type).toBe("application/gzip");
+      expect(got.name).toContain("packed_errors.csv.gz");
+      const csv = gunzipSync(got.bytes).toString();
+      // The same CSV as an uncompressed errors file of the same rows.
+      expect(csv).toBe(plain.errors!.replace(/Y-/g, "Z-").replace(/packed-none/g, "packed"));
+      expect(errorTypes(csv)).toEqual([
+        [2, "INVALID_DATE"],
+        [4, "NEGATIVE_AMOUNT"],
+      ]);
+      const rows = await call("GET", `/api/v1/transfers/${gz.transfer.id}/results/errors/rows?limit=1`);
+      expect(rows.body.items.map((r: { line: number }) => r.line)).toEqual([2]);
+      const next = await call(
+        "GET",
+        `/api/v1/transfers/${gz.transfer.id}/results/errors/rows?cursor=${rows.body.nextCursor}`,
+      );
+      expect(next.body.items.map((r: { line: number }) => r.line)).toEqual([4]);
+
+      await call("PATCH", connection, { details: { errorsCompression: "zip" } });
+      const zipped = await run("conversions", "zipped.csv", file.replace(/Z-/g, "X-"));
+      expect(zipped.summary.errorsFile).toBe("zipped_errors.csv.zip");
+      const z = await raw(zipped.transfer.id);
+      expect(z.type).toBe("application/zip");
+      const entries = await unzipAll(z.bytes);
+      expect(entries.map((e) => e.name)).toEqual(["zipped_errors.csv"]);
+      expect(errorTypes(entries[0]!.data.toString())).toEqual([
+        [2, "INVALID_DATE"],
+        [4, "NEGATIVE_AMOUNT"],
+      ]);
+      const zrows = await call("GET", `/api/v1/transfers/${zipped.transfer.id}/results/errors/rows`);
+      expect(zrows.body.items).toHaveLength(2);
+    } finally {
+      await call("PATCH", connection, { details: { errorsCompression: "none" } });
+    }
   });
 
   it("give their refused rows as JSON pages too, read from the errors file", async () => {

@@ -4,11 +4,11 @@
  */
 import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
-import yauzl from "yauzl";
 import { generateRun } from "../../src/pipeline/generate.js";
 import { expireFiles } from "../../src/pipeline/retention.js";
 import { useTestApi } from "../helpers/api.js";
 import { createProgram, csvRows, daysAgo, fileRunner, type Program } from "../helpers/platform.js";
+import { unzipAll } from "../helpers/zip.js";
 
 const api = useTestApi();
 let p: Program;
@@ -127,24 +127,7 @@ describe("run now", () => {
     );
     expect(zipped.transfer.fileName).toMatch(/^listing-zipped_\d{8}\.csv\.zip$/);
     expect(zipped.transfer.size).toBe(zipped.bytes.length);
-    const entries = await new Promise<{ name: string; data: Buffer }[]>((resolve, reject) =>
-      yauzl.fromBuffer(zipped.bytes, { lazyEntries: true }, (err, zip) => {
-        if (err || !zip) return reject(err);
-        const out: { name: string; data: Buffer }[] = [];
-        zip.on("entry", (entry: yauzl.Entry) =>
-          zip.openReadStream(entry, async (e, stream) => {
-            if (e || !stream) return reject(e);
-            const chunks: Buffer[] = [];
-            for await (const c of stream) chunks.push(c as Buffer);
-            out.push({ name: entry.fileName, data: Buffer.concat(chunks) });
-            zip.readEntry();
-          }),
-        );
-        zip.on("end", () => resolve(out));
-        zip.on("error", reject);
-        zip.readEntry();
-      }),
-    );
+    const entries = await unzipAll(zipped.bytes);
     expect(entries.map((e) => e.name)).toEqual([zipped.transfer.fileName.replace(/\.zip$/, "")]);
     // Same rows as the plain file (the action ids differ in nothing: same period, same data).
     expect(entries[0]!.data.toString("utf8")).toBe(plain.bytes.toString("utf8"));

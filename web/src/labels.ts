@@ -55,6 +55,13 @@ export const FREQUENCIES: Record<string, string> = {
   monthly: "Monthly",
 };
 
+/** Compressions of a file Ferry writes (outbound files, errors files). */
+export const COMPRESSIONS: [string, string][] = [
+  ["none", "None"],
+  ["gzip", "gzip (.gz)"],
+  ["zip", "zip (.zip, one file inside)"],
+];
+
 export const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 
 export const ACTIVITY: Record<string, string> = {

@@ -38,6 +38,10 @@ const CONTENT_TYPES = {
   errors: "text/csv; charset=utf-8",
 } as const;
 
+/** The type of a gzipped or zipped result file (an errors file a connection compresses), by its name. */
+const packedType = (fileName: string): string | undefined =>
+  /\.gz$/i.test(fileName) ? "application/gzip" : /\.zip$/i.test(fileName) ? "application/zip" : undefined;
+
 export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {
     const tags = ["transfers"];
@@ -220,7 +224,7 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           const file = await openTransferFile(deps.db, actorOf(request), request.params.id, which);
           const reader = countedReader(await deps.store.open(file.key), "http");
           reply
-            .header("content-type", CONTENT_TYPES[which])
+            .header("content-type", packedType(file.fileName) ?? CONTENT_TYPES[which])
             .header("content-length", reader.size)
             .header("content-disposition", contentDisposition(file.fileName));
           if (which === "content") reply.header("x-content-sha256", file.transfer.sha256);

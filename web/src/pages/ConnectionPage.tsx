@@ -22,11 +22,12 @@ import {
 } from "../labels";
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
-import { ActivityBadge, Copyable, Loading, Notice } from "../ui";
+import { ActivityBadge, BusyButton, Copyable, Loading, Notice, useOnce } from "../ui";
 
 const DETAIL_LABELS: Record<string, string> = {
   allOrNothing: "All or nothing",
   validateOnly: "Validate only",
+  errorsCompression: "Errors file compression",
   filePattern: "File pattern",
   returnAddress: "Return address",
   allowedSenders: "Allowed senders",
@@ -97,10 +98,8 @@ export function ConnectionPage(props: { id: string; session: Session }) {
     if (c && location.hash === "#history") document.getElementById("history")?.scrollIntoView();
   }, [c]);
 
-  if (error) return <Notice kind="error">{error}</Notice>;
-  if (!c) return <Loading />;
-
-  const toggle = async () => {
+  const [toggle, toggling] = useOnce(async () => {
+    if (!c) return;
     const action = c.status === "active" ? "disable" : "enable";
     try {
       setConnection(await api<Connection>("POST", `/connections/${c.id}/${action}`));
@@ -111,8 +110,9 @@ export function ConnectionPage(props: { id: string; session: Session }) {
     } catch (e) {
       setMessage({ kind: "error", text: (e as Error).message });
     }
-  };
-  const runNow = async () => {
+  });
+  const [runNow, running] = useOnce(async () => {
+    if (!c) return;
     try {
       await api("POST", `/connections/${c.id}/runs`, {});
       setMessage({
@@ -123,9 +123,9 @@ export function ConnectionPage(props: { id: string; session: Session }) {
     } catch (e) {
       setMessage({ kind: "error", text: (e as Error).message });
     }
-  };
-
-  const pullNow = async () => {
+  });
+  const [pullNow, pulling] = useOnce(async () => {
+    if (!c) return;
     try {
       await api("POST", `/connections/${c.id}/pulls`);
       setMessage({ kind: "success", text: "Pulling now: new files appear in the history." });
@@ -133,7 +133,10 @@ export function ConnectionPage(props: { id: string; session: Session }) {
     } catch (e) {
       setMessage({ kind: "error", text: (e as Error).message });
     }
-  };
+  });
+
+  if (error) return <Notice kind="error">{error}</Notice>;
+  if (!c) return <Loading />;
 
   const d = c.details;
   return (
@@ -152,18 +155,23 @@ export function ConnectionPage(props: { id: string; session: Session }) {
             </button>
           )}
           {c.methodology === "pull_from_third_party" && c.status === "active" && (
-            <button type="button" className="secondary" onClick={pullNow}>
+            <BusyButton className="secondary" onClick={pullNow} busy={pulling} busyLabel="Pulling…">
               Pull now
-            </button>
+            </BusyButton>
           )}
           {c.methodology === "pull_from_platform" && c.status === "active" && (
-            <button type="button" className="secondary" onClick={runNow}>
+            <BusyButton className="secondary" onClick={runNow} busy={running} busyLabel="Starting…">
               Run now
-            </button>
+            </BusyButton>
           )}
-          <button type="button" className="secondary" onClick={toggle}>
+          <BusyButton
+            className="secondary"
+            onClick={toggle}
+            busy={toggling}
+            busyLabel={c.status === "active" ? "Disabling…" : "Enabling…"}
+          >
             {c.status === "active" ? "Disable" : "Enable"}
-          </button>
+          </BusyButton>
         </div>
       </div>
       {message && <Notice kind={message.kind}>{message.text}</Notice>}

@@ -1,7 +1,7 @@
 /** The method's settings: push, pull (the server to log in to) or outbound delivery; Ferry's own key. */
 import { useEffect, useState } from "react";
 import { api } from "../api";
-import { METHODS } from "../labels";
+import { COMPRESSIONS, METHODS } from "../labels";
 import { Checkbox, Copyable, SelectField, TextField } from "../ui";
 import type { StepProps } from "./state";
 import { DEFAULT_PORTS, type WizardState } from "./state";
@@ -147,6 +147,13 @@ export function MethodDetails({ s, set, errors }: StepProps) {
             label="Validate only: check files completely but apply nothing (to test a feed)"
             checked={s.validateOnly}
             onChange={(validateOnly) => set({ validateOnly })}
+          />
+          <SelectField
+            label="Errors file compression"
+            value={s.errorsCompression}
+            onChange={(errorsCompression) => set({ errorsCompression })}
+            options={COMPRESSIONS}
+            hint="The file of refused rows can be as large as the file sent: compress it for large feeds."
           />
         </fieldset>
       )}

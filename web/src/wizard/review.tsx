@@ -1,6 +1,7 @@
 /** The Review step, and the created connection's address and next steps. */
 import type { Connection, Credential, Session } from "../api";
 import {
+  COMPRESSIONS,
   DATA_TYPES,
   DIRECTIONS,
   FORMATS,
@@ -70,6 +71,7 @@ export function Review(props: { s: WizardState; credential: Credential | undefin
     rows.push(
       ["All or nothing", s.allOrNothing ? "Yes" : "No"],
       ["Validate only", s.validateOnly ? "Yes" : "No"],
+      ["Errors file", COMPRESSIONS.find(([v]) => v === s.errorsCompression)?.[1] ?? s.errorsCompression],
     );
   }
   if (needsCredential(s.method, s.methodology)) {

@@ -30,6 +30,7 @@ export interface WizardState {
   methodology: "push_to_platform" | "pull_from_third_party" | "pull_from_platform";
   allOrNothing: boolean;
   validateOnly: boolean;
+  errorsCompression: string;
   filePattern: string;
   returnAddress: string;
   host: string;
@@ -64,6 +65,7 @@ export const INITIAL: WizardState = {
   methodology: "push_to_platform",
   allOrNothing: false,
   validateOnly: false,
+  errorsCompression: "none",
   filePattern: "",
   returnAddress: "",
   host: "",
@@ -113,7 +115,11 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
         : {}),
     };
   }
-  const inbound = { allOrNothing: s.allOrNothing, validateOnly: s.validateOnly };
+  const inbound = {
+    allOrNothing: s.allOrNothing,
+    validateOnly: s.validateOnly,
+    errorsCompression: s.errorsCompression,
+  };
   if (s.methodology === "push_to_platform") {
     if (s.method !== "email") return inbound;
     return {
@@ -237,6 +243,7 @@ export function stateOf(c: Connection): WizardState {
     recipients: Array.isArray(d.recipients) ? (d.recipients as string[]).join(", ") : "",
     allOrNothing: d.allOrNothing === true,
     validateOnly: d.validateOnly === true,
+    errorsCompression: str(d.errorsCompression, INITIAL.errorsCompression),
     filePattern: str(d.filePattern),
     returnAddress: str(d.returnAddress),
     host: str(d.host),

@@ -1,6 +1,7 @@
 /** The wizard's first steps: direction and name, data type (and an outbound file's options), method. */
 import type { Direction } from "../api";
 import {
+  COMPRESSIONS,
   DATA_TYPES,
   DIRECTIONS,
   FORMATS,
@@ -114,11 +115,7 @@ export function OutboundOptions({ s, set, errors }: StepProps) {
         label="Compression"
         value={s.compression}
         onChange={(compression) => set({ compression })}
-        options={[
-          ["none", "None"],
-          ["gzip", "gzip (.gz)"],
-          ["zip", "zip (.zip, one file inside)"],
-        ]}
+        options={COMPRESSIONS}
       />
       <SelectField
         label="Schedule"
