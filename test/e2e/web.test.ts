@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { gunzipSync } from "node:zlib";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
@@ -279,6 +280,24 @@ describe("the web UI", () => {
     await page.getByRole("link", { name: "Open the connection's page" }).click();
     await visible(page.getByRole("heading", { name: "Weekly action listing" }));
     await visible(page.getByRole("button", { name: "Run now" }));
+
+    // A double click on Run now sends one request; the button says it is busy meanwhile.
+    let requests = 0;
+    await page.route(`**/api/v1/connections/${created.id}/runs`, async (route) => {
+      if (route.request().method() === "POST") requests++;
+      await new Promise((r) => setTimeout(r, 800));
+      await route.continue();
+    });
+    await page.getByRole("button", { name: "Run now" }).dblclick();
+    const busy = page.getByRole("button", { name: "Starting…" });
+    await visible(busy);
+    expect(await busy.isDisabled()).toBe(true);
+    expect(await busy.getAttribute("aria-busy")).toBe("true");
+    await visible(page.getByText("A file for yesterday is being generated"));
+    await visible(page.getByRole("button", { name: "Run now" }));
+    expect(requests).toBe(1);
+    await page.unroute(`**/api/v1/connections/${created.id}/runs`);
+    expect((await api("GET", `/api/v1/connections/${created.id}/runs`)).items).toHaveLength(1);
     await context.close();
   });
 
@@ -292,6 +311,7 @@ describe("the web UI", () => {
     await page.getByLabel(/^Conversions/).check();
     await next(page);
     await hasValue(page.getByLabel("Methodology", { exact: true }), "push_to_platform");
+    await page.getByLabel("Errors file compression", { exact: true }).selectOption("gzip");
     await next(page);
     await page.getByLabel("Create a new credential", { exact: true }).check();
     await page.getByLabel("Credential name", { exact: true }).fill("Shop uploads");
@@ -337,6 +357,13 @@ describe("the web UI", () => {
     await row.getByRole("button", { name: "View errors" }).click();
     await contains(page.getByTestId("row-errors"), "INVALID_DATE");
     await hasText(page.getByTestId("row-errors").locator("tbody td").first(), "4");
+    // The connection gzips its errors file, as chosen in the wizard: the rows above were read from it.
+    const errorsFile = page.waitForEvent("download");
+    await row.getByRole("link", { name: "Errors", exact: true }).click();
+    expect((await errorsFile).suggestedFilename()).toBe("orders_errors.csv.gz");
+    expect(gunzipSync(await readFile((await (await errorsFile).path())!)).toString()).toMatch(
+      /^4,.*,INVALID_DATE,/m,
+    );
     // The original downloads as it was sent.
     const download = page.waitForEvent("download");
     await row.getByRole("link", { name: "Download orders.csv" }).click();

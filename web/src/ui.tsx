@@ -1,5 +1,5 @@
 /** Small building blocks: labelled fields with their error, buttons, copy, status badges, notices. */
-import { type ReactNode, useId, useState } from "react";
+import { type ReactNode, useCallback, useId, useRef, useState } from "react";
 import { ACTIVITY } from "./labels";
 
 export function Field(props: {
@@ -168,5 +168,63 @@ export function Loading() {
     <p className="muted" aria-live="polite">
       Loading…
     </p>
+  );
+}
+
+/**
+ * An action that runs once at a time: a second click (or submit) while it runs does nothing — a double click
+ * on Run now or Save sends one request. `busy` is true meanwhile, for the button to say so. A submit event
+ * that is skipped is still prevented (the browser would otherwise post the form itself).
+ */
+export function useOnce<A extends unknown[]>(
+  fn: (...args: A) => Promise<unknown>,
+): [(...args: A) => void, boolean] {
+  const latest = useRef(fn);
+  latest.current = fn;
+  const running = useRef(false);
+  const [busy, setBusy] = useState(false);
+  const run = useCallback((...args: A) => {
+    if (running.current) {
+      (args[0] as { preventDefault?: () => void } | undefined)?.preventDefault?.();
+      return;
+    }
+    running.current = true;
+    setBusy(true);
+    let done: Promise<unknown>;
+    try {
+      done = latest.current(...args);
+    } catch (err) {
+      done = Promise.reject(err);
+    }
+    void done
+      .catch(() => {})
+      .finally(() => {
+        running.current = false;
+        setBusy(false);
+      });
+  }, []);
+  return [run, busy];
+}
+
+/** A button for a useOnce action: disabled and saying `busyLabel` while it runs. */
+export function BusyButton(props: {
+  busy: boolean;
+  busyLabel: string;
+  onClick?: () => void;
+  type?: "button" | "submit";
+  className?: string;
+  disabled?: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <button
+      type={props.type ?? "button"}
+      className={props.className}
+      onClick={props.onClick}
+      disabled={props.busy || props.disabled}
+      aria-busy={props.busy || undefined}
+    >
+      {props.busy ? props.busyLabel : props.children}
+    </button>
   );
 }

@@ -2,7 +2,7 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { ApiError, all, api, type Connection, type Credential } from "../api";
 import { needsCredential } from "../labels";
-import { Notice, SelectField, TextField } from "../ui";
+import { BusyButton, Notice, SelectField, TextField, useOnce } from "../ui";
 import { MethodDetails } from "../wizard/method-details";
 import { detailsOf, type Errors, stateOf, type WizardState } from "../wizard/state";
 import { OutboundOptions } from "../wizard/steps";
@@ -22,7 +22,7 @@ export function EditConnection(props: { connection: Connection; onDone: (c: Conn
     if (needsCredential(c.method, c.methodology)) all<Credential>("/credentials").then(setCredentials);
   }, [c]);
 
-  const save = async (e: FormEvent) => {
+  const [save, saving] = useOnce(async (e: FormEvent) => {
     e.preventDefault();
     try {
       const body = {
@@ -43,7 +43,7 @@ export function EditConnection(props: { connection: Connection; onDone: (c: Conn
       }
       setFailure((err as Error).message);
     }
-  };
+  });
   return (
     <form className="card" onSubmit={save} aria-label="Edit connection">
       <h2>Edit</h2>
@@ -86,7 +86,9 @@ export function EditConnection(props: { connection: Connection; onDone: (c: Conn
         />
       )}
       <div className="row">
-        <button type="submit">Save</button>
+        <BusyButton type="submit" busy={saving} busyLabel="Saving…">
+          Save
+        </BusyButton>
         <button type="button" className="secondary" onClick={() => props.onDone(null)}>
           Cancel
         </button>

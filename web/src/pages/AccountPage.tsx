@@ -6,7 +6,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { type Account, ApiError, api, type Session } from "../api";
 import { bytes } from "../labels";
-import { Loading, Notice, TextField } from "../ui";
+import { BusyButton, Loading, Notice, TextField, useOnce } from "../ui";
 
 type Kind = "inboundDays" | "resultDays" | "outboundDays";
 
@@ -45,7 +45,7 @@ export function AccountPage(props: { session: Session; onAccountChanged?: (a: Ac
     );
   }, [id, show]);
 
-  const save = async (e: FormEvent) => {
+  const [save, saving] = useOnce(async (e: FormEvent) => {
     e.preventDefault();
     try {
       const retention = Object.fromEntries(
@@ -60,7 +60,7 @@ export function AccountPage(props: { session: Session; onAccountChanged?: (a: Ac
       }
       setNotice({ kind: "error", text: (err as Error).message });
     }
-  };
+  });
 
   if (!account) return notice ? <Notice kind={notice.kind}>{notice.text}</Notice> : <Loading />;
   const admin = props.session.accountRole === "admin";
@@ -129,7 +129,9 @@ export function AccountPage(props: { session: Session; onAccountChanged?: (a: Ac
           ))}
           {admin && (
             <div className="row">
-              <button type="submit">Save</button>
+              <BusyButton type="submit" busy={saving} busyLabel="Saving…">
+                Save
+              </BusyButton>
             </div>
           )}
         </fieldset>
@@ -152,7 +154,7 @@ function SettingsForm(props: {
   const [form, setForm] = useState({ name: a.name, timeZone: a.timeZone, currency: a.currency });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const zoneChanged = form.timeZone !== a.timeZone;
-  const submit = async (e: FormEvent) => {
+  const [submit, saving] = useOnce(async (e: FormEvent) => {
     e.preventDefault();
     try {
       const next = await api<Account>("PATCH", `/accounts/${a.id}`, {
@@ -168,7 +170,7 @@ function SettingsForm(props: {
       if (err instanceof ApiError) setErrors(Object.fromEntries(err.fields.map((f) => [f.path, f.message])));
       props.onError((err as Error).message);
     }
-  };
+  });
   return (
     <form className="card" onSubmit={submit} aria-labelledby="settings-title">
       <h2 id="settings-title">Settings</h2>
@@ -205,7 +207,9 @@ function SettingsForm(props: {
         />
         {!props.readOnly && (
           <div className="row">
-            <button type="submit">Save settings</button>
+            <BusyButton type="submit" busy={saving} busyLabel="Saving…">
+              Save settings
+            </BusyButton>
           </div>
         )}
       </fieldset>

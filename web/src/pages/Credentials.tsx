@@ -4,7 +4,7 @@ import { all, api, type Credential } from "../api";
 import { when } from "../labels";
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
-import { Loading, Notice } from "../ui";
+import { BusyButton, Loading, Notice, useOnce } from "../ui";
 import { EditCredential } from "../wizard/credentials-step";
 import { CredentialForm, type NewCredential, SecretOnce } from "./CredentialForm";
 
@@ -27,16 +27,20 @@ export function Credentials() {
     void load();
   }, [load]);
 
-  const reset = async (c: Credential) => {
+  const [resetting, setResetting] = useState<string | null>(null);
+  const [reset] = useOnce(async (c: Credential) => {
     if (!window.confirm(`Reset the password of “${c.name}”? Clients using the old one will be refused.`))
       return;
+    setResetting(c.id);
     try {
       setShown(await api<Credential>("POST", `/credentials/${c.id}/reset-password`));
       setEditing(null);
     } catch (e) {
       setError((e as Error).message);
+    } finally {
+      setResetting(null);
     }
-  };
+  });
 
   return (
     <section aria-labelledby="credentials-title">
@@ -143,9 +147,14 @@ export function Credentials() {
                           {c.kind === "public_key" ? "Rename / replace key" : "Rename"}
                         </button>
                         {c.kind === "password" && (
-                          <button type="button" className="link" onClick={() => reset(c)}>
+                          <BusyButton
+                            className="link"
+                            onClick={() => reset(c)}
+                            busy={resetting === c.id}
+                            busyLabel="Resetting…"
+                          >
                             Reset password
-                          </button>
+                          </BusyButton>
                         )}
                       </>
                     )}

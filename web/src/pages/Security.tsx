@@ -7,7 +7,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from "react";
 import { type ApiError, type ApiToken, api, type Session, type User } from "../api";
 import { when } from "../labels";
-import { Copyable, Loading, Notice, SelectField, TextField } from "../ui";
+import { BusyButton, Copyable, Loading, Notice, SelectField, TextField, useOnce } from "../ui";
 
 const ROLES: [string, string][] = [
   ["member", "Member: connections, credentials and files"],
@@ -27,7 +27,7 @@ function PasswordForm(props: { onDone: (message: string) => void }) {
   const [again, setAgain] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const mismatch = again !== "" && again !== next ? "The two new passwords differ" : undefined;
-  const submit = async (e: FormEvent) => {
+  const [submit, changing] = useOnce(async (e: FormEvent) => {
     e.preventDefault();
     if (mismatch) return;
     try {
@@ -45,7 +45,7 @@ function PasswordForm(props: { onDone: (message: string) => void }) {
     } catch (err) {
       setError(err as ApiError);
     }
-  };
+  });
   return (
     <form onSubmit={submit} aria-labelledby="password-title">
       <h2 id="password-title">Your password</h2>
@@ -75,9 +75,14 @@ function PasswordForm(props: { onDone: (message: string) => void }) {
         error={mismatch}
       />
       {error && !error.fields.length && <Notice kind="error">{error.message}</Notice>}
-      <button type="submit" disabled={!current || !next || Boolean(mismatch)}>
+      <BusyButton
+        type="submit"
+        busy={changing}
+        busyLabel="Changing…"
+        disabled={!current || !next || Boolean(mismatch)}
+      >
         Change password
-      </button>
+      </BusyButton>
     </form>
   );
 }
@@ -124,9 +129,9 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
       setError((e as Error).message);
     }
   };
-  const createToken = (e: FormEvent) => {
+  const [createToken, creatingToken] = useOnce(async (e: FormEvent) => {
     e.preventDefault();
-    void act(async () =>
+    await act(async () =>
       setMade(
         await api("POST", `/accounts/${accountId}/tokens`, {
           ...(name.trim() ? { name: name.trim() } : {}),
@@ -135,20 +140,20 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
         }),
       ),
     );
-  };
+  });
   const revoke = (t: ApiToken) => {
     if (!window.confirm(`Revoke the token “${t.name}”? Clients using it are refused at once.`)) return;
     void act(() => api("POST", `/accounts/${accountId}/tokens/${t.id}/revoke`), `Token “${t.name}” revoked.`);
   };
-  const addUser = (e: FormEvent) => {
+  const [addUser, adding] = useOnce(async (e: FormEvent) => {
     e.preventDefault();
-    void act(async () => {
+    await act(async () => {
       setAdded(
         await api("POST", `/accounts/${accountId}/users`, { login: login.trim(), accountRole: newRole }),
       );
       setLogin("");
     });
-  };
+  });
   const setRole = (u: User, accountRole: string) =>
     void act(
       () => api("PUT", `/accounts/${accountId}/users/${u.id}/role`, { accountRole }),
@@ -217,7 +222,9 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
             ]}
           />
         )}
-        <button type="submit">Create token</button>
+        <BusyButton type="submit" busy={creatingToken} busyLabel="Creating…">
+          Create token
+        </BusyButton>
       </form>
       {tokens === null ? (
         <Loading />
@@ -281,9 +288,9 @@ export function Security(props: { session: Session; onSignedOut: () => void }) {
               autoComplete="off"
             />
             <SelectField label="Role" value={newRole} onChange={setNewRole} options={ROLES} />
-            <button type="submit" disabled={!login.trim()}>
+            <BusyButton type="submit" busy={adding} busyLabel="Adding…" disabled={!login.trim()}>
               Add user
-            </button>
+            </BusyButton>
           </form>
         </>
       ) : (
