@@ -389,14 +389,26 @@ describe("the web UI", () => {
       name: "more-orders.csv",
       mimeType: "text/csv",
       buffer: Buffer.from(
-        `CampaignId,ActionTrackerId,EventDate,OrderId,MediaId,Amount\n${p.campaignId},${p.trackerId},${day},U-1,${p.partnerId},7.00\n`,
+        [
+          "CampaignId,ActionTrackerId,EventDate,OrderId,MediaId,Amount",
+          `${p.campaignId},${p.trackerId},${day},U-1,${p.partnerId},7.00`,
+          `${p.campaignId},${p.trackerId},yesterday,U-2,${p.partnerId},7.00`,
+          `${p.campaignId},${p.trackerId},${day},U-3,${p.partnerId},-1`,
+        ].join("\n"),
       ),
     });
     await page.getByRole("button", { name: "Upload", exact: true }).click();
-    await visible(page.getByText("more-orders.csv received"));
+    // The notice follows the file to its outcome, in words, with the way to its refused rows.
+    const result = page.getByTestId("upload-result");
+    await contains(result, "more-orders.csv processed. 3 rows: 1 ok, 2 failed.", 30_000);
     const row = page.getByTestId("history").locator("tbody tr", { hasText: "more-orders.csv" });
-    await contains(row, "processed", 30_000);
+    await contains(row, "processed");
+    expect(await row.getAttribute("aria-current")).toBe("true");
     await hasText(row.locator('td[data-label="Rows ok"]'), "1");
+    await result.getByRole("button", { name: "View errors" }).click();
+    await contains(page.getByTestId("row-errors"), "INVALID_DATE");
+    await contains(page.getByTestId("row-errors"), "NEGATIVE_AMOUNT");
+    await shot(page, "12-upload-result");
     // How long its files are kept, and what it stores now (after a reload: the figures are the server's).
     await page.reload();
     const attributes = page.getByTestId("attributes");

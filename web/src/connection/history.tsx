@@ -29,11 +29,20 @@ export function Activity(props: { connection: Connection; refresh: string }) {
   );
 }
 
+/** A row of the history to mark (a file just uploaded), with its refused rows open when `errors`. */
+export interface HistoryFocus {
+  id: string;
+  errors: boolean;
+  /** When it was asked (asking again for the same row opens it again). */
+  at: number;
+}
+
 export function History(props: {
   connection: Connection;
   refresh: number;
   onRefresh: () => void;
   onSeen: (signature: string) => void;
+  focus?: HistoryFocus | null;
 }) {
   const [items, setItems] = useState<Transfer[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -57,6 +66,13 @@ export function History(props: {
     const timer = setTimeout(load, 1000);
     return () => clearTimeout(timer);
   }, [items, load, onSeen]);
+
+  const { focus } = props;
+  useEffect(() => {
+    if (!focus?.errors) return;
+    setOpen(focus.id);
+    document.querySelector(`tr[data-transfer="${focus.id}"]`)?.scrollIntoView({ block: "center" });
+  }, [focus]);
 
   const more = async () => {
     if (!cursor) return;
@@ -94,6 +110,7 @@ export function History(props: {
                 <TransferRow
                   key={t.id}
                   t={t}
+                  marked={focus?.id === t.id}
                   open={open === t.id}
                   toggle={() => setOpen(open === t.id ? null : t.id)}
                 />
@@ -111,7 +128,7 @@ export function History(props: {
   );
 }
 
-export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => void }) {
+export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => void; marked?: boolean }) {
   const { t } = props;
   const [results, setResults] = useState<ResultFile[] | null>(null);
   useEffect(() => {
@@ -121,7 +138,11 @@ export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => v
   const hasErrors = results?.some((r) => r.kind === "errors");
   return (
     <>
-      <tr data-transfer={t.id}>
+      <tr
+        data-transfer={t.id}
+        className={props.marked ? "marked" : undefined}
+        aria-current={props.marked || undefined}
+      >
         <td data-label="Time">{when(t.createdAt)}</td>
         <td data-label="File" className="file">
           {t.fileName}

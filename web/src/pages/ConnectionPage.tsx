@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Connection, type Session } from "../api";
 import { EditConnection } from "../connection/edit";
+import type { HistoryFocus } from "../connection/history";
 import { Activity, History } from "../connection/history";
 import { Pulls } from "../connection/pulls";
 import { Upload } from "../connection/upload";
@@ -84,6 +85,12 @@ export function ConnectionPage(props: { id: string; session: Session }) {
   // What the history shows (ids and statuses): when it changes, status and chart are read again, so the
   // three never disagree.
   const [seen, setSeen] = useState("");
+  // The file just uploaded here: the history marks its row (and opens its errors when asked).
+  const [focus, setFocus] = useState<HistoryFocus | null>(null);
+  const uploaded = useCallback((id: string) => {
+    setFocus({ id, errors: false, at: Date.now() });
+    setRefresh((n) => n + 1);
+  }, []);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
   useEffect(() => {
@@ -251,13 +258,17 @@ export function ConnectionPage(props: { id: string; session: Session }) {
         </div>
       )}
       {c.direction === "inbound" && c.status === "active" && (
-        <Upload connection={c} onUploaded={() => setRefresh((n) => n + 1)} />
+        <Upload
+          connection={c}
+          onUploaded={uploaded}
+          onViewErrors={(id) => setFocus({ id, errors: true, at: Date.now() })}
+        />
       )}
       {c.methodology === "pull_from_third_party" && (
         <Pulls connection={c} refresh={refresh} onChanged={bump} />
       )}
       <Activity connection={c} refresh={seen} />
-      <History connection={c} refresh={refresh} onRefresh={bump} onSeen={setSeen} />
+      <History connection={c} refresh={refresh} onRefresh={bump} onSeen={setSeen} focus={focus} />
     </section>
   );
 }
