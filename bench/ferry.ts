@@ -189,7 +189,7 @@ export async function uploadFile(
 }
 
 /** A Transfer's states once its processing is over. */
-const FINISHED = ["processed", "processed_with_errors", "validated", "failed", "duplicate"];
+const FINISHED = ["processed", "partial", "rejected", "validated", "failed", "duplicate"];
 
 /** Waits until a Transfer's processing is over (`onTick` between looks); its status. */
 export async function waitProcessed(

@@ -90,7 +90,7 @@ async function main() {
     );
     const t = await upload(token, clickFeed.id, clicksFile, "clicks.csv");
     const done = await waitFor("SELECT status FROM transfers WHERE id = $1", [t], (r) =>
-      ["processed", "processed_with_errors", "failed"].includes(r.status),
+      ["processed", "partial", "rejected", "failed"].includes(r.status),
     );
     if (done.status !== "processed") throw new Error(`the clicks file of ${name}: ${done.status}`);
     await rm(clicksFile);
@@ -179,7 +179,7 @@ async function main() {
     await waitFor(
       `SELECT count(*)::int AS done FROM transfers
        WHERE connection_id = ANY($1) AND created_at >= to_timestamp($2 / 1000.0)
-         AND status IN ('processed', 'processed_with_errors', 'failed', 'duplicate')`,
+         AND status IN ('processed', 'partial', 'rejected', 'failed', 'duplicate')`,
       [feeds, started],
       (r) => r.done >= expected,
     );

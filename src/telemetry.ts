@@ -23,7 +23,7 @@ export const bytesReceived = new Counter({
 
 export const filesProcessed = new Counter({
   name: "ferry_files_processed_total",
-  help: "Inbound files processed, by data type and outcome (processed, processed_with_errors, validated, failed, duplicate)",
+  help: "Inbound files processed, by data type and outcome (processed, partial, rejected, validated, failed, duplicate)",
   labelNames: ["data_type", "status"],
   registers: [serviceRegistry],
 });

@@ -253,7 +253,7 @@ async function waitProcessed(api: ApiClient, transferId: string): Promise<Obj> {
   const deadline = Date.now() + 180_000;
   for (;;) {
     const t = await api.request<Obj>("GET", `/api/v1/transfers/${transferId}`);
-    if (["processed", "processed_with_errors", "validated", "failed"].includes(String(t.status))) return t;
+    if (["processed", "partial", "rejected", "validated", "failed"].includes(String(t.status))) return t;
     if (Date.now() > deadline) {
       throw new Error(
         `transfer ${transferId} is still ${t.status} after 3 minutes: is a worker running (FERRY_WORKERS)?`,

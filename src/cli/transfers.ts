@@ -20,7 +20,7 @@ export function registerTransferCommands(program: Command): void {
     .requiredOption("--connection <id>", "connection id")
     .option(
       "--status <status>",
-      "only this status (received, processing, processed, processed_with_errors, validated, failed, duplicate, generated, delivered, downloaded)",
+      "only this status (received, processing, processed, partial, rejected, validated, failed, duplicate, generated, delivered, delivery_failed, downloaded)",
     )
     .option("--since <time>", "created at or after (ISO 8601)")
     .option("--until <time>", "created before (ISO 8601)")

@@ -618,7 +618,7 @@ CREATE TABLE transfers (
   CONSTRAINT transfers_protocol_check CHECK ((protocol = ANY (ARRAY['sftp'::text, 'ftp'::text, 'email'::text, 'http'::text, 'pull'::text, 'schedule'::text, 'manual'::text]))),
   CONSTRAINT transfers_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
   CONSTRAINT transfers_size_check CHECK ((size >= 0)),
-  CONSTRAINT transfers_status_check CHECK ((status = ANY (ARRAY['received'::text, 'processing'::text, 'processed'::text, 'processed_with_errors'::text, 'validated'::text, 'failed'::text, 'duplicate'::text, 'generated'::text, 'delivered'::text, 'downloaded'::text])))
+  CONSTRAINT transfers_status_check CHECK ((status = ANY (ARRAY['received'::text, 'processing'::text, 'processed'::text, 'partial'::text, 'rejected'::text, 'validated'::text, 'failed'::text, 'duplicate'::text, 'generated'::text, 'delivered'::text, 'delivery_failed'::text, 'downloaded'::text])))
 );
 CREATE INDEX transfers_connection ON transfers USING btree (connection_id, id);
 CREATE INDEX transfers_connection_name ON transfers USING btree (connection_id, file_name, id DESC);

@@ -110,12 +110,14 @@ export type TransferStatus =
   | "received"
   | "processing"
   | "processed"
-  | "processed_with_errors"
+  | "partial"
+  | "rejected"
   | "validated"
   | "failed"
   | "duplicate"
   | "generated"
   | "delivered"
+  | "delivery_failed"
   | "downloaded";
 
 export type TransferProtocol = "sftp" | "ftp" | "email" | "http" | "pull" | "schedule" | "manual";

@@ -128,8 +128,12 @@ type Row = Selectable<ConnectionsTable> & {
   account_outbound_days: number | null;
 };
 
-/** What a connection did last: None / In Progress / Completed / Failed. */
-export type ActivityStatus = "none" | "in_progress" | "completed" | "failed";
+/**
+ * What a connection did last: None / In Progress / Completed / Partial (its latest file had refused rows) /
+ * Failed (its latest file was rejected or failed, its latest file could not be delivered, or its latest run
+ * or pull failed).
+ */
+export type ActivityStatus = "none" | "in_progress" | "completed" | "partial" | "failed";
 const SEALED = "Sealed";
 
 /** 10 random lower-case letters and digits. */
@@ -389,7 +393,10 @@ function selectRows(db: Kysely<Database>, accountId: string) {
 const TRANSFER_ACTIVITY: Record<string, ActivityStatus> = {
   received: "in_progress",
   processing: "in_progress",
+  partial: "partial",
+  rejected: "failed",
   failed: "failed",
+  delivery_failed: "failed",
 };
 
 /** The connection's status from its latest activity: a run that failed or is pending counts over its transfer. */

@@ -231,6 +231,9 @@ export async function openTransferFile(
 export interface DayActivity {
   day: string;
   files: number;
+  /** Files with some rows refused. */
+  partial: number;
+  /** Files rejected (every row refused), failed, or not delivered. */
   failed: number;
   rowsOk: number;
   rowsError: number;
@@ -244,7 +247,14 @@ export async function dailyActivity(
   days: number,
 ): Promise<DayActivity[]> {
   if (!(await ownedBy(db, "connections", actor.accountId, connectionId))) throw notFound("Connection");
-  const r = await sql<{ day: string; files: string; failed: string; rows_ok: string; rows_error: string }>`
+  const r = await sql<{
+    day: string;
+    files: string;
+    partial: string;
+    failed: string;
+    rows_ok: string;
+    rows_error: string;
+  }>`
     WITH tz AS (SELECT time_zone FROM accounts WHERE id = ${actor.accountId}),
     days AS (
       SELECT generate_series(
@@ -258,7 +268,8 @@ export async function dailyActivity(
     recent AS (
       SELECT (t.created_at AT TIME ZONE (SELECT time_zone FROM tz))::date AS day,
              count(*) AS files,
-             count(*) FILTER (WHERE t.status = 'failed') AS failed,
+             count(*) FILTER (WHERE t.status = 'partial') AS partial,
+             count(*) FILTER (WHERE t.status IN ('rejected', 'failed', 'delivery_failed')) AS failed,
              coalesce(sum(t.rows_ok), 0) AS rows_ok,
              coalesce(sum(t.rows_error), 0) AS rows_error
       FROM transfers t
@@ -269,6 +280,7 @@ export async function dailyActivity(
     )
     SELECT to_char(d.day, 'YYYY-MM-DD') AS day,
            coalesce(r.files, 0) AS files,
+           coalesce(r.partial, 0) AS partial,
            coalesce(r.failed, 0) AS failed,
            coalesce(r.rows_ok, 0) AS rows_ok,
            coalesce(r.rows_error, 0) AS rows_error
@@ -277,6 +289,7 @@ export async function dailyActivity(
   return r.rows.map((x) => ({
     day: x.day,
     files: Number(x.files),
+    partial: Number(x.partial),
     failed: Number(x.failed),
     rowsOk: Number(x.rows_ok),
     rowsError: Number(x.rows_error),

@@ -258,10 +258,12 @@ export const Connection = z.object({
   statusChangedAt: z.date(),
   activity: z
     .object({
-      status: z.enum(["none", "in_progress", "completed", "failed"]),
+      status: z.enum(["none", "in_progress", "completed", "partial", "failed"]),
       lastActiveAt: z.date().nullable(),
     })
-    .describe("From the latest transfer or run: None / In Progress / Completed / Failed"),
+    .describe(
+      "From the latest transfer or run: None / In Progress / Completed / Partial (some rows refused) / Failed (rows all refused, file unreadable, delivery, run or pull failed)",
+    ),
   retention: z
     .object({
       days: z.number().nullable(),
@@ -323,12 +325,14 @@ export const TRANSFER_STATUSES = [
   "received",
   "processing",
   "processed",
-  "processed_with_errors",
+  "partial",
+  "rejected",
   "validated",
   "failed",
   "duplicate",
   "generated",
   "delivered",
+  "delivery_failed",
   "downloaded",
 ] as const;
 
@@ -341,7 +345,7 @@ export const Transfer = z.object({
   sha256: z.string(),
   status: z.enum(TRANSFER_STATUSES).meta({
     description:
-      "Inbound: received → processing → processed (every row taken), processed_with_errors (some or all rows refused: see the errors file), validated (checked only, nothing applied), failed (nothing applied), or duplicate. Outbound: generated → delivered / downloaded. The summary file says the same.",
+      "Inbound: received → processing → processed (every row taken), partial (some rows taken, some refused: see the errors file), rejected (every row refused), validated (checked only, nothing applied), failed (the file could not be read, or an all-or-nothing connection refused a row: nothing applied), or duplicate. Outbound: generated → delivered / downloaded, or delivery_failed (email or your server could not be reached: see error; retried). The summary file says the same.",
   }),
   protocol: z.string(),
   credentialId: Id.nullable(),
@@ -428,8 +432,9 @@ export const TransferQuery = z.object({
 
 export const DayActivity = z.object({
   day: z.string().describe("YYYY-MM-DD, account time zone"),
-  files: z.number(),
-  failed: z.number(),
+  files: z.number().describe("Every file of the day"),
+  partial: z.number().describe("…of which some rows were refused"),
+  failed: z.number().describe("…of which were rejected (every row refused), failed, or not delivered"),
   rowsOk: z.number(),
   rowsError: z.number(),
 });

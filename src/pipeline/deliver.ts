@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { messageOf } from "../thrown.js";
-import type { Mailer } from "./mailer.js";
+import type { Mailer, OutgoingMail } from "./mailer.js";
 import { connectRemote, type PullDetails, type RemoteAccess } from "./remote.js";
 import { type FileStore, objectStream } from "./store.js";
 
@@ -38,6 +38,19 @@ export const LINK_MAX_USES = 10;
 /** Days a download link works: a week of weekends and holidays, and then it is no address any more. */
 export const LINK_DAYS = 7;
 
+/**
+ * A delivery attempt failed: the reason on the Transfer, and a file nobody has yet is `delivery_failed` (one
+ * downloaded meanwhile keeps saying so). Its job retries; a success makes it `delivered`.
+ */
+async function deliveryFailed(deps: DeliverDeps, id: string, error: string): Promise<void> {
+  await deps.pool.query(
+    `UPDATE transfers SET error = $2, updated_at = now(),
+       status = CASE WHEN status = 'generated' THEN 'delivery_failed' ELSE status END
+     WHERE id = $1`,
+    [id, error],
+  );
+}
+
 export async function deliverByEmail(
   deps: DeliverDeps,
   transferId: string,
@@ -49,18 +62,22 @@ export async function deliverByEmail(
     [transferId],
   );
   const t = rows[0];
-  if (t?.status !== "generated" || !t.store_key) return "skipped";
+  // A retry of a failed delivery tries again; a file delivered (or downloaded meanwhile) is left alone.
+  if (!["generated", "delivery_failed"].includes(t?.status) || !t.store_key) return "skipped";
   const recipients = (t.details.recipients ?? []) as string[];
   const subject = `${t.connection}: ${t.file_name}`;
   try {
     if (t.size <= deps.maxAttachmentBytes) {
-      const reader = await deps.store.open(t.store_key);
-      await deps.mailer.send({
-        to: recipients,
-        subject,
-        text: `${t.file_name} (${t.size} bytes) is attached.\n\nFerry, connection "${t.connection}".\n`,
-        attachments: [{ filename: t.file_name, content: objectStream(reader) }],
-      });
+      const content = objectStream(await deps.store.open(t.store_key));
+      // Closed whatever the relay did (a send refused before reading it would leave the file open).
+      await deps.mailer
+        .send({
+          to: recipients,
+          subject,
+          text: `${t.file_name} (${t.size} bytes) is attached.\n\nFerry, connection "${t.connection}".\n`,
+          attachments: [{ filename: t.file_name, content }],
+        })
+        .finally(() => content.destroy());
     } else {
       const token = randomBytes(32).toString("base64url");
       await deps.pool.query(
@@ -76,10 +93,7 @@ export async function deliverByEmail(
       });
     }
   } catch (err) {
-    await deps.pool.query("UPDATE transfers SET error = $2, updated_at = now() WHERE id = $1", [
-      t.id,
-      `Delivery failed: ${messageOf(err)}`,
-    ]);
+    await deliveryFailed(deps, t.id, `Delivery failed: ${messageOf(err)}`);
     throw err;
   }
   await deps.pool.query(
@@ -105,7 +119,7 @@ export async function mailResults(deps: DeliverDeps, transferId: string): Promis
      ORDER BY CASE kind WHEN 'receipt' THEN 1 WHEN 'summary' THEN 2 ELSE 3 END`,
     [transferId],
   );
-  const attachments = [];
+  const attachments: OutgoingMail["attachments"] = [];
   for (const f of files.rows) {
     attachments.push({
       filename: f.file_name as string,
@@ -114,12 +128,16 @@ export async function mailResults(deps: DeliverDeps, transferId: string): Promis
   }
   const counts = t.rows_total === null ? "" : ` (${t.rows_ok} of ${t.rows_total} rows taken)`;
   const status = t.status.replaceAll("_", " ");
-  await deps.mailer.send({
-    to: [to],
-    subject: `Results: ${t.file_name}: ${status}${counts}`,
-    text: `${t.file_name} through "${t.connection}": ${status}${counts}.${t.error ? `\n\n${t.error}` : ""}\n\nTrace id: ${transferId}\n`,
-    attachments,
-  });
+  await deps.mailer
+    .send({
+      to: [to],
+      subject: `Results: ${t.file_name}: ${status}${counts}`,
+      text: `${t.file_name} through "${t.connection}": ${status}${counts}.${t.error ? `\n\n${t.error}` : ""}\n\nTrace id: ${transferId}\n`,
+      attachments,
+    })
+    .finally(() => {
+      for (const a of attachments) a.content.destroy();
+    });
   deps.log.info({ transferId }, "results mailed to the return address");
   return "delivered";
 }
@@ -184,14 +202,11 @@ export async function pushToServer(deps: DeliverDeps, transferId: string): Promi
       session.close();
     }
   } catch (err) {
-    await deps.pool.query("UPDATE transfers SET error = $2, updated_at = now() WHERE id = $1", [
-      t.id,
-      `Delivery to your server failed: ${messageOf(err)}`,
-    ]);
+    await deliveryFailed(deps, t.id, `Delivery to your server failed: ${messageOf(err)}`);
     throw err;
   }
   await deps.pool.query(
-    `UPDATE transfers SET status = CASE WHEN status = 'generated' THEN 'delivered' ELSE status END,
+    `UPDATE transfers SET status = CASE WHEN status IN ('generated', 'delivery_failed') THEN 'delivered' ELSE status END,
        delivered_at = now(), error = NULL, updated_at = now() WHERE id = $1`,
     [t.id],
   );

@@ -62,7 +62,7 @@ interface Loaded {
 }
 
 /** A received file's statuses once processing is over (the summary file says the same). */
-const FINISHED: ReadonlySet<string> = new Set(["processed", "processed_with_errors", "validated", "failed"]);
+const FINISHED: ReadonlySet<string> = new Set(["processed", "partial", "rejected", "validated", "failed"]);
 
 export type Outcome = "processed" | "failed" | "duplicate" | "skipped" | "busy";
 
@@ -202,9 +202,11 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
         ? "failed"
         : t.details.validateOnly
           ? "validated"
-          : counts.ok < counts.total
-            ? "processed_with_errors"
-            : "processed",
+          : counts.ok === counts.total
+            ? "processed"
+            : counts.ok > 0
+              ? "partial"
+              : "rejected",
       rows: counts,
       applied,
       error: refused

@@ -13,7 +13,7 @@ export interface Summary {
   size: number;
   connection: { id: string; name: string };
   dataType: string;
-  status: "processed" | "processed_with_errors" | "validated" | "failed" | "duplicate";
+  status: "processed" | "partial" | "rejected" | "validated" | "failed" | "duplicate";
   validateOnly: boolean;
   allOrNothing: boolean;
   rows: { total: number; ok: number; error: number; duplicate: number };

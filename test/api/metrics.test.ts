@@ -66,7 +66,7 @@ describe("metrics", () => {
       `${p.campaignId},${p.percentTracker},not-a-date,M-3,${p.partnerA},30.00`,
     ].join("\n");
     const { transfer, summary } = await run("conversions", "metrics.csv", file);
-    expect(summary.status).toBe("processed_with_errors");
+    expect(summary.status).toBe("partial");
     expect(summary.rows).toMatchObject({ ok: 2, error: 1 });
     const after = await scrape();
     const delta = (name: string, labels: Record<string, string> = {}) =>
@@ -75,7 +75,7 @@ describe("metrics", () => {
     expect(delta("ferry_files_received_total", { protocol: transfer.protocol })).toBe(1);
     expect(delta("ferry_received_bytes_total", { protocol: transfer.protocol })).toBe(transfer.size);
     const conversions = { data_type: "conversions" };
-    expect(delta("ferry_files_processed_total", { ...conversions, status: "processed_with_errors" })).toBe(1);
+    expect(delta("ferry_files_processed_total", { ...conversions, status: "partial" })).toBe(1);
     expect(delta("ferry_rows_total", { ...conversions, result: "ok" })).toBe(2);
     expect(delta("ferry_rows_total", { ...conversions, result: "error" })).toBe(1);
     expect(delta("ferry_processing_duration_seconds_count", conversions)).toBe(1);

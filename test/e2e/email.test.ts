@@ -288,7 +288,7 @@ describe("inbound email", () => {
     }
     expect(mail).toBeDefined();
     expect(mail!.to).toEqual(["erp@brand.test"]);
-    expect(mail!.subject).toBe("Results: orders_0302.csv: processed with errors (1 of 2 rows taken)");
+    expect(mail!.subject).toBe("Results: orders_0302.csv: partial (1 of 2 rows taken)");
     expect(mail!.attachments.map((a) => a.filename)).toEqual([
       "receipt_orders_0302.txt",
       "orders_0302_summary.json",

@@ -201,7 +201,7 @@ describe("ferry serve with no DATABASE_URL", () => {
     expect(await portRefused(Number(env.FERRY_EMBEDDED_PG_PORT))).toBe(true);
     ferry = await startServe(env);
     let status = "";
-    for (let i = 0; i < 300 && !["processed", "processed_with_errors", "failed"].includes(status); i++) {
+    for (let i = 0; i < 300 && !["processed", "partial", "rejected", "failed"].includes(status); i++) {
       status = ((await (await api(`/api/v1/transfers/${id}`, "GET")).json()) as { status: string }).status;
       await new Promise((r) => setTimeout(r, 100));
     }

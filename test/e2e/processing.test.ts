@@ -35,7 +35,7 @@ async function done(transferId: string, timeoutMs = 60_000) {
   for (;;) {
     const t = await api("GET", `/api/v1/transfers/${transferId}`);
     if (
-      ["processed", "processed_with_errors", "validated", "failed"].includes(t.status) ||
+      ["processed", "partial", "rejected", "validated", "failed"].includes(t.status) ||
       (t.status === "duplicate" && t.processedAt)
     )
       return t;
@@ -155,7 +155,7 @@ describe("processing with real clients", () => {
     ];
     for (const [type, name, total, errors] of expected) {
       const t = await done((await transferNamed(c[type]!.id, name)).id);
-      expect(t.status, name).toBe(errors ? "processed_with_errors" : "processed");
+      expect(t.status, name).toBe(errors ? "partial" : "processed");
       if (total >= 0) expect(t.rows.total, name).toBe(total);
       expect(t.rows.error, name).toBe(errors);
     }
@@ -181,7 +181,7 @@ describe("processing with real clients", () => {
     expect(get.stdout).toMatch(/conversions_summary\.json\nconversions_with_errors_errors\.csv/);
     expect(get.stderr).toMatch(/Couldn't delete file|Permission denied/);
     const summary = JSON.parse(await readFile(path.join(dir, "summary.json"), "utf8"));
-    expect(summary).toMatchObject({ status: "processed_with_errors", rows: { total: 5, ok: 1, error: 4 } });
+    expect(summary).toMatchObject({ status: "partial", rows: { total: 5, ok: 1, error: 4 } });
     const errors = csvRows(await readFile(path.join(dir, "errors.csv"), "utf8"));
     expect(errors.map((r) => [r[0], r[r.length - 2]])).toEqual([
       ["2", "INVALID_DATE"],

@@ -416,6 +416,7 @@ describe("configuration", () => {
       { id: 14, name: "bulk_children", status: "already_applied" },
       { id: 15, name: "audit_by_account", status: "already_applied" },
       { id: 16, name: "account_roles", status: "already_applied" },
+      { id: 17, name: "honest_status", status: "already_applied" },
     ]);
   });
 });

@@ -349,7 +349,7 @@ describe("the web UI", () => {
     const row = page.getByTestId("history").locator("tbody tr").first();
     await retry(30_000, async () => {
       await page.getByRole("button", { name: "Refresh" }).click();
-      await contains(row, "processed", 1000);
+      await contains(row, "partial", 1000);
     });
     await contains(row, "orders.csv");
     await hasText(row.locator('td[data-label="Rows ok"]'), "2");
@@ -369,12 +369,16 @@ describe("the web UI", () => {
     await row.getByRole("link", { name: "Download orders.csv" }).click();
     expect(await readFile(await (await download).path(), "utf8")).toBe(`${file}\n`);
     await contains(page.getByTestId("activity-chart"), "2 rows ok, 1 rows failed");
+    // One file, some of its rows refused: partial, in the chart, the row and the Status.
+    await contains(page.getByTestId("activity-chart"), "Files: 0 ok, 1 partial, 0 failed");
+    await contains(row, "partial");
+    await contains(page.getByTestId("attributes"), "Partial");
     await shot(page, "11-history");
 
     // The list shows its status and last activity.
     await page.getByRole("link", { name: "← All connections" }).click();
     const listed = page.getByRole("row", { name: /Orders from shop/ });
-    await contains(listed, "Completed");
+    await contains(listed, "Partial");
     await contains(listed, "Conversions");
     await context.close();
   });
@@ -400,9 +404,9 @@ describe("the web UI", () => {
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     // The notice follows the file to its outcome, in words, with the way to its refused rows.
     const result = page.getByTestId("upload-result");
-    await contains(result, "more-orders.csv processed. 3 rows: 1 ok, 2 failed.", 30_000);
+    await contains(result, "more-orders.csv partly processed. 3 rows: 1 ok, 2 failed.", 30_000);
     const row = page.getByTestId("history").locator("tbody tr", { hasText: "more-orders.csv" });
-    await contains(row, "processed");
+    await contains(row, "partial");
     expect(await row.getAttribute("aria-current")).toBe("true");
     await hasText(row.locator('td[data-label="Rows ok"]'), "1");
     await result.getByRole("button", { name: "View errors" }).click();

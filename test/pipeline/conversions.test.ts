@@ -87,8 +87,8 @@ describe("conversions", () => {
     void other;
     const { transfer, summary, errors } = await run("conversions", "mixed.csv", file);
     // One vocabulary: the Transfer says what its summary says (it said "processed" before).
-    expect(transfer.status).toBe("processed_with_errors");
-    expect(summary.status).toBe("processed_with_errors");
+    expect(transfer.status).toBe("partial");
+    expect(summary.status).toBe("partial");
     expect(summary.rows).toEqual({ total: 14, ok: 2, error: 10, duplicate: 2 });
     expect(summary.warnings).toEqual(["Unknown columns, ignored: Color"]);
     expect(errorTypes(errors)).toEqual([
@@ -112,6 +112,41 @@ describe("conversions", () => {
     // The good rows: B-1 and B-11 (398-day window with MediaId).
     const actions = (await call("GET", `/api/v1/actions?transferId=${transfer.id}`)).body.items;
     expect(actions.map((a: { orderId: string }) => a.orderId)).toEqual(["B-1", "B-11"]);
+  });
+
+  it("say partial when some rows are refused and rejected when all are; the connection's status and day follow", async () => {
+    const id = p.connections.conversions;
+    const today = async () =>
+      (await call("GET", `/api/v1/connections/${id}/activity?days=1`)).body.items.at(-1) as {
+        files: number;
+        partial: number;
+        failed: number;
+      };
+    const activity = async () => (await call("GET", `/api/v1/connections/${id}`)).body.activity.status;
+    const before = await today();
+    const row = (order: string, amount: string) =>
+      `${p.campaignId},${p.percentTracker},${daysAgo(1)},${order},clk-1,${amount}`;
+    const header = "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount";
+    const some = await run(
+      "conversions",
+      "some.csv",
+      [header, row("H-1", "1.00"), row("H-2", "-1")].join("\n"),
+    );
+    expect([some.transfer.status, some.summary.status]).toEqual(["partial", "partial"]);
+    expect(await activity()).toBe("partial");
+    const none = await run("conversions", "none.csv", [header, row("H-3", "-1"), row("H-4", "x")].join("\n"));
+    expect([none.transfer.status, none.summary.status]).toEqual(["rejected", "rejected"]);
+    expect(none.summary.rows).toMatchObject({ total: 2, ok: 0, error: 2 });
+    expect(await activity()).toBe("failed");
+    const good = await run("conversions", "good.csv", [header, row("H-5", "2.00")].join("\n"));
+    expect(good.transfer.status).toBe("processed");
+    expect(await activity()).toBe("completed");
+    const after = await today();
+    expect([
+      after.files - before.files,
+      after.partial - before.partial,
+      after.failed - before.failed,
+    ]).toEqual([3, 1, 1]);
   });
 
   it("echo the customer's values in the errors file with spreadsheet formulas made harmless", async () => {

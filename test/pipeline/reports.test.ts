@@ -4,7 +4,9 @@
  */
 import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
+import { deliverByEmail } from "../../src/pipeline/deliver.js";
 import { generateRun } from "../../src/pipeline/generate.js";
+import { type Mailer, noMailer } from "../../src/pipeline/mailer.js";
 import { expireFiles } from "../../src/pipeline/retention.js";
 import { useTestApi } from "../helpers/api.js";
 import { createProgram, csvRows, daysAgo, fileRunner, type Program } from "../helpers/platform.js";
@@ -237,6 +239,52 @@ describe("run now", () => {
       (e: { action: string }) => e.action === "connection.run_requested",
     );
     expect(requested).toHaveLength(2);
+  });
+
+  it("say delivery_failed when the file could not be mailed (no relay), the connection Failed; delivered once sent", async () => {
+    const c = await call("POST", "/api/v1/connections", {
+      name: "Mailed listing",
+      direction: "outbound",
+      dataType: "reports",
+      method: "email",
+      methodology: "pull_from_platform",
+      details: { report: "action_listing", recipients: ["ops@partner.example"] },
+    });
+    // Generated, not downloaded (a download would make it `downloaded`).
+    const pending = await call("POST", `/api/v1/connections/${c.id}/runs`, period);
+    expect(await generateRun(api.current.processDeps, pending.id)).toBe("generated");
+    const [done] = (await call("GET", `/api/v1/connections/${c.id}/runs`)).items;
+    const transfer = await call("GET", `/api/v1/transfers/${done.transferId}`);
+    expect(transfer.status).toBe("generated");
+    const deps = {
+      ...api.current.processDeps,
+      maxAttachmentBytes: 1024 * 1024,
+      publicUrl: "http://ferry.example",
+    };
+    // No relay configured: the send cannot happen, and the file says so.
+    await expect(deliverByEmail({ ...deps, mailer: noMailer }, transfer.id)).rejects.toThrow(/No SMTP relay/);
+    const failed = await call("GET", `/api/v1/transfers/${transfer.id}`);
+    expect(failed.status).toBe("delivery_failed");
+    expect(failed.error).toMatch(/^Delivery failed: No SMTP relay is configured/);
+    const connection = await call("GET", `/api/v1/connections/${c.id}`);
+    expect(connection.activity.status).toBe("failed");
+    const [day] = (await call("GET", `/api/v1/connections/${c.id}/activity?days=1`)).items;
+    expect(day).toMatchObject({ files: 1, failed: 1 });
+    // The retry, once a relay takes the mail (the relay is outside Ferry: the port's other side).
+    const sent: string[][] = [];
+    const relay: Mailer = {
+      send: async (m) => {
+        for (const a of m.attachments) for await (const _ of a.content);
+        sent.push(m.to);
+      },
+    };
+    expect(await deliverByEmail({ ...deps, mailer: relay }, transfer.id)).toBe("delivered");
+    expect(sent).toEqual([["ops@partner.example"]]);
+    expect(await call("GET", `/api/v1/transfers/${transfer.id}`)).toMatchObject({
+      status: "delivered",
+      error: null,
+    });
+    expect((await call("GET", `/api/v1/connections/${c.id}`)).activity.status).toBe("completed");
   });
 
   it("keeps generated files for the retention period; then the bytes go and the transfer stays", async () => {

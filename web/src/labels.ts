@@ -68,6 +68,7 @@ export const ACTIVITY: Record<string, string> = {
   none: "None",
   in_progress: "In Progress",
   completed: "Completed",
+  partial: "Partial",
   failed: "Failed",
 };
 

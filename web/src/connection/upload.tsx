@@ -29,10 +29,10 @@ function outcome(t: Transfer): { kind: "success" | "warning" | "error" | "info";
       kind: rows.error ? "warning" : "success",
       text: `${name} checked (nothing applied). ${counts}.`,
     };
-  return {
-    kind: rows.error ? (rows.ok ? "warning" : "error") : "success",
-    text: `${name} processed. ${counts}.`,
-  };
+  if (t.status === "rejected")
+    return { kind: "error", text: `${name} rejected: every row was refused. ${counts}.` };
+  if (t.status === "partial") return { kind: "warning", text: `${name} partly processed. ${counts}.` };
+  return { kind: "success", text: `${name} processed. ${counts}.` };
 }
 
 export function Upload(props: {

@@ -5,7 +5,11 @@ import type { DayActivity } from "../api";
 function Bars(props: {
   title: string;
   days: DayActivity[];
-  series: { key: "files" | "failed" | "rowsOk" | "rowsError"; label: string; className: string }[];
+  series: {
+    key: "files" | "partial" | "failed" | "rowsOk" | "rowsError";
+    label: string;
+    className: string;
+  }[];
 }) {
   const W = 600;
   const H = 120;
@@ -62,14 +66,16 @@ function Bars(props: {
 }
 
 export function ActivityChart(props: { days: DayActivity[] }) {
-  const files = props.days.map((d) => ({ ...d, files: d.files - d.failed }));
+  // Stacked: the files that went well, those with refused rows, those that failed.
+  const files = props.days.map((d) => ({ ...d, files: d.files - d.partial - d.failed }));
   return (
     <div className="charts" data-testid="activity-chart">
       <Bars
         title="Files"
         days={files}
         series={[
-          { key: "files", label: "files", className: "ok" },
+          { key: "files", label: "ok", className: "ok" },
+          { key: "partial", label: "partial", className: "warn" },
           { key: "failed", label: "failed", className: "bad" },
         ]}
       />
