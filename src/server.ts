@@ -243,6 +243,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       metrics: createMetrics(),
       queue,
       maxUploadBytes: config.maxUploadBytes,
+      emailSending: Boolean(config.smtpRelayUrl),
       presignDownloads: config.s3?.presignDownloads ?? false,
       api: config.roles.http,
       logger: log.child({ component: "http" }),

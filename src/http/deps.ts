@@ -20,6 +20,8 @@ export interface ApiDeps {
   metrics: Registry;
   /** Where uploads through the API enqueue their processing. */
   queue: JobQueue;
+  /** Whether Ferry can send email (an SMTP relay is configured): outbound email and mailed results need it. */
+  emailSending?: boolean | undefined;
   /** Largest file accepted by upload, in bytes. */
   maxUploadBytes: number;
   /** Download links redirect to a presigned URL of the object store (when the store signs them). */

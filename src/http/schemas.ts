@@ -475,6 +475,11 @@ export const SessionInfo = z.object({
   user: z.object({ id: Id, login: z.string(), role: z.enum(["admin", "member"]) }).nullable(),
   accountRole: AccountRole.describe("The signed-in user's or the token's role in the account"),
   platformAdmin: z.boolean().describe("Whether this is the platform administrator"),
+  server: z.object({
+    emailSending: z
+      .boolean()
+      .describe("Whether Ferry can send email (outbound email connections, results mailed back)"),
+  }),
   via: z.enum(["session", "token"]),
 });
 

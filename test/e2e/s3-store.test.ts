@@ -85,9 +85,9 @@ describe("ferry serve with FERRY_STORE_URL=s3://…", () => {
     // Nothing of it on the node's own disk.
     expect(await readdir(path.join(dir, "data", "files")).catch(() => [])).toEqual([]);
     let status = "";
-    for (let i = 0; i < 300 && !/processed|failed/.test(status); i++) {
+    for (let i = 0; i < 300 && !/processed|partial|rejected|failed/.test(status); i++) {
       status = (await db.query("SELECT status FROM transfers WHERE id = $1", [t.id])).rows[0].status;
-      if (!/processed|failed/.test(status)) await new Promise((r) => setTimeout(r, 100));
+      if (!/processed|partial|rejected|failed/.test(status)) await new Promise((r) => setTimeout(r, 100));
     }
     const done = (await db.query("SELECT status, rows_total FROM transfers WHERE id = $1", [t.id])).rows[0];
     expect(done.rows_total).toBe(200_000);

@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
+import axe from "axe-core";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
@@ -68,8 +69,42 @@ async function signIn(page: Page, login: string, password: string): Promise<void
   await page.getByRole("heading", { name: "Connections" }).waitFor();
 }
 
+/** A screenshot of a page state, which axe-core also checks (see the last test). */
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await accessibility(page, name);
+}
+
+/** The contrast ratio of two CSS rgb() colours (WCAG's relative luminance). */
+function contrast(a: string, b: string): number {
+  const luminance = (css: string) => {
+    const [r, g, b] = css
+      .match(/\d+(\.\d+)?/g)!
+      .slice(0, 3)
+      .map(Number)
+      .map((v) => {
+        const c = v / 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+      }) as [number, number, number];
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** axe-core's serious and critical findings per page state, as "rule (impact): elements". */
+const axeFindings: Record<string, string[]> = {};
+
+async function accessibility(page: Page, state: string): Promise<void> {
+  // Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern.
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axe.source);
+  axeFindings[state] = await page.evaluate(async () => {
+    const run = (window as unknown as { axe: typeof axe }).axe.run;
+    const result = await run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
 }
 
 // Web-first assertions (vitest has no Playwright `expect`): each waits until true or times out.
@@ -211,6 +246,12 @@ describe("the web UI", () => {
     await hasValue(page.getByLabel("Method", { exact: true }), "sftp");
     await hasValue(page.getByLabel("Methodology", { exact: true }), "pull_from_platform");
     await shot(page, "03-method");
+    // Email would need the SMTP relay this server has not got: said before anything is made.
+    await page.getByLabel("Method", { exact: true }).selectOption("email");
+    await contains(page.getByTestId("no-email"), "Ferry can't send email yet: ask your administrator");
+    await shot(page, "03b-method-no-email");
+    await page.getByLabel("Method", { exact: true }).selectOption("sftp");
+    await count(page.getByTestId("no-email"), 0);
     // Back keeps every choice.
     await page.getByRole("button", { name: "Back" }).click();
     await hasValue(page.getByLabel("Report", { exact: true }), "action_listing");
@@ -301,6 +342,33 @@ describe("the web UI", () => {
     await context.close();
   });
 
+  it("says a report mailed without a relay was not delivered: the page warns, the file and the list say failed", async () => {
+    const mailed = await api("POST", "/api/v1/connections", {
+      name: "Mailed report",
+      direction: "outbound",
+      dataType: "reports",
+      method: "email",
+      methodology: "pull_from_platform",
+      details: { report: "action_listing", recipients: ["ops@partner.test"] },
+    });
+    const { context, page } = await newPage();
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.goto(`${CONNECTIONS}/${mailed.id}`);
+    await contains(page.getByTestId("no-email"), "Ferry can't send email yet");
+    await page.getByRole("button", { name: "Run now" }).click();
+    const row = page.getByTestId("history").locator("tbody tr").first();
+    await retry(30_000, async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await contains(row, "delivery failed", 1000);
+    });
+    await contains(row, "No SMTP relay is configured");
+    await contains(page.getByTestId("attributes"), "Failed");
+    await shot(page, "13-delivery-failed");
+    await page.getByRole("link", { name: "← All connections" }).click();
+    await contains(page.getByRole("row", { name: /Mailed report/ }), "Failed");
+    await context.close();
+  });
+
   it("creates an inbound SFTP connection with a new password that OpenSSH's sftp then uses; the result shows", async () => {
     const { context, page } = await newPage();
     await signIn(page, "admin", ADMIN_PASSWORD);
@@ -366,7 +434,7 @@ describe("the web UI", () => {
     );
     // The original downloads as it was sent.
     const download = page.waitForEvent("download");
-    await row.getByRole("link", { name: "Download orders.csv" }).click();
+    await row.getByRole("link", { name: "Original orders.csv" }).click();
     expect(await readFile(await (await download).path(), "utf8")).toBe(`${file}\n`);
     await contains(page.getByTestId("activity-chart"), "2 rows ok, 1 rows failed");
     // One file, some of its rows refused: partial, in the chart, the row and the Status.
@@ -455,6 +523,8 @@ describe("the web UI", () => {
     await contains(shop, "Orders from shop");
     await contains(shop, "Password");
     await shop.getByRole("button", { name: "Reset password" }).click();
+    // The new secret takes the focus: a screen reader reads it out, the keyboard is there.
+    await focused(page.getByTestId("secret-once"));
     const password = (await page.getByTestId("copy-password").textContent())!;
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
     await page.getByRole("button", { name: "I have stored it" }).click();
@@ -713,16 +783,34 @@ describe("the web UI", () => {
     // Keyboard only: Tab to the login field, type, Tab, type, Enter.
     await page.keyboard.press("Tab");
     await focused(page.getByLabel("Login", { exact: true }));
-    const outline = await page
-      .getByLabel("Login", { exact: true })
-      .evaluate((el) => getComputedStyle(el).outlineStyle);
-    expect(outline).not.toBe("none");
+    const ring = await page.getByLabel("Login", { exact: true }).evaluate((el) => {
+      const style = getComputedStyle(el);
+      return {
+        style: style.outlineStyle,
+        color: style.outlineColor,
+        page: getComputedStyle(document.body).backgroundColor,
+      };
+    });
+    expect(ring.style).not.toBe("none");
+    // The focus ring stands out from the page around it: contrast at least 3:1 (WCAG 1.4.11).
+    expect(
+      contrast(ring.color, ring.page === "rgba(0, 0, 0, 0)" ? "rgb(255, 255, 255)" : ring.page),
+    ).toBeGreaterThanOrEqual(3);
     await page.keyboard.type("admin");
     await page.keyboard.press("Tab");
     await page.keyboard.type(ADMIN_PASSWORD);
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "Connections" }).waitFor();
     await visible(page.getByRole("row", { name: /Orders from shop/ }));
+    await expect.poll(() => page.title(), { timeout: WAIT }).toBe("Connections · Ferry");
+    // A route names the tab and takes the focus to its heading.
+    await page.getByRole("link", { name: "Credentials", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    await focused(page.getByRole("heading", { name: "Credentials", level: 1 }));
+    await expect.poll(() => page.title(), { timeout: WAIT }).toBe("Credentials · Ferry");
+    await page.getByRole("link", { name: "Connections", exact: true }).focus();
+    await page.keyboard.press("Enter");
+    await focused(page.getByRole("heading", { name: "Connections", level: 1 }));
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(page, "30-phone-connections");
@@ -739,6 +827,21 @@ describe("the web UI", () => {
     );
     expect(unlabelled).toBe(0);
     await context.close();
+  });
+
+  it("has no serious or critical accessibility violations (axe-core) in any page state it showed", async () => {
+    await writeFile(path.join(ARTIFACTS, "axe.json"), `${JSON.stringify(axeFindings, null, 2)}\n`);
+    // The check itself finds what it should: an unlabelled field and an image without text.
+    const { context, page } = await newPage();
+    await page.setContent('<html lang="en"><title>x</title><main><input><img src="x.png"></main></html>');
+    await accessibility(page, "control");
+    expect(axeFindings.control!.map((f) => f.split(" ")[0])).toEqual(
+      expect.arrayContaining(["label", "image-alt"]),
+    );
+    delete axeFindings.control;
+    await context.close();
+    expect(Object.keys(axeFindings).length).toBeGreaterThanOrEqual(20);
+    expect(Object.entries(axeFindings).filter(([, found]) => found.length > 0)).toEqual([]);
   });
 
   it("reported no errors in any page's console", () => {

@@ -1,5 +1,5 @@
 /** The shell: who is signed in, the navigation, and which page the path shows. */
-import { type ReactNode, useCallback, useEffect, useState } from "react";
+import { type ReactNode, useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, api, type Session, whenSignedOut } from "./api";
 import { AccountPage } from "./pages/AccountPage";
 import { AuditPage } from "./pages/AuditPage";
@@ -18,10 +18,40 @@ function Redirect(props: { to: string }) {
   return null;
 }
 
+/**
+ * Every route names the tab after its page's heading ("Orders from shop · Ferry"), and after a navigation
+ * moves the focus to that heading, so a screen reader says where it landed and Tab goes on from there. Pages
+ * that load first show their heading a moment later: it is waited for (2 s at most).
+ */
+function useRouteHeading(path: string, ready: boolean): void {
+  const navigated = useRef(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: each new path is a new page to announce.
+  useEffect(() => {
+    if (!ready) return;
+    const moveFocus = navigated.current;
+    navigated.current = true;
+    let tries = 0;
+    const timer = setInterval(() => {
+      const h1 = document.querySelector<HTMLElement>("main h1");
+      if (!h1?.textContent && ++tries < 40) return;
+      clearInterval(timer);
+      document.title = h1?.textContent ? `${h1.textContent.trim()} · Ferry` : "Ferry";
+      // A page that placed the focus itself (the wizard on its step) keeps it.
+      const placed = document.querySelector("main")?.contains(document.activeElement);
+      if (h1 && moveFocus && !placed) {
+        h1.tabIndex = -1;
+        h1.focus();
+      }
+    }, 50);
+    return () => clearInterval(timer);
+  }, [path, ready]);
+}
+
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const path = usePath();
+  useRouteHeading(path, Boolean(session));
 
   const load = useCallback(async () => {
     try {

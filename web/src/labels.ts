@@ -97,3 +97,8 @@ export function when(iso: string | null | undefined): string {
 }
 
 export { needsCredential } from "../../src/domain/connection-rules";
+
+/** Whether a connection has Ferry send email: outbound by email, or inbound email with results mailed back. */
+export function sendsEmail(c: { direction: string; method: string; returnAddress?: unknown }): boolean {
+  return c.method === "email" && (c.direction === "outbound" || Boolean(c.returnAddress));
+}

@@ -228,3 +228,15 @@ export function BusyButton(props: {
     </button>
   );
 }
+
+/** Said where a connection would have Ferry send email and no relay is configured. */
+export function NoEmailNotice() {
+  return (
+    <div data-testid="no-email">
+      <Notice kind="warning">
+        Ferry can't send email yet: ask your administrator to set up its SMTP relay. Until then files are made
+        but not sent, and each shows as "delivery failed".
+      </Notice>
+    </div>
+  );
+}

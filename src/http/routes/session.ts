@@ -53,6 +53,7 @@ export function sessionRoutes(deps: ApiDeps, guard: LoginGuard): FastifyPluginAs
         user: actor.type === "user" && actor.id && login ? { id: actor.id, login, role: actor.role } : null,
         accountRole: isAccountAdmin(actor) ? ("admin" as const) : ("member" as const),
         platformAdmin: actor.role === "admin",
+        server: { emailSending: deps.emailSending === true },
         via: actor.type === "user" ? ("session" as const) : ("token" as const),
       };
     };

@@ -160,7 +160,7 @@ export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => v
         </td>
         <td data-label="Files" className="downloads">
           {t.contentAvailable ? (
-            <a href={`/api/v1/transfers/${t.id}/content`} download aria-label={`Download ${t.fileName}`}>
+            <a href={`/api/v1/transfers/${t.id}/content`} download aria-label={`Original ${t.fileName}`}>
               Original
             </a>
           ) : (

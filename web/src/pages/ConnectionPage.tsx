@@ -19,11 +19,12 @@ import {
   METHODS,
   plural,
   REPORTS,
+  sendsEmail,
   when,
 } from "../labels";
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
-import { ActivityBadge, BusyButton, Copyable, Loading, Notice, useOnce } from "../ui";
+import { ActivityBadge, BusyButton, Copyable, Loading, NoEmailNotice, Notice, useOnce } from "../ui";
 
 const DETAIL_LABELS: Record<string, string> = {
   allOrNothing: "All or nothing",
@@ -182,6 +183,9 @@ export function ConnectionPage(props: { id: string; session: Session }) {
         </div>
       </div>
       {message && <Notice kind={message.kind}>{message.text}</Notice>}
+      {!props.session.server.emailSending &&
+        c.status === "active" &&
+        sendsEmail({ ...c, returnAddress: c.details.returnAddress }) && <NoEmailNotice />}
       {editing ? (
         <EditConnection
           connection={c}

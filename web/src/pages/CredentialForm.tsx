@@ -1,5 +1,5 @@
 /** Creating a credential (Public Key or Password) and showing a generated password once: wizard and Credentials page. */
-import { useEffect, useId, useState } from "react";
+import { useEffect, useId, useRef, useState } from "react";
 import { ApiError, api, type Credential } from "../api";
 import { Copyable, Field, Notice, TextField } from "../ui";
 
@@ -86,17 +86,27 @@ export function PublicKeyField(props: {
 }
 
 /** The username and generated password, shown once. */
+/** A new or reset credential's secret, shown once; it takes the focus (a screen reader reads it out). */
 export function SecretOnce(props: { credential: Credential }) {
   const c = props.credential;
+  const box = useRef<HTMLElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new secret (another password) takes it again.
+  useEffect(() => box.current?.focus(), [c.password, c.id]);
   return (
-    <div className="secret-once" data-testid="secret-once">
+    <section
+      className="secret-once"
+      data-testid="secret-once"
+      ref={box}
+      tabIndex={-1}
+      aria-label={`${c.password ? "Password" : "Username"} of ${c.name}, shown once`}
+    >
       <Notice kind="warning">
         Copy the password now: <strong>it will not be shown again</strong>. If it is lost, reset the password
         on the Credentials page.
       </Notice>
       <Copyable label="Username" value={c.username} />
       {c.password && <Copyable label="Password" value={c.password} />}
-    </div>
+    </section>
   );
 }
 

@@ -4,10 +4,10 @@
  */
 import { useEffect, useState } from "react";
 import { ApiError, all, api, type Connection, type Credential, type Direction, type Session } from "../api";
-import { needsCredential } from "../labels";
+import { needsCredential, sendsEmail } from "../labels";
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
-import { Notice } from "../ui";
+import { NoEmailNotice, Notice } from "../ui";
 import { CredentialsStep } from "../wizard/credentials-step";
 import { Created, Review } from "../wizard/review";
 import {
@@ -129,6 +129,7 @@ export function Wizard(props: { session: Session }) {
         {step === 0 && <DirectionStep s={s} set={set} errors={errors} choose={chooseDirection} />}
         {step === 1 && <TypeStep s={s} set={set} errors={errors} />}
         {step === 2 && <MethodStep s={s} set={set} errors={errors} />}
+        {step === 2 && !props.session.server.emailSending && sendsEmail(s) && <NoEmailNotice />}
         {step === 3 && (
           <CredentialsStep
             s={s}

@@ -28,7 +28,10 @@ export function DirectionStep(props: StepProps & { choose: (d: Direction) => voi
         error={errors.name}
         hint="Name it after what it carries, e.g. “Daily orders from Shopify”. It also names its folder."
       />
-      <fieldset className={errors.direction ? "invalid" : undefined} aria-describedby="direction-error">
+      <fieldset
+        className={errors.direction ? "invalid" : undefined}
+        aria-describedby={errors.direction ? "direction-error" : undefined}
+      >
         <legend>Direction</legend>
         {(["inbound", "outbound"] as const).map((d) => (
           <label key={d} className="choice">
@@ -62,7 +65,7 @@ export function TypeStep({ s, set, errors }: StepProps) {
   const types = s.direction === "outbound" ? OUTBOUND_TYPES : INBOUND_TYPES;
   return (
     <>
-      <fieldset aria-describedby="datatype-error">
+      <fieldset aria-describedby={errors.dataType ? "datatype-error" : undefined}>
         <legend>Data type</legend>
         {types.map((t) => (
           <label key={t} className="choice">
