@@ -249,6 +249,8 @@ describe("the web UI", () => {
     // Email would need the SMTP relay this server has not got: said before anything is made.
     await page.getByLabel("Method", { exact: true }).selectOption("email");
     await contains(page.getByTestId("no-email"), "Ferry can't send email yet: ask your administrator");
+    // Email needs no credential: its step is passed over.
+    await contains(page.getByRole("list", { name: "Steps" }), "Credentials (not needed)");
     await shot(page, "03b-method-no-email");
     await page.getByLabel("Method", { exact: true }).selectOption("sftp");
     await count(page.getByTestId("no-email"), 0);
@@ -263,11 +265,12 @@ describe("the web UI", () => {
     await next(page);
     await next(page);
 
-    // 4. Credentials: a new Public Key credential, validated live.
+    // 4. Credentials: the account has none yet, so the step opens on creating one (a Public Key, validated
+    // live); Next with no name says what is missing, then Next creates it.
     await hasText(stepTitle(page), /Step 4 of 5: Credentials/);
+    expect(await page.getByLabel("Create a new credential", { exact: true }).isChecked()).toBe(true);
     await next(page);
-    await visible(page.getByText("Choose a credential"));
-    await page.getByLabel("Create a new credential", { exact: true }).check();
+    await visible(page.getByText("Give the credential a name"));
     await page.getByLabel("Credential name", { exact: true }).fill("Reporting server");
     await page
       .getByLabel("Public key", { exact: true })
@@ -282,8 +285,7 @@ describe("the web UI", () => {
     await page.getByLabel("Public key", { exact: true }).fill(publicKey);
     await contains(page.getByTestId("key-fingerprint"), fingerprint);
     await shot(page, "04-credentials");
-    await page.getByRole("button", { name: "Create credential" }).click();
-    await hasValue(page.getByLabel("Existing credential", { exact: true }), /.+/);
+    await count(page.getByRole("button", { name: "Create credential" }), 0);
     await next(page);
 
     // 5. Review, then Create.
@@ -384,13 +386,16 @@ describe("the web UI", () => {
     await page.getByLabel("Create a new credential", { exact: true }).check();
     await page.getByLabel("Credential name", { exact: true }).fill("Shop uploads");
     await page.getByLabel(/^Password/).check();
-    await page.getByRole("button", { name: "Create credential" }).click();
+    // One move: Next creates the credential; Review shows its password, which has the focus.
+    await next(page);
+    await hasText(stepTitle(page), /Step 5 of 5: Review/);
     await visible(page.getByText("it will not be shown again"));
+    await focused(page.getByTestId("secret-once"));
     const username = (await page.getByTestId("copy-username").textContent())!;
     const password = (await page.getByTestId("copy-password").textContent())!;
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
+    await contains(page.getByTestId("review"), "Shop uploads");
     await shot(page, "10-password-shown-once");
-    await next(page);
     await page.getByRole("button", { name: "Create", exact: true }).click();
     await contains(page.getByTestId("copy-address"), `sftp://${username}@`);
     // The password is shown once more on the last page, never after.
@@ -576,8 +581,11 @@ describe("the web UI", () => {
     await page.getByLabel("Folder", { exact: true }).fill("/outgoing");
     await count(page.getByText("must be a whole number from 1 to 65535"), 0);
     await shot(page, "40-pull-method");
+    // Ferry logs in to their server with the details above: the Credentials step is passed over.
     await next(page);
-    await visible(page.getByText("nothing to do here"));
+    await hasText(stepTitle(page), /Step 5 of 5: Review/);
+    await page.getByRole("button", { name: "Back" }).click();
+    await hasText(stepTitle(page), /Step 3 of 5: Method/);
     await next(page);
     const review = page.getByTestId("review");
     await contains(review, "Pull from 3rd party");

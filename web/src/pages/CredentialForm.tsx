@@ -1,7 +1,7 @@
 /** Creating a credential (Public Key or Password) and showing a generated password once: wizard and Credentials page. */
 import { useEffect, useId, useRef, useState } from "react";
 import { ApiError, api, type Credential } from "../api";
-import { Copyable, Field, Notice, TextField } from "../ui";
+import { BusyButton, Copyable, Field, Notice, TextField, useOnce } from "../ui";
 
 interface KeyCheck {
   keyType: string;
@@ -116,31 +116,47 @@ export interface NewCredential {
   publicKey: string;
 }
 
+/** Creates a credential (the API checks it): what the form and the wizard's Next both do. */
+export async function createCredential(v: NewCredential): Promise<Credential> {
+  if (!v.name.trim())
+    throw new ApiError(400, "VALIDATION_FAILED", "Give the credential a name", [
+      { path: "name", message: "Give the credential a name" },
+    ]);
+  try {
+    return await api<Credential>("POST", "/credentials", {
+      name: v.name.trim(),
+      kind: v.kind,
+      ...(v.kind === "public_key" ? { publicKey: v.publicKey } : {}),
+    });
+  } catch (e) {
+    throw e instanceof ApiError ? e : new ApiError(0, "ERROR", String(e));
+  }
+}
+
+/**
+ * A new credential's name, kind and key. On its own (the Credentials page) it has its Create button; in the
+ * wizard (`error` given) the wizard's Next creates it and passes back what the API said.
+ */
 export function CredentialForm(props: {
   value: NewCredential;
   onChange: (v: NewCredential) => void;
   onCreated: (c: Credential) => void;
+  /** In the wizard: what creating it said (null: nothing wrong); the form then has no button of its own. */
+  error?: ApiError | null;
 }) {
   const v = props.value;
-  const [error, setError] = useState<ApiError | null>(null);
-  const [busy, setBusy] = useState(false);
+  const inWizard = props.error !== undefined;
+  const [own, setError] = useState<ApiError | null>(null);
+  const error = inWizard ? props.error : own;
   const groupId = useId();
-  const create = async () => {
-    setBusy(true);
+  const [create, busy] = useOnce(async () => {
     setError(null);
     try {
-      const body = {
-        name: v.name,
-        kind: v.kind,
-        ...(v.kind === "public_key" ? { publicKey: v.publicKey } : {}),
-      };
-      props.onCreated(await api<Credential>("POST", "/credentials", body));
+      props.onCreated(await createCredential(v));
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, "ERROR", String(e)));
-    } finally {
-      setBusy(false);
+      setError(e as ApiError);
     }
-  };
+  });
   return (
     <div className="credential-form">
       <TextField
@@ -179,9 +195,11 @@ export function CredentialForm(props: {
         />
       )}
       {error && !error.fields.length && <Notice kind="error">{error.message}</Notice>}
-      <button type="button" onClick={create} disabled={busy}>
-        {busy ? "Creating…" : "Create credential"}
-      </button>
+      {!inWizard && (
+        <BusyButton onClick={create} busy={busy} busyLabel="Creating…">
+          Create credential
+        </BusyButton>
+      )}
     </div>
   );
 }

@@ -1,13 +1,15 @@
 /**
  * The Connector wizard: Direction → Type → Method → Credentials → Review, then the created connection's
- * address and next steps. All choices live in one state, so going Back loses nothing.
+ * address and next steps. All choices live in one state, so going Back loses nothing. On the Credentials
+ * step Next creates a new credential itself (its secret then shows, and takes the focus, on Review); the step
+ * opens on "Create new" when the account has none, and is passed over where the method needs none (email).
  */
 import { useEffect, useState } from "react";
 import { ApiError, all, api, type Connection, type Credential, type Direction, type Session } from "../api";
 import { needsCredential, sendsEmail } from "../labels";
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
-import { NoEmailNotice, Notice } from "../ui";
+import { NoEmailNotice, Notice, useOnce } from "../ui";
 import { CredentialsStep } from "../wizard/credentials-step";
 import { Created, Review } from "../wizard/review";
 import {
@@ -21,6 +23,7 @@ import {
   type WizardState,
 } from "../wizard/state";
 import { DirectionStep, MethodStep, TypeStep } from "../wizard/steps";
+import { createCredential } from "./CredentialForm";
 
 export function Wizard(props: { session: Session }) {
   const [s, setState] = useState<WizardState>(INITIAL);
@@ -31,6 +34,7 @@ export function Wizard(props: { session: Session }) {
   const [createdCredential, setCreatedCredential] = useState<Credential | null>(null);
   const [created, setCreated] = useState<Connection | null>(null);
   const [busy, setBusy] = useState(false);
+  const [credentialError, setCredentialError] = useState<ApiError | null>(null);
   // A change clears the messages it fixes; the others stay until the next check.
   const set = (patch: Partial<WizardState>) => {
     const updated = { ...s, ...patch };
@@ -44,23 +48,47 @@ export function Wizard(props: { session: Session }) {
 
   useEffect(() => {
     all<Credential>("/credentials")
-      .then(setCredentials)
+      .then((list) => {
+        setCredentials(list);
+        if (list.length === 0) setState((st) => ({ ...st, credentialMode: "new" }));
+      })
       .catch((e) => setFailure(e.message));
   }, []);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: move focus to the new step's title on each step.
   useEffect(() => {
+    // A secret shown once keeps the focus it took.
+    if (document.querySelector("[data-testid=secret-once]")) return;
     document.getElementById("wizard-step-title")?.focus();
   }, [step, created]);
 
-  const next = () => {
+  /** The Credentials step is passed over where the method needs no credential. */
+  const skips = (i: number) => i === 3 && !needsCredential(s.method, s.methodology);
+  const credentialCreated = (c: Credential) => {
+    setCredentials((list) => [...list, c]);
+    setCreatedCredential(c);
+    set({ credentialId: c.id, credentialMode: "existing" });
+    setErrors({});
+  };
+  const [next] = useOnce(async () => {
+    if (step === 3 && s.credentialMode === "new" && needsCredential(s.method, s.methodology)) {
+      try {
+        credentialCreated(await createCredential(s.newCredential));
+        setCredentialError(null);
+      } catch (e) {
+        setCredentialError(e as ApiError);
+        return;
+      }
+      setStep(4);
+      return;
+    }
     const e = checkStep(step, s);
     setErrors(e);
-    if (Object.keys(e).length === 0) setStep(step + 1);
-  };
+    if (Object.keys(e).length === 0) setStep(skips(step + 1) ? step + 2 : step + 1);
+  });
   const back = () => {
     setErrors({});
-    setStep(step - 1);
+    setStep(skips(step - 1) ? step - 2 : step - 1);
   };
 
   const chooseDirection = (direction: Direction) => {
@@ -118,6 +146,7 @@ export function Wizard(props: { session: Session }) {
             aria-current={i === step ? "step" : undefined}
           >
             <span className="num">{i + 1}</span> {name}
+            {skips(i) && <span className="muted"> (not needed)</span>}
           </li>
         ))}
       </ol>
@@ -137,16 +166,13 @@ export function Wizard(props: { session: Session }) {
             errors={errors}
             credentials={credentials}
             created={createdCredential}
-            onCreated={(c) => {
-              setCredentials((list) => [...list, c]);
-              setCreatedCredential(c);
-              set({ credentialId: c.id, credentialMode: "existing" });
-              setErrors({});
-            }}
+            creationError={credentialError}
             onEdited={(c) => setCredentials((list) => list.map((x) => (x.id === c.id ? { ...x, ...c } : x)))}
           />
         )}
-        {step === 4 && <Review s={s} credential={credential} session={props.session} />}
+        {step === 4 && (
+          <Review s={s} credential={credential} session={props.session} created={createdCredential} />
+        )}
         <div className="wizard-nav">
           {step > 0 && (
             <button type="button" className="secondary" onClick={back}>

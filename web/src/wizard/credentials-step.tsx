@@ -10,22 +10,15 @@ export function CredentialsStep(
   props: StepProps & {
     credentials: Credential[];
     created: Credential | null;
-    onCreated: (c: Credential) => void;
+    /** What creating the new credential (the wizard's Next) said: null, nothing wrong. */
+    creationError: ApiError | null;
     onEdited: (c: Credential) => void;
   },
 ) {
   const { s, set, errors } = props;
   const [editing, setEditing] = useState(false);
-  if (!needsCredential(s.method, s.methodology)) {
-    return (
-      <Notice kind="info">
-        {s.method === "email"
-          ? "Email connections need no credential: "
-          : "When Ferry pulls from your server it logs in with the details of the previous step: "}
-        nothing to do here. Choose Next to review.
-      </Notice>
-    );
-  }
+  // The wizard passes the step over where the method needs no credential.
+  if (!needsCredential(s.method, s.methodology)) return null;
   const chosen = props.credentials.find((c) => c.id === s.credentialId);
   return (
     <>
@@ -96,8 +89,10 @@ export function CredentialsStep(
           <CredentialForm
             value={s.newCredential}
             onChange={(newCredential) => set({ newCredential })}
-            onCreated={props.onCreated}
+            onCreated={() => {}}
+            error={props.creationError}
           />
+          <p className="muted">Next creates it.</p>
           {errors.credentialId && (
             <div className="error" role="alert">
               {errors.credentialId}

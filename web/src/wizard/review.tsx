@@ -17,7 +17,13 @@ import { Link } from "../router";
 import { Copyable, Notice } from "../ui";
 import { detailsOf, type WizardState } from "./state";
 
-export function Review(props: { s: WizardState; credential: Credential | undefined; session: Session }) {
+export function Review(props: {
+  s: WizardState;
+  credential: Credential | undefined;
+  session: Session;
+  /** A credential the wizard just made: its password shows here, once more on the created page. */
+  created?: Credential | null;
+}) {
   const { s } = props;
   const d = detailsOf(s);
   const rows: [string, string][] = [
@@ -81,8 +87,10 @@ export function Review(props: { s: WizardState; credential: Credential | undefin
       c ? `${c.name} (${c.kind === "password" ? "password" : "public key"}, ${c.username})` : "—",
     ]);
   }
+  const secret = props.created?.password && props.created.id === s.credentialId ? props.created : null;
   return (
     <>
+      {secret && <SecretOnce credential={secret} />}
       <dl className="summary" data-testid="review">
         {rows.map(([k, v]) => (
           <div key={k}>
