@@ -38,6 +38,11 @@ export interface Connection {
   folder: string;
   /** Where a client connects, e.g. `sftp://user@host:2222/folder/`; null when Ferry is the client. */
   address: string | null;
+  /**
+   * The same, apart, for the people who set up the client (SFTP/FTP connections the client logs in to):
+   * host, port, username, and the folder it uploads to (inbox/) or downloads from (outbox/).
+   */
+  login: { host: string; port: number; username: string; path: string } | null;
   status: ConnectionStatus;
   /** Method details; secrets appear only as `<name>Set: true`. */
   details: Record<string, unknown>;
@@ -162,6 +167,16 @@ function addressOf(r: Row, endpoints: Endpoints): string | null {
   return `${r.method}://${r.username}@${endpoints.publicHost}:${port}/${r.folder}/`;
 }
 
+function loginOf(r: Row, endpoints: Endpoints): Connection["login"] {
+  if (r.method === "email" || r.methodology === "pull_from_third_party" || !r.username) return null;
+  return {
+    host: endpoints.publicHost,
+    port: r.method === "sftp" ? endpoints.sftpPort : endpoints.ftpPort,
+    username: r.username,
+    path: `/${r.folder}/${r.direction === "inbound" ? "inbox" : "outbox"}/`,
+  };
+}
+
 function toConnection(r: Row, deps: ConnectionDeps): Connection {
   const retention = deps.retention ?? DEFAULT_RETENTION;
   const details: Record<string, unknown> = {};
@@ -179,6 +194,7 @@ function toConnection(r: Row, deps: ConnectionDeps): Connection {
     credentialId: r.credential_id,
     folder: r.folder,
     address: addressOf(r, deps.endpoints),
+    login: loginOf(r, deps.endpoints),
     status: r.status,
     details,
     createdAt: r.created_at,

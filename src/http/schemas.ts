@@ -251,6 +251,15 @@ export const Connection = z.object({
   credentialId: Id.nullable(),
   folder: z.string().describe("Its folder in the SFTP/FTP view of its credential"),
   address: z.string().nullable().describe("Where a client connects, e.g. sftp://user@host:2222/folder/"),
+  login: z
+    .object({
+      host: z.string(),
+      port: z.number(),
+      username: z.string(),
+      path: z.string().describe("The folder to upload to (/<folder>/inbox/) or download from (/<folder>/outbox/)"),
+    })
+    .nullable()
+    .describe("What a partner's SFTP/FTP client needs, apart; null where Ferry is the client or for email"),
   status: z.enum(["active", "disabled"]),
   details: Details,
   createdAt: z.date(),

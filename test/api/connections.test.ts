@@ -37,6 +37,14 @@ describe("creating connections", () => {
       status: "active",
       details: { allOrNothing: false, validateOnly: false },
     });
+    // What the partner's client needs, apart (the address says the same in one string).
+    const username = res.body.address.match(/^sftp:\/\/([^@]+)@/)[1];
+    expect(res.body.login).toEqual({
+      host: "ferry.test",
+      port: 2222,
+      username,
+      path: `/${res.body.folder}/inbox/`,
+    });
   });
 
   it("rejects an invalid combination, naming the field and the allowed values", async () => {

@@ -448,6 +448,39 @@ describe("the web UI", () => {
     await contains(page.getByTestId("attributes"), "Partial");
     await shot(page, "11-history");
 
+    // What the partner's client needs, apart and as one block; a lost password reset right here, which
+    // OpenSSH's sftp then logs in with.
+    const handOff = page.getByTestId("hand-off");
+    await contains(handOff, `Host127.0.0.1`);
+    await contains(handOff, `Port${sftpPort}`);
+    await contains(handOff, `Username${username}`);
+    await contains(handOff, "Upload to/orders-from-shop/inbox/");
+    await contains(handOff, "CredentialShop uploads (password)");
+    expect(await handOff.getByRole("link", { name: "Shop uploads" }).getAttribute("href")).toMatch(
+      /^\/settings\/technical\/credentials#/,
+    );
+    await contains(handOff.getByRole("button", { name: "Copy all connection details" }), "Copy all");
+    const block = await handOff.locator('[data-copy="Connection details"]').textContent();
+    expect(block).toContain(`Host: 127.0.0.1\nPort: ${sftpPort}\nUsername: ${username}`);
+    expect(block).toContain("Upload files to: /orders-from-shop/inbox/");
+    const asked: string[] = [];
+    page.once("dialog", (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await handOff.getByRole("button", { name: "Reset password of Shop uploads" }).click();
+    await focused(handOff.getByTestId("secret-once"));
+    expect(asked[0]).toMatch(
+      /Reset the password of “Shop uploads”\? Clients using the old one are refused\.$/,
+    );
+    const renewed = (await handOff.getByTestId("copy-password").textContent())!;
+    expect(renewed).not.toBe(password);
+    await shot(page, "14-hand-off");
+    const again = await sftpBatch({ port: sftpPort, username, password: renewed, workDir: dir }, [
+      "ls orders-from-shop",
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+
     // The list shows its status and last activity.
     await page.getByRole("link", { name: "← All connections" }).click();
     const listed = page.getByRole("row", { name: /Orders from shop/ });

@@ -114,7 +114,7 @@ export function Checkbox(props: {
   );
 }
 
-export function CopyButton(props: { value: string; label: string }) {
+export function CopyButton(props: { value: string; label: string; text?: string }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
     try {
@@ -128,8 +128,14 @@ export function CopyButton(props: { value: string; label: string }) {
     setTimeout(() => setCopied(false), 2000);
   };
   return (
-    <button type="button" className="secondary small" onClick={copy} aria-label={`Copy ${props.label}`}>
-      {copied ? "Copied" : "Copy"}
+    <button
+      type="button"
+      className="secondary small"
+      onClick={copy}
+      // The name starts with what the button says (WCAG 2.5.3).
+      aria-label={props.text ? `${props.text} ${props.label.toLowerCase()}` : `Copy ${props.label}`}
+    >
+      {copied ? "Copied" : (props.text ?? "Copy")}
     </button>
   );
 }

@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Connection, type Session } from "../api";
 import { EditConnection } from "../connection/edit";
+import { HandOff } from "../connection/hand-off";
 import type { HistoryFocus } from "../connection/history";
 import { Activity, History } from "../connection/history";
 import { Pulls } from "../connection/pulls";
@@ -261,6 +262,7 @@ export function ConnectionPage(props: { id: string; session: Session }) {
           </dl>
         </div>
       )}
+      {!editing && c.login && <HandOff connection={c} />}
       {c.direction === "inbound" && c.status === "active" && (
         <Upload
           connection={c}

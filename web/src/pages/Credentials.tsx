@@ -109,7 +109,7 @@ export function Credentials() {
             </thead>
             <tbody>
               {items.map((c) => (
-                <tr key={c.id}>
+                <tr key={c.id} id={c.id}>
                   <td data-label="Name">{c.name}</td>
                   <td data-label="Kind">{c.kind === "password" ? "Password" : "Public Key"}</td>
                   <td data-label="Username / key">

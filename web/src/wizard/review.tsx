@@ -1,5 +1,6 @@
 /** The Review step, and the created connection's address and next steps. */
 import type { Connection, Credential, Session } from "../api";
+import { HandOff } from "../connection/hand-off";
 import {
   COMPRESSIONS,
   DATA_TYPES,
@@ -132,6 +133,7 @@ export function Created(props: { connection: Connection; credential: Credential 
       </h1>
       {c.address && <Copyable label="Address" value={c.address} />}
       {props.credential?.password && <SecretOnce credential={props.credential} />}
+      {c.login && <HandOff connection={c} credential={props.credential} />}
       <h2>What to do next</h2>
       <p>{next}</p>
       <p className="row">
