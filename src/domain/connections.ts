@@ -50,7 +50,7 @@ export interface Connection {
   updatedAt: Date;
   statusChangedAt: Date;
   /** From its latest transfer or run. */
-  activity: { status: ActivityStatus; lastActiveAt: Date | null };
+  activity: { status: ActivityStatus; lastActiveAt: Date | null; problem: ActivityProblem | null };
   /**
    * Days its files (and, inbound, its result files) are kept: its own setting (null: the account's), and what
    * applies (its own, else the account's, else the server's).
@@ -125,13 +125,26 @@ type Row = Selectable<ConnectionsTable> & {
   username: string | null;
   last_transfer_status: string | null;
   last_transfer_at: Date | null;
+  last_transfer_error: string | null;
+  last_transfer_file: string | null;
   last_run_status: string | null;
   last_run_at: Date | null;
+  last_run_error: string | null;
+  last_run_kind: "run" | "pull" | null;
   storage: Record<string, [number, number]> | null;
   account_inbound_days: number | null;
   account_result_days: number | null;
   account_outbound_days: number | null;
 };
+
+/** What a Partial or Failed status is about: the latest file, run or pull, and its error in words. */
+export interface ActivityProblem {
+  source: "file" | "run" | "pull";
+  /** The file's status (partial, rejected, failed, delivery_failed) or the run's / pull's (failed). */
+  status: string;
+  fileName: string | null;
+  error: string | null;
+}
 
 /**
  * What a connection did last: None / In Progress / Completed / Partial (its latest file had refused rows) /
@@ -374,6 +387,31 @@ function selectRows(db: Kysely<Database>, accountId: string) {
     .selectFrom("connections as c")
     .leftJoin("credentials as k", "k.id", "c.credential_id")
     .innerJoin("accounts as a", "a.id", "c.account_id")
+    // The newest transfer, and the newest run (outbound) or pull (pull connections) as a run: one index
+    // lookup each per connection.
+    .leftJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom("transfers as t")
+          .select(["t.status", "t.updated_at", "t.error", "t.file_name"])
+          .whereRef("t.connection_id", "=", "c.id")
+          .orderBy("t.id", "desc")
+          .limit(1)
+          .as("lt"),
+      (join) => join.onTrue(),
+    )
+    .leftJoinLateral(
+      sql<{ status: string; at: Date; error: string | null; kind: "run" | "pull" }>`(
+        SELECT * FROM (
+          (SELECT r.status, coalesce(r.finished_at, r.created_at) AS at, r.error, 'run' AS kind
+           FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1)
+          UNION ALL
+          (SELECT CASE p.status WHEN 'succeeded' THEN 'generated' WHEN 'failed' THEN 'failed' ELSE 'pending' END,
+                  coalesce(p.finished_at, p.created_at), p.error, 'pull'
+           FROM pulls p WHERE p.connection_id = c.id ORDER BY p.id DESC LIMIT 1)
+        ) latest LIMIT 1)`.as("lr"),
+      (join) => join.onTrue(),
+    )
     .selectAll("c")
     .select("k.username")
     .select([
@@ -382,24 +420,14 @@ function selectRows(db: Kysely<Database>, accountId: string) {
       "a.outbound_retention_days as account_outbound_days",
     ])
     .select([
-      sql<
-        string | null
-      >`(SELECT t.status FROM transfers t WHERE t.connection_id = c.id ORDER BY t.id DESC LIMIT 1)`.as(
-        "last_transfer_status",
-      ),
-      sql<Date | null>`(SELECT t.updated_at FROM transfers t WHERE t.connection_id = c.id ORDER BY t.id DESC LIMIT 1)`.as(
-        "last_transfer_at",
-      ),
-      // Outbound connections have runs, pull connections have pulls: the latest of either, as a run's status.
-      sql<string | null>`coalesce(
-        (SELECT r.status FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1),
-        (SELECT CASE p.status WHEN 'succeeded' THEN 'generated' WHEN 'failed' THEN 'failed' ELSE 'pending' END
-         FROM pulls p WHERE p.connection_id = c.id ORDER BY p.id DESC LIMIT 1))`.as("last_run_status"),
-      sql<Date | null>`coalesce(
-        (SELECT coalesce(r.finished_at, r.created_at) FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1),
-        (SELECT coalesce(p.finished_at, p.created_at) FROM pulls p WHERE p.connection_id = c.id ORDER BY p.id DESC LIMIT 1))`.as(
-        "last_run_at",
-      ),
+      "lt.status as last_transfer_status",
+      "lt.updated_at as last_transfer_at",
+      "lt.error as last_transfer_error",
+      "lt.file_name as last_transfer_file",
+      "lr.status as last_run_status",
+      "lr.at as last_run_at",
+      "lr.error as last_run_error",
+      "lr.kind as last_run_kind",
       // Kept by triggers as files come and go: a few rows, however long the history.
       connectionStorage(sql.ref("c.id")).as("storage"),
     ])
@@ -415,18 +443,42 @@ const TRANSFER_ACTIVITY: Record<string, ActivityStatus> = {
   delivery_failed: "failed",
 };
 
-/** The connection's status from its latest activity: a run that failed or is pending counts over its transfer. */
+/**
+ * The connection's status from its latest activity: a run or pull that failed or is pending counts over its
+ * transfer. When it is Partial or Failed, `problem` says what: the file (name, status, error) or the run/pull.
+ */
 function activityOf(r: Row): Connection["activity"] {
   const transferAt = r.last_transfer_at?.getTime() ?? 0;
   const runAt = r.last_run_at?.getTime() ?? 0;
   if (runAt > transferAt && r.last_run_status && r.last_run_status !== "generated") {
-    return { status: r.last_run_status === "failed" ? "failed" : "in_progress", lastActiveAt: r.last_run_at };
+    const failed = r.last_run_status === "failed";
+    return {
+      status: failed ? "failed" : "in_progress",
+      lastActiveAt: r.last_run_at,
+      problem: failed
+        ? { source: r.last_run_kind ?? "run", status: "failed", fileName: null, error: r.last_run_error }
+        : null,
+    };
   }
   if (!r.last_transfer_status)
-    return { status: r.last_run_status === "generated" ? "completed" : "none", lastActiveAt: r.last_run_at };
+    return {
+      status: r.last_run_status === "generated" ? "completed" : "none",
+      lastActiveAt: r.last_run_at,
+      problem: null,
+    };
+  const status = TRANSFER_ACTIVITY[r.last_transfer_status] ?? "completed";
   return {
-    status: TRANSFER_ACTIVITY[r.last_transfer_status] ?? "completed",
+    status,
     lastActiveAt: new Date(Math.max(transferAt, runAt)),
+    problem:
+      status === "failed" || status === "partial"
+        ? {
+            source: "file",
+            status: r.last_transfer_status,
+            fileName: r.last_transfer_file,
+            error: r.last_transfer_error,
+          }
+        : null,
   };
 }
 

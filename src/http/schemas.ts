@@ -269,6 +269,15 @@ export const Connection = z.object({
     .object({
       status: z.enum(["none", "in_progress", "completed", "partial", "failed"]),
       lastActiveAt: z.date().nullable(),
+      problem: z
+        .object({
+          source: z.enum(["file", "run", "pull"]),
+          status: z.string().describe("The file's status, or the run's or pull's (failed)"),
+          fileName: z.string().nullable(),
+          error: z.string().nullable().describe("The reason, in words"),
+        })
+        .nullable()
+        .describe("What a Partial or Failed status is about"),
     })
     .describe(
       "From the latest transfer or run: None / In Progress / Completed / Partial (some rows refused) / Failed (rows all refused, file unreadable, delivery, run or pull failed)",

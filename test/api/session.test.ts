@@ -172,7 +172,7 @@ describe("what the web UI reads", () => {
         credentialId: credential.id,
       })
     ).body;
-    expect(connection.activity).toEqual({ status: "none", lastActiveAt: null });
+    expect(connection.activity).toEqual({ status: "none", lastActiveAt: null, problem: null });
     const to = { accountId: account.id, connectionId: connection.id };
     const first = await api.current.receive(to, "a.csv", "ClickId,CampaignId\n");
     const get = async () =>

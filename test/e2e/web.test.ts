@@ -365,9 +365,18 @@ describe("the web UI", () => {
     });
     await contains(row, "No SMTP relay is configured");
     await contains(page.getByTestId("attributes"), "Failed");
+    await contains(
+      page.getByTestId("status-problem"),
+      /was not delivered: No SMTP relay is configured.*Ask your administrator to set up email\.$/,
+    );
     await shot(page, "13-delivery-failed");
     await page.getByRole("link", { name: "← All connections" }).click();
-    await contains(page.getByRole("row", { name: /Mailed report/ }), "Failed");
+    const listed = page.getByRole("row", { name: /Mailed report/ });
+    await contains(listed, "Failed");
+    // …and in the list, the reason as the Status cell's tooltip.
+    expect(await listed.locator('td[data-label="Status"]').getAttribute("title")).toMatch(
+      /was not delivered/,
+    );
     await context.close();
   });
 
@@ -446,6 +455,7 @@ describe("the web UI", () => {
     await contains(page.getByTestId("activity-chart"), "Files: 0 ok, 1 partial, 0 failed");
     await contains(row, "partial");
     await contains(page.getByTestId("attributes"), "Partial");
+    await contains(page.getByTestId("status-problem"), "Some rows of orders.csv were refused: View errors");
     await shot(page, "11-history");
 
     // What the partner's client needs, apart and as one block; a lost password reset right here, which
@@ -628,6 +638,15 @@ describe("the web UI", () => {
     await page.getByRole("link", { name: "Open the connection's page" }).click();
     await page.getByRole("button", { name: "Pull now" }).click();
     await contains(page.getByTestId("pulls"), "host unreachable", 30_000);
+    // The reason is where the eye lands: the Status row, with the next step, and the empty history.
+    await contains(
+      page.getByTestId("status-problem"),
+      /^The last pull failed: .*host unreachable.*Pull now\.$/,
+    );
+    await contains(
+      page.locator("#history"),
+      /No files yet\. The last pull failed: .*Each attempt is listed under Pulls above\./,
+    );
     await shot(page, "41-pull-failed");
     await page.getByRole("link", { name: "← All connections" }).click();
     await contains(page.getByRole("row", { name: /Clicks from partner server/ }), "Failed");

@@ -102,3 +102,28 @@ export { needsCredential } from "../../src/domain/connection-rules";
 export function sendsEmail(c: { direction: string; method: string; returnAddress?: unknown }): boolean {
   return c.method === "email" && (c.direction === "outbound" || Boolean(c.returnAddress));
 }
+
+/** A Partial or Failed connection's latest problem in words, with the next step. */
+export function problemText(p: {
+  source: string;
+  status: string;
+  fileName: string | null;
+  error: string | null;
+}): string {
+  const file = p.fileName ?? "The latest file";
+  const reason = (p.error ?? "no reason was recorded").replace(/\.$/, "");
+  if (p.source === "pull")
+    return `The last pull failed: ${reason}. Check the server's address and login (Edit), then Pull now.`;
+  if (p.source === "run") return `The last run failed: ${reason}. Run now to try again.`;
+  if (p.status === "partial")
+    return `Some rows of ${file} were refused: View errors in the history below says why, row by row.`;
+  if (p.status === "rejected")
+    return `Every row of ${file} was refused: View errors in the history below says why; correct and send it again.`;
+  if (p.status === "delivery_failed")
+    return `${file} was not delivered: ${reason.replace(/^Delivery (to your server )?failed: /, "")}. ${
+      /SMTP relay/.test(reason)
+        ? "Ask your administrator to set up email."
+        : "Ferry tries again; check the recipients or your server's details (Edit)."
+    }`;
+  return `${file} could not be processed: ${reason}. Correct it and send it again.`;
+}

@@ -9,7 +9,7 @@ import {
   type RowErrorPage,
   type Transfer,
 } from "../api";
-import { bytes, when } from "../labels";
+import { bytes, problemText, when } from "../labels";
 import { ActivityChart } from "../pages/ActivityChart";
 import { Loading, Notice, StatusBadge } from "../ui";
 
@@ -90,7 +90,15 @@ export function History(props: {
         </button>
       </div>
       {!items && <Loading />}
-      {items && items.length === 0 && <p className="muted">No files yet.</p>}
+      {items && items.length === 0 && (
+        <p className="muted">
+          No files yet.
+          {props.connection.methodology === "pull_from_third_party" &&
+            (props.connection.activity.problem?.source === "pull"
+              ? ` ${problemText(props.connection.activity.problem)} Each attempt is listed under Pulls above.`
+              : " Each pull from your server is listed under Pulls above, with what it found.")}
+        </p>
+      )}
       {items && items.length > 0 && (
         <div className="table-wrap">
           <table className="list" data-testid="history">

@@ -1,5 +1,5 @@
 /** A pull connection's health on its page: its latest pulls, and accepting a changed host key. */
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api, type Connection, type Pull } from "../api";
 import { when } from "../labels";
 import { Notice, StatusBadge } from "../ui";
@@ -17,11 +17,17 @@ export function Pulls(props: { connection: Connection; refresh: number; onChange
   useEffect(() => {
     void load();
   }, [load, props.refresh]);
+  // Follow a pull under way; when it ends, the page reads the connection again (its Status says the outcome).
+  const following = useRef(false);
+  const { onChanged } = props;
   useEffect(() => {
-    if (!pulls?.some((p) => p.status === "pending" || p.status === "running")) return;
+    const open = pulls?.some((p) => p.status === "pending" || p.status === "running") ?? false;
+    if (following.current && !open) onChanged();
+    following.current = open;
+    if (!open) return;
     const timer = setTimeout(load, 1000);
     return () => clearTimeout(timer);
-  }, [pulls, load]);
+  }, [pulls, load, onChanged]);
   const latest = pulls?.[0];
   const accept = async () => {
     const r = await api<{ hostKeyFingerprint: string }>("POST", `/connections/${c.id}/accept-host-key`);

@@ -19,6 +19,7 @@ import {
   METHODOLOGIES,
   METHODS,
   plural,
+  problemText,
   REPORTS,
   sendsEmail,
   when,
@@ -205,6 +206,11 @@ export function ConnectionPage(props: { id: string; session: Session }) {
               <dt>Status</dt>
               <dd>
                 <ActivityBadge status={c.activity.status} /> last active {when(c.activity.lastActiveAt)}
+                {c.activity.problem && (
+                  <p className={`problem ${c.activity.status}`} data-testid="status-problem">
+                    {problemText(c.activity.problem)}
+                  </p>
+                )}
               </dd>
             </div>
             <div>

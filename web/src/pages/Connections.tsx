@@ -1,7 +1,7 @@
 /** Settings → Technical → Connections: every connection with its latest activity, filters, and Create. */
 import { useEffect, useMemo, useState } from "react";
 import { all, type Connection } from "../api";
-import { ACTIVITY, DATA_TYPES, METHODS, when } from "../labels";
+import { ACTIVITY, DATA_TYPES, METHODS, problemText, when } from "../labels";
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
 import { ActivityBadge, Loading, Notice, SelectField } from "../ui";
@@ -116,7 +116,10 @@ export function Connections() {
                   <td data-label="Type">{DATA_TYPES[c.dataType]?.label ?? c.dataType}</td>
                   <td data-label="Direction">{c.direction === "inbound" ? "Inbound" : "Outbound"}</td>
                   <td data-label="Method">{METHODS[c.method]}</td>
-                  <td data-label="Status">
+                  <td
+                    data-label="Status"
+                    title={c.activity.problem ? problemText(c.activity.problem) : undefined}
+                  >
                     <ActivityBadge status={c.activity.status} />
                   </td>
                   <td data-label="Last Active">{when(c.activity.lastActiveAt)}</td>
