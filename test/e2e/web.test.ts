@@ -238,6 +238,8 @@ describe("the web UI", () => {
     await visible(page.getByText("must be HH:MM, 24-hour"));
     await page.getByLabel("Time (HH:MM)", { exact: true }).fill("06:30");
     await count(page.getByText("must be HH:MM, 24-hour"), 0);
+    // The schedule says which clock it keeps.
+    await visible(page.getByText("In the account's time zone: UTC"));
     await shot(page, "02-type");
     await next(page);
 
@@ -341,6 +343,50 @@ describe("the web UI", () => {
     expect(requests).toBe(1);
     await page.unroute(`**/api/v1/connections/${created.id}/runs`);
     expect((await api("GET", `/api/v1/connections/${created.id}/runs`)).items).toHaveLength(1);
+    await context.close();
+  });
+
+  it("keeps the wizard's step in the URL and its draft through an expired session; leaving asks first", async () => {
+    const { context, page } = await newPage();
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.goto(`${CONNECTIONS}/new`);
+    await page.getByLabel("Connection name", { exact: true }).fill("Draft kept");
+    await page.getByLabel(/Give data to the platform/).check();
+    await next(page);
+    await page.getByLabel(/^Clicks/).check();
+    await next(page);
+    await hasText(stepTitle(page), /Step 3 of 5: Method/);
+    expect(new URL(page.url()).search).toBe("?step=3");
+    // The browser's Back and Forward move one step, keeping every choice.
+    await page.goBack();
+    await hasText(stepTitle(page), /Step 2 of 5: Type/);
+    expect(await page.getByLabel(/^Clicks/).isChecked()).toBe(true);
+    await page.goForward();
+    await hasText(stepTitle(page), /Step 3 of 5: Method/);
+    // Leaving with typed input asks first; saying no stays.
+    const asked: string[] = [];
+    page.on("dialog", (d) => {
+      asked.push(d.message());
+      void (d.type() === "confirm" && asked.length === 1 ? d.dismiss() : d.accept());
+    });
+    await page.getByRole("link", { name: "Credentials", exact: true }).click();
+    expect(asked[0]).toBe("Leave this connection unfinished? What you typed is lost.");
+    await hasText(stepTitle(page), /Step 3 of 5: Method/);
+    // The session ends (signed out elsewhere) and the page reloads: sign in again, the draft is there.
+    await page.request.delete("/api/v1/session", { headers: { "x-ferry-csrf": "1" } });
+    await page.reload();
+    await page.getByLabel("Login", { exact: true }).fill("admin");
+    await page.getByLabel("Password", { exact: true }).fill(ADMIN_PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await hasText(stepTitle(page), /Step 3 of 5: Method/);
+    await contains(page.getByTestId("draft-kept"), "Your draft is as you left it");
+    await page.getByRole("button", { name: "Back" }).click();
+    await page.getByRole("button", { name: "Back" }).click();
+    await hasValue(page.getByLabel("Connection name", { exact: true }), "Draft kept");
+    // Cancel asks too; yes leaves, and the draft goes.
+    await page.getByRole("link", { name: "Cancel" }).click();
+    await page.getByRole("heading", { name: "Connections", level: 1 }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem("ferry.wizard.draft"))).toBeNull();
     await context.close();
   });
 

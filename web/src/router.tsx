@@ -11,7 +11,19 @@ const subscribe = (fn: () => void) => {
   };
 };
 
+/** Asked before the app navigates away (a page with unsaved input): false stays. */
+let leaveGuard: (() => boolean) | null = null;
+
+/** Sets the question asked before navigating away; the returned function removes it. */
+export function guardLeaving(guard: () => boolean): () => void {
+  leaveGuard = guard;
+  return () => {
+    if (leaveGuard === guard) leaveGuard = null;
+  };
+}
+
 export function navigate(to: string, replace = false): void {
+  if (leaveGuard && !leaveGuard()) return;
   if (replace) history.replaceState(null, "", to);
   else history.pushState(null, "", to);
   window.scrollTo(0, 0);

@@ -7,7 +7,12 @@ import { MethodDetails } from "../wizard/method-details";
 import { detailsOf, type Errors, stateOf, type WizardState } from "../wizard/state";
 import { OutboundOptions } from "../wizard/steps";
 
-export function EditConnection(props: { connection: Connection; onDone: (c: Connection | null) => void }) {
+export function EditConnection(props: {
+  connection: Connection;
+  onDone: (c: Connection | null) => void;
+  /** The account's time zone, which its schedule keeps. */
+  timeZone?: string;
+}) {
   const c = props.connection;
   const [s, setState] = useState<WizardState>(() => stateOf(c));
   const [errors, setErrors] = useState<Errors>({});
@@ -63,7 +68,9 @@ export function EditConnection(props: { connection: Connection; onDone: (c: Conn
           error={errors.credentialId}
         />
       )}
-      {c.direction === "outbound" && <OutboundOptions s={s} set={set} errors={errors} />}
+      {c.direction === "outbound" && (
+        <OutboundOptions s={s} set={set} errors={errors} timeZone={props.timeZone} />
+      )}
       <MethodDetails s={s} set={set} errors={errors} />
       <TextField
         label="Keep files (days)"

@@ -191,6 +191,7 @@ export function ConnectionPage(props: { id: string; session: Session }) {
       {editing ? (
         <EditConnection
           connection={c}
+          timeZone={props.session.account.timeZone}
           onDone={(updated) => {
             setEditing(false);
             if (updated) {

@@ -284,4 +284,6 @@ export interface StepProps {
   s: WizardState;
   set: (patch: Partial<WizardState>) => void;
   errors: Errors;
+  /** The account's time zone, which schedules keep. */
+  timeZone?: string;
 }

@@ -61,7 +61,7 @@ export function DirectionStep(props: StepProps & { choose: (d: Direction) => voi
   );
 }
 
-export function TypeStep({ s, set, errors }: StepProps) {
+export function TypeStep({ s, set, errors, timeZone }: StepProps) {
   const types = s.direction === "outbound" ? OUTBOUND_TYPES : INBOUND_TYPES;
   return (
     <>
@@ -87,13 +87,15 @@ export function TypeStep({ s, set, errors }: StepProps) {
           </div>
         )}
       </fieldset>
-      {s.direction === "outbound" && s.dataType && <OutboundOptions s={s} set={set} errors={errors} />}
+      {s.direction === "outbound" && s.dataType && (
+        <OutboundOptions s={s} set={set} errors={errors} timeZone={timeZone} />
+      )}
     </>
   );
 }
 
 /** Report, format, compression and schedule of an outbound connection. */
-export function OutboundOptions({ s, set, errors }: StepProps) {
+export function OutboundOptions({ s, set, errors, timeZone }: StepProps) {
   const sch = s.schedule;
   const setSchedule = (patch: Partial<Schedule>) => set({ schedule: { ...sch, ...patch } });
   return (
@@ -133,7 +135,7 @@ export function OutboundOptions({ s, set, errors }: StepProps) {
           value={sch.time}
           onChange={(time) => setSchedule({ time })}
           error={errors["details.schedule.time"]}
-          hint="In the account's time zone"
+          hint={`In the account's time zone${timeZone ? `: ${timeZone}` : ""}`}
         />
       )}
       {sch.frequency === "weekly" && (
