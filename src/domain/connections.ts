@@ -383,25 +383,26 @@ async function freeFolder(db: Kysely<Database>, accountId: string, base: string)
  * newest outbound run), confined to one account.
  */
 function selectRows(db: Kysely<Database>, accountId: string) {
-  return db
-    .selectFrom("connections as c")
-    .leftJoin("credentials as k", "k.id", "c.credential_id")
-    .innerJoin("accounts as a", "a.id", "c.account_id")
-    // The newest transfer, and the newest run (outbound) or pull (pull connections) as a run: one index
-    // lookup each per connection.
-    .leftJoinLateral(
-      (eb) =>
-        eb
-          .selectFrom("transfers as t")
-          .select(["t.status", "t.updated_at", "t.error", "t.file_name"])
-          .whereRef("t.connection_id", "=", "c.id")
-          .orderBy("t.id", "desc")
-          .limit(1)
-          .as("lt"),
-      (join) => join.onTrue(),
-    )
-    .leftJoinLateral(
-      sql<{ status: string; at: Date; error: string | null; kind: "run" | "pull" }>`(
+  return (
+    db
+      .selectFrom("connections as c")
+      .leftJoin("credentials as k", "k.id", "c.credential_id")
+      .innerJoin("accounts as a", "a.id", "c.account_id")
+      // The newest transfer, and the newest run (outbound) or pull (pull connections) as a run: one index
+      // lookup each per connection.
+      .leftJoinLateral(
+        (eb) =>
+          eb
+            .selectFrom("transfers as t")
+            .select(["t.status", "t.updated_at", "t.error", "t.file_name"])
+            .whereRef("t.connection_id", "=", "c.id")
+            .orderBy("t.id", "desc")
+            .limit(1)
+            .as("lt"),
+        (join) => join.onTrue(),
+      )
+      .leftJoinLateral(
+        sql<{ status: string; at: Date; error: string | null; kind: "run" | "pull" }>`(
         SELECT * FROM (
           (SELECT r.status, coalesce(r.finished_at, r.created_at) AS at, r.error, 'run' AS kind
            FROM report_runs r WHERE r.connection_id = c.id ORDER BY r.id DESC LIMIT 1)
@@ -410,28 +411,29 @@ function selectRows(db: Kysely<Database>, accountId: string) {
                   coalesce(p.finished_at, p.created_at), p.error, 'pull'
            FROM pulls p WHERE p.connection_id = c.id ORDER BY p.id DESC LIMIT 1)
         ) latest LIMIT 1)`.as("lr"),
-      (join) => join.onTrue(),
-    )
-    .selectAll("c")
-    .select("k.username")
-    .select([
-      "a.inbound_retention_days as account_inbound_days",
-      "a.result_retention_days as account_result_days",
-      "a.outbound_retention_days as account_outbound_days",
-    ])
-    .select([
-      "lt.status as last_transfer_status",
-      "lt.updated_at as last_transfer_at",
-      "lt.error as last_transfer_error",
-      "lt.file_name as last_transfer_file",
-      "lr.status as last_run_status",
-      "lr.at as last_run_at",
-      "lr.error as last_run_error",
-      "lr.kind as last_run_kind",
-      // Kept by triggers as files come and go: a few rows, however long the history.
-      connectionStorage(sql.ref("c.id")).as("storage"),
-    ])
-    .where("c.account_id", "=", accountId);
+        (join) => join.onTrue(),
+      )
+      .selectAll("c")
+      .select("k.username")
+      .select([
+        "a.inbound_retention_days as account_inbound_days",
+        "a.result_retention_days as account_result_days",
+        "a.outbound_retention_days as account_outbound_days",
+      ])
+      .select([
+        "lt.status as last_transfer_status",
+        "lt.updated_at as last_transfer_at",
+        "lt.error as last_transfer_error",
+        "lt.file_name as last_transfer_file",
+        "lr.status as last_run_status",
+        "lr.at as last_run_at",
+        "lr.error as last_run_error",
+        "lr.kind as last_run_kind",
+        // Kept by triggers as files come and go: a few rows, however long the history.
+        connectionStorage(sql.ref("c.id")).as("storage"),
+      ])
+      .where("c.account_id", "=", accountId)
+  );
 }
 
 const TRANSFER_ACTIVITY: Record<string, ActivityStatus> = {

@@ -1,5 +1,5 @@
 /** Transfers as their owners see them: the immutable history of every file through a connection. */
-import { type Kysely, type Selectable, sql } from "kysely";
+import { type Kysely, type Selectable, type SelectQueryBuilder, sql } from "kysely";
 import { isId, keyAt } from "../db/ids.js";
 import type { Database, ResultKind, TransferStatus, TransfersTable } from "../db/schema.js";
 import type { Actor } from "./actor.js";
@@ -35,10 +35,19 @@ export interface Transfer {
   lastDownloadedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Its result files (receipt, summary, errors), in the order they were written. */
+  results: ResultFile[];
 }
+
+/** Statuses of files with failures: some or every row refused, unreadable, or not delivered. */
+export const FAILURE_STATUSES: TransferStatus[] = ["partial", "rejected", "failed", "delivery_failed"];
 
 export interface TransferFilter extends PageRequest {
   status?: TransferStatus | undefined;
+  /** Only files with failures (FAILURE_STATUSES). */
+  failed?: boolean | undefined;
+  /** Also count every transfer the filter matches. */
+  withTotal?: boolean | undefined;
   /** Created at or after. */
   since?: Date | undefined;
   /** Created before. */
@@ -47,7 +56,16 @@ export interface TransferFilter extends PageRequest {
   order?: "asc" | "desc" | undefined;
 }
 
-type Row = Selectable<TransfersTable> & { username: string | null };
+type Row = Selectable<TransfersTable> & {
+  username: string | null;
+  results: {
+    kind: ResultKind;
+    fileName: string;
+    size: number;
+    createdAt: string;
+    contentAvailable: boolean;
+  }[];
+};
 
 function toTransfer(r: Row): Transfer {
   return {
@@ -82,16 +100,26 @@ function toTransfer(r: Row): Transfer {
     lastDownloadedAt: r.last_downloaded_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    results: (r.results ?? []).map((f) => ({ ...f, createdAt: new Date(f.createdAt) })),
   };
 }
 
 function selectRows(db: Kysely<Database>, accountId: string) {
-  return db
-    .selectFrom("transfers as t")
-    .leftJoin("credentials as k", "k.id", "t.credential_id")
-    .selectAll("t")
-    .select("k.username")
-    .where("t.account_id", "=", accountId);
+  return (
+    db
+      .selectFrom("transfers as t")
+      .leftJoin("credentials as k", "k.id", "t.credential_id")
+      .selectAll("t")
+      .select("k.username")
+      // Its result files with it: a history page is one request, not one more per row.
+      .select(
+        sql<Row["results"]>`(
+          SELECT coalesce(json_agg(json_build_object('kind', r.kind, 'fileName', r.file_name, 'size', r.size,
+                   'createdAt', r.created_at, 'contentAvailable', r.store_key IS NOT NULL) ORDER BY r.created_at), '[]')
+          FROM result_files r WHERE r.transfer_id = t.id)`.as("results"),
+      )
+      .where("t.account_id", "=", accountId)
+  );
 }
 
 /** The transfers of one of the actor's connections, oldest first, a page at a time. */
@@ -100,22 +128,31 @@ export async function listTransfers(
   actor: Actor,
   connectionId: string,
   filter: TransferFilter = {},
-): Promise<Page<Transfer>> {
+): Promise<Page<Transfer> & { total?: number }> {
   if (!(await ownedBy(db, "connections", actor.accountId, connectionId))) throw notFound("Connection");
   if (filter.since && filter.until && filter.since >= filter.until) {
     throw invalid([{ path: "until", message: "must be after since" }]);
   }
   const { limit, after } = pageBounds(filter);
   const desc = filter.order === "desc";
-  let q = selectRows(db, actor.accountId)
-    .where("t.connection_id", "=", connectionId)
+  const filtered = <Q extends SelectQueryBuilder<Database & { t: TransfersTable }, "t", object>>(q: Q): Q => {
+    let f = q.where("t.connection_id", "=", connectionId) as Q;
+    if (filter.status) f = f.where("t.status", "=", filter.status) as Q;
+    if (filter.failed) f = f.where("t.status", "in", FAILURE_STATUSES) as Q;
+    if (filter.since) f = f.where("t.created_at", ">=", filter.since) as Q;
+    if (filter.until) f = f.where("t.created_at", "<", filter.until) as Q;
+    return f;
+  };
+  let q = filtered(selectRows(db, actor.accountId))
     .orderBy("t.id", desc ? "desc" : "asc")
     .limit(limit + 1);
   if (after) q = q.where("t.id", desc ? "<" : ">", after);
-  if (filter.status) q = q.where("t.status", "=", filter.status);
-  if (filter.since) q = q.where("t.created_at", ">=", filter.since);
-  if (filter.until) q = q.where("t.created_at", "<", filter.until);
-  return toPage(await q.execute(), limit, toTransfer);
+  const page = toPage(await q.execute(), limit, toTransfer);
+  if (!filter.withTotal) return page;
+  const counted = await filtered(db.selectFrom("transfers as t").where("t.account_id", "=", actor.accountId))
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .executeTakeFirstOrThrow();
+  return { ...page, total: Number(counted.n) };
 }
 
 async function findRow(db: Kysely<Database>, actor: Actor, id: string): Promise<Row> {

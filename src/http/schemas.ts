@@ -256,7 +256,9 @@ export const Connection = z.object({
       host: z.string(),
       port: z.number(),
       username: z.string(),
-      path: z.string().describe("The folder to upload to (/<folder>/inbox/) or download from (/<folder>/outbox/)"),
+      path: z
+        .string()
+        .describe("The folder to upload to (/<folder>/inbox/) or download from (/<folder>/outbox/)"),
     })
     .nullable()
     .describe("What a partner's SFTP/FTP client needs, apart; null where Ferry is the client or for email"),
@@ -354,6 +356,16 @@ export const TRANSFER_STATUSES = [
   "downloaded",
 ] as const;
 
+export const RESULT_KINDS = ["receipt", "summary", "errors"] as const;
+
+export const ResultFile = z.object({
+  kind: z.enum(RESULT_KINDS),
+  fileName: z.string(),
+  size: z.number(),
+  createdAt: z.date(),
+  contentAvailable: z.boolean().describe("Whether its bytes are still kept (retention removes them)"),
+});
+
 export const Transfer = z.object({
   id: Id,
   connectionId: Id,
@@ -384,6 +396,7 @@ export const Transfer = z.object({
   lastDownloadedAt: z.date().nullable(),
   createdAt: z.date(),
   updatedAt: z.date(),
+  results: z.array(ResultFile).describe("Its result files (receipt, summary, errors)"),
 });
 
 /** One pull from a third party's server (the connection's health). */
@@ -400,16 +413,6 @@ export const Pull = z.object({
   createdAt: z.date(),
   startedAt: z.date().nullable(),
   finishedAt: z.date().nullable(),
-});
-
-export const RESULT_KINDS = ["receipt", "summary", "errors"] as const;
-
-export const ResultFile = z.object({
-  kind: z.enum(RESULT_KINDS),
-  fileName: z.string(),
-  size: z.number(),
-  createdAt: z.date(),
-  contentAvailable: z.boolean().describe("Whether its bytes are still kept (retention removes them)"),
 });
 
 export const RowErrorsQuery = z.object({
@@ -440,9 +443,16 @@ export const RowErrorPage = z
   })
   .describe("Refused rows, read from the errors file, in line order");
 
+/** "true" or "false" in a query string. */
+const QueryFlag = z.enum(["true", "false"]).transform((v) => v === "true");
+
 export const TransferQuery = z.object({
   ...PageQuery,
   status: z.enum(TRANSFER_STATUSES).optional(),
+  failed: QueryFlag.optional().describe(
+    "true: only files with failures (partial, rejected, failed, delivery_failed)",
+  ),
+  withTotal: QueryFlag.optional().describe("true: also count every transfer the filters match (total)"),
   since: z.coerce.date().optional().describe("Created at or after (ISO 8601)"),
   until: z.coerce.date().optional().describe("Created before (ISO 8601)"),
   order: z.enum(["asc", "desc"]).optional().describe("Oldest first (default) or newest first"),

@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import axe from "axe-core";
+import pg from "pg";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
@@ -410,6 +411,9 @@ describe("the web UI", () => {
       await contains(row, "delivery failed", 1000);
     });
     await contains(row, "No SMTP relay is configured");
+    // A generated file has rows and downloads, not rows taken and refused.
+    await hasText(row.locator('td[data-label="Downloads"]'), "0");
+    await hasText(row.locator('td[data-label="Rows"]'), /^\d+$/);
     await contains(page.getByTestId("attributes"), "Failed");
     await contains(
       page.getByTestId("status-problem"),
@@ -496,7 +500,7 @@ describe("the web UI", () => {
     const download = page.waitForEvent("download");
     await row.getByRole("link", { name: "Original orders.csv" }).click();
     expect(await readFile(await (await download).path(), "utf8")).toBe(`${file}\n`);
-    await contains(page.getByTestId("activity-chart"), "2 rows ok, 1 rows failed");
+    await contains(page.getByTestId("activity-chart"), "2 rows ok, 1 row failed");
     // One file, some of its rows refused: partial, in the chart, the row and the Status.
     await contains(page.getByTestId("activity-chart"), "Files: 0 ok, 1 partial, 0 failed");
     await contains(row, "partial");
@@ -932,6 +936,112 @@ describe("the web UI", () => {
         ).length,
     );
     expect(unlabelled).toBe(0);
+    await context.close();
+  });
+
+  it("shows a long history with its total, failures only and up to a day, one request a page", async () => {
+    const credentialId = (
+      await api("POST", "/api/v1/credentials", { name: "History feed", kind: "password" })
+    ).id;
+    const c = await api("POST", "/api/v1/connections", {
+      name: "History feed",
+      direction: "inbound",
+      dataType: "conversions",
+      method: "sftp",
+      methodology: "push_to_platform",
+      credentialId,
+    });
+    const p = program;
+    const day = `${new Date(Date.now() - 86_400_000).toISOString().slice(0, 19)}Z`;
+    const header = "CampaignId,ActionTrackerId,EventDate,OrderId,MediaId,Amount";
+    const row = (order: string, amount: string) =>
+      `${p.campaignId},${p.trackerId},${day},${order},${p.partnerId},${amount}`;
+    const upload = async (name: string, lines: string[]) => {
+      const res = await fetch(`${ferry.url}/api/v1/connections/${c.id}/files?name=${name}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/octet-stream" },
+        body: [header, ...lines].join("\n"),
+      });
+      expect(res.status).toBe(201);
+      const t = (await res.json()) as { id: string };
+      for (let i = 0; i < 150; i++) {
+        const now = await api("GET", `/api/v1/transfers/${t.id}`);
+        if (!["received", "processing"].includes(now.status)) return now;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`${name} was not processed`);
+    };
+    const old = await upload("old-good.csv", [row("HX-1", "1.00")]);
+    expect((await upload("bad.csv", [row("HX-2", "-1")])).status).toBe("rejected");
+    expect((await upload("mixed.csv", [row("HX-3", "1.00"), row("HX-4", "x")])).status).toBe("partial");
+    // The first file is ten days old.
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    await client.query("UPDATE transfers SET created_at = now() - interval '10 days' WHERE id = $1", [
+      old.id,
+    ]);
+    await client.end();
+
+    const { context, page } = await newPage();
+    const perRow: string[] = [];
+    page.on("request", (r) => {
+      if (/\/api\/v1\/transfers\/[^/]+\/results$/.test(new URL(r.url()).pathname)) perRow.push(r.url());
+    });
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.goto(`${CONNECTIONS}/${c.id}`);
+    const history = page.getByTestId("history");
+    await hasText(page.getByTestId("history-total"), "3 files");
+    await count(history.locator("tbody tr[data-transfer]"), 3);
+    // Result files come with the page: no request per row.
+    await visible(history.getByRole("link", { name: "Errors" }).first());
+    expect(perRow).toEqual([]);
+    await page.getByLabel("Only files with failures", { exact: true }).check();
+    await hasText(page.getByTestId("history-total"), "2 files with failures");
+    await count(history.locator("tbody tr[data-transfer]"), 2);
+    await contains(history, "bad.csv");
+    await contains(history, "mixed.csv");
+    await page.getByLabel("Only files with failures", { exact: true }).uncheck();
+    const fiveDaysAgo = new Date(Date.now() - 5 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel("Up to day", { exact: true }).fill(fiveDaysAgo);
+    await hasText(page.getByTestId("history-total"), `1 file up to ${fiveDaysAgo}`);
+    await contains(history.locator("tbody tr[data-transfer]"), "old-good.csv");
+    await shot(page, "15-history-filters");
+    await context.close();
+  });
+
+  it("lists many connections a page at a time, with Push / Pull, and says how many disabled are hidden", async () => {
+    const made = await Promise.all(
+      Array.from({ length: 101 }, (_, i) =>
+        api("POST", "/api/v1/connections", {
+          name: `Bulk feed ${String(i).padStart(3, "0")}`,
+          direction: "inbound",
+          dataType: "clicks",
+          method: "email",
+          methodology: "push_to_platform",
+        }),
+      ),
+    );
+    await api("POST", `/api/v1/connections/${made[0].id}/disable`);
+    const all = (await api("GET", "/api/v1/connections?limit=200")).items as { status: string }[];
+    const enabled = all.filter((x) => x.status === "active").length;
+    const disabled = all.length - enabled;
+    expect(enabled).toBeGreaterThan(100);
+    const { context, page } = await newPage();
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    const rows = page.locator("table.list tbody tr");
+    await count(rows, 100);
+    await hasText(
+      page.getByTestId("list-foot"),
+      new RegExp(
+        `^Showing 100 of ${enabled} connections\\.Show ${enabled - 100} more${disabled} disabled hidden: show them$`,
+      ),
+    );
+    await contains(rows.first(), "Push to platform");
+    await page.getByRole("button", { name: `Show ${enabled - 100} more` }).click();
+    await count(rows, enabled);
+    await page.getByRole("button", { name: `${disabled} disabled hidden: show them` }).click();
+    await count(rows, all.length);
+    await shot(page, "32-many-connections");
     await context.close();
   });
 

@@ -157,9 +157,14 @@ export function App() {
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        <div className="crumbs muted">
-          Settings › {section === "account" || section === "audit" ? "Account" : "Technical"}
-        </div>
+        <nav className="crumbs muted" aria-label="Breadcrumb">
+          <Link href={CONNECTIONS}>Settings</Link> ›{" "}
+          {section === "account" || section === "audit" ? (
+            <Link href={ACCOUNT}>Account</Link>
+          ) : (
+            <Link href={CONNECTIONS}>Technical</Link>
+          )}
+        </nav>
         {page}
       </main>
     </div>

@@ -146,7 +146,14 @@ export function Copyable(props: { label: string; value: string; hideLabel?: bool
     <div className="copyable">
       <span className={props.hideLabel ? "sr-only" : "copy-label"}>{props.label}</span>
       <code data-copy={props.label} data-testid={`copy-${props.label.toLowerCase().replace(/\W+/g, "-")}`}>
-        {props.value}
+        {/* A long address wraps after its separators (@ / :), not in the middle of a name. */}
+        {props.value.split(/(?<=[@/:])/).map((part, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the parts of one fixed string, in order.
+          <span key={i}>
+            {part}
+            <wbr />
+          </span>
+        ))}
       </code>
       <CopyButton value={props.value} label={props.label} />
     </div>

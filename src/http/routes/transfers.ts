@@ -137,7 +137,11 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
           summary: "A connection's transfers, oldest first, with filters",
           params: IdParams,
           querystring: TransferQuery,
-          response: { 200: pageOf(Transfer), 400: ErrorBody, 404: ErrorBody },
+          response: {
+            200: pageOf(Transfer).extend({ total: z.number().optional().describe("With withTotal=true") }),
+            400: ErrorBody,
+            404: ErrorBody,
+          },
         },
       },
       async (request) => listTransfers(deps.db, actorOf(request), request.params.id, request.query),

@@ -1,17 +1,9 @@
 /** A connection's 30-day chart and its history of transfers, with downloads and the refused rows. */
 import { useCallback, useEffect, useState } from "react";
-import {
-  api,
-  type Connection,
-  type DayActivity,
-  type Page,
-  type ResultFile,
-  type RowErrorPage,
-  type Transfer,
-} from "../api";
-import { bytes, problemText, when } from "../labels";
+import { api, type Connection, type DayActivity, type Page, type RowErrorPage, type Transfer } from "../api";
+import { bytes, plural, problemText, when } from "../labels";
 import { ActivityChart } from "../pages/ActivityChart";
-import { Loading, Notice, StatusBadge } from "../ui";
+import { Checkbox, Loading, Notice, StatusBadge, TextField } from "../ui";
 
 export function Activity(props: { connection: Connection; refresh: string }) {
   const [days, setDays] = useState<DayActivity[] | null>(null);
@@ -37,22 +29,44 @@ export interface HistoryFocus {
   at: number;
 }
 
+/** The instant a day (YYYY-MM-DD) ends in a time zone: the next day's midnight there. */
+export function endOfDay(day: string, timeZone: string): Date {
+  const next = new Date(`${day}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  const iso = next.toISOString().slice(0, 10);
+  const offset =
+    new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "longOffset" })
+      .formatToParts(new Date(`${iso}T12:00:00Z`))
+      .find((p) => p.type === "timeZoneName")
+      ?.value.replace("GMT", "") || "+00:00";
+  return new Date(`${iso}T00:00:00${offset}`);
+}
+
 export function History(props: {
   connection: Connection;
   refresh: number;
   onRefresh: () => void;
   onSeen: (signature: string) => void;
   focus?: HistoryFocus | null;
+  /** The account's time zone: "Up to day" means that day there. */
+  timeZone: string;
 }) {
   const [items, setItems] = useState<Transfer[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
+  const [total, setTotal] = useState<number | null>(null);
   const [open, setOpen] = useState<string | null>(null);
-  const base = `/connections/${props.connection.id}/transfers?order=desc&limit=50`;
+  const [failedOnly, setFailedOnly] = useState(false);
+  const [upTo, setUpTo] = useState("");
+  const outbound = props.connection.direction === "outbound";
+  const base = `/connections/${props.connection.id}/transfers?order=desc&limit=50${failedOnly ? "&failed=true" : ""}${
+    upTo ? `&until=${encodeURIComponent(endOfDay(upTo, props.timeZone).toISOString())}` : ""
+  }`;
 
   const load = useCallback(async () => {
-    const page = await api<Page<Transfer>>("GET", base);
+    const page = await api<Page<Transfer> & { total: number }>("GET", `${base}&withTotal=true`);
     setItems(page.items);
     setCursor(page.nextCursor);
+    setTotal(page.total);
   }, [base]);
   // biome-ignore lint/correctness/useExhaustiveDependencies: `refresh` asks for a reload.
   useEffect(() => {
@@ -84,13 +98,28 @@ export function History(props: {
   return (
     <div className="card" id="history">
       <div className="page-head">
-        <h2>History</h2>
+        <h2>
+          History{" "}
+          {total !== null && (
+            <span className="muted" data-testid="history-total">
+              {plural(total, "file")}
+              {failedOnly && " with failures"}
+              {upTo && ` up to ${upTo}`}
+            </span>
+          )}
+        </h2>
         <button type="button" className="secondary small" onClick={props.onRefresh}>
           Refresh
         </button>
       </div>
+      <fieldset className="filters history-filters">
+        <legend className="sr-only">Show</legend>
+        <Checkbox label="Only files with failures" checked={failedOnly} onChange={setFailedOnly} />
+        <TextField label="Up to day" type="date" value={upTo} onChange={setUpTo} />
+      </fieldset>
       {!items && <Loading />}
-      {items && items.length === 0 && (
+      {items && items.length === 0 && (failedOnly || upTo) && <p className="muted">No files match.</p>}
+      {items && items.length === 0 && !failedOnly && !upTo && (
         <p className="muted">
           No files yet.
           {props.connection.methodology === "pull_from_third_party" &&
@@ -108,8 +137,9 @@ export function History(props: {
                 <th scope="col">File</th>
                 <th scope="col">Size</th>
                 <th scope="col">Status</th>
-                <th scope="col">Rows ok</th>
-                <th scope="col">Rows failed</th>
+                {/* A generated file has rows and downloads, not rows taken and refused. */}
+                <th scope="col">{outbound ? "Rows" : "Rows ok"}</th>
+                <th scope="col">{outbound ? "Downloads" : "Rows failed"}</th>
                 <th scope="col">Files</th>
               </tr>
             </thead>
@@ -138,11 +168,7 @@ export function History(props: {
 
 export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => void; marked?: boolean }) {
   const { t } = props;
-  const [results, setResults] = useState<ResultFile[] | null>(null);
-  useEffect(() => {
-    if (t.processedAt)
-      api<{ items: ResultFile[] }>("GET", `/transfers/${t.id}/results`).then((r) => setResults(r.items));
-  }, [t.id, t.processedAt]);
+  const results = t.results;
   const hasErrors = results?.some((r) => r.kind === "errors");
   return (
     <>
@@ -160,12 +186,25 @@ export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => v
           <StatusBadge status={t.status} />
           {t.error && <div className="muted small">{t.error}</div>}
         </td>
-        <td data-label="Rows ok" className="num">
-          {t.rows ? t.rows.ok : "—"}
-        </td>
-        <td data-label="Rows failed" className="num">
-          {t.rows ? t.rows.error : "—"}
-        </td>
+        {t.direction === "outbound" ? (
+          <>
+            <td data-label="Rows" className="num">
+              {t.rows ? t.rows.total : "—"}
+            </td>
+            <td data-label="Downloads" className="num">
+              {t.downloadCount}
+            </td>
+          </>
+        ) : (
+          <>
+            <td data-label="Rows ok" className="num">
+              {t.rows ? t.rows.ok : "—"}
+            </td>
+            <td data-label="Rows failed" className="num">
+              {t.rows ? t.rows.error : "—"}
+            </td>
+          </>
+        )}
         <td data-label="Files" className="downloads">
           {t.contentAvailable ? (
             <a href={`/api/v1/transfers/${t.id}/content`} download aria-label={`Original ${t.fileName}`}>

@@ -2,12 +2,17 @@
 
 import type { DayActivity } from "../api";
 
+/** "1 row ok", "2 rows ok", "0 partial". */
+const counted = (n: number, label: string | [string, string]) =>
+  `${n.toLocaleString("en-US")} ${typeof label === "string" ? label : label[n === 1 ? 0 : 1]}`;
+
 function Bars(props: {
   title: string;
   days: DayActivity[];
+  /** `label`: one word for any count, or [one, many]. */
   series: {
     key: "files" | "partial" | "failed" | "rowsOk" | "rowsError";
-    label: string;
+    label: string | [string, string];
     className: string;
   }[];
 }) {
@@ -16,7 +21,12 @@ function Bars(props: {
   const max = Math.max(1, ...props.days.map((d) => props.series.reduce((sum, s) => sum + d[s.key], 0)));
   const bw = W / props.days.length;
   const total = props.series
-    .map((s) => `${props.days.reduce((sum, d) => sum + d[s.key], 0)} ${s.label}`)
+    .map((s) =>
+      counted(
+        props.days.reduce((sum, d) => sum + d[s.key], 0),
+        s.label,
+      ),
+    )
     .join(", ");
   return (
     <figure className="chart">
@@ -33,7 +43,7 @@ function Bars(props: {
           return (
             <g key={d.day}>
               <title>
-                {d.day}: {props.series.map((s) => `${d[s.key]} ${s.label}`).join(", ")}
+                {d.day}: {props.series.map((s) => counted(d[s.key], s.label)).join(", ")}
               </title>
               <rect x={i * bw} y={0} width={bw} height={H} className="hover" />
               {props.series.map((s) => {
@@ -83,8 +93,8 @@ export function ActivityChart(props: { days: DayActivity[] }) {
         title="Rows"
         days={props.days}
         series={[
-          { key: "rowsOk", label: "rows ok", className: "ok" },
-          { key: "rowsError", label: "rows failed", className: "bad" },
+          { key: "rowsOk", label: ["row ok", "rows ok"], className: "ok" },
+          { key: "rowsError", label: ["row failed", "rows failed"], className: "bad" },
         ]}
       />
     </div>

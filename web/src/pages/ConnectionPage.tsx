@@ -58,6 +58,14 @@ const DETAIL_LABELS: Record<string, string> = {
   partnerIds: "Partners",
 };
 
+const CODE_DETAILS = new Set([
+  "hostKeyFingerprint",
+  "fileNameTemplate",
+  "filePattern",
+  "folder",
+  "resultFolder",
+]);
+
 function detailText(key: string, v: unknown): string {
   if (key === "passwordSet") return "set (stored encrypted)";
   if (key === "report") return REPORTS[String(v)] ?? String(v);
@@ -247,7 +255,10 @@ export function ConnectionPage(props: { id: string; session: Session }) {
             {Object.entries(d).map(([k, v]) => (
               <div key={k}>
                 <dt>{DETAIL_LABELS[k] ?? k}</dt>
-                <dd>{detailText(k, v)}</dd>
+                <dd>
+                  {/* Fingerprints, templates and paths are read character by character: shown as code. */}
+                  {CODE_DETAILS.has(k) ? <code>{detailText(k, v)}</code> : detailText(k, v)}
+                </dd>
               </div>
             ))}
             <div>
@@ -281,7 +292,14 @@ export function ConnectionPage(props: { id: string; session: Session }) {
         <Pulls connection={c} refresh={refresh} onChanged={bump} />
       )}
       <Activity connection={c} refresh={seen} />
-      <History connection={c} refresh={refresh} onRefresh={bump} onSeen={setSeen} focus={focus} />
+      <History
+        connection={c}
+        refresh={refresh}
+        onRefresh={bump}
+        onSeen={setSeen}
+        focus={focus}
+        timeZone={props.session.account.timeZone}
+      />
     </section>
   );
 }

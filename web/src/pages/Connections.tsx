@@ -1,10 +1,16 @@
-/** Settings → Technical → Connections: every connection with its latest activity, filters, and Create. */
+/**
+ * Settings → Technical → Connections: every connection with its latest activity, filters, and Create. Long
+ * lists show a page of rows at a time (the rest on request), and say how many disabled ones are hidden.
+ */
 import { useEffect, useMemo, useState } from "react";
 import { all, type Connection } from "../api";
-import { ACTIVITY, DATA_TYPES, METHODS, problemText, when } from "../labels";
+import { ACTIVITY, DATA_TYPES, METHODOLOGIES, METHODS, problemText, when } from "../labels";
 import { CONNECTIONS } from "../paths";
 import { Link } from "../router";
 import { ActivityBadge, Loading, Notice, SelectField } from "../ui";
+
+/** Rows drawn at first, and added by each "Show more": a few hundred rows are drawn at once, not thousands. */
+const PAGE_ROWS = 100;
 
 export function Connections() {
   const [items, setItems] = useState<Connection[] | null>(null);
@@ -14,6 +20,7 @@ export function Connections() {
   const [activity, setActivity] = useState("");
   const [status, setStatus] = useState("active");
   const [text, setText] = useState("");
+  const [rows, setRows] = useState(PAGE_ROWS);
 
   useEffect(() => {
     all<Connection>("/connections")
@@ -34,6 +41,8 @@ export function Connections() {
         ),
     [items, direction, method, activity, status, text],
   );
+  const hiddenDisabled =
+    status === "active" ? (items ?? []).filter((c) => c.status === "disabled").length : 0;
 
   return (
     <section aria-labelledby="connections-title">
@@ -99,6 +108,7 @@ export function Connections() {
                 <th scope="col">Type</th>
                 <th scope="col">Direction</th>
                 <th scope="col">Method</th>
+                <th scope="col">Push / Pull</th>
                 <th scope="col">Status</th>
                 <th scope="col">Last Active</th>
                 <th scope="col">
@@ -107,7 +117,7 @@ export function Connections() {
               </tr>
             </thead>
             <tbody>
-              {shown.map((c) => (
+              {shown.slice(0, rows).map((c) => (
                 <tr key={c.id} className={c.status === "disabled" ? "disabled" : undefined}>
                   <td data-label="Name">
                     <Link href={`${CONNECTIONS}/${c.id}`}>{c.name}</Link>
@@ -116,6 +126,7 @@ export function Connections() {
                   <td data-label="Type">{DATA_TYPES[c.dataType]?.label ?? c.dataType}</td>
                   <td data-label="Direction">{c.direction === "inbound" ? "Inbound" : "Outbound"}</td>
                   <td data-label="Method">{METHODS[c.method]}</td>
+                  <td data-label="Push / Pull">{METHODOLOGIES[c.methodology]}</td>
                   <td
                     data-label="Status"
                     title={c.activity.problem ? problemText(c.activity.problem) : undefined}
@@ -136,6 +147,21 @@ export function Connections() {
             </tbody>
           </table>
           {shown.length === 0 && <p className="muted">No connection matches these filters.</p>}
+          <p className="row muted" data-testid="list-foot">
+            {shown.length > rows
+              ? `Showing ${rows} of ${shown.length} connections.`
+              : `${shown.length} connection${shown.length === 1 ? "" : "s"}.`}
+            {shown.length > rows && (
+              <button type="button" className="secondary small" onClick={() => setRows((n) => n + PAGE_ROWS)}>
+                Show {Math.min(PAGE_ROWS, shown.length - rows)} more
+              </button>
+            )}
+            {hiddenDisabled > 0 && (
+              <button type="button" className="link" onClick={() => setStatus("")}>
+                {hiddenDisabled} disabled hidden: show them
+              </button>
+            )}
+          </p>
         </div>
       )}
     </section>
