@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { FieldError } from "./errors.js";
+import { DEFAULT_FILE_NAME_TEMPLATE } from "./file-names.js";
 
 export const DIRECTIONS = ["inbound", "outbound"] as const;
 export const DATA_TYPES = [
@@ -216,7 +217,7 @@ const outboundCommon = {
   /** gzip (.gz), or a zip archive holding the one file (.zip). (Default: none) */
   compression: z.enum(["none", "gzip", "zip"]).default("none"),
   /** (Default: {connection}_{period_start:yyyyMMdd}.{ext}) */
-  fileNameTemplate: fileNameTemplate.default("{connection}_{period_start:yyyyMMdd}.{ext}"),
+  fileNameTemplate: fileNameTemplate.default(DEFAULT_FILE_NAME_TEMPLATE),
   /** Only these campaigns; empty or unset: all. */
   campaignIds: z.array(z.number().int().positive()).max(100).optional(),
   /** Only these partners; empty or unset: all. */

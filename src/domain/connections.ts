@@ -3,6 +3,7 @@
  * methodology; edited (name, credential, details), disabled and re-enabled; never deleted. Every change is
  * audited. Secrets in details are sealed with the master key and never returned.
  */
+
 import { randomBytes } from "node:crypto";
 import { type Kysely, type Selectable, sql, type Updateable } from "kysely";
 import { isId, newId } from "../db/ids.js";
@@ -18,6 +19,13 @@ import {
   validateConnection,
 } from "./connection-rules.js";
 import { DomainError, invalid, isUniqueViolation, notFound } from "./errors.js";
+import {
+  type Compression,
+  compressedName,
+  DEFAULT_FILE_NAME_TEMPLATE,
+  FORMAT_EXT,
+  renderFileName,
+} from "./file-names.js";
 import { ownedBy } from "./owned.js";
 import { type Page, type PageRequest, pageBounds, toPage } from "./page.js";
 import type { SecretBox } from "./secretbox.js";
@@ -43,6 +51,8 @@ export interface Connection {
    * host, port, username, and the folder it uploads to (inbox/) or downloads from (outbox/).
    */
   login: { host: string; port: number; username: string; path: string } | null;
+  /** Outbound: what its template makes of yesterday's file, e.g. `weekly-listing_20261201.tsv.gz`. */
+  exampleFileName: string | null;
   status: ConnectionStatus;
   /** Method details; secrets appear only as `<name>Set: true`. */
   details: Record<string, unknown>;
@@ -135,6 +145,7 @@ type Row = Selectable<ConnectionsTable> & {
   account_inbound_days: number | null;
   account_result_days: number | null;
   account_outbound_days: number | null;
+  account_time_zone: string;
 };
 
 /** What a Partial or Failed status is about: the latest file, run or pull, and its error in words. */
@@ -180,6 +191,30 @@ function addressOf(r: Row, endpoints: Endpoints): string | null {
   return `${r.method}://${r.username}@${endpoints.publicHost}:${port}/${r.folder}/`;
 }
 
+/** An outbound connection's file name for yesterday's period, as its template renders it. */
+function exampleFileName(r: Row): string | null {
+  if (r.direction !== "outbound") return null;
+  const d = r.details as {
+    format?: keyof typeof FORMAT_EXT;
+    compression?: Compression;
+    fileNameTemplate?: string;
+    report?: string;
+  };
+  const now = Date.now();
+  return renderFileName(
+    d.fileNameTemplate ?? DEFAULT_FILE_NAME_TEMPLATE,
+    {
+      connection: r.folder,
+      report: d.report ?? r.data_type,
+      periodStart: new Date(now - 86_400_000),
+      periodEnd: new Date(now),
+      runId: "0000000000000",
+      ext: compressedName(FORMAT_EXT[d.format ?? "csv"], d.compression ?? "none"),
+    },
+    r.account_time_zone,
+  );
+}
+
 function loginOf(r: Row, endpoints: Endpoints): Connection["login"] {
   if (r.method === "email" || r.methodology === "pull_from_third_party" || !r.username) return null;
   return {
@@ -208,6 +243,7 @@ function toConnection(r: Row, deps: ConnectionDeps): Connection {
     folder: r.folder,
     address: addressOf(r, deps.endpoints),
     login: loginOf(r, deps.endpoints),
+    exampleFileName: exampleFileName(r),
     status: r.status,
     details,
     createdAt: r.created_at,
@@ -419,6 +455,7 @@ function selectRows(db: Kysely<Database>, accountId: string) {
         "a.inbound_retention_days as account_inbound_days",
         "a.result_retention_days as account_result_days",
         "a.outbound_retention_days as account_outbound_days",
+        "a.time_zone as account_time_zone",
       ])
       .select([
         "lt.status as last_transfer_status",

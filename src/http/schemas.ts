@@ -262,6 +262,10 @@ export const Connection = z.object({
     })
     .nullable()
     .describe("What a partner's SFTP/FTP client needs, apart; null where Ferry is the client or for email"),
+  exampleFileName: z
+    .string()
+    .nullable()
+    .describe("Outbound: the name its template gives yesterday's file (an example; null for inbound)"),
   status: z.enum(["active", "disabled"]),
   details: Details,
   createdAt: z.date(),

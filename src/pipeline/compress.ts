@@ -7,11 +7,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import yazl from "yazl";
 
-export type Compression = "none" | "gzip" | "zip";
-
-/** A file name with the extension its compression adds after the file's own (x.csv → x.csv.gz, x.csv.zip). */
-export const compressedName = (fileName: string, compression: Compression): string =>
-  compression === "none" ? fileName : `${fileName}.${compression === "gzip" ? "gz" : "zip"}`;
+import type { Compression } from "../domain/file-names.js";
 
 /**
  * `content` compressed; for zip, as one entry named `entryName` (sizes in a data descriptor, zip64 when big).

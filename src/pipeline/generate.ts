@@ -12,7 +12,13 @@ import { to as copyTo } from "pg-copy-streams";
 import type { Logger } from "pino";
 import { REPORT_SQL } from "../datatypes/reports.js";
 import { newId } from "../db/ids.js";
-import { compressed, compressedName } from "./compress.js";
+import {
+  compressedName,
+  DEFAULT_FILE_NAME_TEMPLATE,
+  FORMAT_EXT,
+  renderFileName,
+} from "../domain/file-names.js";
+import { compressed } from "./compress.js";
 import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
 import type { FileStore } from "./store.js";
@@ -30,72 +36,12 @@ export function runLeaseKey(runId: string): string {
 }
 
 const FORMATS = {
-  csv: { ext: "csv", options: "FORMAT csv, HEADER true" },
-  tsv: { ext: "tsv", options: "FORMAT csv, HEADER true, DELIMITER E'\\t'" },
-  pipe: { ext: "txt", options: "FORMAT csv, HEADER true, DELIMITER '|'" },
+  csv: { ext: FORMAT_EXT.csv, options: "FORMAT csv, HEADER true" },
+  tsv: { ext: FORMAT_EXT.tsv, options: "FORMAT csv, HEADER true, DELIMITER E'\\t'" },
+  pipe: { ext: FORMAT_EXT.pipe, options: "FORMAT csv, HEADER true, DELIMITER '|'" },
   // One JSON object per line; control characters never appear in row_to_json's output, so no quoting.
-  jsonl: { ext: "jsonl", options: "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'" },
+  jsonl: { ext: FORMAT_EXT.jsonl, options: "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'" },
 } as const;
-
-/** A file name from the connection's template: {connection} {report} {period_start:yyyyMMdd} {period_end} {run_id} {ext}. */
-export function renderFileName(
-  template: string,
-  values: {
-    connection: string;
-    report: string;
-    periodStart: Date;
-    periodEnd: Date;
-    runId: string;
-    ext: string;
-  },
-  timeZone: string,
-): string {
-  const date = (d: Date, format = "yyyyMMdd") => {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat("en-GB", {
-        timeZone,
-        year: "numeric",
-        month: "2-digit",
-        day: "2-digit",
-        hour: "2-digit",
-        minute: "2-digit",
-        second: "2-digit",
-        hourCycle: "h23",
-      })
-        .formatToParts(d)
-        .map((p) => [p.type, p.value]),
-    );
-    return format.replace(/yyyy|MM|dd|HH|mm|ss/g, (t) =>
-      t === "yyyy"
-        ? parts.year!
-        : t === "MM"
-          ? parts.month!
-          : t === "dd"
-            ? parts.day!
-            : t === "HH"
-              ? parts.hour!
-              : t === "mm"
-                ? parts.minute!
-                : parts.second!,
-    );
-  };
-  return template.replace(/\{([a-z_]+)(?::([A-Za-z]+))?\}/g, (_, name: string, format?: string) => {
-    switch (name) {
-      case "connection":
-        return values.connection;
-      case "report":
-        return values.report;
-      case "period_start":
-        return date(values.periodStart, format);
-      case "period_end":
-        return date(values.periodEnd, format);
-      case "run_id":
-        return values.runId.slice(-12);
-      default:
-        return values.ext;
-    }
-  });
-}
 
 interface RunRow {
   id: string;
@@ -181,7 +127,7 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
     const ext = compressedName(format.ext, compression);
     const nameWith = (e: string) =>
       renderFileName(
-        run.details.fileNameTemplate ?? "{connection}_{period_start:yyyyMMdd}.{ext}",
+        run.details.fileNameTemplate ?? DEFAULT_FILE_NAME_TEMPLATE,
         {
           connection: run.folder,
           report,

@@ -1,6 +1,6 @@
 /** Result files of an inbound file: names, the summary's shape, and writing them to the store. */
 import type { Readable } from "node:stream";
-import { type Compression, compressedName } from "./compress.js";
+import { type Compression, compressedName } from "../domain/file-names.js";
 import type { FileStore } from "./store.js";
 
 /** What a sender learns about a file when it is done (`<name>_summary.json`). */

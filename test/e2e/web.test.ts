@@ -600,6 +600,9 @@ describe("the web UI", () => {
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await visible(page.getByText("Changes saved."));
     await visible(page.getByRole("heading", { name: "Friday action listing" }));
+    // The file name template with what it makes of yesterday's file (the folder keeps its first name).
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10).replaceAll("-", "");
+    await hasText(page.getByTestId("example-file-name"), `e.g. weekly-action-listing_${yesterday}.tsv`);
     await contains(page.getByTestId("attributes"), "Files 45 days");
     await page.getByRole("button", { name: "Disable" }).click();
     await visible(page.getByText("Connection disabled."));

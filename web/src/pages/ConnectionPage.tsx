@@ -258,6 +258,12 @@ export function ConnectionPage(props: { id: string; session: Session }) {
                 <dd>
                   {/* Fingerprints, templates and paths are read character by character: shown as code. */}
                   {CODE_DETAILS.has(k) ? <code>{detailText(k, v)}</code> : detailText(k, v)}
+                  {k === "fileNameTemplate" && c.exampleFileName && (
+                    <span className="muted" data-testid="example-file-name">
+                      {" "}
+                      e.g. <code>{c.exampleFileName}</code>
+                    </span>
+                  )}
                 </dd>
               </div>
             ))}
