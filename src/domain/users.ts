@@ -2,8 +2,7 @@
  * Users (people who sign in to the web UI) and their sessions. A user belongs to one account; the session
  * cookie holds a random token of which only the SHA-256 is stored.
  */
-import type { Kysely } from "kysely";
-import { sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { newId } from "../db/ids.js";
 import type { AccountRole, Database } from "../db/schema.js";
 import { findAccount } from "./accounts.js";
