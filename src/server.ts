@@ -244,6 +244,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
       queue,
       maxUploadBytes: config.maxUploadBytes,
       emailSending: Boolean(config.smtpRelayUrl),
+      remote: { db: handle.db, box, connect },
       presignDownloads: config.s3?.presignDownloads ?? false,
       api: config.roles.http,
       logger: log.child({ component: "http" }),

@@ -1,5 +1,5 @@
 /** CLI commands for connections (create, list, update, run, pull, disable…), through the REST API. */
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { DATA_TYPES, DIRECTIONS, METHODOLOGIES, METHODS } from "../domain/connection-rules.js";
 import { action, allPages, choice, daysArg, fileArg, jsonArg, type Obj } from "./helpers.js";
 import { printObject, printTable } from "./output.js";
@@ -84,6 +84,38 @@ export function registerConnectionCommands(program: Command): void {
         (api, id: string) => api.request("POST", `/api/v1/connections/${encodeURIComponent(id)}/pulls`),
         printObject,
       ),
+    );
+  connections
+    .command("test [id]")
+    .description(
+      "test a server login before saving it, or a saved connection's (id): logs in, lists the folder, shows the host key; exit 1 when it fails",
+    )
+    .addOption(choice("--method <method>", "sftp, ftp or email (IMAP)", ["sftp", "ftp", "email"]))
+    .option("--host <host>", "the server")
+    .option("--port <port>", "its port (default 22, 21, 993)")
+    .option("--username <login>", "the login on that server")
+    .option("--password-env <name>", "read the password from this environment variable (never an argument)")
+    .option("--key", "log in with the account's SSH key (SFTP)")
+    .option("--folder <path>", "the folder to list (IMAP: the mailbox)")
+    .action(
+      action(async (api, id: string | undefined, o: Obj) => {
+        const password = o.passwordEnv ? process.env[String(o.passwordEnv)] : undefined;
+        if (o.passwordEnv && password === undefined)
+          throw new InvalidArgumentError(`the environment variable ${String(o.passwordEnv)} is not set`);
+        const result = await api.request<Obj>("POST", "/api/v1/connections/test", {
+          ...(id ? { connectionId: id } : {}),
+          ...(o.method ? { method: o.method } : {}),
+          ...(o.host ? { host: o.host } : {}),
+          ...(o.port ? { port: Number(o.port) } : {}),
+          ...(o.username ? { username: o.username } : {}),
+          ...(password !== undefined ? { password } : {}),
+          ...(o.key ? { authMethod: "key" } : {}),
+          ...(o.folder ? (o.method === "email" ? { mailbox: o.folder } : { folder: o.folder }) : {}),
+        });
+        // Exit 1 when the login failed, also with --json.
+        if (!result.ok) process.exitCode = 1;
+        return result;
+      }, printObject),
     );
   connections
     .command("pulls <id>")

@@ -341,3 +341,23 @@ export function validateConnection(c: {
     ? { ok: false, errors }
     : { ok: true, details: parsed.data as Record<string, unknown> };
 }
+
+/**
+ * A server login to test before it is saved: the fields of a pull's or delivery's details (the password in
+ * clear, never stored), or `connectionId` for a saved connection's, the fields given overriding its own.
+ */
+export const connectionTestSchema = z.strictObject({
+  connectionId: z.uuid().optional(),
+  method: z.enum(METHODS).optional(),
+  host: host.optional(),
+  port: port.optional(),
+  username: username.optional(),
+  password: secret.optional(),
+  authMethod: z.enum(["password", "key"]).optional(),
+  security: z.enum(["explicit", "implicit", "none"]).optional(),
+  tls: z.boolean().optional(),
+  folder: folder.optional(),
+  mailbox: z.string().min(1).max(200).optional(),
+  hostKeyFingerprint: fingerprint.optional(),
+});
+export type ConnectionTest = z.infer<typeof connectionTestSchema>;

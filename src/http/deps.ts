@@ -1,4 +1,5 @@
 /** What the API needs (server.ts fills it; app.ts and every route read it). */
+
 import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -7,6 +8,7 @@ import type { Endpoints, RetentionDefaults } from "../domain/connections.js";
 import type { LoginGuard } from "../domain/login-guard.js";
 import type { SecretBox } from "../domain/secretbox.js";
 import type { JobQueue } from "../pipeline/jobs.js";
+import type { RemoteAccess } from "../pipeline/remote.js";
 import type { FileStore } from "../pipeline/store.js";
 import type { RequestLimits } from "./limits.js";
 
@@ -20,6 +22,8 @@ export interface ApiDeps {
   metrics: Registry;
   /** Where uploads through the API enqueue their processing. */
   queue: JobQueue;
+  /** Logging in to customers' servers (the connector of pulls and deliveries), for "Test connection". */
+  remote?: RemoteAccess | undefined;
   /** Whether Ferry can send email (an SMTP relay is configured): outbound email and mailed results need it. */
   emailSending?: boolean | undefined;
   /** Largest file accepted by upload, in bytes. */

@@ -152,3 +152,76 @@ export async function connectRemote(
     mailbox: d.mailbox ?? "INBOX",
   });
 }
+
+/** What a connection test found: the server let Ferry in, and what its folder holds. */
+export interface RemoteTestResult {
+  ok: boolean;
+  /** The server's SSH host key or TLS certificate fingerprint (to accept before saving); "" for plain FTP. */
+  hostKey: string | null;
+  /** The folder (or mailbox) listed. */
+  folder: string;
+  /** How many files it holds, and the first names (sorted). */
+  files: number;
+  sample: string[];
+  /** Why it failed, in words (a RemoteError's), and its code. */
+  error: { code: RemoteErrorCode; message: string } | null;
+}
+
+/** How many names a test reports. */
+const TEST_SAMPLE = 10;
+
+/**
+ * Tests a server login before it is saved (or a saved connection's): logs in, lists the folder, reports the
+ * host key or certificate fingerprint — nothing is pulled, written or removed. A pinned key that does not
+ * match fails as it would at a pull. The password is the one given, or the saved connection's (sealed).
+ */
+export async function testRemote(
+  access: RemoteAccess,
+  accountId: string,
+  method: string,
+  d: Pick<
+    PullDetails,
+    "host" | "port" | "username" | "passwordSealed" | "authMethod" | "hostKeyFingerprint" | "security" | "tls"
+  > & { password?: string | undefined; folder: string },
+): Promise<RemoteTestResult> {
+  const folder = method === "email" ? d.folder || "INBOX" : d.folder;
+  let session: RemoteSession | undefined;
+  try {
+    session =
+      d.password !== undefined
+        ? await access.connect({
+            method: method === "email" || method === "ftp" ? method : "sftp",
+            host: d.host,
+            port: d.port,
+            username: d.username,
+            password: d.password,
+            privateKey:
+              method === "sftp" && d.authMethod === "key"
+                ? await accountPrivateKey(access.db, access.box, accountId)
+                : undefined,
+            hostKeyFingerprint: d.hostKeyFingerprint,
+            security: d.security ?? "explicit",
+            tls: d.tls ?? true,
+            mailbox: folder,
+          })
+        : await connectRemote(access, accountId, method, { ...d, mailbox: folder });
+    const files = await session.list(method === "email" ? "" : folder);
+    const names = files.map((f) => f.name).sort();
+    return {
+      ok: true,
+      hostKey: session.hostKey,
+      folder,
+      files: names.length,
+      sample: names.slice(0, TEST_SAMPLE),
+      error: null,
+    };
+  } catch (err) {
+    const e =
+      err instanceof RemoteError
+        ? { code: err.code, message: err.message }
+        : { code: "FAILED" as const, message: `failed: ${err instanceof Error ? err.message : String(err)}` };
+    return { ok: false, hostKey: null, folder, files: 0, sample: [], error: e };
+  } finally {
+    session?.close();
+  }
+}

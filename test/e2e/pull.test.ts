@@ -229,6 +229,72 @@ describe("pull from a third party over SFTP", () => {
     expect(missing.error).toMatch(/^folder missing/);
   });
 
+  it("tests a login before it is saved: logs in, lists, reports the host key; nothing is taken", async () => {
+    const test = async (body: Record<string, unknown>) => {
+      const res = await fetch(`${ferry.url}/api/v1/connections/test`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    // The folder holds the files earlier tests left there.
+    const before = (await readdir(outgoing)).sort();
+    expect(before.length).toBeGreaterThan(0);
+    const login = {
+      method: "sftp",
+      host: "127.0.0.1",
+      port: sshd.port,
+      username: sshd.user,
+      folder: outgoing,
+    };
+    const ok = await test({ ...login, password: sshd.password });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ ok: true, host: "127.0.0.1", folder: outgoing, error: null });
+    expect(ok.body.hostKey).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+    expect(ok.body.files).toBe(before.length);
+    expect(ok.body.sample).toEqual(before.slice(0, 10));
+    // Nothing was taken or changed there.
+    expect((await readdir(outgoing)).sort()).toEqual(before);
+    // Wrong password, missing folder, another key pinned: each in words, as a pull would say it.
+    const wrong = await test({ ...login, password: "wrong-password" });
+    expect(wrong.body).toMatchObject({ ok: false, error: { code: "AUTH_FAILED" } });
+    expect(wrong.body.error.message).toMatch(/^authentication failed/);
+    const missing = await test({ ...login, password: sshd.password, folder: path.join(outgoing, "missing") });
+    expect(missing.body.error.code).toBe("FOLDER_MISSING");
+    const pinned = await test({
+      ...login,
+      password: sshd.password,
+      hostKeyFingerprint: `SHA256:${"A".repeat(43)}`,
+    });
+    expect(pinned.body.error.code).toBe("HOST_KEY_MISMATCH");
+    // Private addresses stay refused, as for pulls.
+    const inside = await test({ ...login, host: "10.0.0.1", password: sshd.password });
+    expect(inside.body.error.message).toMatch(/local or private address/);
+    // A saved connection tests with its own sealed password.
+    const saved = await connection("Tested later", {});
+    expect((await test({ connectionId: saved.id })).body).toMatchObject({ ok: true, username: sshd.user });
+    expect((await test({ method: "sftp" })).status).toBe(400);
+    const events = (await api("GET", "/api/v1/audit?action=connection.tested&limit=50")).items;
+    expect(events.length).toBeGreaterThanOrEqual(6);
+    // The CLI: a saved connection (exit 0), a typed login with the password from the environment (exit 1).
+    const cli = (args: string[], env: Record<string, string> = {}) =>
+      runCli(["connections", "test", ...args], { FERRY_URL: ferry.url, FERRY_TOKEN: token, ...env });
+    const good = await cli([saved.id, "--json"]);
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.json().ok).toBe(true);
+    const bad = await cli(
+      ["--method", "sftp", "--host", "127.0.0.1", "--port", String(sshd.port), "--username", sshd.user],
+      {},
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/authentication failed/);
+    // Each test is a connection Ferry makes: a few a minute per account.
+    const codes: number[] = [];
+    for (let i = 0; i < 10; i++) codes.push((await test({ ...login, password: "x" })).status);
+    expect(codes).toContain(429);
+  });
+
   it("stops at a changed host key until a user accepts it", async () => {
     const pinned = sshd.fingerprint;
     await sshd.newHostKey();

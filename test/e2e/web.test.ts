@@ -676,6 +676,9 @@ describe("the web UI", () => {
     await page.getByLabel("Port", { exact: true }).fill(String(await freePort()));
     await page.getByLabel("Folder", { exact: true }).fill("/outgoing");
     await count(page.getByText("must be a whole number from 1 to 65535"), 0);
+    // Test connection, before anything is saved: nobody listens on that port, which it says in words.
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await contains(page.getByTestId("test-login"), /The test failed: host unreachable: 127\.0\.0\.1:\d+/);
     await shot(page, "40-pull-method");
     // Ferry logs in to their server with the details above: the Credentials step is passed over.
     await next(page);

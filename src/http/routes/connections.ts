@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { accountKey } from "../../domain/account-keys.js";
 import { listAuditEvents } from "../../domain/audit.js";
+import { connectionTestSchema } from "../../domain/connection-rules.js";
 import {
   connectionDeleteRefused,
   createConnection,
@@ -13,6 +14,7 @@ import {
 } from "../../domain/connections.js";
 import { acceptHostKey, listPulls, pullNow } from "../../domain/pulls.js";
 import { listRuns, runNow, SAME_RUN_SECONDS } from "../../domain/runs.js";
+import { testConnection } from "../../pipeline/connection-test.js";
 import { actorOf } from "../auth.js";
 import type { ApiDeps } from "../deps.js";
 import {
@@ -171,6 +173,42 @@ export function connectionRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         reply
           .code(202)
           .send(await runNow(deps.db, deps.queue, actorOf(request), request.params.id, request.body ?? {})),
+    );
+    const TestResult = z.object({
+      ok: z.boolean(),
+      method: z.enum(["sftp", "ftp", "email"]),
+      host: z.string(),
+      port: z.number(),
+      username: z.string(),
+      hostKey: z
+        .string()
+        .nullable()
+        .describe("The server's SSH host key or TLS certificate fingerprint, to accept; '' for plain FTP"),
+      folder: z.string(),
+      files: z.number().describe("Files in the folder (messages in the mailbox)"),
+      sample: z.array(z.string()).describe("The first names, sorted"),
+      error: z
+        .object({ code: z.string(), message: z.string() })
+        .nullable()
+        .describe("Why it failed, in words"),
+    });
+    app.post(
+      "/connections/test",
+      {
+        schema: {
+          tags,
+          summary:
+            "Test a server login before saving it (or a saved connection's): logs in, lists the folder, reports the host key — nothing is pulled or written",
+          operationId: "testConnection",
+          body: connectionTestSchema,
+          response: { 200: TestResult, 400: ErrorBody, 404: ErrorBody, 429: ErrorBody },
+        },
+      },
+      async (request) => {
+        // server.ts always gives one; a test harness without it has no business testing logins.
+        if (!deps.remote) throw new Error("No remote connector configured");
+        return testConnection(deps.remote, actorOf(request), request.body);
+      },
     );
     app.post(
       "/connections/:id/pulls",

@@ -71,7 +71,7 @@ export function EditConnection(props: {
       {c.direction === "outbound" && (
         <OutboundOptions s={s} set={set} errors={errors} timeZone={props.timeZone} />
       )}
-      <MethodDetails s={s} set={set} errors={errors} />
+      <MethodDetails s={s} set={set} errors={errors} connectionId={c.id} />
       <TextField
         label="Keep files (days)"
         type="number"

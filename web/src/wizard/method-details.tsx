@@ -2,11 +2,96 @@
 import { useEffect, useState } from "react";
 import { api } from "../api";
 import { COMPRESSIONS, METHODS } from "../labels";
-import { Checkbox, Copyable, SelectField, TextField } from "../ui";
+import { BusyButton, Checkbox, Copyable, Notice, SelectField, TextField, useOnce } from "../ui";
 import type { StepProps } from "./state";
 import { DEFAULT_PORTS, type WizardState } from "./state";
 
-export function MethodDetails({ s, set, errors }: StepProps) {
+/** What "Test connection" answered (POST /connections/test). */
+interface TestResult {
+  ok: boolean;
+  host: string;
+  port: number;
+  username: string;
+  hostKey: string | null;
+  folder: string;
+  files: number;
+  sample: string[];
+  error: { code: string; message: string } | null;
+}
+
+/**
+ * "Test connection": logs in with what is typed (or the saved connection's password), lists the folder and
+ * shows the host key or certificate to trust — before anything is saved. Nothing is pulled or written.
+ */
+function TestLogin({ s, set, connectionId }: StepProps) {
+  const [result, setResult] = useState<TestResult | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [run, busy] = useOnce(async () => {
+    setFailure(null);
+    try {
+      setResult(
+        await api<TestResult>("POST", "/connections/test", {
+          ...(connectionId ? { connectionId } : {}),
+          method: s.method,
+          host: s.host.trim(),
+          port: Number(s.port || DEFAULT_PORTS[s.method]),
+          username: s.username,
+          ...(s.password ? { password: s.password } : {}),
+          ...(s.method === "sftp" ? { authMethod: s.authMethod } : {}),
+          ...(s.method === "ftp" ? { security: s.security } : {}),
+          ...(s.method === "email"
+            ? { tls: s.security !== "none", mailbox: s.mailbox || "INBOX" }
+            : { folder: s.folder }),
+          ...(s.hostKeyFingerprint ? { hostKeyFingerprint: s.hostKeyFingerprint } : {}),
+        }),
+      );
+    } catch (e) {
+      setResult(null);
+      setFailure((e as Error).message);
+    }
+  });
+  const where = s.method === "email" ? "The mailbox" : result?.folder;
+  return (
+    <div className="test-login" data-testid="test-login">
+      <BusyButton className="secondary" onClick={run} busy={busy} busyLabel="Testing…">
+        Test connection
+      </BusyButton>
+      {failure && <Notice kind="error">{failure}</Notice>}
+      {result?.ok && (
+        <Notice kind="success">
+          Logged in to {result.host}:{result.port} as {result.username}. {where} holds {result.files}{" "}
+          {result.files === 1 ? "file" : "files"}
+          {result.sample.length > 0 &&
+            `: ${result.sample.join(", ")}${result.files > result.sample.length ? ", …" : ""}`}
+          . Nothing was taken.
+        </Notice>
+      )}
+      {result && !result.ok && (
+        <Notice kind="error">{`The test failed: ${result.error?.message ?? "no reason given"}.`}</Notice>
+      )}
+      {result?.hostKey && (
+        <p className="row">
+          <span>
+            {s.method === "sftp" ? "Host key" : "Certificate"} <code>{result.hostKey}</code>
+          </span>
+          {s.hostKeyFingerprint === result.hostKey ? (
+            <span className="muted">trusted: pinned when you save</span>
+          ) : (
+            <button
+              type="button"
+              className="secondary small"
+              onClick={() => set({ hostKeyFingerprint: result.hostKey! })}
+            >
+              Trust this key
+            </button>
+          )}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function MethodDetails({ s, set, errors, connectionId }: StepProps) {
   const pull = s.methodology === "pull_from_third_party";
   return (
     <>
@@ -98,6 +183,7 @@ export function MethodDetails({ s, set, errors }: StepProps) {
             )}
           </div>
           {s.method === "sftp" && s.authMethod === "key" && <FerryKey />}
+          <TestLogin s={s} set={set} errors={errors} connectionId={connectionId} />
           {s.method !== "email" && (
             <Checkbox
               label="Delete files on your server after they are pulled"
@@ -131,6 +217,7 @@ export function MethodDetails({ s, set, errors }: StepProps) {
                 {s.method === "ftp" && <FtpSecurity s={s} set={set} errors={errors} />}
               </div>
               {s.method === "sftp" && s.authMethod === "key" && <FerryKey />}
+              <TestLogin s={s} set={set} errors={errors} connectionId={connectionId} />
             </>
           )}
         </fieldset>
@@ -168,13 +255,13 @@ export function ServerLogin({ s, set, errors }: StepProps) {
       <TextField
         label={s.method === "email" ? "IMAP host" : "Host"}
         value={s.host}
-        onChange={(host) => set({ host })}
+        onChange={(host) => set({ host, hostKeyFingerprint: "" })}
         error={errors["details.host"]}
       />
       <TextField
         label="Port"
         value={s.port}
-        onChange={(port) => set({ port })}
+        onChange={(port) => set({ port, hostKeyFingerprint: "" })}
         placeholder={DEFAULT_PORTS[s.method]}
         error={errors["details.port"]}
       />

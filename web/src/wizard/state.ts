@@ -47,6 +47,8 @@ export interface WizardState {
   deliverToServer: boolean;
   /** Editing: the connection already holds a password (an empty field keeps it). */
   passwordStored?: boolean;
+  /** The server's host key or certificate the user accepted after a test; pinned when saved. */
+  hostKeyFingerprint: string;
   credentialMode: "existing" | "new";
   credentialId: string;
   newCredential: NewCredential;
@@ -80,6 +82,7 @@ export const INITIAL: WizardState = {
   mailbox: "INBOX",
   authMethod: "password",
   deliverToServer: false,
+  hostKeyFingerprint: "",
   credentialMode: "existing",
   credentialId: "",
   newCredential: { name: "", kind: "public_key", publicKey: "" },
@@ -111,6 +114,7 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
             ...(s.password ? { password: s.password } : {}),
             ...(s.method === "sftp" ? { authMethod: s.authMethod } : { security: s.security }),
             folder: s.folder,
+            ...(s.hostKeyFingerprint ? { hostKeyFingerprint: s.hostKeyFingerprint } : {}),
           }
         : {}),
     };
@@ -134,6 +138,7 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
     port: Number(s.port || DEFAULT_PORTS[s.method]),
     username: s.username,
     ...(s.password ? { password: s.password } : {}),
+    ...(s.hostKeyFingerprint ? { hostKeyFingerprint: s.hostKeyFingerprint } : {}),
     filePattern: s.filePattern,
   };
   if (s.method === "email") return { ...common, mailbox: s.mailbox || "INBOX", tls: s.security !== "none" };
@@ -258,6 +263,7 @@ export function stateOf(c: Connection): WizardState {
     authMethod: d.authMethod === "key" ? "key" : "password",
     passwordStored: d.passwordSet === true,
     deliverToServer: d.deliverToServer === true,
+    hostKeyFingerprint: str(d.hostKeyFingerprint),
     mailbox: str(d.mailbox, "INBOX"),
   };
 }
@@ -286,4 +292,6 @@ export interface StepProps {
   errors: Errors;
   /** The account's time zone, which schedules keep. */
   timeZone?: string;
+  /** Editing a saved connection: a login test may use its stored password. */
+  connectionId?: string;
 }
