@@ -9,6 +9,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 import { accountPrivateKey } from "../domain/account-keys.js";
 import type { SecretBox } from "../domain/secretbox.js";
+import { messageOf } from "../thrown.js";
 
 export type RemoteErrorCode =
   | "AUTH_FAILED"
@@ -135,7 +136,10 @@ export async function connectRemote(
     | "security"
     | "tls"
     | "mailbox"
-  >,
+  > & {
+    /** A password typed for a test (never stored), instead of the sealed one. */
+    password?: string | undefined;
+  },
 ): Promise<RemoteSession> {
   const kind = method === "email" || method === "ftp" ? method : "sftp";
   return connect({
@@ -143,7 +147,7 @@ export async function connectRemote(
     host: d.host,
     port: d.port ?? (kind === "email" ? 993 : kind === "ftp" ? 21 : 22),
     username: d.username,
-    password: d.passwordSealed ? box.open(d.passwordSealed) : "",
+    password: d.password ?? (d.passwordSealed ? box.open(d.passwordSealed) : ""),
     privateKey:
       kind === "sftp" && d.authMethod === "key" ? await accountPrivateKey(db, box, accountId) : undefined,
     hostKeyFingerprint: d.hostKeyFingerprint,
@@ -187,24 +191,7 @@ export async function testRemote(
   const folder = method === "email" ? d.folder || "INBOX" : d.folder;
   let session: RemoteSession | undefined;
   try {
-    session =
-      d.password !== undefined
-        ? await access.connect({
-            method: method === "email" || method === "ftp" ? method : "sftp",
-            host: d.host,
-            port: d.port,
-            username: d.username,
-            password: d.password,
-            privateKey:
-              method === "sftp" && d.authMethod === "key"
-                ? await accountPrivateKey(access.db, access.box, accountId)
-                : undefined,
-            hostKeyFingerprint: d.hostKeyFingerprint,
-            security: d.security ?? "explicit",
-            tls: d.tls ?? true,
-            mailbox: folder,
-          })
-        : await connectRemote(access, accountId, method, { ...d, mailbox: folder });
+    session = await connectRemote(access, accountId, method, { ...d, mailbox: folder });
     const files = await session.list(method === "email" ? "" : folder);
     const names = files.map((f) => f.name).sort();
     return {
@@ -219,7 +206,7 @@ export async function testRemote(
     const e =
       err instanceof RemoteError
         ? { code: err.code, message: err.message }
-        : { code: "FAILED" as const, message: `failed: ${err instanceof Error ? err.message : String(err)}` };
+        : { code: "FAILED" as const, message: `failed: ${messageOf(err)}` };
     return { ok: false, hostKey: null, folder, files: 0, sample: [], error: e };
   } finally {
     session?.close();
