@@ -79,7 +79,7 @@ export function objectStream(reader: ObjectReader, start = 0): Readable {
 /**
  * Like objectStream, but its chunks are lent: three 1 MiB buffers used in turn, so a download allocates 3 MiB
  * instead of a buffer per MiB (each one is V8 external memory: on a plain-FTP download, garbage collection took
- * half the CPU). Only for consumers that are done with a chunk once they take the next one: ftp-srv's RETR
+ * half the CPU). Only for consumers that are done with a chunk once they take the next one: FTP's RETR
  * pauses on each chunk and resumes on its socket write's callback; `pipe` waits for "drain". With three
  * buffers, the one read ahead into is two chunks behind the one being written. The buffers are not reused
  * after the stream ends (the last writes may still be queued): they are garbage then, like any other.

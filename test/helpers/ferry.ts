@@ -44,7 +44,7 @@ export async function startServe(
   if (cli === CLI) checkBuilt();
   const started = Date.now();
   // Every server gets free ports unless the test chose them, so test files can run in parallel.
-  // A block of passive FTP ports below the ephemeral range (outgoing connections never take them); ftp-srv
+  // A block of passive FTP ports below the ephemeral range (outgoing connections never take them); Ferry
   // skips ports in use, and consecutive sessions need more than one so a closing data listener is not reused.
   const passive = 20_000 + Math.floor(Math.random() * 500) * 20;
   const ports = {

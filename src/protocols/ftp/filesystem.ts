@@ -1,7 +1,7 @@
 /**
- * ftp-srv's file-system interface over the virtual file system: the same view, names and rules as SFTP.
- * Uploads are a Writable whose final() commits and records the file, and ftp-srv answers 226 only after
- * that ('finish'), so "226 Transfer complete" means the file is durably received.
+ * The FTP commands' file system over the virtual file system: the same view, names and rules as SFTP.
+ * Uploads are a Writable whose final() commits and records the file, and STOR answers 226 only after that
+ * ('finish'), so "226 Transfer complete" means the file is durably received.
  */
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
@@ -18,7 +18,7 @@ import {
   type WriteHandle,
 } from "../vfs.js";
 
-/** What ftp-srv's LIST and STAT expect of an entry. */
+/** An entry as LIST, MLSD, MLST and STAT show it. */
 export interface FtpStat {
   name: string;
   size: number;
@@ -38,7 +38,7 @@ function toStat(e: VfsEntry): FtpStat {
 }
 
 /**
- * An upload over an FTP data connection; ftp-srv-fixes.ts's STOR ends it when the data connection ended in
+ * An upload over an FTP data connection; STOR (transfers.ts) ends it when the data connection ended in
  * order and destroys it otherwise. FTP's stream mode has no end-of-file marker: over plain FTP a client
  * killed mid-upload closes the data connection just like a finished one (over FTPS the missing TLS close
  * tells, see data-tls.ts). Such a client has also lost its control connection, so an upload whose control
@@ -113,10 +113,6 @@ export class FerryFileSystem {
     return toStat({ ...(await this.vfs.stat(p)), name: path.posix.basename(p) || "/" });
   }
 
-  async list(dir?: string): Promise<FtpStat[]> {
-    return (await this.vfs.list(this.resolve(dir))).map(toStat);
-  }
-
   /** A folder's entries a page at a time (LIST, NLST and MLSD stream them: listing.ts). */
   async *listPages(dir?: string): AsyncGenerator<FtpStat[], void, undefined> {
     for await (const page of this.vfs.listPages(this.resolve(dir))) yield page.map(toStat);
@@ -139,10 +135,7 @@ export class FerryFileSystem {
     return { stream, clientPath: p };
   }
 
-  /**
-   * Aborts uploads still open when the session ends: ftp-srv destroys their data sockets without ending or
-   * destroying our streams, which would otherwise leave their temporary files behind.
-   */
+  /** Aborts uploads still open when the session ends, so they leave no temporary files behind. */
   abortOpenUploads(): void {
     for (const stream of this.uploads) {
       if (!stream.destroyed) stream.destroy();
@@ -153,7 +146,7 @@ export class FerryFileSystem {
   async read(fileName: string, options: { start?: number } = {}) {
     const p = this.resolve(fileName);
     const reader = await this.vfs.openRead(p);
-    // ftp-srv's RETR writes each chunk before it takes the next: the stream may lend its buffers.
+    // RETR writes each chunk before it takes the next: the stream may lend its buffers.
     return { stream: lendingStream(reader, options.start ?? 0), clientPath: p };
   }
 
@@ -167,6 +160,10 @@ export class FerryFileSystem {
     return this.vfs.mkdir(this.resolve(p));
   }
 
+  async removeFolder(p: string): Promise<never> {
+    return this.vfs.rmdir(this.resolve(p));
+  }
+
   async rename(from: string, to: string): Promise<void> {
     await this.vfs.rename(this.resolve(from), this.resolve(to));
   }
@@ -176,11 +173,6 @@ export class FerryFileSystem {
     const full = this.resolve(p);
     await this.vfs.stat(full);
     await this.vfs.setModified(full, mtime);
-  }
-
-  /** Modes mean nothing here; accept and ignore, as SFTP's setstat does. */
-  async chmod(p: string): Promise<void> {
-    await this.vfs.stat(this.resolve(p));
   }
 
   getUniqueName(fileName: string): string {

@@ -1,21 +1,21 @@
 /**
- * LIST, NLST and MLSD (RFC 959, RFC 3659), replacing ftp-srv's LIST/NLST (installed by ftp-srv-fixes.ts):
- * a folder's entries are read from the database a page at a time and written to the data connection as they
- * come, waiting while the client reads slowly, so a folder of any size is listed in full in constant memory
- * (ftp-srv built the whole listing in memory first).
+ * LIST, NLST and MLSD (RFC 959, RFC 3659): a folder's entries are read from the database a page at a time
+ * and written to the data connection as they come, waiting while the client reads slowly, so a folder of any
+ * size is listed in full in constant memory.
  */
 
 import type net from "node:net";
 import { messageOf } from "../../thrown.js";
 import type { FtpStat } from "./filesystem.js";
 import { facts } from "./mlsx.js";
-import { dataConnection, type FtpConnection, transferDone } from "./transfers.js";
+import type { FtpSession } from "./session.js";
+import { dataConnection } from "./transfers.js";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const HALF_YEAR_MS = 182 * 24 * 3600 * 1000;
 
 /**
- * The `ls -l` line of LIST, as ftp-srv wrote it (clients parse it): the time of day for the last half year,
+ * The `ls -l` line of LIST (clients parse it): the time of day for the last half year,
  * the year for older entries (times in UTC).
  */
 export function lsLine(e: FtpStat, now = Date.now()): string {
@@ -62,29 +62,30 @@ function send(socket: net.Socket, text: string): Promise<void> {
 const withoutOptions = (arg: string | null | undefined) =>
   (arg ?? "").replace(/^(\s*-[A-Za-z]+)+\s*/, "") || ".";
 
-async function listing(this: FtpConnection, args: { command?: { arg?: string | null; directive?: string } }) {
-  const format = (args.command?.directive?.toUpperCase() ?? "LIST") as Format;
-  const path = format === "MLSD" ? args.command?.arg || "." : withoutOptions(args.command?.arg);
-  if (!this.fs) return this.reply(550, "File system not instantiated");
+/** LIST, NLST and MLSD. */
+export async function listing(session: FtpSession, arg: string, directive: string): Promise<void> {
+  const format = directive as Format;
+  const path = format === "MLSD" ? arg || "." : withoutOptions(arg);
+  const fs = session.fs!;
   try {
-    const socket = await dataConnection(this);
+    const socket = await dataConnection(session);
     if (!socket) return;
     // The first page is read before "150": a path that is no folder, or a database that cannot answer,
     // gets its reply on the control connection.
     let pages: AsyncIterator<FtpStat[]> | null = null;
     let first: FtpStat[];
     try {
-      const stat: FtpStat = await this.fs.get(path);
+      const stat: FtpStat = await fs.get(path);
       if (stat.isDirectory()) {
-        pages = this.fs.listPages(path) as AsyncIterator<FtpStat[]>;
+        pages = fs.listPages(path) as AsyncIterator<FtpStat[]>;
         first = (await pages.next()).value ?? [];
       } else if (format === "MLSD") {
-        return await this.reply(501, `Not a folder: ${path} (use MLST for a file)`);
+        return await session.reply(501, `Not a folder: ${path} (use MLST for a file)`);
       } else first = [stat];
     } catch (err) {
-      return await this.reply(550, messageOf(err));
+      return await session.reply(550, messageOf(err));
     }
-    await this.reply(150);
+    await session.reply(150, "Sending the listing");
     try {
       for (let page = first; ; ) {
         if (page.length > 0) {
@@ -98,42 +99,16 @@ async function listing(this: FtpConnection, args: { command?: { arg?: string | n
       await pages?.return?.(undefined).catch(() => {});
       if (socket.destroyed) throw err; // the client went: 426 below
       socket.destroy();
-      return await this.reply(451, `Listing aborted: ${messageOf(err)}`);
+      return await session.reply(451, `Listing aborted: ${messageOf(err)}`);
     }
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
       socket.end(() => resolve());
     });
-    return await this.reply(226, "Listing sent");
+    return await session.reply(226, "Listing sent");
   } catch (err) {
-    return await this.reply(426, `Connection closed; listing aborted (${messageOf(err)})`);
+    return await session.reply(426, `Connection closed; listing aborted (${messageOf(err)})`);
   } finally {
-    transferDone(this);
+    session.transferDone();
   }
-}
-
-/** The listing commands, for ftp-srv's command table. */
-export function listingCommands() {
-  const FEAT = "MLST type*;size*;modify*;";
-  return {
-    LIST: {
-      directive: "LIST",
-      handler: listing,
-      syntax: "{{cmd}} [<path>]",
-      description: "Entries of a folder, as ls -l lines",
-    },
-    NLST: {
-      directive: "NLST",
-      handler: listing,
-      syntax: "{{cmd}} [<path>]",
-      description: "Names of a folder's entries",
-    },
-    MLSD: {
-      directive: "MLSD",
-      handler: listing,
-      syntax: "{{cmd}} [<path>]",
-      description: "Entries of a folder with their facts (RFC 3659)",
-      flags: { feat: FEAT },
-    },
-  };
 }

@@ -1,5 +1,5 @@
 /**
- * FTP's file transfers, replacing ftp-srv's STOR/APPE/STOU and RETR (installed by ftp-srv-fixes.ts): an upload
+ * FTP's file transfers, STOR/APPE/STOU and RETR: an upload
  * is kept only when its data connection ended in order (data-tls.ts tells a TLS close from a cut), and each
  * outcome gets the reply RFC 959 gives it (226, 426 for a cut connection, 550 for what the file system refused).
  */
@@ -8,31 +8,25 @@ import type net from "node:net";
 import { messageOf } from "../../thrown.js";
 import { VfsError } from "../vfs.js";
 import { tcpOf, uploadEnd } from "./data-tls.js";
-
-// biome-ignore lint/suspicious/noExplicitAny: ftp-srv's connection objects are untyped CommonJS.
-export type FtpConnection = any;
+import type { FtpSession } from "./session.js";
 
 /**
- * The command's data connection, the control connection paused meanwhile; null once 425 was answered. While
- * the data moves, the idle timeout watches the data connection instead of the control connection (silent
- * during a transfer, as RFC 959 has it): a transfer longer than the idle timeout goes on as long as bytes
- * move, and one where nothing moved for that long is cut (vsftpd's data_connection_timeout). transferDone
- * gives the control connection its timeout back.
+ * The command's data connection; null once 425 was answered. While the data moves, the idle timeout
+ * watches the data connection instead of the control connection (silent during a transfer, as RFC 959 has
+ * it): a transfer longer than the idle timeout goes on as long as bytes move, and one where nothing moved
+ * for that long is cut (vsftpd's data_connection_timeout). session.transferDone() gives the control
+ * connection its timeout back.
  */
-export async function dataConnection(connection: FtpConnection): Promise<net.Socket | null> {
-  try {
-    const socket: net.Socket = await connection.connector.waitForConnection();
-    connection.commandSocket.pause();
-    const idleMs: number = connection.server.options.timeout;
-    if (idleMs > 0) {
-      controlSocket(connection).setTimeout(0);
-      cutWhenIdle(socket, idleMs);
-    }
-    return socket;
-  } catch {
-    await connection.reply(425, "No connection established");
+export async function dataConnection(session: FtpSession): Promise<net.Socket | null> {
+  session.transferStarted();
+  const socket = await session.data.open(session.protectData);
+  if (!socket) {
+    await session.reply(425);
     return null;
   }
+  const idleMs = session.options.idleMs;
+  if (idleMs > 0) cutWhenIdle(socket, idleMs);
+  return socket;
 }
 
 /**
@@ -63,19 +57,6 @@ function cutWhenIdle(socket: net.Socket, idleMs: number): void {
   tcp.once("close", () => clearInterval(check));
 }
 
-/** After a data command: its data connection closed, the control connection read and timed again. */
-export function transferDone(connection: FtpConnection): void {
-  connection.connector.end();
-  connection.commandSocket.resume();
-  const idleMs: number = connection.server.options.timeout;
-  const control = controlSocket(connection);
-  if (idleMs > 0 && !control.destroyed) control.setTimeout(idleMs);
-}
-
-/** The TCP socket of the control connection, which carries its idle timeout (under TLS after AUTH TLS). */
-const controlSocket = (connection: FtpConnection): net.Socket =>
-  connection.ferryPlainSocket ?? connection.commandSocket;
-
 /** Thrown when the data connection of an upload ended without the client's TLS close, or was reset. */
 class TransferAborted extends Error {}
 
@@ -84,20 +65,16 @@ class TransferAborted extends Error {}
  * only when the data connection ended in order, and destroyed (discarded) otherwise. 226 comes after the
  * commit, 426 after a cut connection, 550 for what the file system refused.
  */
-export async function store(
-  this: FtpConnection,
-  args: { log?: unknown; command?: { arg?: string | null; directive?: string } },
-) {
-  if (!this.fs) return this.reply(550, "File system not instantiated");
-  const append = args.command?.directive === "APPE";
+export async function store(session: FtpSession, arg: string, directive: string): Promise<void> {
+  const fs = session.fs!;
+  const start = session.restOffset;
+  session.restOffset = 0;
+  // STOU: a fresh name (RFC 959: "250"/"150 FILE: name"), then an ordinary STOR.
+  const name = directive === "STOU" ? fs.getUniqueName(arg || "file") : arg;
   try {
-    const socket = await dataConnection(this);
+    const socket = await dataConnection(session);
     if (!socket) return;
-    const { stream, clientPath } = await this.fs.write(args.command?.arg ?? "", {
-      append,
-      start: this.restByteCount,
-    });
-    this.restByteCount = 0;
+    const { stream, clientPath } = await fs.write(name, { append: directive === "APPE", start });
     const received = new Promise<void>((resolve, reject) => {
       stream.once("finish", resolve);
       stream.once("error", reject);
@@ -115,21 +92,21 @@ export async function store(
     });
     // A failure before the reply below is seen when awaited; keep it from being reported as unhandled.
     received.catch(() => {});
-    await this.reply(150);
+    await session.reply(150, directive === "STOU" ? `FILE: ${clientPath}` : "Ready to receive");
     socket.resume();
     await received;
-    await this.reply(226, clientPath);
+    await session.reply(226, clientPath);
   } catch (err) {
     if (err instanceof TransferAborted) {
-      await this.reply(426, "Connection closed; transfer aborted, the file was not kept");
+      await session.reply(426, "Connection closed; transfer aborted, the file was not kept");
     } else if (err instanceof VfsError && err.code === "QUOTA_EXCEEDED") {
       // RFC 959: "552 Requested file action aborted. Exceeded storage allocation."
-      await this.reply(552, messageOf(err));
+      await session.reply(552, messageOf(err));
     } else {
-      await this.reply(550, messageOf(err));
+      await session.reply(550, messageOf(err));
     }
   } finally {
-    transferDone(this);
+    session.transferDone();
   }
 }
 
@@ -138,18 +115,18 @@ export async function store(
  * (the stream may lend its buffers). 226 once all is written, 426 when the client closed the data connection
  * first, 550 when the file cannot be opened.
  */
-export async function retrieve(this: FtpConnection, args: { command?: { arg?: string | null } }) {
-  if (!this.fs) return this.reply(550, "File system not instantiated");
+export async function retrieve(session: FtpSession, arg: string): Promise<void> {
+  const fs = session.fs!;
+  const start = session.restOffset;
+  session.restOffset = 0;
   try {
-    const socket = await dataConnection(this);
+    const socket = await dataConnection(session);
     if (!socket) return;
     let opened: { stream: NodeJS.ReadableStream & { destroy(): void }; clientPath: string };
     try {
-      opened = await this.fs.read(args.command?.arg ?? "", { start: this.restByteCount });
+      opened = await fs.read(arg, { start });
     } catch (err) {
-      return await this.reply(550, messageOf(err));
-    } finally {
-      this.restByteCount = 0;
+      return await session.reply(550, messageOf(err));
     }
     const { stream, clientPath } = opened;
     const sent = new Promise<void>((resolve, reject) => {
@@ -163,22 +140,23 @@ export async function retrieve(this: FtpConnection, args: { command?: { arg?: st
         stream.pause();
         socket.write(chunk, () => stream.resume());
       });
+      // The file ends with the data connection's end (under TLS: its close_notify first).
       stream.once("end", () => {
         socket.off("close", cut);
-        resolve();
+        socket.end(() => resolve());
       });
       stream.once("error", reject);
     });
     sent.catch(() => {});
-    await this.reply(150);
+    await session.reply(150, "Sending");
     stream.resume();
     socket.resume();
     await sent;
-    await this.reply(226, clientPath);
+    await session.reply(226, clientPath);
   } catch (err) {
-    if (err instanceof TransferAborted) await this.reply(426, "Connection closed; transfer aborted");
-    else await this.reply(551, messageOf(err));
+    if (err instanceof TransferAborted) await session.reply(426, "Connection closed; transfer aborted");
+    else await session.reply(551, messageOf(err));
   } finally {
-    transferDone(this);
+    session.transferDone();
   }
 }
