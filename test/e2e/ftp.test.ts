@@ -288,7 +288,7 @@ describe("plain FTP, when an operator allows it", () => {
 
   it("refuses active mode (PORT, EPRT) by default, naming passive mode; a passive transfer then works", async () => {
     const ftp = await connectRawFtp(plainPort, plainLogin.username, plainLogin.password);
-    // The client's own address: ftp-srv would connect there if active mode were on.
+    // The client's own address: Ferry would connect there if active mode were on (test/security/ftp.test.ts).
     expect(await ftp.command("PORT 127,0,0,1,39,16")).toBe(
       "502 Active mode (PORT/EPRT) is off on this server: use passive mode (PASV/EPSV)",
     );

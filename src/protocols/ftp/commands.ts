@@ -54,6 +54,34 @@ async function passive(s: FtpSession, extended: boolean): Promise<void> {
   return s.reply(227, `Entering Passive Mode (${address.replaceAll(".", ",")},${high},${low})`);
 }
 
+/** The address of PORT ("h1,h2,h3,h4,p1,p2") or EPRT ("|1|ip|port|", any delimiter), or null. */
+export function activeTarget(directive: string, arg: string): { host: string; port: number } | null {
+  let host: string | undefined;
+  let port: number | undefined;
+  const text = arg.trim();
+  if (directive === "PORT") {
+    const n = /^(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})$/
+      .exec(text)
+      ?.slice(1)
+      .map(Number);
+    if (n?.every((x) => x <= 255)) {
+      host = n.slice(0, 4).join(".");
+      port = n[4]! * 256 + n[5]!;
+    }
+  } else {
+    const parts = text.split(text[0] ?? "|");
+    if (
+      parts.length === 5 &&
+      ((parts[1] === "1" && net.isIPv4(parts[2]!)) || (parts[1] === "2" && net.isIPv6(parts[2]!)))
+    ) {
+      host = parts[2];
+      port = /^\d{1,5}$/.test(parts[3]!) ? Number(parts[3]) : undefined;
+    }
+  }
+  if (!host || !port || port > 65535 || !net.isIP(host)) return null;
+  return { host, port };
+}
+
 /**
  * PORT/EPRT, when active mode is on: Ferry will connect to the client — to the control connection's own
  * address only, never to another host (the "FTP bounce" of RFC 2577).
@@ -62,24 +90,9 @@ async function active(s: FtpSession, arg: string, directive: string): Promise<vo
   if (!s.options.activeMode) {
     return s.reply(502, "Active mode (PORT/EPRT) is off on this server: use passive mode (PASV/EPSV)");
   }
-  let host: string | undefined;
-  let port: number | undefined;
-  if (directive === "PORT") {
-    const n = /^(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)$/.exec(arg.trim())?.slice(1).map(Number);
-    if (n?.every((x) => x <= 255)) {
-      host = n.slice(0, 4).join(".");
-      port = n[4]! * 256 + n[5]!;
-    }
-  } else {
-    const parts = arg.trim().split(arg.trim()[0] ?? "|");
-    if (parts.length === 5 && ["1", "2"].includes(parts[1]!)) {
-      host = parts[2];
-      port = Number(parts[3]);
-    }
-  }
-  if (!host || !port || !Number.isInteger(port) || port < 1 || port > 65535 || !net.isIP(host)) {
-    return s.reply(501, `${directive}: cannot read the address`);
-  }
+  const target = activeTarget(directive, arg);
+  if (!target) return s.reply(501, `${directive}: cannot read the address`);
+  const { host, port } = target;
   if (host.replace(/^::ffff:/, "") !== s.clientIp) {
     return s.reply(504, `${directive}: data connections go to your own address only (${s.clientIp})`);
   }

@@ -356,7 +356,7 @@ const DEFAULT_TEXT: Record<number, string> = {
  * A command line's text: Telnet commands (IAC and the byte after it, as in "IAC IP IAC DM ABOR") left out,
  * the CR before the LF dropped, UTF-8 (RFC 2640).
  */
-function commandText(bytes: Buffer): string {
+export function commandText(bytes: Buffer): string {
   let clean = bytes;
   if (bytes.includes(0xff)) {
     const out: number[] = [];

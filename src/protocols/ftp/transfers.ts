@@ -83,11 +83,19 @@ export async function store(session: FtpSession, arg: string, directive: string)
         stream.destroy();
         reject(new TransferAborted(err?.message ?? "data connection closed without a TLS close"));
       };
+      let ended = false;
       socket.once("error", cut);
       socket.once("end", () => {
+        ended = true;
         if (uploadEnd(socket) === "cut") cut();
         else stream.end();
       });
+      // Closed without an end: destroyed by Ferry (the session ended) or by the network.
+      socket.once("close", () => {
+        if (!ended) cut(new Error("data connection closed"));
+      });
+      // Discarded by the session's end (abortOpenUploads) before it finished.
+      stream.once("close", () => reject(new TransferAborted("the upload was discarded")));
       socket.pipe(stream, { end: false });
     });
     // A failure before the reply below is seen when awaited; keep it from being reported as unhandled.
