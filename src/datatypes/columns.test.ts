@@ -77,6 +77,9 @@ describe("value parsers", () => {
       'Amount has more than two decimals: "12.345"',
     ]);
     expect(parsed(money("Amount"), "1,234.00")[0]).toBe("INVALID_AMOUNT");
+    expect(parsed(money("Amount"), "12,5")).toBe("12.5");
+    expect(parsed(money("Amount", { negative: true }), "-12,50")).toBe("-12.50");
+    expect(parsed(money("Amount"), "1,234")[0]).toBe("INVALID_AMOUNT");
     expect(parsed(money("Amount"), "-1")).toEqual(["NEGATIVE_AMOUNT", "Amount cannot be negative (-1)"]);
     expect(parsed(money("Amount", { negative: true }), "-1")).toBe("-1");
   });

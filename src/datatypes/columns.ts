@@ -113,10 +113,15 @@ export const text =
     return raw;
   };
 
-/** Money with at most two decimals, as the batch formats define it. */
+/**
+ * Money with at most two decimals, as the batch formats define it. A decimal comma with one or two decimals
+ * ("12,50", from Excel in many locales, with semicolons between fields) is taken as the same amount: it
+ * cannot mean thousands (those have three digits after the comma, and stay refused).
+ */
 export const money =
   (name: string, options: { negative?: boolean } = {}) =>
-  (raw: string): string => {
+  (given: string): string => {
+    const raw = /^-?\d{1,12},\d{1,2}$/.test(given) ? given.replace(",", ".") : given;
     if (!/^-?\d{1,12}(\.\d{0,2})?$/.test(raw)) {
       throw new RowProblem(
         "INVALID_AMOUNT",

@@ -138,6 +138,13 @@ const schedule = z
 
 // --- details by direction × method × methodology ------------------------------------------------------------
 
+/** Character encodings of received files; "auto": a byte-order mark, else UTF-8 if valid, else detected. */
+export const FILE_ENCODINGS = ["auto", "utf-8", "utf-16", "windows-1252", "iso-8859-1", "shift_jis"] as const;
+export type FileEncoding = (typeof FILE_ENCODINGS)[number];
+/** Field delimiters of received files; "auto": the one under which the header's columns are recognised. */
+export const FILE_DELIMITERS = ["auto", "comma", "tab", "pipe", "semicolon"] as const;
+export type FileDelimiter = (typeof FILE_DELIMITERS)[number];
+
 const inbound = {
   /** Reject the whole file when any row fails, instead of applying the good rows. (Default: false) */
   allOrNothing: z.boolean().default(false),
@@ -148,6 +155,10 @@ const inbound = {
    * (`<name>_errors.csv.zip`): for feeds whose files are large. (Default: none)
    */
   errorsCompression: z.enum(["none", "gzip", "zip"]).default("none"),
+  /** The files' character encoding (pipeline/encoding.ts). (Default: auto) */
+  encoding: z.enum(FILE_ENCODINGS).default("auto"),
+  /** The files' field delimiter (pipeline/source.ts). (Default: auto) */
+  delimiter: z.enum(FILE_DELIMITERS).default("auto"),
 };
 
 const pushFiles = z.strictObject({ ...inbound });

@@ -13,6 +13,7 @@ import { inboundType } from "../datatypes/index.js";
 import { FileProblem } from "../datatypes/problems.js";
 import type { Context, InboundType } from "../datatypes/types.js";
 import { newId } from "../db/ids.js";
+import type { FileDelimiter, FileEncoding } from "../domain/connection-rules.js";
 import type { Compression } from "../domain/file-names.js";
 import { filesProcessed, processingSeconds, rowsProcessed } from "../telemetry.js";
 import { messageOf } from "../thrown.js";
@@ -54,6 +55,8 @@ interface Loaded {
     allOrNothing?: boolean;
     validateOnly?: boolean;
     errorsCompression?: Compression;
+    encoding?: FileEncoding;
+    delimiter?: FileDelimiter;
     returnAddress?: string;
     resultFolder?: string;
   };
@@ -165,7 +168,12 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
       timings[name] = now - mark;
       mark = now;
     };
-    const file = { storeKey: t.store_key, fileName: t.file_name };
+    const file = {
+      storeKey: t.store_key,
+      fileName: t.file_name,
+      encoding: t.details.encoding,
+      delimiter: t.details.delimiter,
+    };
     const staged = await stage(deps, client, file, type, ctx);
     lap("stageMs");
     // Validating, or all or nothing: every row is judged before anything is applied. Otherwise rows are

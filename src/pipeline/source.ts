@@ -1,10 +1,11 @@
 /**
- * The records of a delimited text file, in batches, after its header. The delimiter is found from the header
- * (the one under which most of the type's columns are recognised: comma, tab or pipe), so a `.txt` with tabs
- * or a `.csv` with pipes both work, and a semicolon file gets one clear error instead of a wall of row errors.
+ * The records of a delimited text file, in batches, after its header. The delimiter is the connection's, or
+ * found from the header (the one under which most of the type's columns are recognised: comma, tab, pipe or
+ * semicolon — Excel's CSV in many locales), so a `.txt` with tabs or a `.csv` with semicolons both work.
  */
 import { type Column, normaliseName } from "../datatypes/columns.js";
 import { FileProblem } from "../datatypes/problems.js";
+import type { FileDelimiter } from "../domain/connection-rules.js";
 import { type RecordEvent, RecordReader } from "./records.js";
 
 export interface Source {
@@ -13,13 +14,28 @@ export interface Source {
   batches: AsyncGenerator<RecordEvent[]>;
 }
 
-const DELIMITERS = [",", "\t", "|"] as const;
+const DELIMITERS = [",", "\t", "|", ";"] as const;
+const CHARACTERS: Record<Exclude<FileDelimiter, "auto">, string> = {
+  comma: ",",
+  tab: "\t",
+  pipe: "|",
+  semicolon: ";",
+};
 
 /** Text handed to the record reader at a time. */
 const BATCH_CHARS = 16 * 1024;
 
-/** Picks the delimiter from the header line; ties go to the one the file's extension suggests. */
-export function detectDelimiter(headerLine: string, columns: readonly Column[], fileName: string): string {
+/**
+ * The connection's delimiter, or the one picked from the header line; ties go to the one the file's
+ * extension suggests.
+ */
+export function detectDelimiter(
+  headerLine: string,
+  columns: readonly Column[],
+  fileName: string,
+  setting: FileDelimiter = "auto",
+): string {
+  if (setting !== "auto") return CHARACTERS[setting];
   const known = new Set(columns.flatMap((c) => [c.name, ...(c.aliases ?? [])].map(normaliseName)));
   const score = (d: string) =>
     headerLine.split(d).filter((f) => known.has(normaliseName(f.trim().replace(/^"|"$/g, "")))).length;
@@ -37,12 +53,6 @@ export function detectDelimiter(headerLine: string, columns: readonly Column[], 
       bestScore = s;
     }
   }
-  if (score(";") > bestScore) {
-    throw new FileProblem(
-      "WRONG_DELIMITER",
-      "The file is separated by semicolons; use commas (CSV), tabs (TSV/TXT) or pipes (PSV)",
-    );
-  }
   return best;
 }
 
@@ -52,6 +62,7 @@ export async function delimitedSource(
   fileName: string,
   columns: readonly Column[],
   maxChars: number,
+  delimiterSetting: FileDelimiter = "auto",
 ): Promise<Source> {
   // Read up to the end of the header line to choose the delimiter.
   let pending = "";
@@ -67,7 +78,8 @@ export async function delimitedSource(
   }
   if (pending.trim() === "") throw new FileProblem("EMPTY_FILE", "The file is empty");
   const nl = pending.indexOf("\n");
-  const delimiter = detectDelimiter(nl === -1 ? pending : pending.slice(0, nl), columns, fileName);
+  const headerLine = nl === -1 ? pending : pending.slice(0, nl);
+  const delimiter = detectDelimiter(headerLine, columns, fileName, delimiterSetting);
   const reader = new RecordReader(delimiter, maxChars);
   let header: string[] | null = null;
   let rows = 0;

@@ -9,6 +9,7 @@ import { from as copyFrom } from "pg-copy-streams";
 import { type Binding, bindHeader } from "../datatypes/columns.js";
 import { FileProblem } from "../datatypes/problems.js";
 import type { Context, InboundType, StagedRow } from "../datatypes/types.js";
+import type { FileDelimiter, FileEncoding } from "../domain/connection-rules.js";
 import type { RecordEvent } from "./records.js";
 import { delimitedSource, type Source } from "./source.js";
 import type { FileStore } from "./store.js";
@@ -31,6 +32,9 @@ export interface FileAccess {
 export interface StoredFile {
   storeKey: string | null;
   fileName: string;
+  /** How the connection reads its files. (Default: auto) */
+  encoding?: FileEncoding;
+  delimiter?: FileDelimiter;
 }
 
 /** The records of the transfer's file; `close` releases the file whatever happened to the reading. */
@@ -42,11 +46,11 @@ export async function openSource(
   if (!file.storeKey) throw new FileProblem("CONTENT_GONE", "The file's content is no longer kept");
   const reader = await deps.store.open(file.storeKey);
   try {
-    const text = textOf(reader, deps.limits.unpack);
+    const text = textOf(reader, deps.limits.unpack, file.encoding ?? "auto");
     const source =
       type.xml && /\.xml(\.gz|\.zip)?$/i.test(file.fileName)
         ? await xmlSource(text, type.columns, type.xml.records)
-        : await delimitedSource(text, file.fileName, type.columns, deps.limits.maxLineChars);
+        : await delimitedSource(text, file.fileName, type.columns, deps.limits.maxLineChars, file.delimiter);
     return { source, close: () => reader.close() };
   } catch (err) {
     await reader.close();

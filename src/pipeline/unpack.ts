@@ -1,15 +1,17 @@
 /**
- * From a stored object to checked UTF-8 text: unpacks `.gz` and single-entry `.zip` (recognised by their
- * magic bytes, whatever the name says), refuses binaries, UTF-16 and invalid UTF-8 with one clear error, strips
- * a BOM, and stops archives that expand beyond reason (zip bombs).
+ * From a stored object to checked text: unpacks `.gz` and single-entry `.zip` (recognised by their magic
+ * bytes, whatever the name says), decodes it from its encoding (encoding.ts: the connection's, or detected),
+ * refuses binaries and bytes that are not of that encoding with one clear error, strips a BOM, and stops
+ * archives that expand beyond reason (zip bombs).
  */
 
 import { Readable } from "node:stream";
-import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import yauzl from "yauzl";
 import { FileProblem } from "../datatypes/problems.js";
+import type { FileEncoding } from "../domain/connection-rules.js";
 import { coerceError, messageOf } from "../thrown.js";
+import { type Decided, decideEncoding, SAMPLE_BYTES } from "./encoding.js";
 import { type ObjectReader, objectStream } from "./store.js";
 
 export interface UnpackLimits {
@@ -32,8 +34,15 @@ const RATIO_GRACE = 8 * 1024 * 1024;
  */
 export const MAX_UNPACK_RATIO = 200;
 
-/** The text of a stored file, in chunks. Throws FileProblem for anything that is not UTF-8 text. */
-export async function* textOf(reader: ObjectReader, limits: UnpackLimits): AsyncGenerator<string> {
+/**
+ * The text of a stored file, in chunks, read in `encoding` ("auto": detected; Ferry's own files are
+ * "utf-8"). Throws FileProblem for anything that is not text in that encoding.
+ */
+export async function* textOf(
+  reader: ObjectReader,
+  limits: UnpackLimits,
+  encoding: FileEncoding = "utf-8",
+): AsyncGenerator<string> {
   const head = await reader.read(0, 4);
   let bytes: Readable;
   /** Packed bytes taken in so far (null: not an archive). */
@@ -50,10 +59,34 @@ export async function* textOf(reader: ObjectReader, limits: UnpackLimits): Async
   } else {
     bytes = objectStream(reader);
   }
-  const decoder = new TextDecoder("utf-8", { fatal: true });
   let total = 0;
-  let first = true;
   let lines = 0;
+  /** The start of the file, kept until it is long enough to tell the encoding. */
+  let sample: Buffer[] | null = [];
+  let sampled = 0;
+  let decided: Decided | null = null;
+  let decoder: TextDecoder | null = null;
+  const decode = (chunk: Buffer): string => {
+    try {
+      const text = decoder!.decode(chunk, { stream: true });
+      for (let k = text.indexOf("\n"); k !== -1; k = text.indexOf("\n", k + 1)) lines++;
+      return text;
+    } catch {
+      throw new FileProblem(
+        "INVALID_ENCODING",
+        `The file is not valid ${decided!.name} (line ${lines + badLine(chunk, decided!.label)})${
+          decided!.detected ? `: its start reads as ${decided!.name}, so it mixes encodings` : ""
+        }; save it in one encoding (UTF-8)${decided!.detected ? "" : ", or change the connection's encoding"}`,
+      );
+    }
+  };
+  const choose = (complete: boolean) => {
+    const start = Buffer.concat(sample!);
+    sample = null;
+    decided = decideEncoding(start, encoding, complete);
+    decoder = new TextDecoder(decided.label, { fatal: true });
+    return decode(start);
+  };
   try {
     for await (const chunk of bytes as AsyncIterable<Buffer>) {
       total += chunk.length;
@@ -69,27 +102,27 @@ export async function* textOf(reader: ObjectReader, limits: UnpackLimits): Async
           `The archive expands more than ${limits.maxRatio} times (${packedIn()} bytes packed became ${total}); it is refused as a possible zip bomb`,
         );
       }
-      if (first) {
-        first = false;
-        checkStart(chunk);
-      }
       let text: string;
-      try {
-        text = decoder.decode(chunk, { stream: true });
-      } catch {
-        throw new FileProblem(
-          "INVALID_ENCODING",
-          `The file is not valid UTF-8 (line ${lines + badLine(chunk)}); save it as UTF-8`,
-        );
-      }
-      for (let k = text.indexOf("\n"); k !== -1; k = text.indexOf("\n", k + 1)) lines++;
+      if (sample) {
+        sample.push(chunk);
+        sampled += chunk.length;
+        if (sampled < SAMPLE_BYTES) continue;
+        text = choose(false);
+      } else text = decode(chunk);
+      if (text.length) yield text;
+    }
+    if (sample) {
+      const text = choose(true);
       if (text.length) yield text;
     }
     try {
-      const rest = decoder.decode();
+      const rest = decoder!.decode();
       if (rest.length) yield rest;
     } catch {
-      throw new FileProblem("INVALID_ENCODING", "The file ends in the middle of a UTF-8 character");
+      throw new FileProblem(
+        "INVALID_ENCODING",
+        `The file ends in the middle of a ${(decided as Decided | null)?.name ?? "UTF-8"} character`,
+      );
     }
   } catch (err) {
     if (err instanceof FileProblem) throw err;
@@ -103,20 +136,9 @@ export async function* textOf(reader: ObjectReader, limits: UnpackLimits): Async
   }
 }
 
-/** The start of the content tells binaries and UTF-16 apart from text. */
-function checkStart(chunk: Buffer): void {
-  if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff)) {
-    throw new FileProblem("INVALID_ENCODING", "The file is UTF-16; save it as UTF-8");
-  }
-  const sample = chunk.subarray(0, 64 * 1024);
-  if (sample.includes(0)) {
-    throw new FileProblem("BINARY_FILE", "The file is binary, not delimited text (it contains NUL bytes)");
-  }
-}
-
-/** The line (1-based, within the chunk) of the first invalid UTF-8 sequence. */
-function badLine(chunk: Buffer): number {
-  const decoded = new StringDecoder("utf8").write(chunk);
+/** The line (1-based, within the chunk) of the first byte that is not of the encoding. */
+function badLine(chunk: Buffer, label: string): number {
+  const decoded = new TextDecoder(label).decode(chunk);
   const at = decoded.indexOf("\ufffd");
   let line = 1;
   for (let k = decoded.indexOf("\n"); k !== -1 && (at === -1 || k < at); k = decoded.indexOf("\n", k + 1))

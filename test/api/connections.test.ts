@@ -151,8 +151,20 @@ describe("editing connections", () => {
       name: { from: "Editable", to: "Edited" },
       credentialId: { from: credentialId, to: other },
       details: {
-        from: { allOrNothing: false, validateOnly: false, errorsCompression: "none" },
-        to: { allOrNothing: true, validateOnly: false, errorsCompression: "none" },
+        from: {
+          allOrNothing: false,
+          validateOnly: false,
+          errorsCompression: "none",
+          encoding: "auto",
+          delimiter: "auto",
+        },
+        to: {
+          allOrNothing: true,
+          validateOnly: false,
+          errorsCompression: "none",
+          encoding: "auto",
+          delimiter: "auto",
+        },
       },
     });
   });

@@ -441,6 +441,7 @@ describe("the web UI", () => {
     await next(page);
     await hasValue(page.getByLabel("Methodology", { exact: true }), "push_to_platform");
     await page.getByLabel("Errors file compression", { exact: true }).selectOption("gzip");
+    await page.getByLabel("File encoding", { exact: true }).selectOption("windows-1252");
     await next(page);
     await page.getByLabel("Create a new credential", { exact: true }).check();
     await page.getByLabel("Credential name", { exact: true }).fill("Shop uploads");
@@ -454,6 +455,7 @@ describe("the web UI", () => {
     const password = (await page.getByTestId("copy-password").textContent())!;
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
     await contains(page.getByTestId("review"), "Shop uploads");
+    await contains(page.getByTestId("review"), "Windows-1252 (Western European)");
     await shot(page, "10-password-shown-once");
     await page.getByRole("button", { name: "Create", exact: true }).click();
     await contains(page.getByTestId("copy-address"), `sftp://${username}@`);

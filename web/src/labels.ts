@@ -62,6 +62,23 @@ export const COMPRESSIONS: [string, string][] = [
   ["zip", "zip (.zip, one file inside)"],
 ];
 
+/** How received files are read: their character encoding and field delimiter ("auto": detected). */
+export const ENCODINGS: [string, string][] = [
+  ["auto", "Automatic (UTF-8, UTF-16, Windows-1252 or Shift_JIS, detected)"],
+  ["utf-8", "UTF-8"],
+  ["utf-16", "UTF-16"],
+  ["windows-1252", "Windows-1252 (Western European)"],
+  ["iso-8859-1", "ISO-8859-1 (Latin-1)"],
+  ["shift_jis", "Shift_JIS (Japanese)"],
+];
+export const DELIMITERS: [string, string][] = [
+  ["auto", "Automatic (comma, tab, pipe or semicolon, from the header)"],
+  ["comma", "Comma (,)"],
+  ["tab", "Tab"],
+  ["pipe", "Pipe (|)"],
+  ["semicolon", "Semicolon (;)"],
+];
+
 export const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 
 export const ACTIVITY: Record<string, string> = {

@@ -13,7 +13,9 @@ import { Upload } from "../connection/upload";
 import {
   bytes,
   DATA_TYPES,
+  DELIMITERS,
   DIRECTIONS,
+  ENCODINGS,
   FORMATS,
   FREQUENCIES,
   METHODOLOGIES,
@@ -32,6 +34,8 @@ const DETAIL_LABELS: Record<string, string> = {
   allOrNothing: "All or nothing",
   validateOnly: "Validate only",
   errorsCompression: "Errors file compression",
+  encoding: "File encoding",
+  delimiter: "Delimiter",
   filePattern: "File pattern",
   returnAddress: "Return address",
   allowedSenders: "Allowed senders",
@@ -70,6 +74,8 @@ function detailText(key: string, v: unknown): string {
   if (key === "passwordSet") return "set (stored encrypted)";
   if (key === "report") return REPORTS[String(v)] ?? String(v);
   if (key === "format") return FORMATS[String(v)] ?? String(v);
+  if (key === "encoding") return ENCODINGS.find(([e]) => e === v)?.[1] ?? String(v);
+  if (key === "delimiter") return DELIMITERS.find(([e]) => e === v)?.[1] ?? String(v);
   if (key === "schedule" && v && typeof v === "object") {
     const s = v as { frequency: string; time?: string; dayOfWeek?: string; dayOfMonth?: number };
     return [

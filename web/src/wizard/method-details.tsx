@@ -1,7 +1,7 @@
 /** The method's settings: push, pull (the server to log in to) or outbound delivery; Ferry's own key. */
 import { useEffect, useState } from "react";
 import { api } from "../api";
-import { COMPRESSIONS, METHODS } from "../labels";
+import { COMPRESSIONS, DELIMITERS, ENCODINGS, METHODS } from "../labels";
 import { BusyButton, Checkbox, Copyable, Notice, SelectField, TextField, useOnce } from "../ui";
 import type { StepProps } from "./state";
 import { DEFAULT_PORTS, type WizardState } from "./state";
@@ -241,6 +241,20 @@ export function MethodDetails({ s, set, errors, connectionId }: StepProps) {
             onChange={(errorsCompression) => set({ errorsCompression })}
             options={COMPRESSIONS}
             hint="The file of refused rows can be as large as the file sent: compress it for large feeds."
+          />
+          <SelectField
+            label="File encoding"
+            value={s.encoding}
+            onChange={(encoding) => set({ encoding })}
+            options={ENCODINGS}
+            hint="Automatic reads a byte-order mark, then UTF-8; a file in another encoding is detected. Choose one when your system always writes it."
+          />
+          <SelectField
+            label="Delimiter"
+            value={s.delimiter}
+            onChange={(delimiter) => set({ delimiter })}
+            options={DELIMITERS}
+            hint="Automatic picks the one under which the header's columns are recognised."
           />
         </fieldset>
       )}

@@ -4,7 +4,9 @@ import { HandOff } from "../connection/hand-off";
 import {
   COMPRESSIONS,
   DATA_TYPES,
+  DELIMITERS,
   DIRECTIONS,
+  ENCODINGS,
   FORMATS,
   FREQUENCIES,
   METHODOLOGIES,
@@ -79,6 +81,8 @@ export function Review(props: {
       ["All or nothing", s.allOrNothing ? "Yes" : "No"],
       ["Validate only", s.validateOnly ? "Yes" : "No"],
       ["Errors file", COMPRESSIONS.find(([v]) => v === s.errorsCompression)?.[1] ?? s.errorsCompression],
+      ["File encoding", ENCODINGS.find(([v]) => v === s.encoding)?.[1] ?? s.encoding],
+      ["Delimiter", DELIMITERS.find(([v]) => v === s.delimiter)?.[1] ?? s.delimiter],
     );
   }
   if (needsCredential(s.method, s.methodology)) {

@@ -31,6 +31,8 @@ export interface WizardState {
   allOrNothing: boolean;
   validateOnly: boolean;
   errorsCompression: string;
+  encoding: string;
+  delimiter: string;
   filePattern: string;
   returnAddress: string;
   host: string;
@@ -68,6 +70,8 @@ export const INITIAL: WizardState = {
   allOrNothing: false,
   validateOnly: false,
   errorsCompression: "none",
+  encoding: "auto",
+  delimiter: "auto",
   filePattern: "",
   returnAddress: "",
   host: "",
@@ -123,6 +127,8 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
     allOrNothing: s.allOrNothing,
     validateOnly: s.validateOnly,
     errorsCompression: s.errorsCompression,
+    encoding: s.encoding,
+    delimiter: s.delimiter,
   };
   if (s.methodology === "push_to_platform") {
     if (s.method !== "email") return inbound;
@@ -249,6 +255,8 @@ export function stateOf(c: Connection): WizardState {
     allOrNothing: d.allOrNothing === true,
     validateOnly: d.validateOnly === true,
     errorsCompression: str(d.errorsCompression, INITIAL.errorsCompression),
+    encoding: str(d.encoding, INITIAL.encoding),
+    delimiter: str(d.delimiter, INITIAL.delimiter),
     filePattern: str(d.filePattern),
     returnAddress: str(d.returnAddress),
     host: str(d.host),
