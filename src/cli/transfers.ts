@@ -61,6 +61,17 @@ export function registerTransferCommands(program: Command): void {
       ),
     );
   transfers
+    .command("reprocess <id>")
+    .description(
+      "process a received file again (a new transfer; rows applied before come back as duplicates), or accept a duplicate",
+    )
+    .action(
+      action(
+        (api, id: string) => api.request("POST", `/api/v1/transfers/${encodeURIComponent(id)}/reprocess`),
+        printObject,
+      ),
+    );
+  transfers
     .command("upload <file>")
     .description("send a file to an inbound connection through the API (same processing as SFTP/FTP)")
     .requiredOption("--connection <id>", "connection id")

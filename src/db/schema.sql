@@ -607,6 +607,7 @@ CREATE TABLE transfers (
   processed_at timestamp with time zone,
   delivered_at timestamp with time zone,
   client_mtime timestamp with time zone,
+  reprocess_of uuid,
   CONSTRAINT transfers_account_id_connection_id_fkey FOREIGN KEY (account_id, connection_id) REFERENCES connections(account_id, id),
   CONSTRAINT transfers_account_id_credential_id_fkey FOREIGN KEY (account_id, credential_id) REFERENCES credentials(account_id, id),
   CONSTRAINT transfers_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
@@ -616,6 +617,7 @@ CREATE TABLE transfers (
   CONSTRAINT transfers_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 255))),
   CONSTRAINT transfers_pkey PRIMARY KEY (id),
   CONSTRAINT transfers_protocol_check CHECK ((protocol = ANY (ARRAY['sftp'::text, 'ftp'::text, 'email'::text, 'http'::text, 'pull'::text, 'schedule'::text, 'manual'::text]))),
+  CONSTRAINT transfers_reprocess_of_fkey FOREIGN KEY (reprocess_of) REFERENCES transfers(id),
   CONSTRAINT transfers_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
   CONSTRAINT transfers_size_check CHECK ((size >= 0)),
   CONSTRAINT transfers_status_check CHECK ((status = ANY (ARRAY['received'::text, 'processing'::text, 'processed'::text, 'partial'::text, 'rejected'::text, 'validated'::text, 'failed'::text, 'duplicate'::text, 'generated'::text, 'delivered'::text, 'delivery_failed'::text, 'downloaded'::text])))
@@ -624,6 +626,7 @@ CREATE INDEX transfers_connection ON transfers USING btree (connection_id, id);
 CREATE INDEX transfers_connection_name ON transfers USING btree (connection_id, file_name, id DESC);
 CREATE INDEX transfers_connection_sha256 ON transfers USING btree (connection_id, sha256);
 CREATE INDEX transfers_listed ON transfers USING btree (connection_id, file_name, id DESC) WHERE ((store_key IS NOT NULL) AND (hidden_at IS NULL));
+CREATE INDEX transfers_reprocess_of ON transfers USING btree (reprocess_of) WHERE (reprocess_of IS NOT NULL);
 CREATE INDEX transfers_store_key ON transfers USING btree (store_key) WHERE (store_key IS NOT NULL);
 CREATE INDEX transfers_stored_age ON transfers USING btree (connection_id, created_at) WHERE (store_key IS NOT NULL);
 CREATE TRIGGER transfers_storage_use AFTER INSERT OR DELETE ON transfers FOR EACH ROW EXECUTE FUNCTION storage_use_track_transfers();
@@ -677,11 +680,11 @@ CREATE OR REPLACE FUNCTION storage_use_track_transfers()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL THEN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.store_key IS NOT NULL AND OLD.reprocess_of IS NULL THEN
     INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
     VALUES (OLD.account_id, OLD.connection_id, OLD.direction, -1, -OLD.size);
   END IF;
-  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL THEN
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.store_key IS NOT NULL AND NEW.reprocess_of IS NULL THEN
     INSERT INTO storage_changes (account_id, connection_id, kind, files, bytes)
     VALUES (NEW.account_id, NEW.connection_id, NEW.direction, 1, NEW.size);
   END IF;

@@ -136,6 +136,8 @@ export interface TransfersTable {
   protocol: TransferProtocol;
   remote_ip: string | null;
   duplicate_of: string | null;
+  /** The transfer this one processes again (same stored bytes). */
+  reprocess_of: string | null;
   error: string | null;
   rows_total: number | null;
   rows_ok: number | null;

@@ -22,6 +22,8 @@ export interface Transfer {
   username: string | null;
   remoteIp: string | null;
   duplicateOf: string | null;
+  /** The transfer whose file this one processes again (reprocessing, or a duplicate accepted). */
+  reprocessOf: string | null;
   error: string | null;
   /** Whether the original bytes are still kept (retention may remove them; the record stays). */
   contentAvailable: boolean;
@@ -81,6 +83,7 @@ function toTransfer(r: Row): Transfer {
     username: r.username,
     remoteIp: r.remote_ip,
     duplicateOf: r.duplicate_of,
+    reprocessOf: r.reprocess_of,
     error: r.error,
     contentAvailable: r.store_key !== null,
     rows:

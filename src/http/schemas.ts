@@ -386,6 +386,9 @@ export const Transfer = z.object({
   username: z.string().nullable(),
   remoteIp: z.string().nullable(),
   duplicateOf: Id.nullable(),
+  reprocessOf: Id.nullable().meta({
+    description: "The transfer whose file this one processes again (reprocessed, or a duplicate accepted)",
+  }),
   error: z.string().nullable(),
   contentAvailable: z.boolean(),
   rows: z

@@ -60,7 +60,9 @@ export async function expireFiles(
 
 /**
  * Clears each due file's store key (unless another process already did), then removes its bytes; returns
- * how many it expired.
+ * how many it expired. Reprocessing attempts share their original's bytes (migration 018): an original is
+ * cleared only once no attempt holds them (until then it stays, and keeps counting them), an attempt at any
+ * time, and the bytes go once no transfer holds them.
  */
 async function clearThenRemove(
   db: Kysely<Database>,
@@ -70,11 +72,20 @@ async function clearThenRemove(
 ): Promise<number> {
   let expired = 0;
   const touched = table === "transfers" ? sql`, updated_at = now()` : sql``;
+  const shared = (id: string, key: string) =>
+    table === "transfers"
+      ? sql`AND (reprocess_of IS NOT NULL
+                 OR NOT EXISTS (SELECT 1 FROM transfers o WHERE o.store_key = ${key} AND o.id <> ${id}))`
+      : sql``;
   for (const f of due) {
     const cleared = await sql`
       UPDATE ${sql.table(table)} SET store_key = NULL ${touched}
-      WHERE id = ${f.id} AND store_key = ${f.store_key}`.execute(db);
-    if (Number(cleared.numAffectedRows ?? 0) === 0) continue; // another process took it
+      WHERE id = ${f.id} AND store_key = ${f.store_key} ${shared(f.id, f.store_key)}`.execute(db);
+    if (Number(cleared.numAffectedRows ?? 0) === 0) continue; // another process took it, or an attempt holds it
+    if (table === "transfers") {
+      const held = await sql`SELECT 1 FROM transfers WHERE store_key = ${f.store_key} LIMIT 1`.execute(db);
+      if (held.rows.length > 0) continue; // its original still holds the bytes
+    }
     await store.remove(f.store_key);
     expired++;
   }

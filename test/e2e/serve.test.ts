@@ -417,6 +417,7 @@ describe("configuration", () => {
       { id: 15, name: "audit_by_account", status: "already_applied" },
       { id: 16, name: "account_roles", status: "already_applied" },
       { id: 17, name: "honest_status", status: "already_applied" },
+      { id: 18, name: "reprocess", status: "already_applied" },
     ]);
   });
 });

@@ -443,5 +443,10 @@ describe("the CLI", () => {
     expect(up.code).toBe(0);
     expect(up.json()).toMatchObject({ fileName: "via-api.csv", protocol: "http", size: 14000 });
     expect(up.stderr).toMatch(/uploading [\d.]+ MiB of [\d.]+ MiB \(100%\)/);
+
+    // This Ferry has no workers: the file waits for processing, so it cannot be processed again yet.
+    const again = await runCli(["transfers", "reprocess", up.json().id], env);
+    expect(again.code).toBe(5);
+    expect(again.stderr).toMatch(/The file is being processed now; wait for its result/);
   });
 });

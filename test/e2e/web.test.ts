@@ -581,6 +581,15 @@ describe("the web UI", () => {
     await contains(page.getByTestId("row-errors"), "INVALID_DATE");
     await contains(page.getByTestId("row-errors"), "NEGATIVE_AMOUNT");
     await shot(page, "12-upload-result");
+    // Processed again: a new attempt above it, the first kept; the row applied before comes back a duplicate.
+    await row.getByRole("button", { name: "Process again" }).click();
+    const attempt = page.getByTestId("history").locator("tbody tr", { hasText: "Processed again" }).first();
+    await retry(30_000, async () => {
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await contains(attempt, "rejected", 1000);
+    });
+    await contains(attempt, "more-orders.csv");
+    await hasText(attempt.locator('td[data-label="Rows ok"]'), "0");
     // How long its files are kept, and what it stores now (after a reload: the figures are the server's).
     await page.reload();
     const attributes = page.getByTestId("attributes");

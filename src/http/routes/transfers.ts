@@ -14,6 +14,7 @@ import {
 } from "../../domain/transfers.js";
 import { isTemporaryName, refuseName } from "../../pipeline/names.js";
 import { recordUpload } from "../../pipeline/receive.js";
+import { reprocess } from "../../pipeline/reprocess.js";
 import { readRowErrors } from "../../pipeline/row-errors.js";
 import { countedReader, objectStream } from "../../pipeline/store.js";
 import { actorOf } from "../auth.js";
@@ -172,6 +173,31 @@ export function transferRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
         },
       },
       async (request) => getTransfer(deps.db, actorOf(request), request.params.id),
+    );
+    app.post(
+      "/transfers/:id/reprocess",
+      {
+        schema: {
+          tags,
+          summary:
+            "Process a received file again (a new transfer of the same bytes; rows applied before come back as duplicates), or accept a file refused as a duplicate",
+          params: IdParams,
+          response: { 201: Transfer, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const actor = actorOf(request);
+        const done = await reprocess(deps.db, deps.queue, actor.accountId, request.params.id);
+        const accepted = done.original.status === "duplicate";
+        await audit(
+          deps.db,
+          actor,
+          accepted ? "transfer.duplicate_accepted" : "transfer.reprocessed",
+          { type: "transfer", id: done.transferId },
+          { reprocessOf: done.original.id, fileName: done.original.fileName, was: done.original.status },
+        );
+        return reply.code(201).send(await getTransfer(deps.db, actor, done.transferId));
+      },
     );
     app.get(
       "/transfers/:id/results",

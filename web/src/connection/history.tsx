@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, type Connection, type DayActivity, type Page, type RowErrorPage, type Transfer } from "../api";
 import { bytes, plural, problemText, when } from "../labels";
 import { ActivityChart } from "../pages/ActivityChart";
-import { Checkbox, Loading, Notice, StatusBadge, TextField } from "../ui";
+import { BusyButton, Checkbox, Loading, Notice, StatusBadge, TextField, useOnce } from "../ui";
 
 export function Activity(props: { connection: Connection; refresh: string }) {
   const [days, setDays] = useState<DayActivity[] | null>(null);
@@ -151,6 +151,7 @@ export function History(props: {
                   marked={focus?.id === t.id}
                   open={open === t.id}
                   toggle={() => setOpen(open === t.id ? null : t.id)}
+                  onReprocessed={load}
                 />
               ))}
             </tbody>
@@ -166,10 +167,31 @@ export function History(props: {
   );
 }
 
-export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => void; marked?: boolean }) {
+/** Statuses of received files that can be processed again. */
+const DONE = new Set(["processed", "partial", "rejected", "validated", "failed", "duplicate"]);
+
+export function TransferRow(props: {
+  t: Transfer;
+  open: boolean;
+  toggle: () => void;
+  marked?: boolean;
+  /** After "Process again" made a new attempt (a new row). */
+  onReprocessed?: () => void;
+}) {
   const { t } = props;
   const results = t.results;
   const hasErrors = results?.some((r) => r.kind === "errors");
+  const [problem, setProblem] = useState<string | null>(null);
+  const [processAgain, busy] = useOnce(async () => {
+    setProblem(null);
+    try {
+      await api("POST", `/transfers/${t.id}/reprocess`);
+      props.onReprocessed?.();
+    } catch (err) {
+      setProblem((err as Error).message);
+    }
+  });
+  const canAgain = t.direction === "inbound" && t.contentAvailable && DONE.has(t.status);
   return (
     <>
       <tr
@@ -180,6 +202,7 @@ export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => v
         <td data-label="Time">{when(t.createdAt)}</td>
         <td data-label="File" className="file">
           {t.fileName}
+          {t.reprocessOf && <div className="muted small">Processed again</div>}
         </td>
         <td data-label="Size">{bytes(t.size)}</td>
         <td data-label="Status">
@@ -231,6 +254,16 @@ export function TransferRow(props: { t: Transfer; open: boolean; toggle: () => v
             <button type="button" className="link" onClick={props.toggle} aria-expanded={props.open}>
               {props.open ? "Hide errors" : "View errors"}
             </button>
+          )}
+          {canAgain && (
+            <BusyButton className="link" busy={busy} busyLabel="Starting…" onClick={processAgain}>
+              {t.status === "duplicate" ? "Accept and process" : "Process again"}
+            </BusyButton>
+          )}
+          {problem && (
+            <div className="error small" role="alert">
+              {problem}
+            </div>
           )}
         </td>
       </tr>

@@ -15,6 +15,8 @@ const KINDS: [string, string][] = [
   ["user.", "Web sign-ins and users"],
   ["transfer.uploaded", "Uploads through the API and web"],
   ["transfer.downloaded", "Downloads"],
+  ["transfer.reprocessed", "Files processed again"],
+  ["transfer.duplicate_accepted", "Duplicates accepted"],
   ["connection.", "Connection changes"],
   ["credential.", "Credential changes"],
   ["token.", "API tokens"],
