@@ -106,6 +106,11 @@ const RawConfig = z.object({
     .default(5 * 1024 ** 3),
   /** SFTP/FTP sessions idle this many seconds are closed. (Default: 600) */
   FERRY_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(600),
+  /**
+   * The first retry delay of a failed webhook delivery, in seconds; it doubles after each failure (8 retries:
+   * with 10, about 40 minutes in all). (Default: 10)
+   */
+  FERRY_WEBHOOK_RETRY_SECONDS: z.coerce.number().int().min(1).max(3600).default(10),
   /** Concurrent SFTP/FTP sessions allowed per credential: parallel clients (rclone --transfers 16) open many. (Default: 32) */
   FERRY_MAX_SESSIONS_PER_CREDENTIAL: z.coerce.number().int().min(1).default(32),
   /**
@@ -311,6 +316,7 @@ export interface Config {
   embeddedPgPort: number;
   maxUploadBytes: number;
   idleTimeoutMs: number;
+  webhookRetrySeconds: number;
   maxSessionsPerCredential: number;
   maxHandlesPerCredential: number;
   preAuthPerIp: number;
@@ -409,6 +415,7 @@ export function loadConfig(
     metricsToken: c.FERRY_METRICS_TOKEN,
     maxUploadBytes: c.FERRY_MAX_UPLOAD_BYTES,
     idleTimeoutMs: c.FERRY_IDLE_TIMEOUT_SECONDS * 1000,
+    webhookRetrySeconds: c.FERRY_WEBHOOK_RETRY_SECONDS,
     maxSessionsPerCredential: c.FERRY_MAX_SESSIONS_PER_CREDENTIAL,
     maxHandlesPerCredential: c.FERRY_MAX_HANDLES_PER_CREDENTIAL,
     preAuthPerIp: c.FERRY_PREAUTH_PER_IP,

@@ -23,6 +23,7 @@ import { RETENTION_CRON, retentionPass } from "./pipeline/retention.js";
 import { startScheduler } from "./pipeline/schedule.js";
 import { SWEEP_DEFAULTS, sweepStore } from "./pipeline/sweep.js";
 import { MAX_UNPACK_RATIO } from "./pipeline/unpack.js";
+import { startWebhookWorkers } from "./pipeline/webhooks.js";
 import { startProcessing, WORKER_TIMING } from "./pipeline/worker.js";
 import { Admission } from "./protocols/admission.js";
 import { smtpMailer } from "./protocols/email/mailer.js";
@@ -32,6 +33,7 @@ import { loadTlsCertificate } from "./protocols/ftp/tls.js";
 import { ProxySources } from "./protocols/proxy-protocol.js";
 import { remoteConnector } from "./protocols/remote/connect.js";
 import { egressPolicy } from "./protocols/remote/egress.js";
+import { webhookSender } from "./protocols/remote/webhook-sender.js";
 import { loadHostKeys } from "./protocols/sftp/host-keys.js";
 import { startSftpServer } from "./protocols/sftp/server.js";
 import { BossQueue } from "./queue/boss.js";
@@ -154,7 +156,12 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     const shared = (name: string, make: () => Promise<string>) => sharedSecret(handle.db, box, name, make);
     const connect = remoteConnector(egressPolicy(config.remoteAllowPrivate));
     const queue = await BossQueue.start(
-      { url, schema: config.jobsSchema, pollingSeconds: WORKER_TIMING.pollingSeconds },
+      {
+        url,
+        schema: config.jobsSchema,
+        pollingSeconds: WORKER_TIMING.pollingSeconds,
+        webhookRetrySeconds: config.webhookRetrySeconds,
+      },
       log.child({ component: "jobs" }),
     );
     closers.push(() => queue.stop());
@@ -183,6 +190,17 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         },
       );
       closers.push(() => processing.stop());
+      await startWebhookWorkers(
+        queue,
+        {
+          pool: handle.pool,
+          box,
+          sender: webhookSender(egressPolicy(config.remoteAllowPrivate)),
+          log: log.child({ component: "webhooks" }),
+        },
+        4,
+        WORKER_TIMING.pollingSeconds,
+      );
     }
     if (config.roles.scheduler) {
       await startPullWorkers(

@@ -651,6 +651,47 @@ CREATE TABLE users (
   CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'member'::text])))
 );
 
+CREATE TABLE webhook_deliveries (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  endpoint_id uuid NOT NULL,
+  event_id text NOT NULL,
+  event_type text NOT NULL,
+  payload jsonb NOT NULL,
+  status text NOT NULL DEFAULT 'pending'::text,
+  attempts integer NOT NULL DEFAULT 0,
+  response_code integer,
+  last_error text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  last_attempt_at timestamp with time zone,
+  delivered_at timestamp with time zone,
+  CONSTRAINT webhook_deliveries_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT webhook_deliveries_endpoint_id_fkey FOREIGN KEY (endpoint_id) REFERENCES webhook_endpoints(id),
+  CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id),
+  CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text])))
+);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries USING btree (endpoint_id, created_at DESC);
+
+CREATE TABLE webhook_endpoints (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  url text NOT NULL,
+  description text NOT NULL DEFAULT ''::text,
+  events text[] NOT NULL DEFAULT '{}'::text[],
+  secret_sealed text NOT NULL,
+  previous_secret_sealed text,
+  previous_secret_until timestamp with time zone,
+  status text NOT NULL DEFAULT 'active'::text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT webhook_endpoints_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT webhook_endpoints_description_check CHECK ((length(description) <= 200)),
+  CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (id),
+  CONSTRAINT webhook_endpoints_status_check CHECK ((status = ANY (ARRAY['active'::text, 'disabled'::text]))),
+  CONSTRAINT webhook_endpoints_url_check CHECK (((length(url) >= 8) AND (length(url) <= 2000)))
+);
+CREATE INDEX webhook_endpoints_account ON webhook_endpoints USING btree (account_id);
+
 CREATE OR REPLACE FUNCTION connections_no_delete()
  RETURNS trigger
  LANGUAGE plpgsql

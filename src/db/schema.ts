@@ -353,6 +353,37 @@ export interface ResultFilesTable {
   created_at: CreatedAt;
 }
 
+export interface WebhookEndpointsTable {
+  id: string;
+  account_id: string;
+  url: string;
+  description: Generated<string>;
+  /** Event types wanted; empty: every event. */
+  events: Generated<string[]>;
+  secret_sealed: string;
+  previous_secret_sealed: string | null;
+  previous_secret_until: Timestamp | null;
+  status: Generated<"active" | "disabled">;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  account_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  payload: unknown;
+  status: Generated<"pending" | "succeeded" | "failed">;
+  attempts: Generated<number>;
+  response_code: number | null;
+  last_error: string | null;
+  created_at: CreatedAt;
+  last_attempt_at: Timestamp | null;
+  delivered_at: Timestamp | null;
+}
+
 export interface ReportRunsTable {
   id: string;
   account_id: string;
@@ -475,6 +506,8 @@ export interface Database {
   tracker_payouts: TrackerPayoutsTable;
   clicks: ClicksTable;
   actions: ActionsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   action_items: ActionItemsTable;
   action_modifications: ActionModificationsTable;
   catalogs: CatalogsTable;

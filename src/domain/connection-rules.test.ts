@@ -97,7 +97,13 @@ describe("validateConnection", () => {
     const r = validateConnection({ ...inboundSftpPush, details: {} });
     expect(r).toEqual({
       ok: true,
-      details: { allOrNothing: false, validateOnly: false, errorsCompression: "none" },
+      details: {
+        allOrNothing: false,
+        validateOnly: false,
+        errorsCompression: "none",
+        encoding: "auto",
+        delimiter: "auto",
+      },
     });
   });
 

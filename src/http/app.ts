@@ -21,6 +21,7 @@ import { downloadRoutes } from "./routes/downloads.js";
 import { platformRoutes } from "./routes/platform.js";
 import { sessionRoutes } from "./routes/session.js";
 import { transferRoutes } from "./routes/transfers.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 import { DEFAULT_WEB_ROOT, installWeb } from "./web.js";
 
 export const API_PREFIX = "/api/v1";
@@ -93,6 +94,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(connectionRoutes(deps), { prefix: API_PREFIX });
   await app.register(transferRoutes(deps), { prefix: API_PREFIX });
   await app.register(platformRoutes(deps), { prefix: API_PREFIX });
+  await app.register(webhookRoutes(deps), { prefix: API_PREFIX });
   await app.register(auditRoutes(deps), { prefix: API_PREFIX });
   await app.register(downloadRoutes(deps));
   await installWeb(app, deps.webRoot ?? DEFAULT_WEB_ROOT);

@@ -9,6 +9,8 @@ import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { messageOf } from "../thrown.js";
+import { emitEvent, type TransferEventData } from "./events.js";
+import type { JobQueue } from "./jobs.js";
 import type { Mailer, OutgoingMail } from "./mailer.js";
 import { connectRemote, type PullDetails, type RemoteAccess } from "./remote.js";
 import { type FileStore, objectStream } from "./store.js";
@@ -28,6 +30,8 @@ export interface DeliverDeps {
   linkMaxUses?: number | undefined;
   /** For result files uploaded to a pull connection's server. */
   remote?: RemoteAccess | undefined;
+  /** Where webhook events of deliveries go. */
+  queue?: JobQueue | undefined;
 }
 
 export const tokenHash = (token: string) => createHash("sha256").update(token).digest();
@@ -43,12 +47,37 @@ export const LINK_DAYS = 7;
  * downloaded meanwhile keeps saying so). Its job retries; a success makes it `delivered`.
  */
 async function deliveryFailed(deps: DeliverDeps, id: string, error: string): Promise<void> {
-  await deps.pool.query(
-    `UPDATE transfers SET error = $2, updated_at = now(),
-       status = CASE WHEN status = 'generated' THEN 'delivery_failed' ELSE status END
-     WHERE id = $1`,
+  const { rows } = await deps.pool.query(
+    `WITH before AS (SELECT id, status FROM transfers WHERE id = $1 FOR UPDATE)
+     UPDATE transfers t SET error = $2, updated_at = now(),
+       status = CASE WHEN t.status = 'generated' THEN 'delivery_failed' ELSE t.status END
+     FROM before WHERE t.id = before.id RETURNING before.status AS was`,
     [id, error],
   );
+  // Webhooks hear of the first failure, not of every retry.
+  if (rows[0]?.was === "generated") await tell(deps, id, "file.delivery_failed");
+}
+
+/** Tells the account's webhooks what became of an outbound file (after its status changed). */
+async function tell(deps: DeliverDeps, id: string, type: "file.delivered" | "file.delivery_failed") {
+  if (!deps.queue) return;
+  const { rows } = await deps.pool.query(
+    `SELECT id, account_id, connection_id, file_name, size, sha256, status, rows_total, error
+     FROM transfers WHERE id = $1`,
+    [id],
+  );
+  const t = rows[0];
+  if (!t) return;
+  await emitEvent(deps.pool, deps.queue, t.account_id, type, {
+    transferId: t.id,
+    connectionId: t.connection_id,
+    direction: "outbound",
+    fileName: t.file_name,
+    size: Number(t.size),
+    sha256: t.sha256,
+    status: t.status,
+    error: t.error,
+  } satisfies TransferEventData);
 }
 
 export async function deliverByEmail(
@@ -100,6 +129,7 @@ export async function deliverByEmail(
     "UPDATE transfers SET status = 'delivered', delivered_at = now(), error = NULL, updated_at = now() WHERE id = $1",
     [t.id],
   );
+  await tell(deps, t.id, "file.delivered");
   deps.log.info({ transferId, recipients: recipients.length }, "file delivered by email");
   return "delivered";
 }
@@ -210,6 +240,7 @@ export async function pushToServer(deps: DeliverDeps, transferId: string): Promi
        delivered_at = now(), error = NULL, updated_at = now() WHERE id = $1`,
     [t.id],
   );
+  await tell(deps, t.id, "file.delivered");
   deps.log.info({ transferId }, "file delivered to the connection's server");
   return "delivered";
 }

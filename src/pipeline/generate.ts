@@ -19,6 +19,7 @@ import {
   renderFileName,
 } from "../domain/file-names.js";
 import { compressed } from "./compress.js";
+import { emitEvent, type TransferEventData } from "./events.js";
 import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
 import type { FileStore } from "./store.js";
@@ -168,6 +169,18 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
       "UPDATE report_runs SET status = 'generated', transfer_id = $2, rows = $3, finished_at = clock_timestamp() WHERE id = $1",
       [runId, transferId, copy.rowCount],
     );
+    if (deps.queue) {
+      await emitEvent(client, deps.queue, run.account_id, "file.generated", {
+        transferId,
+        connectionId: run.connection_id,
+        direction: "outbound",
+        fileName,
+        size: object.size,
+        sha256: object.sha256,
+        status: "generated",
+        rows: { total: copy.rowCount, ok: copy.rowCount, error: 0, duplicate: 0 },
+      } satisfies TransferEventData);
+    }
     // An email connection's file is sent by a delivery job, committed with the file.
     if (run.method === "email" && deps.queue) await deps.queue.enqueueDelivery(client, { transferId });
     // So is a file for the customer's own server.

@@ -6,6 +6,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
 import type { GenerationQueue, PullQueue } from "../domain/jobs.js";
+import type { WebhookQueue } from "../domain/webhooks.js";
 
 /** Processing of one inbound Transfer. */
 export const PROCESS_QUEUE = "process-transfer";
@@ -34,6 +35,13 @@ export interface DeliverJob {
   push?: boolean;
 }
 
+/** One webhook delivery (an event to one endpoint). */
+export const WEBHOOK_QUEUE = "deliver-webhook";
+
+export interface WebhookJob {
+  deliveryId: string;
+}
+
 /** One pull from a third party's server. */
 export const PULL_QUEUE = "pull-remote";
 
@@ -55,11 +63,13 @@ export interface QueuedJob<T> {
 }
 
 /** Every queue's door (generation and pull ones are the domain's, domain/jobs.ts). */
-export interface JobQueue extends GenerationQueue, PullQueue {
+export interface JobQueue extends GenerationQueue, PullQueue, WebhookQueue {
   /** Adds a processing job as part of `trx`. */
   enqueueProcessing(trx: Kysely<Database>, job: ProcessJob): Promise<void>;
   /** Adds a delivery job as part of the transaction open on `client`. */
   enqueueDelivery(client: SqlClient, job: DeliverJob): Promise<void>;
+  /** Adds a webhook delivery job as part of `client`'s (or `trx`'s) transaction. */
+  enqueueWebhook(client: SqlClient | Kysely<Database>, job: WebhookJob): Promise<void>;
   /** Whether the queue is started and not stopped (readiness). */
   running(): boolean;
   /** Jobs waiting to start, per queue, and how long the oldest has waited (seconds): for metrics. */

@@ -18,6 +18,7 @@ import type { Compression } from "../domain/file-names.js";
 import { filesProcessed, processingSeconds, rowsProcessed } from "../telemetry.js";
 import { messageOf } from "../thrown.js";
 import { writeErrors } from "./errors-file.js";
+import { emitEvent, type TransferEventData, transferEvent } from "./events.js";
 import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
 import { resultNames, type Summary, writeObject } from "./results.js";
@@ -411,6 +412,21 @@ async function finish(
       counts?.duplicate ?? null,
     ],
   );
+  // Webhooks hear how it ended (a duplicate was told when it arrived), with the same commit.
+  const type = summary.status === "duplicate" ? null : transferEvent(summary.status);
+  if (type && deps.queue) {
+    await emitEvent(client, deps.queue, t.account_id, type, {
+      transferId: t.id,
+      connectionId: t.connection_id,
+      direction: "inbound",
+      fileName: t.file_name,
+      size: t.size,
+      sha256: t.sha256,
+      status: summary.status,
+      rows: counts,
+      error: summary.error ? `${summary.error.code}: ${summary.error.message}` : null,
+    } satisfies TransferEventData);
+  }
   // Email senders get their results back at the connection's return address, once this commits.
   if (t.details.returnAddress && deps.queue) {
     await deps.queue.enqueueDelivery(client, { transferId: t.id, results: true });

@@ -9,6 +9,7 @@ import { newId } from "../db/ids.js";
 import type { Database, TransferProtocol } from "../db/schema.js";
 import { reserveStorage } from "../domain/quota.js";
 import { bytesReceived, filesReceived } from "../telemetry.js";
+import { emitEvent, sqlClientOf } from "./events.js";
 import type { JobQueue } from "./jobs.js";
 import type { StoredObject } from "./store.js";
 
@@ -94,6 +95,16 @@ async function insertTransfer(
     })
     .execute();
   await queue.enqueueProcessing(trx, { transferId: id });
+  await emitEvent(sqlClientOf(trx), queue, sender.accountId, first ? "file.duplicate" : "file.received", {
+    transferId: id,
+    connectionId: sender.connectionId,
+    direction: "inbound",
+    fileName,
+    size: object.size,
+    sha256: object.sha256,
+    status,
+    duplicateOf: first?.id ?? null,
+  });
   return { transferId: id, status, duplicateOf: first?.id ?? null };
 }
 

@@ -9,6 +9,7 @@ import type { Kysely } from "kysely";
 import { newId } from "../db/ids.js";
 import type { Database } from "../db/schema.js";
 import { DomainError, notFound } from "../domain/errors.js";
+import { emitEvent, sqlClientOf } from "./events.js";
 import type { JobQueue } from "./jobs.js";
 
 export interface Reprocessed {
@@ -80,6 +81,16 @@ export async function reprocess(
       })
       .execute();
     await queue.enqueueProcessing(trx, { transferId });
+    await emitEvent(sqlClientOf(trx), queue, accountId, "file.received", {
+      transferId,
+      connectionId: t.connection_id,
+      direction: "inbound",
+      fileName: t.file_name,
+      size: t.size,
+      sha256: t.sha256,
+      status: "received",
+      reprocessOf: t.id,
+    });
     return { transferId, original: { id: t.id, fileName: t.file_name, status: t.status } };
   });
   queue.wake();

@@ -76,6 +76,8 @@ export async function startProcessing(
         }
         outcome = slot.value;
       } else outcome = await process();
+      // Its webhook events (and results delivery) were enqueued with the outcome: start them now.
+      if (outcome === "processed" || outcome === "failed" || outcome === "duplicate") queue.wake();
       // Another worker holds the lease (it is alive): this copy of the job has nothing to do.
       if (outcome === "busy")
         deps.log.warn({ transferId, jobId: job.id }, "transfer is being processed elsewhere");
@@ -121,7 +123,7 @@ export async function startProcessing(
           : job.data.results
             ? mailResults
             : deliverByEmail;
-      if ((await send({ ...deps, ...delivery }, job.data.transferId)) === "delivered")
+      if ((await send({ ...deps, ...delivery, queue }, job.data.transferId)) === "delivered")
         deliveries.inc({ kind, status: "delivered" });
     } catch (err) {
       deliveries.inc({ kind, status: "failed" });

@@ -23,6 +23,8 @@ import {
   type PullJob,
   type QueuedJob,
   type SqlClient,
+  WEBHOOK_QUEUE,
+  type WebhookJob,
 } from "../pipeline/jobs.js";
 
 export interface BossOptions {
@@ -33,6 +35,8 @@ export interface BossOptions {
   pollingSeconds: number;
   /** How often schedules are checked for due ticks, in seconds (pg-boss's default: 30; tests use less). */
   cronMonitorSeconds?: number;
+  /** The first retry delay of a failed webhook delivery, doubling after. (Default: 10) */
+  webhookRetrySeconds?: number;
 }
 
 export class BossQueue implements JobQueue {
@@ -65,6 +69,14 @@ export class BossQueue implements JobQueue {
       retryDelay: 30,
       retryBackoff: true,
       expireInSeconds: 600,
+    });
+    // A webhook is retried with back-off for about 40 minutes (10 s doubling; FERRY_WEBHOOK_RETRY_SECONDS).
+    await boss.createQueue(WEBHOOK_QUEUE, {
+      name: WEBHOOK_QUEUE,
+      retryLimit: 8,
+      retryDelay: options.webhookRetrySeconds ?? 10,
+      retryBackoff: true,
+      expireInSeconds: 120,
     });
     // A pull records its own failure and is retried by the scheduler with back-off, not by the queue.
     await boss.createQueue(PULL_QUEUE, { name: PULL_QUEUE, retryLimit: 0, expireInSeconds: 6 * 3600 });
@@ -100,6 +112,17 @@ export class BossQueue implements JobQueue {
         db: { executeSql: async (text, values) => (await client.query(text, values)) as { rows: never[] } },
       },
     );
+  }
+
+  async enqueueWebhook(client: SqlClient | Kysely<Database>, job: WebhookJob): Promise<void> {
+    const db =
+      "query" in client
+        ? {
+            executeSql: async (text: string, values: unknown[]) =>
+              (await client.query(text, values)) as { rows: never[] },
+          }
+        : inTransaction(client);
+    await this.boss.send(WEBHOOK_QUEUE, { ...job }, { db });
   }
 
   running(): boolean {

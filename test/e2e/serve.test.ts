@@ -418,6 +418,7 @@ describe("configuration", () => {
       { id: 16, name: "account_roles", status: "already_applied" },
       { id: 17, name: "honest_status", status: "already_applied" },
       { id: 18, name: "reprocess", status: "already_applied" },
+      { id: 19, name: "webhooks", status: "already_applied" },
     ]);
   });
 });
