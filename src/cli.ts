@@ -8,6 +8,7 @@ import { registerCredentialCommands } from "./cli/credentials.js";
 import { registerPlatformCommands } from "./cli/platform.js";
 import { registerStatusCommand } from "./cli/status.js";
 import { registerTransferCommands } from "./cli/transfers.js";
+import { registerWebhookCommands } from "./cli/webhooks.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 /** The `ferry` command: serve, migrate, and the API commands (accounts, tokens, credentials, connections). */
 import type { DbHandle } from "./db/pool.js";
@@ -207,6 +208,7 @@ registerCredentialCommands(program);
 registerConnectionCommands(program);
 registerTransferCommands(program);
 registerPlatformCommands(program);
+registerWebhookCommands(program);
 registerAuditCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -13,7 +13,7 @@ import path from "node:path";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
-import { apiCall, clicksLogin, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { apiCall, clicksLogin, type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
 
 const ADMIN = `webhooks_admin_${randomBytes(8).toString("hex")}`;
 let dir: string;
@@ -204,6 +204,23 @@ describe("webhooks", () => {
       headers: { authorization: `Bearer ${other.token}` },
     });
     expect(redeliverTheirs.status).toBe(404);
+  });
+
+  it("is managed from the CLI too: the secret once, the list and the log without it", async () => {
+    const env = { FERRY_URL: ferry.url, FERRY_TOKEN: token };
+    const made = await runCli(["webhooks", "create", `${receiverUrl}/cli`, "--events", "file.failed"], env);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/^secret: whsec_/m);
+    const list = await runCli(["webhooks", "list"], env);
+    expect(list.stdout).toContain(`${receiverUrl}/cli`);
+    expect(list.stdout).toContain("file.failed");
+    expect(list.stdout).not.toContain("whsec_");
+    const log = await runCli(["webhooks", "deliveries", endpoint.id], env);
+    expect(log.code).toBe(0);
+    expect(log.stdout).toMatch(/file\.processed\s+succeeded/);
+    const wrong = await runCli(["webhooks", "create", receiverUrl, "--events", "file.exploded"], env);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/events/);
   });
 
   it("delivers soon after processing (latency from processedAt to the receiver, 20 files)", async () => {
