@@ -13,22 +13,9 @@ import { type Actor, requireAccountAdmin } from "./actor.js";
 import { audit } from "./audit.js";
 import { DomainError, invalid, notFound } from "./errors.js";
 import type { SecretBox } from "./secretbox.js";
+import { WEBHOOK_EVENTS } from "./webhook-events.js";
 
-/** Every event an endpoint can ask for. */
-export const WEBHOOK_EVENTS = [
-  "file.received",
-  "file.duplicate",
-  "file.processed",
-  "file.partial",
-  "file.rejected",
-  "file.validated",
-  "file.failed",
-  "file.generated",
-  "file.delivered",
-  "file.delivery_failed",
-  "webhook.test",
-] as const;
-export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+export { WEBHOOK_EVENTS, type WebhookEvent } from "./webhook-events.js";
 
 /** How long a rotated secret still signs, beside the new one. */
 export const PREVIOUS_SECRET_HOURS = 24;

@@ -1,6 +1,7 @@
 /** The API's request and response shapes (zod): they validate input, filter output and make the OpenAPI document. */
 import { z } from "zod";
 import { DATA_TYPES, DIRECTIONS, METHODOLOGIES, METHODS } from "../domain/connection-rules.js";
+import { WEBHOOK_EVENTS } from "../domain/webhook-events.js";
 
 /** A UUID as PostgreSQL reads it (any version): anything else is a 400 naming the field, not a database error. */
 export const Id = z
@@ -553,4 +554,57 @@ named({
   UserBody,
   SignInBody,
   Session: SessionInfo,
+});
+
+// --- webhooks -------------------------------------------------------------------------------------------
+
+const Event = z.enum(WEBHOOK_EVENTS);
+
+export const WebhookEndpoint = z
+  .object({
+    id: Id,
+    url: z.string(),
+    description: z.string(),
+    events: z.array(z.string()).meta({ description: "Event types sent; empty: every event" }),
+    status: z.enum(["active", "disabled"]),
+    createdAt: z.date(),
+    updatedAt: z.date(),
+  })
+  .meta({ id: "WebhookEndpoint" });
+
+export const WebhookEndpointWithSecret = WebhookEndpoint.extend({
+  secret: z.string().meta({
+    description:
+      "The signing secret (Standard Webhooks, whsec_…): in this answer only. Verify webhook-signature with it.",
+  }),
+}).meta({ id: "WebhookEndpointWithSecret" });
+
+export const WebhookDelivery = z
+  .object({
+    id: Id,
+    endpointId: Id,
+    eventId: z.string().meta({ description: "The webhook-id header: the same for every endpoint" }),
+    eventType: z.string(),
+    payload: z.unknown(),
+    status: z.enum(["pending", "succeeded", "failed"]),
+    attempts: z.number(),
+    responseCode: z.number().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: z.date(),
+    lastAttemptAt: z.date().nullable(),
+    deliveredAt: z.date().nullable(),
+  })
+  .meta({ id: "WebhookDelivery" });
+
+export const EndpointBody = z.strictObject({
+  url: z.string().max(2000),
+  description: z.string().max(200).optional(),
+  events: z.array(Event).max(WEBHOOK_EVENTS.length).optional().describe("Empty or absent: every event"),
+});
+
+export const EndpointPatch = z.strictObject({
+  url: z.string().max(2000).optional(),
+  description: z.string().max(200).optional(),
+  events: z.array(Event).max(WEBHOOK_EVENTS.length).optional(),
+  status: z.enum(["active", "disabled"]).optional(),
 });

@@ -8,12 +8,15 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import axe from "axe-core";
 import pg from "pg";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
@@ -883,6 +886,49 @@ describe("the web UI", () => {
     expect(csv.split("\r\n")[0]).toBe("at,action,actorType,actorId,objectType,objectId,ip,details");
     expect(csv).toMatch(/,user\.login,user,/);
     await context.close();
+  });
+
+  it("adds a webhook endpoint (its secret once), sends a test event a receiver verifies, and shows the log", async () => {
+    const got: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+    const receiver = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => {
+        body += d;
+      });
+      req.on("end", () => {
+        got.push({ headers: req.headers, body });
+        res.statusCode = 204;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/ferry`;
+    try {
+      const { context, page } = await newPage();
+      await signIn(page, "admin", ADMIN_PASSWORD);
+      await page.getByRole("link", { name: "Webhooks", exact: true }).click();
+      await page.getByLabel("Endpoint URL", { exact: true }).fill(url);
+      await page.getByLabel(/A file could not be processed/).check();
+      await page.getByRole("button", { name: "Add endpoint", exact: true }).click();
+      const secret = (await page.getByTestId("copy-signing-secret").textContent())!;
+      expect(secret).toMatch(/^whsec_/);
+      await contains(page.getByTestId("webhook-endpoint"), "Events: file.failed");
+      await shot(page, "58-webhook-added");
+      await page.getByRole("button", { name: "Send a test event" }).click();
+      await contains(page.getByTestId("webhook-deliveries"), "succeeded", 15_000);
+      expect(
+        new Webhook(secret).verify(got[0]!.body, got[0]!.headers as Record<string, string>),
+      ).toMatchObject({
+        type: "webhook.test",
+      });
+      await shot(page, "59-webhook-deliveries");
+      await page.reload();
+      await contains(page.getByTestId("webhook-deliveries"), "webhook.test");
+      expect(await page.content()).not.toContain(secret);
+      await context.close();
+    } finally {
+      receiver.close();
+    }
   });
 
   it("shows a second account's user none of the first account's objects", async () => {

@@ -8,8 +8,9 @@ import { Connections } from "./pages/Connections";
 import { Credentials } from "./pages/Credentials";
 import { Security } from "./pages/Security";
 import { SignIn } from "./pages/SignIn";
+import { Webhooks } from "./pages/Webhooks";
 import { Wizard } from "./pages/Wizard";
-import { ACCOUNT, AUDIT, CONNECTIONS, CREDENTIALS, SECURITY } from "./paths";
+import { ACCOUNT, AUDIT, CONNECTIONS, CREDENTIALS, SECURITY, WEBHOOKS } from "./paths";
 import { Link, match, navigate, usePath } from "./router";
 import { Loading, Notice } from "./ui";
 
@@ -97,6 +98,7 @@ export function App() {
       />
     );
   else if (match(AUDIT, path)) page = <AuditPage />;
+  else if (match(WEBHOOKS, path)) page = <Webhooks session={session} />;
   else if (match(SECURITY, path))
     page = (
       <Security
@@ -118,11 +120,13 @@ export function App() {
     ? "credentials"
     : path.startsWith(SECURITY)
       ? "security"
-      : path.startsWith(AUDIT)
-        ? "audit"
-        : path.startsWith(ACCOUNT)
-          ? "account"
-          : "connections";
+      : path.startsWith(WEBHOOKS)
+        ? "webhooks"
+        : path.startsWith(AUDIT)
+          ? "audit"
+          : path.startsWith(ACCOUNT)
+            ? "account"
+            : "connections";
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -141,6 +145,9 @@ export function App() {
           </Link>
           <Link href={SECURITY} aria-current={section === "security" ? "page" : undefined}>
             Security
+          </Link>
+          <Link href={WEBHOOKS} aria-current={section === "webhooks" ? "page" : undefined}>
+            Webhooks
           </Link>
           <Link href={ACCOUNT} aria-current={section === "account" ? "page" : undefined}>
             Account

@@ -87,6 +87,8 @@ export type CreatedToken = Body<typeof S.CreatedToken>;
 export type User = Body<typeof S.User>;
 export type Account = Body<typeof S.Account>;
 export type AuditEvent = Body<typeof S.AuditEvent>;
+export type WebhookEndpoint = Body<typeof S.WebhookEndpointWithSecret>;
+export type WebhookDelivery = Body<typeof S.WebhookDelivery>;
 
 export interface Page<T> {
   items: T[];

@@ -16,58 +16,15 @@ import {
 import { emitEvent, sqlClientOf } from "../../pipeline/events.js";
 import { actorOf } from "../auth.js";
 import type { ApiDeps } from "../deps.js";
-import { ErrorBody, Id, IdParams } from "../schemas.js";
-
-const Event = z.enum(WEBHOOK_EVENTS);
-
-const WebhookEndpoint = z
-  .object({
-    id: Id,
-    url: z.string(),
-    description: z.string(),
-    events: z.array(z.string()).meta({ description: "Event types sent; empty: every event" }),
-    status: z.enum(["active", "disabled"]),
-    createdAt: z.date(),
-    updatedAt: z.date(),
-  })
-  .meta({ id: "WebhookEndpoint" });
-
-const WebhookEndpointWithSecret = WebhookEndpoint.extend({
-  secret: z.string().meta({
-    description:
-      "The signing secret (Standard Webhooks, whsec_…): in this answer only. Verify webhook-signature with it.",
-  }),
-}).meta({ id: "WebhookEndpointWithSecret" });
-
-const WebhookDelivery = z
-  .object({
-    id: Id,
-    endpointId: Id,
-    eventId: z.string().meta({ description: "The webhook-id header: the same for every endpoint" }),
-    eventType: z.string(),
-    payload: z.unknown(),
-    status: z.enum(["pending", "succeeded", "failed"]),
-    attempts: z.number(),
-    responseCode: z.number().nullable(),
-    lastError: z.string().nullable(),
-    createdAt: z.date(),
-    lastAttemptAt: z.date().nullable(),
-    deliveredAt: z.date().nullable(),
-  })
-  .meta({ id: "WebhookDelivery" });
-
-const EndpointBody = z.strictObject({
-  url: z.string().max(2000),
-  description: z.string().max(200).optional(),
-  events: z.array(Event).max(WEBHOOK_EVENTS.length).optional().describe("Empty or absent: every event"),
-});
-
-const EndpointPatch = z.strictObject({
-  url: z.string().max(2000).optional(),
-  description: z.string().max(200).optional(),
-  events: z.array(Event).max(WEBHOOK_EVENTS.length).optional(),
-  status: z.enum(["active", "disabled"]).optional(),
-});
+import {
+  EndpointBody,
+  EndpointPatch,
+  ErrorBody,
+  IdParams,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEndpointWithSecret,
+} from "../schemas.js";
 
 export function webhookRoutes(deps: ApiDeps): FastifyPluginAsyncZod {
   return async (app) => {

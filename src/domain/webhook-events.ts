@@ -1,0 +1,16 @@
+/** The webhook events (domain/webhooks.ts): here alone, so the API schemas and the web page share them. */
+/** Every event an endpoint can ask for. */
+export const WEBHOOK_EVENTS = [
+  "file.received",
+  "file.duplicate",
+  "file.processed",
+  "file.partial",
+  "file.rejected",
+  "file.validated",
+  "file.failed",
+  "file.generated",
+  "file.delivered",
+  "file.delivery_failed",
+  "webhook.test",
+] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
