@@ -5,6 +5,7 @@ import { registerAuditCommand } from "./cli/audit.js";
 import { ApiError } from "./cli/client.js";
 import { registerConnectionCommands } from "./cli/connections.js";
 import { registerCredentialCommands } from "./cli/credentials.js";
+import { registerNotificationCommands } from "./cli/notifications.js";
 import { registerPlatformCommands } from "./cli/platform.js";
 import { registerStatusCommand } from "./cli/status.js";
 import { registerTransferCommands } from "./cli/transfers.js";
@@ -209,6 +210,7 @@ registerConnectionCommands(program);
 registerTransferCommands(program);
 registerPlatformCommands(program);
 registerWebhookCommands(program);
+registerNotificationCommands(program);
 registerAuditCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -17,7 +17,9 @@ import { COMPACT_STORAGE_CRON, compactStorage } from "./domain/storage.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./http/metrics.js";
 import { lockDataDir } from "./lock.js";
+import { checkDeadlines } from "./pipeline/deadlines.js";
 import { noMailer } from "./pipeline/mailer.js";
+import { sendDigests, startNotifyWorkers } from "./pipeline/notify.js";
 import { startPullWorkers } from "./pipeline/pull.js";
 import { RETENTION_CRON, retentionPass } from "./pipeline/retention.js";
 import { startScheduler } from "./pipeline/schedule.js";
@@ -155,6 +157,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     await checkMasterKey(handle.db, box);
     const shared = (name: string, make: () => Promise<string>) => sharedSecret(handle.db, box, name, make);
     const connect = remoteConnector(egressPolicy(config.remoteAllowPrivate));
+    const mailer = config.smtpRelayUrl ? smtpMailer(config.smtpRelayUrl, config.mailFrom) : noMailer;
     const queue = await BossQueue.start(
       {
         url,
@@ -178,7 +181,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           },
         },
         {
-          mailer: config.smtpRelayUrl ? smtpMailer(config.smtpRelayUrl, config.mailFrom) : noMailer,
+          mailer: mailer,
           maxAttachmentBytes: config.emailAttachmentMaxBytes,
           publicUrl: config.publicUrl,
           remote: { db: handle.db, box, connect },
@@ -190,6 +193,16 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         },
       );
       closers.push(() => processing.stop());
+      await startNotifyWorkers(
+        queue,
+        {
+          pool: handle.pool,
+          mailer: mailer,
+          publicUrl: config.publicUrl,
+          log: log.child({ component: "notify" }),
+        },
+        WORKER_TIMING.pollingSeconds,
+      );
       await startWebhookWorkers(
         queue,
         {
@@ -231,6 +244,23 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
     // Housekeeping on pg-boss's cron, once a tick across the processes with the scheduler role.
     if (config.roles.scheduler) {
       await queue.every("retention", RETENTION_CRON, () => retentionPass(handle.db, store, config, log));
+      await queue.every("notification-digests", "0 * * * *", () =>
+        sendDigests({
+          pool: handle.pool,
+          mailer: mailer,
+          publicUrl: config.publicUrl,
+          log: log.child({ component: "notify" }),
+        }).then(
+          () => {},
+          (err) => log.error({ component: "notify", err }, "sending digests failed"),
+        ),
+      );
+      await queue.every("check-deadlines", "* * * * *", () =>
+        checkDeadlines(handle.pool, queue, log.child({ component: "deadlines" })).then(
+          () => {},
+          (err) => log.error({ component: "deadlines", err }, "checking expected files failed"),
+        ),
+      );
       await queue.every("fold-storage", COMPACT_STORAGE_CRON, () =>
         compactStorage(handle.db).then(
           () => {},

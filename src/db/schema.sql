@@ -336,6 +336,15 @@ CREATE TABLE credentials (
 );
 CREATE UNIQUE INDEX credentials_account_name ON credentials USING btree (account_id, lower(name));
 
+CREATE TABLE deadline_misses (
+  connection_id uuid NOT NULL,
+  due_at timestamp with time zone NOT NULL,
+  account_id uuid NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT deadline_misses_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT deadline_misses_pkey PRIMARY KEY (connection_id, due_at)
+);
+
 CREATE TABLE download_links (
   token_hash bytea NOT NULL,
   account_id uuid NOT NULL,
@@ -378,6 +387,40 @@ CREATE UNLOGGED TABLE login_sessions (
 );
 CREATE INDEX login_sessions_credential ON login_sessions USING btree (credential_id, seen_at);
 CREATE INDEX login_sessions_node ON login_sessions USING btree (node);
+
+CREATE TABLE notification_subscriptions (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  user_id uuid NOT NULL,
+  email text NOT NULL,
+  connection_id uuid,
+  events text[] NOT NULL DEFAULT '{}'::text[],
+  mode text NOT NULL,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT notification_subscriptions_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT notification_subscriptions_email_check CHECK (((length(email) >= 3) AND (length(email) <= 254))),
+  CONSTRAINT notification_subscriptions_mode_check CHECK ((mode = ANY (ARRAY['immediate'::text, 'digest'::text]))),
+  CONSTRAINT notification_subscriptions_pkey PRIMARY KEY (id),
+  CONSTRAINT notification_subscriptions_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id)
+);
+CREATE INDEX notification_subscriptions_account ON notification_subscriptions USING btree (account_id);
+
+CREATE TABLE notifications (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  subscription_id uuid NOT NULL,
+  event_type text NOT NULL,
+  payload jsonb NOT NULL,
+  status text NOT NULL DEFAULT 'pending'::text,
+  error text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  sent_at timestamp with time zone,
+  CONSTRAINT notifications_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT notifications_pkey PRIMARY KEY (id),
+  CONSTRAINT notifications_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'sent'::text, 'failed'::text]))),
+  CONSTRAINT notifications_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES notification_subscriptions(id) ON DELETE CASCADE
+);
+CREATE INDEX notifications_pending ON notifications USING btree (subscription_id, created_at) WHERE (status = 'pending'::text);
 
 CREATE TABLE partners (
   id bigint NOT NULL,

@@ -384,6 +384,37 @@ export interface WebhookDeliveriesTable {
   delivered_at: Timestamp | null;
 }
 
+export interface DeadlineMissesTable {
+  connection_id: string;
+  due_at: Timestamp;
+  account_id: string;
+  created_at: CreatedAt;
+}
+
+export interface NotificationSubscriptionsTable {
+  id: string;
+  account_id: string;
+  user_id: string;
+  email: string;
+  /** Null: every connection of the account. */
+  connection_id: string | null;
+  events: Generated<string[]>;
+  mode: "immediate" | "digest";
+  created_at: CreatedAt;
+}
+
+export interface NotificationsTable {
+  id: string;
+  account_id: string;
+  subscription_id: string;
+  event_type: string;
+  payload: unknown;
+  status: Generated<"pending" | "sent" | "failed">;
+  error: string | null;
+  created_at: CreatedAt;
+  sent_at: Timestamp | null;
+}
+
 export interface ReportRunsTable {
   id: string;
   account_id: string;
@@ -508,6 +539,9 @@ export interface Database {
   actions: ActionsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  deadline_misses: DeadlineMissesTable;
+  notification_subscriptions: NotificationSubscriptionsTable;
+  notifications: NotificationsTable;
   action_items: ActionItemsTable;
   action_modifications: ActionModificationsTable;
   catalogs: CatalogsTable;

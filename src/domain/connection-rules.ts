@@ -107,6 +107,17 @@ const fileNameTemplate = z
     `may use only the placeholders ${PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
   );
 
+const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
+
+/**
+ * A file expected on these weekdays by this local time (account time zone): received that day by then, or a
+ * file.missing event (pipeline/deadlines.ts).
+ */
+const expectFiles = z.strictObject({
+  days: z.array(z.enum(WEEKDAYS)).min(1).max(7),
+  by: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM, 24-hour"),
+});
+
 const schedule = z
   .strictObject({
     frequency: z.enum(SCHEDULE_FREQUENCIES),
@@ -159,6 +170,8 @@ const inbound = {
   encoding: z.enum(FILE_ENCODINGS).default("auto"),
   /** The files' field delimiter (pipeline/source.ts). (Default: auto) */
   delimiter: z.enum(FILE_DELIMITERS).default("auto"),
+  /** A file is expected on these days by this time; otherwise a file.missing event. (Default: none) */
+  expectFiles: expectFiles.optional(),
 };
 
 const pushFiles = z.strictObject({ ...inbound });

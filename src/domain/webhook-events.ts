@@ -8,6 +8,7 @@ export const WEBHOOK_EVENTS = [
   "file.rejected",
   "file.validated",
   "file.failed",
+  "file.missing",
   "file.generated",
   "file.delivered",
   "file.delivery_failed",

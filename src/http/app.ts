@@ -18,6 +18,7 @@ import { auditRoutes } from "./routes/audit.js";
 import { connectionRoutes } from "./routes/connections.js";
 import { credentialRoutes } from "./routes/credentials.js";
 import { downloadRoutes } from "./routes/downloads.js";
+import { notificationRoutes } from "./routes/notifications.js";
 import { platformRoutes } from "./routes/platform.js";
 import { sessionRoutes } from "./routes/session.js";
 import { transferRoutes } from "./routes/transfers.js";
@@ -95,6 +96,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(transferRoutes(deps), { prefix: API_PREFIX });
   await app.register(platformRoutes(deps), { prefix: API_PREFIX });
   await app.register(webhookRoutes(deps), { prefix: API_PREFIX });
+  await app.register(notificationRoutes(deps), { prefix: API_PREFIX });
   await app.register(auditRoutes(deps), { prefix: API_PREFIX });
   await app.register(downloadRoutes(deps));
   await installWeb(app, deps.webRoot ?? DEFAULT_WEB_ROOT);

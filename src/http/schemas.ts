@@ -608,3 +608,29 @@ export const EndpointPatch = z.strictObject({
   events: z.array(Event).max(WEBHOOK_EVENTS.length).optional(),
   status: z.enum(["active", "disabled"]).optional(),
 });
+
+// --- email notifications ----------------------------------------------------------------------------------
+
+export const Subscription = z
+  .object({
+    id: Id,
+    userId: Id,
+    email: z.string(),
+    connectionId: Id.nullable().meta({ description: "Null: every connection" }),
+    events: z.array(z.string()).meta({ description: "Empty: every event" }),
+    mode: z
+      .enum(["immediate", "digest"])
+      .meta({ description: "At once, or in a daily digest at 08:00 (account time zone)" }),
+    createdAt: z.date(),
+  })
+  .meta({ id: "Subscription" });
+
+export const SubscriptionBody = z.strictObject({
+  userId: Id.optional().describe(
+    "Default: the signed-in user (admins may subscribe another user of the account)",
+  ),
+  email: z.string().max(254).optional().describe("Default: the user's login, when it is an email address"),
+  connectionId: Id.nullable().optional().describe("Absent or null: every connection"),
+  events: z.array(Event).max(WEBHOOK_EVENTS.length).optional().describe("Empty or absent: every event"),
+  mode: z.enum(["immediate", "digest"]).optional().describe("Default: immediate"),
+});

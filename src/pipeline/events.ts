@@ -40,7 +40,7 @@ export function sqlClientOf(trx: Kysely<Database>): SqlClient {
  */
 export async function emitEvent(
   client: SqlClient,
-  queue: Pick<JobQueue, "enqueueWebhook">,
+  queue: Pick<JobQueue, "enqueueWebhook"> & Partial<Pick<JobQueue, "enqueueNotification">>,
   accountId: string,
   type: WebhookEvent,
   data: object,
@@ -52,9 +52,13 @@ export async function emitEvent(
       : "SELECT id FROM webhook_endpoints WHERE account_id = $1 AND status = 'active' AND (cardinality(events) = 0 OR $2 = ANY (events))",
     endpointId ? [accountId, type, endpointId] : [accountId, type],
   )) as { rows: { id: string }[] };
+  const payload = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
+  // Users' email subscriptions (not for a test event, which is one endpoint's).
+  if (!endpointId && "enqueueNotification" in queue) {
+    await notify(client, queue as Pick<JobQueue, "enqueueNotification">, accountId, type, data, payload);
+  }
   if (rows.length === 0) return 0;
   const eventId = `msg_${newId()}`;
-  const payload = JSON.stringify({ type, timestamp: new Date().toISOString(), data });
   for (const endpoint of rows) {
     const deliveryId = newId();
     await client.query(
@@ -65,6 +69,34 @@ export async function emitEvent(
     await queue.enqueueWebhook(client, { deliveryId });
   }
   return rows.length;
+}
+
+/** One notification per subscription that wants the event; immediate ones get their mail job. */
+async function notify(
+  client: SqlClient,
+  queue: Pick<JobQueue, "enqueueNotification">,
+  accountId: string,
+  type: WebhookEvent,
+  data: object,
+  payload: string,
+): Promise<void> {
+  const connectionId = (data as { connectionId?: string }).connectionId ?? null;
+  const { rows } = (await client.query(
+    `SELECT s.id, s.mode FROM notification_subscriptions s JOIN users u ON u.id = s.user_id
+     WHERE s.account_id = $1 AND u.disabled_at IS NULL
+       AND (cardinality(s.events) = 0 OR $2 = ANY (s.events))
+       AND (s.connection_id IS NULL OR s.connection_id = $3::uuid)`,
+    [accountId, type, connectionId],
+  )) as { rows: { id: string; mode: string }[] };
+  for (const s of rows) {
+    const id = newId();
+    await client.query(
+      `INSERT INTO notifications (id, account_id, subscription_id, event_type, payload)
+       VALUES ($1, $2, $3, $4, $5::jsonb)`,
+      [id, accountId, s.id, type, payload],
+    );
+    if (s.mode === "immediate") await queue.enqueueNotification(client, { notificationId: id });
+  }
 }
 
 /** The event of a Transfer's status, if it has one. */

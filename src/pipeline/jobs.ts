@@ -42,6 +42,13 @@ export interface WebhookJob {
   deliveryId: string;
 }
 
+/** One notification mailed at once. */
+export const NOTIFY_QUEUE = "notify-email";
+
+export interface NotifyJob {
+  notificationId: string;
+}
+
 /** One pull from a third party's server. */
 export const PULL_QUEUE = "pull-remote";
 
@@ -70,6 +77,8 @@ export interface JobQueue extends GenerationQueue, PullQueue, WebhookQueue {
   enqueueDelivery(client: SqlClient, job: DeliverJob): Promise<void>;
   /** Adds a webhook delivery job as part of `client`'s (or `trx`'s) transaction. */
   enqueueWebhook(client: SqlClient | Kysely<Database>, job: WebhookJob): Promise<void>;
+  /** Adds a notification mail job as part of `client`'s transaction. */
+  enqueueNotification(client: SqlClient, job: NotifyJob): Promise<void>;
   /** Whether the queue is started and not stopped (readiness). */
   running(): boolean;
   /** Jobs waiting to start, per queue, and how long the oldest has waited (seconds): for metrics. */

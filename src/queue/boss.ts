@@ -17,6 +17,8 @@ import {
   GENERATE_QUEUE,
   type GenerateJob,
   type JobQueue,
+  NOTIFY_QUEUE,
+  type NotifyJob,
   PROCESS_QUEUE,
   type ProcessJob,
   PULL_QUEUE,
@@ -78,6 +80,14 @@ export class BossQueue implements JobQueue {
       retryBackoff: true,
       expireInSeconds: 120,
     });
+    // A notification mail is retried like a delivery.
+    await boss.createQueue(NOTIFY_QUEUE, {
+      name: NOTIFY_QUEUE,
+      retryLimit: 8,
+      retryDelay: 30,
+      retryBackoff: true,
+      expireInSeconds: 600,
+    });
     // A pull records its own failure and is retried by the scheduler with back-off, not by the queue.
     await boss.createQueue(PULL_QUEUE, { name: PULL_QUEUE, retryLimit: 0, expireInSeconds: 6 * 3600 });
     for (const name of [PROCESS_QUEUE, GENERATE_QUEUE]) {
@@ -123,6 +133,14 @@ export class BossQueue implements JobQueue {
           }
         : inTransaction(client);
     await this.boss.send(WEBHOOK_QUEUE, { ...job }, { db });
+  }
+
+  async enqueueNotification(client: SqlClient, job: NotifyJob): Promise<void> {
+    await this.boss.send(
+      NOTIFY_QUEUE,
+      { ...job },
+      { db: { executeSql: async (text, values) => (await client.query(text, values)) as { rows: never[] } } },
+    );
   }
 
   running(): boolean {

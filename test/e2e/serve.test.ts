@@ -419,6 +419,8 @@ describe("configuration", () => {
       { id: 17, name: "honest_status", status: "already_applied" },
       { id: 18, name: "reprocess", status: "already_applied" },
       { id: 19, name: "webhooks", status: "already_applied" },
+      { id: 20, name: "deadlines", status: "already_applied" },
+      { id: 21, name: "notifications", status: "already_applied" },
     ]);
   });
 });

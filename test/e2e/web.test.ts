@@ -445,6 +445,9 @@ describe("the web UI", () => {
     await hasValue(page.getByLabel("Methodology", { exact: true }), "push_to_platform");
     await page.getByLabel("Errors file compression", { exact: true }).selectOption("gzip");
     await page.getByLabel("File encoding", { exact: true }).selectOption("windows-1252");
+    await page.getByLabel(/^Expect a file on set days/).check();
+    await page.getByLabel("Friday", { exact: true }).uncheck();
+    await page.getByLabel("Expected by", { exact: true }).fill("10:30");
     await next(page);
     await page.getByLabel("Create a new credential", { exact: true }).check();
     await page.getByLabel("Credential name", { exact: true }).fill("Shop uploads");
@@ -459,6 +462,7 @@ describe("the web UI", () => {
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
     await contains(page.getByTestId("review"), "Shop uploads");
     await contains(page.getByTestId("review"), "Windows-1252 (Western European)");
+    await contains(page.getByTestId("review"), "mon, tue, wed, thu by 10:30");
     await shot(page, "10-password-shown-once");
     await page.getByRole("button", { name: "Create", exact: true }).click();
     await contains(page.getByTestId("copy-address"), `sftp://${username}@`);
@@ -510,6 +514,7 @@ describe("the web UI", () => {
     await contains(page.getByTestId("activity-chart"), "Files: 0 ok, 1 partial, 0 failed");
     await contains(row, "partial");
     await contains(page.getByTestId("attributes"), "Partial");
+    await visible(page.getByText("mon, tue, wed, thu by 10:30 (else a file.missing event)"));
     await contains(page.getByTestId("status-problem"), "Some rows of orders.csv were refused: View errors");
     await shot(page, "11-history");
 
@@ -906,9 +911,23 @@ describe("the web UI", () => {
     try {
       const { context, page } = await newPage();
       await signIn(page, "admin", ADMIN_PASSWORD);
-      await page.getByRole("link", { name: "Webhooks", exact: true }).click();
+      await page.getByRole("link", { name: "Notifications", exact: true }).click();
+      // Email: the signed-in user subscribes to failures, at once.
+      await page.getByLabel("Email address", { exact: true }).fill("admin@ferry.test");
+      await page
+        .getByRole("form", { name: "Subscribe" })
+        .getByLabel(/A file could not be processed/)
+        .check();
+      await page.getByRole("button", { name: "Subscribe", exact: true }).click();
+      await contains(
+        page.getByTestId("subscriptions"),
+        "admin@ferry.test: file.failed of every connection, at once",
+      );
       await page.getByLabel("Endpoint URL", { exact: true }).fill(url);
-      await page.getByLabel(/A file could not be processed/).check();
+      await page
+        .getByRole("form", { name: "Add an endpoint" })
+        .getByLabel(/A file could not be processed/)
+        .check();
       await page.getByRole("button", { name: "Add endpoint", exact: true }).click();
       const secret = (await page.getByTestId("copy-signing-secret").textContent())!;
       expect(secret).toMatch(/^whsec_/);

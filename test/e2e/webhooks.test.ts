@@ -10,19 +10,25 @@ import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
+import { simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, clicksLogin, type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
+import { freePort } from "../helpers/ports.js";
 
 const ADMIN = `webhooks_admin_${randomBytes(8).toString("hex")}`;
 let dir: string;
 let database: { url: string; drop: () => Promise<void> };
 let ferry: RunningFerry;
 let receiver: http.Server;
+let sink: SMTPServer;
+const mails: { to: string[]; subject: string; text: string; at: number }[] = [];
 let receiverUrl: string;
 let token: string;
 let connectionId: string;
+let accountId: string;
 let program: { campaignId: string; partnerId: string };
 
 /** A clicks file of these click ids, for the account's campaign and partner. */
@@ -83,7 +89,26 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
+  const sinkPort = await freePort();
+  sink = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS", "AUTH"],
+    logger: false,
+    onData(stream, session, callback) {
+      simpleParser(stream).then((mail) => {
+        mails.push({
+          to: session.envelope.rcptTo.map((r) => r.address),
+          subject: mail.subject ?? "",
+          text: mail.text ?? "",
+          at: Date.now(),
+        });
+        callback();
+      }, callback);
+    },
+  });
+  await new Promise<void>((resolve) => sink.listen(sinkPort, "127.0.0.1", resolve));
   ferry = await startServe({
+    FERRY_SMTP_RELAY_URL: `smtp://127.0.0.1:${sinkPort}`,
     DATABASE_URL: database.url,
     FERRY_DATA_DIR: path.join(dir, "data"),
     FERRY_ADMIN_TOKEN: ADMIN,
@@ -95,6 +120,7 @@ beforeAll(async () => {
   const account = await clicksLogin(ferry.url, ADMIN, ["sftp"]);
   token = account.token;
   connectionId = account.connections.sftp.id;
+  accountId = account.accountId;
   const campaign = await api("POST", "/api/v1/campaigns", { name: "Spring", currency: "USD" });
   const partner = await api("POST", "/api/v1/partners", { name: "Partner A" });
   program = { campaignId: campaign.id, partnerId: partner.id };
@@ -103,6 +129,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ferry?.stop();
   receiver?.close();
+  await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
   await database?.drop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -221,6 +248,46 @@ describe("webhooks", () => {
     const wrong = await runCli(["webhooks", "create", receiverUrl, "--events", "file.exploded"], env);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/events/);
+  });
+
+  it("mails a subscribed user what happened, at once, with a link to the connection", async () => {
+    const user = await apiCall(ferry.url, ADMIN, "POST", `/api/v1/accounts/${accountId}/users`, {
+      login: "ops@partner.example",
+    });
+    const sub = await api("POST", "/api/v1/notifications", {
+      userId: user.id,
+      connectionId,
+      events: ["file.processed", "file.failed"],
+    });
+    expect(sub).toMatchObject({ email: "ops@partner.example", mode: "immediate" });
+    const latencies: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const id = await upload(`mail${i}.csv`, clicks(`m${i}`));
+      const mail = await until(() => mails.find((m) => m.subject.includes(`mail${i}.csv`)));
+      const transfer = await api("GET", `/api/v1/transfers/${id}`);
+      latencies.push(mail.at - new Date(transfer.processedAt).getTime());
+      expect(mail.to).toEqual(["ops@partner.example"]);
+      expect(mail.subject).toMatch(
+        new RegExp(`^Ferry: mail${i}\\.csv on ".*" was processed \\(1 of 1 rows taken\\)$`),
+      );
+      expect(mail.text).toContain(`/settings/technical/connections/${connectionId}`);
+    }
+    latencies.sort((a, b) => a - b);
+    console.log(
+      `notification mail latency from processed to the SMTP sink: p50 ${latencies[2]} ms, max ${latencies[4]} ms`,
+    );
+    const listed = await runCli(["notifications", "list"], { FERRY_URL: ferry.url, FERRY_TOKEN: token });
+    expect(listed.stdout).toMatch(/ops@partner\.example\s+\S+\s+file\.processed,file\.failed\s+immediate/);
+    // Unsubscribed: no more mail.
+    await fetch(`${ferry.url}/api/v1/notifications/${sub.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const before = mails.length;
+    const id = await upload("quiet.csv", clicks("q1"));
+    await until(() => received.find((r) => r.type === "file.processed" && r.data.transferId === id));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(mails.length).toBe(before);
   });
 
   it("delivers soon after processing (latency from processedAt to the receiver, 20 files)", async () => {

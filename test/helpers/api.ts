@@ -153,7 +153,8 @@ export function useTestApi(): { current: TestApi } {
       queue,
       processDeps,
       receive,
-      process: (transferId) => processTransfer(processDeps, transferId),
+      // As a worker runs it: with the queue its results mail and events are enqueued on.
+      process: (transferId) => processTransfer({ ...processDeps, queue }, transferId),
     };
   });
   afterAll(async () => {

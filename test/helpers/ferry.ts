@@ -156,6 +156,7 @@ export async function clicksLogin<M extends "sftp" | "ftp">(
   adminToken: string,
   methods: readonly M[],
 ): Promise<{
+  accountId: string;
   token: string;
   login: { username: string; password: string };
   connections: Record<M, { id: string; folder: string }>;
@@ -177,5 +178,10 @@ export async function clicksLogin<M extends "sftp" | "ftp">(
       credentialId: cred.id,
     });
   }
-  return { token, login: { username: cred.username, password: cred.password }, connections };
+  return {
+    accountId: account.id,
+    token,
+    login: { username: cred.username, password: cred.password },
+    connections,
+  };
 }

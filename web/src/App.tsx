@@ -147,7 +147,7 @@ export function App() {
             Security
           </Link>
           <Link href={WEBHOOKS} aria-current={section === "webhooks" ? "page" : undefined}>
-            Webhooks
+            Notifications
           </Link>
           <Link href={ACCOUNT} aria-current={section === "account" ? "page" : undefined}>
             Account

@@ -89,6 +89,7 @@ export type Account = Body<typeof S.Account>;
 export type AuditEvent = Body<typeof S.AuditEvent>;
 export type WebhookEndpoint = Body<typeof S.WebhookEndpointWithSecret>;
 export type WebhookDelivery = Body<typeof S.WebhookDelivery>;
+export type Subscription = Body<typeof S.Subscription>;
 
 export interface Page<T> {
   items: T[];

@@ -33,7 +33,11 @@ export function EditConnection(props: {
       const body = {
         name: s.name.trim(),
         ...(needsCredential(c.method, c.methodology) ? { credentialId: s.credentialId } : {}),
-        details: detailsOf(s),
+        // Unticked, an expectation set before is removed (null removes a setting).
+        details: {
+          ...detailsOf(s),
+          ...(s.direction === "inbound" && !s.expectFiles ? { expectFiles: null } : {}),
+        },
         retentionDays: keep.days.trim() === "" ? null : Number(keep.days),
         ...(c.direction === "inbound"
           ? { resultRetentionDays: keep.resultDays.trim() === "" ? null : Number(keep.resultDays) }

@@ -35,6 +35,7 @@ const DETAIL_LABELS: Record<string, string> = {
   validateOnly: "Validate only",
   errorsCompression: "Errors file compression",
   encoding: "File encoding",
+  expectFiles: "Expected files",
   delimiter: "Delimiter",
   filePattern: "File pattern",
   returnAddress: "Return address",
@@ -74,6 +75,10 @@ function detailText(key: string, v: unknown): string {
   if (key === "passwordSet") return "set (stored encrypted)";
   if (key === "report") return REPORTS[String(v)] ?? String(v);
   if (key === "format") return FORMATS[String(v)] ?? String(v);
+  if (key === "expectFiles" && v && typeof v === "object") {
+    const e = v as { days: string[]; by: string };
+    return `${e.days.map((d) => d.slice(0, 3)).join(", ")} by ${e.by} (else a file.missing event)`;
+  }
   if (key === "encoding") return ENCODINGS.find(([e]) => e === v)?.[1] ?? String(v);
   if (key === "delimiter") return DELIMITERS.find(([e]) => e === v)?.[1] ?? String(v);
   if (key === "schedule" && v && typeof v === "object") {

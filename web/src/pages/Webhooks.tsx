@@ -4,9 +4,28 @@
  * them. The API refuses what a role may not do whatever this page shows.
  */
 import { type FormEvent, useCallback, useEffect, useState } from "react";
-import { type ApiError, api, type Session, type WebhookDelivery, type WebhookEndpoint } from "../api";
+import {
+  type ApiError,
+  api,
+  type Connection,
+  type Page,
+  type Session,
+  type Subscription,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+} from "../api";
 import { when } from "../labels";
-import { BusyButton, Checkbox, Copyable, Loading, Notice, StatusBadge, TextField, useOnce } from "../ui";
+import {
+  BusyButton,
+  Checkbox,
+  Copyable,
+  Loading,
+  Notice,
+  SelectField,
+  StatusBadge,
+  TextField,
+  useOnce,
+} from "../ui";
 
 /** What each event means, in words. */
 const EVENT_LABELS: Record<string, string> = {
@@ -17,6 +36,7 @@ const EVENT_LABELS: Record<string, string> = {
   "file.rejected": "A file was read, every row refused",
   "file.validated": "A file was validated (nothing applied)",
   "file.failed": "A file could not be processed",
+  "file.missing": "An expected file did not come by its time",
   "file.generated": "An outbound file was generated",
   "file.delivered": "An outbound file was delivered",
   "file.delivery_failed": "An outbound file could not be delivered",
@@ -213,6 +233,103 @@ function Endpoint(props: {
   );
 }
 
+/** The signed-in user's email subscriptions (admins: the account's), and a form to add one. */
+function EmailNotifications(props: { session: Session; events: string[] }) {
+  const [items, setItems] = useState<Subscription[] | null>(null);
+  const [connections, setConnections] = useState<Connection[]>([]);
+  const [email, setEmail] = useState(props.session.user?.login.includes("@") ? props.session.user.login : "");
+  const [connectionId, setConnectionId] = useState("");
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [mode, setMode] = useState("immediate");
+  const [error, setError] = useState<ApiError | null>(null);
+  const load = useCallback(async () => {
+    setItems((await api<{ items: Subscription[] }>("GET", "/notifications")).items);
+  }, []);
+  useEffect(() => {
+    void load();
+    void api<Page<Connection>>("GET", "/connections?limit=100").then((p) => setConnections(p.items));
+  }, [load]);
+  const nameOf = (id: string | null) =>
+    id === null ? "every connection" : (connections.find((c) => c.id === id)?.name ?? id);
+  const [submit, adding] = useOnce(async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      await api("POST", "/notifications", {
+        email: email.trim(),
+        connectionId: connectionId || null,
+        events: chosen,
+        mode,
+      });
+      setChosen([]);
+      setError(null);
+      await load();
+    } catch (err) {
+      setError(err as ApiError);
+    }
+  });
+  const [remove] = useOnce(async (id: string) => {
+    await api("DELETE", `/notifications/${id}`);
+    await load();
+  });
+  const events = props.events.filter((e) => e !== "webhook.test");
+  return (
+    <section className="card" aria-labelledby="email-notifications">
+      <h2 id="email-notifications">Email notifications</h2>
+      {!props.session.user && <Notice kind="info">Notifications belong to a user: sign in as one.</Notice>}
+      {!items && <Loading />}
+      {items && items.length === 0 && <p className="muted">You get no email notifications.</p>}
+      {items && items.length > 0 && (
+        <ul data-testid="subscriptions">
+          {items.map((s) => (
+            <li key={s.id}>
+              {s.email}: {s.events.length === 0 ? "every event" : s.events.join(", ")} of{" "}
+              {nameOf(s.connectionId)}, {s.mode === "digest" ? "in a daily digest (08:00)" : "at once"}{" "}
+              <button type="button" className="link" onClick={() => remove(s.id)}>
+                Unsubscribe
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {props.session.user && (
+        <form onSubmit={submit} aria-label="Subscribe">
+          <TextField label="Email address" value={email} onChange={setEmail} error={error?.field("email")} />
+          <SelectField
+            label="Connection"
+            value={connectionId}
+            onChange={setConnectionId}
+            options={[["", "Every connection"], ...connections.map((c): [string, string] => [c.id, c.name])]}
+          />
+          <fieldset>
+            <legend>Events (none chosen: every event)</legend>
+            {events.map((event) => (
+              <Checkbox
+                key={event}
+                label={`${EVENT_LABELS[event] ?? event} (${event})`}
+                checked={chosen.includes(event)}
+                onChange={(on) => setChosen(on ? [...chosen, event] : chosen.filter((c) => c !== event))}
+              />
+            ))}
+          </fieldset>
+          <SelectField
+            label="When"
+            value={mode}
+            onChange={setMode}
+            options={[
+              ["immediate", "At once, one mail per event"],
+              ["digest", "A daily digest at 08:00 (account time zone)"],
+            ]}
+          />
+          {error && !error.fields.length && <Notice kind="error">{error.message}</Notice>}
+          <BusyButton type="submit" busy={adding} busyLabel="Subscribing…">
+            Subscribe
+          </BusyButton>
+        </form>
+      )}
+    </section>
+  );
+}
+
 export function Webhooks(props: { session: Session }) {
   const admin = props.session.accountRole === "admin";
   const [data, setData] = useState<{ items: WebhookEndpoint[]; events: string[] } | null>(null);
@@ -223,12 +340,13 @@ export function Webhooks(props: { session: Session }) {
     setData((d) => d && { ...d, items: d.items.map((x) => (x.id === e.id ? e : x)) });
   return (
     <>
-      <h1>Webhooks</h1>
+      <h1>Notifications and webhooks</h1>
       <p className="muted">
-        Ferry tells your systems what happens to your files as it happens: each event is POSTed to your
-        endpoints as JSON and signed per the Standard Webhooks specification; a failed delivery is tried again
-        for about 40 minutes.
+        Ferry tells you and your systems what happens to your files: by email, at once or in a daily digest,
+        and to your webhook endpoints, each event POSTed as JSON and signed per the Standard Webhooks
+        specification (a failed delivery is tried again for about 40 minutes).
       </p>
+      {data && <EmailNotifications session={props.session} events={data.events} />}
       {!admin && <Notice kind="info">Only the account's admins add or change endpoints.</Notice>}
       {!data && <Loading />}
       {data?.items.map((e) => (

@@ -1,7 +1,7 @@
 /** The method's settings: push, pull (the server to log in to) or outbound delivery; Ferry's own key. */
 import { useEffect, useState } from "react";
 import { api } from "../api";
-import { COMPRESSIONS, DELIMITERS, ENCODINGS, METHODS } from "../labels";
+import { COMPRESSIONS, DELIMITERS, ENCODINGS, METHODS, WEEKDAYS } from "../labels";
 import { BusyButton, Checkbox, Copyable, Notice, SelectField, TextField, useOnce } from "../ui";
 import type { StepProps } from "./state";
 import { DEFAULT_PORTS, type WizardState } from "./state";
@@ -256,6 +256,33 @@ export function MethodDetails({ s, set, errors, connectionId }: StepProps) {
             options={DELIMITERS}
             hint="Automatic picks the one under which the header's columns are recognised."
           />
+          <Checkbox
+            label="Expect a file on set days: raise a file.missing event when none has come by a time"
+            checked={s.expectFiles}
+            onChange={(expectFiles) => set({ expectFiles })}
+          />
+          {s.expectFiles && (
+            <fieldset>
+              <legend>Expected on</legend>
+              {WEEKDAYS.map((day) => (
+                <Checkbox
+                  key={day}
+                  label={day[0]!.toUpperCase() + day.slice(1)}
+                  checked={s.expectDays.includes(day)}
+                  onChange={(on) =>
+                    set({ expectDays: on ? [...s.expectDays, day] : s.expectDays.filter((d) => d !== day) })
+                  }
+                />
+              ))}
+              <TextField
+                label="Expected by"
+                value={s.expectBy}
+                onChange={(expectBy) => set({ expectBy })}
+                hint="HH:MM, in the account's time zone: a file received that day by then."
+                error={errors["details.expectFiles.by"] ?? errors["details.expectFiles.days"]}
+              />
+            </fieldset>
+          )}
         </fieldset>
       )}
     </>

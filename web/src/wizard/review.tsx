@@ -83,6 +83,10 @@ export function Review(props: {
       ["Errors file", COMPRESSIONS.find(([v]) => v === s.errorsCompression)?.[1] ?? s.errorsCompression],
       ["File encoding", ENCODINGS.find(([v]) => v === s.encoding)?.[1] ?? s.encoding],
       ["Delimiter", DELIMITERS.find(([v]) => v === s.delimiter)?.[1] ?? s.delimiter],
+      [
+        "Expected files",
+        s.expectFiles ? `${s.expectDays.map((d) => d.slice(0, 3)).join(", ")} by ${s.expectBy}` : "No",
+      ],
     );
   }
   if (needsCredential(s.method, s.methodology)) {

@@ -33,6 +33,10 @@ export interface WizardState {
   errorsCompression: string;
   encoding: string;
   delimiter: string;
+  /** A file expected on `expectDays` by `expectBy` (account time zone). */
+  expectFiles: boolean;
+  expectDays: string[];
+  expectBy: string;
   filePattern: string;
   returnAddress: string;
   host: string;
@@ -72,6 +76,9 @@ export const INITIAL: WizardState = {
   errorsCompression: "none",
   encoding: "auto",
   delimiter: "auto",
+  expectFiles: false,
+  expectDays: ["monday", "tuesday", "wednesday", "thursday", "friday"],
+  expectBy: "09:00",
   filePattern: "",
   returnAddress: "",
   host: "",
@@ -129,6 +136,7 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
     errorsCompression: s.errorsCompression,
     encoding: s.encoding,
     delimiter: s.delimiter,
+    ...(s.expectFiles ? { expectFiles: { days: s.expectDays, by: s.expectBy } } : {}),
   };
   if (s.methodology === "push_to_platform") {
     if (s.method !== "email") return inbound;
@@ -257,6 +265,9 @@ export function stateOf(c: Connection): WizardState {
     errorsCompression: str(d.errorsCompression, INITIAL.errorsCompression),
     encoding: str(d.encoding, INITIAL.encoding),
     delimiter: str(d.delimiter, INITIAL.delimiter),
+    expectFiles: Boolean(d.expectFiles),
+    expectDays: (d.expectFiles as { days?: string[] } | undefined)?.days ?? INITIAL.expectDays,
+    expectBy: (d.expectFiles as { by?: string } | undefined)?.by ?? INITIAL.expectBy,
     filePattern: str(d.filePattern),
     returnAddress: str(d.returnAddress),
     host: str(d.host),
