@@ -12,6 +12,9 @@ export const WEBHOOK_EVENTS = [
   "file.generated",
   "file.delivered",
   "file.delivery_failed",
+  "pull.failing",
+  "pull.recovered",
+  "connection.host_key_changed",
   "webhook.test",
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];

@@ -56,6 +56,9 @@ export function describeEvent(p: Payload, connection: string): string {
     "file.generated": `${file} was generated on ${connection}`,
     "file.delivered": `${file} on ${connection} was delivered`,
     "file.delivery_failed": `${file} on ${connection} could not be delivered${error}`,
+    "pull.failing": `Pulling from the server of ${connection} fails${error}`,
+    "pull.recovered": `Pulling from the server of ${connection} works again`,
+    "connection.host_key_changed": `The server of ${connection} presented another key or certificate than the one trusted: nothing is pulled until you check it`,
     "file.missing": `No file came on ${connection} by ${d.expectedBy ?? "its time"} (due ${d.dueAt ?? "today"})`,
   };
   return said[p.type] ?? `${p.type} on ${connection}`;

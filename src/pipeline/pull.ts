@@ -14,6 +14,7 @@ import { PULL_HEARTBEAT_MS, type Pull } from "../domain/pulls.js";
 import { checkRoom, isQuotaExceeded } from "../domain/quota.js";
 import { pullsFinished } from "../telemetry.js";
 import { messageOf } from "../thrown.js";
+import { emitEvent, sqlClientOf } from "./events.js";
 import { type JobQueue, PULL_QUEUE, type PullJob, type WorkQueue } from "./jobs.js";
 import { inAccountSlot } from "./lease.js";
 import { matchesPattern } from "./names.js";
@@ -124,7 +125,7 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
     }
     // Messages are marked taken only now, when all their attachments are received.
     await session.finish?.();
-    await finish(db, pullId, "succeeded", counts, seenHostKey, null);
+    await finish(deps, pullId, "succeeded", counts, seenHostKey, null);
     pullsFinished.inc({ method, status: "succeeded" });
     deps.log.info({ pullId, connectionId: c.id, ...counts }, "pull done");
     return "succeeded";
@@ -132,7 +133,7 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
     const e = err instanceof RemoteError ? err : new RemoteError("FAILED", messageOf(err));
     if (e.code === "HOST_KEY_MISMATCH" || e.code === "TLS_ERROR")
       seenHostKey = /presented (?:the certificate )?(\S+),/.exec(e.message)?.[1] ?? seenHostKey;
-    await finish(db, pullId, "failed", counts, seenHostKey, e);
+    await finish(deps, pullId, "failed", counts, seenHostKey, e);
     pullsFinished.inc({ method, status: "failed" });
     deps.log.warn({ pullId, err: e.message }, "pull failed");
     return "failed";
@@ -142,15 +143,63 @@ export async function runPull(deps: PullDeps, pullId: string): Promise<Pull["sta
   }
 }
 
+/**
+ * Records a pull's outcome. A change of state raises an event in the same transaction: pull.failing (the
+ * first failure after a success, with connection.host_key_changed when the server's key or certificate is
+ * not the pinned one) and pull.recovered (the first success after failures); repeated failures raise none.
+ */
 async function finish(
-  db: Kysely<Database>,
+  deps: PullDeps,
   pullId: string,
   status: "succeeded" | "failed",
   counts: { found: number; taken: number; waiting: number },
   hostKey: string | null,
   error: RemoteError | null,
 ): Promise<void> {
-  await db
+  await deps.db.transaction().execute(async (trx) => {
+    const pull = await record(trx, pullId, status, counts, hostKey, error);
+    const before = await trx
+      .selectFrom("pulls")
+      .select("status")
+      .where("connection_id", "=", pull.connection_id)
+      .where("id", "!=", pullId)
+      .where("status", "in", ["succeeded", "failed"])
+      .orderBy("finished_at", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    const was = before?.status ?? "succeeded";
+    if (was === status) return;
+    const data = {
+      connectionId: pull.connection_id,
+      pullId,
+      errorCode: error?.code ?? null,
+      error: error?.message ?? null,
+      hostKey,
+    };
+    const client = sqlClientOf(trx);
+    await emitEvent(
+      client,
+      deps.queue,
+      pull.account_id,
+      status === "failed" ? "pull.failing" : "pull.recovered",
+      data,
+    );
+    if (error?.code === "HOST_KEY_MISMATCH") {
+      await emitEvent(client, deps.queue, pull.account_id, "connection.host_key_changed", data);
+    }
+  });
+  deps.queue.wake();
+}
+
+async function record(
+  db: Kysely<Database>,
+  pullId: string,
+  status: "succeeded" | "failed",
+  counts: { found: number; taken: number; waiting: number },
+  hostKey: string | null,
+  error: RemoteError | null,
+) {
+  return db
     .updateTable("pulls")
     .set({
       status,
@@ -163,7 +212,8 @@ async function finish(
       finished_at: sql`clock_timestamp()`,
     })
     .where("id", "=", pullId)
-    .execute();
+    .returning(["connection_id", "account_id"])
+    .executeTakeFirstOrThrow();
 }
 
 /** The listed files not taken before with the same size and modification time. */

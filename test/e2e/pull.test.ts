@@ -296,6 +296,12 @@ describe("pull from a third party over SFTP", () => {
   });
 
   it("stops at a changed host key until a user accepts it", async () => {
+    // Webhooks hear of the change of state once, not of every failed pull (the endpoint's address does not
+    // resolve: its deliveries stay in the log, which is what is read here).
+    const hook = await api("POST", "/api/v1/webhooks", {
+      url: "https://hooks.example.invalid/ferry",
+      events: ["pull.failing", "pull.recovered", "connection.host_key_changed"],
+    });
     const pinned = sshd.fingerprint;
     await sshd.newHostKey();
     expect(sshd.fingerprint).not.toBe(pinned);
@@ -310,6 +316,13 @@ describe("pull from a third party over SFTP", () => {
     const accepted = await api("POST", `/api/v1/connections/${c.id}/accept-host-key`);
     expect(accepted.hostKeyFingerprint).toBe(sshd.fingerprint);
     expect(await pull(c.id)).toMatchObject({ status: "succeeded", filesTaken: 1 });
+    const told = (await api("GET", `/api/v1/webhooks/${hook.id}/deliveries`)).items
+      .filter((d: { payload: { data: { connectionId: string } } }) => d.payload.data.connectionId === c.id)
+      .map((d: { eventType: string }) => d.eventType)
+      .reverse();
+    expect(told).toHaveLength(3);
+    expect(told.slice(0, 2).sort()).toEqual(["connection.host_key_changed", "pull.failing"]);
+    expect(told[2]).toBe("pull.recovered");
   });
 
   it("logs in with the account's own key pair once its public key is installed", async () => {
