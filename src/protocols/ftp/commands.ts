@@ -5,6 +5,7 @@
  */
 import net from "node:net";
 import { messageOf } from "../../thrown.js";
+import { VfsError } from "../vfs.js";
 import { listing, lsLine } from "./listing.js";
 import { mdtm, mfmt, mlst } from "./mlsx.js";
 import type { FtpCommand, FtpSession } from "./session.js";
@@ -33,11 +34,15 @@ const simple = (code: number, text: string): FtpCommand => ({
   handler: (s) => s.reply(code, text),
 });
 
-/** Runs a file-system action, answering 550 with its reason when it fails. */
+/**
+ * Runs a file-system action, answering 550 with the reason the file system gave; anything else (the database
+ * down…) goes to the session, which answers without telling internals.
+ */
 async function fsAction(s: FtpSession, action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (err) {
+    if (!(err instanceof VfsError)) throw err;
     await s.reply(550, messageOf(err));
   }
 }

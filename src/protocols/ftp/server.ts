@@ -64,16 +64,19 @@ export async function startFtpServer(
 
   const start = (socket: net.Socket) => {
     const ip = plainIp(socket.remoteAddress);
-    const session = new FtpSession(socket, sessionOptions);
+    let session: FtpSession | null = null;
     const pre = options.admission.admit(ip, () => {
-      void session.closeWith(421, "Login time is over; connect again and log in");
+      void session?.closeWith(421, "Login time is over; connect again and log in");
     });
     if ("refused" in pre) {
+      // No session: nothing the client sent is read as a command.
       log.warn({ ip, reason: pre.refused }, "connection refused before login");
-      void session.closeWith(421, `Service not available: ${pre.refused}`);
+      socket.end(`421 Service not available: ${pre.refused}\r\n`);
       socket.resume();
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
+    session = new FtpSession(socket, sessionOptions);
     sessions.add(session);
     session.onLogin(() => pre.loggedIn());
     session.onClose(() => {

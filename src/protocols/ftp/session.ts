@@ -14,7 +14,6 @@ import tls from "node:tls";
 import type { Logger } from "pino";
 import { isDatabaseUnavailable } from "../../db/pool.js";
 import type { LoginGuard, SessionSlot } from "../../domain/login-guard.js";
-import { messageOf } from "../../thrown.js";
 import { plainIp } from "../admission.js";
 import { loginSucceeded, passwordLogin } from "../logins.js";
 import { carryClient, type ProxySources } from "../proxy-protocol.js";
@@ -207,8 +206,13 @@ export class FtpSession {
     try {
       await command.handler(this, arg, directive);
     } catch (err) {
+      if (isDatabaseUnavailable(err)) {
+        this.log.error({ err, directive }, "ftp command failed: database unavailable");
+        await this.closeWith(421, "Service not available, try again shortly");
+        return;
+      }
       this.log.warn({ err, directive }, "ftp command failed");
-      await this.reply(451, `Requested action aborted: ${messageOf(err)}`);
+      await this.reply(451, "Requested action aborted: local error in processing");
     } finally {
       if (directive === "AUTH" && this.upgrading) {
         this.upgrading = false;
