@@ -3,12 +3,11 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { type PrivateDns, startDns } from "../helpers/dns.js";
 import { apiCall, type RunningFerry, startServe } from "../helpers/ferry.js";
+import { type MailSink, type SunkMail, startMailSink } from "../helpers/mail-sink.js";
 import { freePort } from "../helpers/ports.js";
 
 const ADMIN = "admin_token_for_email_e2e_0123456789abcdef";
@@ -21,13 +20,9 @@ let token: string;
 let connection: { id: string; address: string };
 let program: { campaignId: number; trackerId: number; partnerId: number };
 /** A real SMTP server standing for the customer's mail system: Ferry's relay in these tests. */
-let sink: SMTPServer;
-const received: {
-  to: string[];
-  subject: string;
-  text: string;
-  attachments: { filename: string; content: Buffer }[];
-}[] = [];
+let sink: MailSink;
+/** What the relay delivered. */
+let received: SunkMail[] = [];
 
 const api = (method: string, p: string, body?: unknown) => apiCall(ferry.url, token, method, p, body);
 
@@ -58,29 +53,13 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "ferry-email-e2e-"));
   database = await createTestDatabase();
   smtpPort = await freePort();
-  const sinkPort = await freePort();
-  sink = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    logger: false,
-    onData(stream, session, callback) {
-      simpleParser(stream).then((mail) => {
-        received.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          subject: mail.subject ?? "",
-          text: mail.text ?? "",
-          attachments: mail.attachments.map((a) => ({ filename: a.filename ?? "", content: a.content })),
-        });
-        callback();
-      }, callback);
-    },
-  });
-  await new Promise<void>((resolve) => sink.listen(sinkPort, "127.0.0.1", resolve));
+  sink = await startMailSink();
+  received = sink.mails;
   // The listed sender's domain lets this machine send its mail (SPF): allowed senders are verified.
   dns = await startDns({ "brand.test": "v=spf1 ip4:127.0.0.1 -all" });
   ferry = await startServe({
     FERRY_DNS_SERVERS: dns.server,
-    FERRY_SMTP_RELAY_URL: `smtp://127.0.0.1:${sinkPort}`,
+    FERRY_SMTP_RELAY_URL: sink.url,
     FERRY_MAIL_FROM: "reports@ferry.test",
     FERRY_EMAIL_ATTACHMENT_MAX_BYTES: "400",
     DATABASE_URL: database.url,
@@ -116,7 +95,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ferry?.stop();
   dns?.stop();
-  await new Promise<void>((resolve) => (sink ? sink.close(() => resolve()) : resolve()));
+  await sink?.close();
   await database?.drop();
   await rm(dir, { recursive: true, force: true });
 });

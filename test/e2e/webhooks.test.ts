@@ -10,21 +10,18 @@ import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../helpers/db.js";
 import { apiCall, clicksLogin, type RunningFerry, runCli, startServe } from "../helpers/ferry.js";
-import { freePort } from "../helpers/ports.js";
+import { type MailSink, startMailSink } from "../helpers/mail-sink.js";
 
 const ADMIN = `webhooks_admin_${randomBytes(8).toString("hex")}`;
 let dir: string;
 let database: { url: string; drop: () => Promise<void> };
 let ferry: RunningFerry;
 let receiver: http.Server;
-let sink: SMTPServer;
-const mails: { to: string[]; subject: string; text: string; at: number }[] = [];
+let sink: MailSink;
 let receiverUrl: string;
 let token: string;
 let connectionId: string;
@@ -89,26 +86,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
-  const sinkPort = await freePort();
-  sink = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    logger: false,
-    onData(stream, session, callback) {
-      simpleParser(stream).then((mail) => {
-        mails.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          subject: mail.subject ?? "",
-          text: mail.text ?? "",
-          at: Date.now(),
-        });
-        callback();
-      }, callback);
-    },
-  });
-  await new Promise<void>((resolve) => sink.listen(sinkPort, "127.0.0.1", resolve));
+  sink = await startMailSink();
   ferry = await startServe({
-    FERRY_SMTP_RELAY_URL: `smtp://127.0.0.1:${sinkPort}`,
+    FERRY_SMTP_RELAY_URL: sink.url,
     DATABASE_URL: database.url,
     FERRY_DATA_DIR: path.join(dir, "data"),
     FERRY_ADMIN_TOKEN: ADMIN,
@@ -129,7 +109,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await ferry?.stop();
   receiver?.close();
-  await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
+  await sink?.close();
   await database?.drop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -263,7 +243,7 @@ describe("webhooks", () => {
     const latencies: number[] = [];
     for (let i = 0; i < 5; i++) {
       const id = await upload(`mail${i}.csv`, clicks(`m${i}`));
-      const mail = await until(() => mails.find((m) => m.subject.includes(`mail${i}.csv`)));
+      const mail = await until(() => sink.mails.find((m) => m.subject.includes(`mail${i}.csv`)));
       const transfer = await api("GET", `/api/v1/transfers/${id}`);
       latencies.push(mail.at - new Date(transfer.processedAt).getTime());
       expect(mail.to).toEqual(["ops@partner.example"]);
@@ -283,11 +263,11 @@ describe("webhooks", () => {
       method: "DELETE",
       headers: { authorization: `Bearer ${token}` },
     });
-    const before = mails.length;
+    const before = sink.mails.length;
     const id = await upload("quiet.csv", clicks("q1"));
     await until(() => received.find((r) => r.type === "file.processed" && r.data.transferId === id));
     await new Promise((r) => setTimeout(r, 500));
-    expect(mails.length).toBe(before);
+    expect(sink.mails.length).toBe(before);
   });
 
   it("delivers soon after processing (latency from processedAt to the receiver, 20 files)", async () => {

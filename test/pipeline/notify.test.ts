@@ -3,48 +3,27 @@
  * subscriber gets one mail at 08:00 in the account's time zone listing what happened since, in words, and
  * nothing at another hour; events outside a subscription's filter or connection are not kept for it.
  */
-import { simpleParser } from "mailparser";
 import pino from "pino";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendDigests } from "../../src/pipeline/notify.js";
 import { smtpMailer } from "../../src/protocols/email/mailer.js";
 import { useTestApi } from "../helpers/api.js";
+import { type MailSink, startMailSink } from "../helpers/mail-sink.js";
 import { createProgram, type Program } from "../helpers/platform.js";
-import { freePort } from "../helpers/ports.js";
 
 const api = useTestApi();
 let p: Program;
-let sink: SMTPServer;
-let relay: string;
-const mails: { to: string[]; subject: string; text: string }[] = [];
+let sink: MailSink;
 const call = (method: string, url: string, body?: unknown) => api.current.call(p.token, method, url, body);
 
 beforeAll(async () => {
-  const port = await freePort();
-  sink = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    logger: false,
-    onData(stream, session, callback) {
-      simpleParser(stream).then((mail) => {
-        mails.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          subject: mail.subject ?? "",
-          text: mail.text ?? "",
-        });
-        callback();
-      }, callback);
-    },
-  });
-  await new Promise<void>((r) => sink.listen(port, "127.0.0.1", r));
-  relay = `smtp://127.0.0.1:${port}`;
+  sink = await startMailSink();
   p = await createProgram(api.current);
   await call("PATCH", `/api/v1/accounts/${p.accountId}`, { timeZone: "Asia/Tokyo" });
 });
 
 afterAll(async () => {
-  await new Promise<void>((r) => sink.close(() => r()));
+  await sink.close();
 });
 
 describe("email notifications", () => {
@@ -89,7 +68,7 @@ describe("email notifications", () => {
 
     const deps = {
       pool: api.current.db.pool,
-      mailer: smtpMailer(relay, "ferry@ferry.test"),
+      mailer: smtpMailer(sink.url, "ferry@ferry.test"),
       publicUrl: "https://ferry.example",
       log: pino({ level: "silent" }),
     };
@@ -97,14 +76,14 @@ describe("email notifications", () => {
     expect(await sendDigests(deps, new Date("2026-12-03T01:00:00Z"))).toBe(0);
     // 08:00 in Tokyo is 23:00 UTC the day before.
     expect(await sendDigests(deps, new Date("2026-12-02T23:00:00Z"))).toBe(1);
-    expect(mails).toHaveLength(1);
-    expect(mails[0]).toMatchObject({
+    expect(sink.mails).toHaveLength(1);
+    expect(sink.mails[0]).toMatchObject({
       to: ["digest@brand.example"],
       subject: "Ferry: 2 events since the last digest",
     });
-    expect(mails[0]!.text).toMatch(/clicks\.csv was received on "[^"]+"/);
-    expect(mails[0]!.text).toMatch(/clicks\.csv on "[^"]+" could not be processed: MISSING_COLUMN/);
-    expect(mails[0]!.text).toContain("https://ferry.example/settings/technical/connections");
+    expect(sink.mails[0]!.text).toMatch(/clicks\.csv was received on "[^"]+"/);
+    expect(sink.mails[0]!.text).toMatch(/clicks\.csv on "[^"]+" could not be processed: MISSING_COLUMN/);
+    expect(sink.mails[0]!.text).toContain("https://ferry.example/settings/technical/connections");
     // Sent once.
     expect(await sendDigests(deps, new Date("2026-12-02T23:00:00Z"))).toBe(0);
 

@@ -46,6 +46,24 @@ const EVENT_LABELS: Record<string, string> = {
   "webhook.test": "Test events",
 };
 
+/** Which events: one checkbox each, none ticked meaning every event. */
+function EventChoice(props: { events: string[]; chosen: string[]; onChange: (chosen: string[]) => void }) {
+  const { chosen } = props;
+  return (
+    <fieldset>
+      <legend>Events (none chosen: every event)</legend>
+      {props.events.map((event) => (
+        <Checkbox
+          key={event}
+          label={`${EVENT_LABELS[event] ?? event} (${event})`}
+          checked={chosen.includes(event)}
+          onChange={(on) => props.onChange(on ? [...chosen, event] : chosen.filter((c) => c !== event))}
+        />
+      ))}
+    </fieldset>
+  );
+}
+
 function NewSecret(props: { endpoint: WebhookEndpoint }) {
   return (
     <section className="secret-once" data-testid="webhook-secret" aria-label="Signing secret, shown once">
@@ -91,17 +109,7 @@ function AddEndpoint(props: { events: string[]; onAdded: (e: WebhookEndpoint) =>
         error={error?.field("url")}
       />
       <TextField label="Description" value={description} onChange={setDescription} />
-      <fieldset>
-        <legend>Events (none chosen: every event)</legend>
-        {props.events.map((event) => (
-          <Checkbox
-            key={event}
-            label={`${EVENT_LABELS[event] ?? event} (${event})`}
-            checked={chosen.includes(event)}
-            onChange={(on) => setChosen(on ? [...chosen, event] : chosen.filter((c) => c !== event))}
-          />
-        ))}
-      </fieldset>
+      <EventChoice events={props.events} chosen={chosen} onChange={setChosen} />
       {error && !error.fields.length && <Notice kind="error">{error.message}</Notice>}
       <BusyButton type="submit" busy={adding} busyLabel="Adding…">
         Add endpoint
@@ -303,17 +311,7 @@ function EmailNotifications(props: { session: Session; events: string[] }) {
             onChange={setConnectionId}
             options={[["", "Every connection"], ...connections.map((c): [string, string] => [c.id, c.name])]}
           />
-          <fieldset>
-            <legend>Events (none chosen: every event)</legend>
-            {events.map((event) => (
-              <Checkbox
-                key={event}
-                label={`${EVENT_LABELS[event] ?? event} (${event})`}
-                checked={chosen.includes(event)}
-                onChange={(on) => setChosen(on ? [...chosen, event] : chosen.filter((c) => c !== event))}
-              />
-            ))}
-          </fieldset>
+          <EventChoice events={events} chosen={chosen} onChange={setChosen} />
           <SelectField
             label="When"
             value={mode}
