@@ -78,6 +78,7 @@ export class FtpSession {
   private idleTimer: NodeJS.Timeout | null = null;
   private slot: SessionSlot | null = null;
   private closed = false;
+  private closing = false;
   private closeHandlers: (() => void)[] = [];
   private loggedInHandlers: (() => void)[] = [];
 
@@ -141,12 +142,17 @@ export class FtpSession {
 
   /** Answers `code` and closes the connection once the reply is written. */
   async closeWith(code: number, text: string): Promise<void> {
+    if (this.closing) return;
+    // Nothing more is read as a command (a client that goes on sending is not answered again).
+    this.closing = true;
+    this.lines = [];
     await this.reply(code, text);
     this.control.end();
     setTimeout(() => this.tcp.destroy(), 1000).unref();
   }
 
   private onData = (chunk: Buffer): void => {
+    if (this.closing) return;
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     this.takeLines();
   };
