@@ -11,6 +11,7 @@ import { type DbHandle, openDb } from "./db/pool.js";
 import { type BootstrapResult, ensureAdministrator } from "./domain/bootstrap.js";
 import { FAILURE_WINDOW_MS, LoginGuard } from "./domain/login-guard.js";
 import { loadMasterKey } from "./domain/master-key.js";
+import { pgpKeyring } from "./domain/pgp-keys.js";
 import { secretBox } from "./domain/secretbox.js";
 import { checkMasterKey, sharedSecret } from "./domain/server-secrets.js";
 import { COMPACT_STORAGE_CRON, compactStorage } from "./domain/storage.js";
@@ -175,6 +176,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
           pool: handle.pool,
           store,
           log: log.child({ component: "process" }),
+          pgp: pgpKeyring(handle.db, box),
           limits: {
             maxLineChars: config.maxLineChars,
             unpack: { maxUnpackedBytes: config.maxUnpackedBytes, maxRatio: MAX_UNPACK_RATIO },

@@ -435,6 +435,30 @@ CREATE TABLE partners (
   CONSTRAINT partners_status_check CHECK ((status = ANY (ARRAY['active'::text, 'inactive'::text])))
 );
 
+CREATE TABLE pgp_keys (
+  id uuid NOT NULL,
+  account_id uuid NOT NULL,
+  kind text NOT NULL,
+  name text NOT NULL,
+  fingerprint text NOT NULL,
+  key_id text NOT NULL,
+  algorithm text NOT NULL,
+  user_ids text[] NOT NULL DEFAULT '{}'::text[],
+  public_key text NOT NULL,
+  private_key_sealed text,
+  expires_at timestamp with time zone,
+  status text NOT NULL DEFAULT 'active'::text,
+  created_at timestamp with time zone NOT NULL DEFAULT now(),
+  updated_at timestamp with time zone NOT NULL DEFAULT now(),
+  CONSTRAINT pgp_keys_account_id_fkey FOREIGN KEY (account_id) REFERENCES accounts(id),
+  CONSTRAINT pgp_keys_check CHECK (((kind = 'own'::text) = (private_key_sealed IS NOT NULL))),
+  CONSTRAINT pgp_keys_kind_check CHECK ((kind = ANY (ARRAY['own'::text, 'partner'::text]))),
+  CONSTRAINT pgp_keys_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
+  CONSTRAINT pgp_keys_pkey PRIMARY KEY (id),
+  CONSTRAINT pgp_keys_status_check CHECK ((status = ANY (ARRAY['active'::text, 'retired'::text])))
+);
+CREATE UNIQUE INDEX pgp_keys_account_fingerprint ON pgp_keys USING btree (account_id, fingerprint);
+
 CREATE TABLE promo_codes (
   account_id uuid NOT NULL,
   code text NOT NULL,

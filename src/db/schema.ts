@@ -521,7 +521,28 @@ export interface StorageChangesTable {
   bytes: ColumnType<number, number, number>;
 }
 
+export interface PgpKeysTable {
+  id: string;
+  account_id: string;
+  /** own: a key pair Ferry generated for the account; partner: a partner's public key. */
+  kind: "own" | "partner";
+  name: string;
+  fingerprint: string;
+  key_id: string;
+  algorithm: string;
+  user_ids: Generated<string[]>;
+  /** Armored. */
+  public_key: string;
+  /** Own keys only: the armored private key, sealed under the master key. */
+  private_key_sealed: string | null;
+  expires_at: Timestamp | null;
+  status: Generated<"active" | "retired">;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface Database {
+  pgp_keys: PgpKeysTable;
   accounts: AccountsTable;
   users: UsersTable;
   api_tokens: ApiTokensTable;

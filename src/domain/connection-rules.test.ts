@@ -103,6 +103,7 @@ describe("validateConnection", () => {
         errorsCompression: "none",
         encoding: "auto",
         delimiter: "auto",
+        pgpEncryption: "accepted",
       },
     });
   });

@@ -172,6 +172,13 @@ const inbound = {
   delimiter: z.enum(FILE_DELIMITERS).default("auto"),
   /** A file is expected on these days by this time; otherwise a file.missing event. (Default: none) */
   expectFiles: expectFiles.optional(),
+  /**
+   * OpenPGP: files encrypted to the account's keys are always decrypted; "required" refuses a file that is
+   * not encrypted. (Default: accepted)
+   */
+  pgpEncryption: z.enum(["accepted", "required"]).default("accepted"),
+  /** The id of a partner's PGP key: every file must be signed with it. (Default: none) */
+  pgpSignedBy: z.uuid().optional(),
 };
 
 const pushFiles = z.strictObject({ ...inbound });
@@ -246,6 +253,10 @@ const outboundCommon = {
   campaignIds: z.array(z.number().int().positive()).max(100).optional(),
   /** Only these partners; empty or unset: all. */
   partnerIds: z.array(z.number().int().positive()).max(1000).optional(),
+  /** The id of a partner's PGP key: each file is encrypted to it and named ….pgp. (Default: none) */
+  pgpEncryptTo: z.uuid().optional(),
+  /** Sign encrypted files with the account's newest PGP key. (Default: false) */
+  pgpSign: z.boolean().default(false),
 };
 
 const outboundFiles = z.strictObject({
@@ -353,6 +364,9 @@ export function validateConnection(c: {
       (pushes && d.authMethod !== "key");
     if (wantsPassword && d.password === undefined && !c.hasStoredPassword) {
       errors.push({ path: "details.password", message: "is required to log in to the remote server" });
+    }
+    if (d.pgpSign === true && d.pgpEncryptTo === undefined) {
+      errors.push({ path: "details.pgpSign", message: "signs encrypted files: set pgpEncryptTo too" });
     }
     if (pushes) {
       for (const key of ["host", "username", "folder"]) {

@@ -28,6 +28,7 @@ import {
 } from "./file-names.js";
 import { ownedBy } from "./owned.js";
 import { type Page, type PageRequest, pageBounds, toPage } from "./page.js";
+import { checkPartnerKey } from "./pgp-keys.js";
 import type { SecretBox } from "./secretbox.js";
 import { connectionStorage } from "./storage.js";
 
@@ -295,6 +296,14 @@ function nameTaken(name: string): DomainError {
   ]);
 }
 
+/** The partner PGP keys details name must be the account's, and active. */
+async function checkPgpKeys(db: Kysely<Database>, actor: Actor, details: Record<string, unknown>) {
+  for (const key of ["pgpSignedBy", "pgpEncryptTo"]) {
+    if (typeof details[key] === "string")
+      await checkPartnerKey(db, actor.accountId, details[key], `details.${key}`);
+  }
+}
+
 async function checkCredential(db: Kysely<Database>, actor: Actor, credentialId: string | null | undefined) {
   if (!credentialId) return;
   if (!(await ownedBy(db, "credentials", actor.accountId, credentialId)))
@@ -345,6 +354,7 @@ export async function createConnection(
   const name = checkName(input.name);
   const details = prepareDetails(deps, input, input.details ?? {});
   await checkCredential(db, actor, input.credentialId);
+  await checkPgpKeys(db, actor, details);
   const id = newId();
   // The folder is the name's slug, made unique in the account with -2, -3…; a concurrent create that took
   // the same folder first makes the insert fail on the unique index, and the next free one is tried.
@@ -593,6 +603,15 @@ export async function updateConnection(
     change.details !== undefined || change.credentialId !== undefined
       ? prepareDetails(deps, { ...current, credentialId }, change.details ?? {}, row.details)
       : row.details;
+  if (change.details) {
+    await checkPgpKeys(
+      db,
+      actor,
+      Object.fromEntries(
+        Object.keys(change.details).map((k) => [k, (details as Record<string, unknown>)[k]]),
+      ),
+    );
+  }
   if (Object.keys(set).length === 0 && change.details === undefined) return current;
 
   try {

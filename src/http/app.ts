@@ -19,6 +19,7 @@ import { connectionRoutes } from "./routes/connections.js";
 import { credentialRoutes } from "./routes/credentials.js";
 import { downloadRoutes } from "./routes/downloads.js";
 import { notificationRoutes } from "./routes/notifications.js";
+import { pgpKeyRoutes } from "./routes/pgp-keys.js";
 import { platformRoutes } from "./routes/platform.js";
 import { sessionRoutes } from "./routes/session.js";
 import { transferRoutes } from "./routes/transfers.js";
@@ -96,6 +97,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(transferRoutes(deps), { prefix: API_PREFIX });
   await app.register(platformRoutes(deps), { prefix: API_PREFIX });
   await app.register(webhookRoutes(deps), { prefix: API_PREFIX });
+  await app.register(pgpKeyRoutes(deps), { prefix: API_PREFIX });
   await app.register(notificationRoutes(deps), { prefix: API_PREFIX });
   await app.register(auditRoutes(deps), { prefix: API_PREFIX });
   await app.register(downloadRoutes(deps));

@@ -1,6 +1,7 @@
 /** The API's request and response shapes (zod): they validate input, filter output and make the OpenAPI document. */
 import { z } from "zod";
 import { DATA_TYPES, DIRECTIONS, METHODOLOGIES, METHODS } from "../domain/connection-rules.js";
+import { PGP_ALGORITHMS } from "../domain/pgp-algorithms.js";
 import { WEBHOOK_EVENTS } from "../domain/webhook-events.js";
 
 /** A UUID as PostgreSQL reads it (any version): anything else is a 400 naming the field, not a database error. */
@@ -633,4 +634,54 @@ export const SubscriptionBody = z.strictObject({
   connectionId: Id.nullable().optional().describe("Absent or null: every connection"),
   events: z.array(Event).max(WEBHOOK_EVENTS.length).optional().describe("Empty or absent: every event"),
   mode: z.enum(["immediate", "digest"]).optional().describe("Default: immediate"),
+});
+
+// --- PGP keys -------------------------------------------------------------------------------------------
+
+export const PgpKey = z
+  .object({
+    id: Id,
+    kind: z.enum(["own", "partner"]).meta({
+      description: "own: a key pair Ferry generated for the account; partner: a partner's public key",
+    }),
+    name: z.string(),
+    fingerprint: z.string().meta({ description: "40 hex digits, as gpg --fingerprint prints them" }),
+    keyId: z.string().meta({ description: "The long key id (16 hex digits)" }),
+    algorithm: z.string(),
+    userIds: z.array(z.string()),
+    createdAt: z.date(),
+    expiresAt: z.date().nullable(),
+    expiry: z
+      .enum(["expired", "expiring"])
+      .nullable()
+      .meta({ description: "expired, or expiring within 30 days; null otherwise" }),
+    status: z.enum(["active", "retired"]),
+    usedBy: z.array(z.object({ id: Id, name: z.string() })).meta({
+      description: "Connections that verify signatures with this key or encrypt to it",
+    }),
+  })
+  .meta({ id: "PgpKey" });
+
+export const PgpKeyBody = z.strictObject({
+  name: z.string().max(100),
+  algorithm: z.enum(PGP_ALGORITHMS).optional().meta({ description: "Default curve25519" }),
+  expiresInDays: z
+    .number()
+    .int()
+    .nullable()
+    .optional()
+    .meta({ description: "Default 730 (two years); null: never expires" }),
+});
+
+export const PartnerKeyBody = z.strictObject({
+  name: z.string().max(100),
+  publicKey: z
+    .string()
+    .max(256 * 1024)
+    .meta({ description: "The partner's armored public key (gpg --armor --export)" }),
+});
+
+export const PgpKeyPatch = z.strictObject({
+  name: z.string().max(100).optional(),
+  status: z.enum(["active", "retired"]).optional(),
 });

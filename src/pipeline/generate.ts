@@ -18,10 +18,12 @@ import {
   FORMAT_EXT,
   renderFileName,
 } from "../domain/file-names.js";
+import { messageOf } from "../thrown.js";
 import { compressed } from "./compress.js";
 import { emitEvent, type TransferEventData } from "./events.js";
 import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
+import { encrypted, type PgpKeyring, type PgpWriting, writingKeys } from "./pgp.js";
 import type { FileStore } from "./store.js";
 
 export interface GenerateDeps {
@@ -30,6 +32,8 @@ export interface GenerateDeps {
   log: Logger;
   /** Where delivery jobs go (email connections); without it generated files wait in outbox/ only. */
   queue?: JobQueue | undefined;
+  /** The accounts' PGP keys: files of connections that ask are encrypted (and signed). */
+  pgp: PgpKeyring;
 }
 
 export function runLeaseKey(runId: string): string {
@@ -63,6 +67,8 @@ interface RunRow {
     campaignIds?: number[];
     partnerIds?: number[];
     deliverToServer?: boolean;
+    pgpEncryptTo?: string;
+    pgpSign?: boolean;
   };
   time_zone: string;
 }
@@ -99,6 +105,17 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
     );
     return "generated";
   }
+  let pgp: PgpWriting | null;
+  try {
+    pgp = await writingKeys(deps.pgp, run.account_id, run.details);
+  } catch (err) {
+    // A key that is missing or expired fails the run, in words; retrying would not help.
+    await client.query(
+      "UPDATE report_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1",
+      [runId, messageOf(err)],
+    );
+    return "generated";
+  }
   const format = FORMATS[run.details.format ?? "csv"];
   const compression = run.details.compression ?? "none";
   const started = Date.now();
@@ -125,7 +142,7 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
         position += chunk.length;
       },
     });
-    const ext = compressedName(format.ext, compression);
+    const ext = compressedName(format.ext, compression) + (pgp ? ".pgp" : "");
     const nameWith = (e: string) =>
       renderFileName(
         run.details.fileNameTemplate ?? DEFAULT_FILE_NAME_TEMPLATE,
@@ -141,7 +158,11 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
       );
     const rendered = nameWith(ext);
     try {
-      await pipeline(compressed(copy, compression, nameWith(format.ext)), sink);
+      const packed = compressed(copy, compression, nameWith(format.ext));
+      await pipeline(
+        pgp ? await encrypted(packed, pgp, nameWith(compressedName(format.ext, compression))) : packed,
+        sink,
+      );
     } catch (err) {
       await upload.abort();
       throw err;

@@ -21,6 +21,7 @@ import { writeErrors } from "./errors-file.js";
 import { emitEvent, type TransferEventData, transferEvent } from "./events.js";
 import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
+import type { PgpKeyring } from "./pgp.js";
 import { resultNames, type Summary, writeObject } from "./results.js";
 import { type FileAccess, type ProcessLimits, stage } from "./stage.js";
 
@@ -29,6 +30,8 @@ export interface ProcessDeps extends FileAccess {
   log: Logger;
   /** Where the mailing of results to an email connection's return address goes. */
   queue?: JobQueue | undefined;
+  /** The accounts' PGP keys: encrypted files are decrypted, signatures checked. */
+  pgp: PgpKeyring;
 }
 
 export type { ProcessLimits };
@@ -58,6 +61,8 @@ interface Loaded {
     errorsCompression?: Compression;
     encoding?: FileEncoding;
     delimiter?: FileDelimiter;
+    pgpEncryption?: "accepted" | "required";
+    pgpSignedBy?: string;
     returnAddress?: string;
     resultFolder?: string;
   };
@@ -174,6 +179,12 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
       fileName: t.file_name,
       encoding: t.details.encoding,
       delimiter: t.details.delimiter,
+      pgp: {
+        keyring: deps.pgp,
+        accountId: t.account_id,
+        required: t.details.pgpEncryption === "required",
+        signedBy: t.details.pgpSignedBy,
+      },
     };
     const staged = await stage(deps, client, file, type, ctx);
     lap("stageMs");

@@ -10,6 +10,7 @@ import { type Binding, bindHeader } from "../datatypes/columns.js";
 import { FileProblem } from "../datatypes/problems.js";
 import type { Context, InboundType, StagedRow } from "../datatypes/types.js";
 import type { FileDelimiter, FileEncoding } from "../domain/connection-rules.js";
+import type { PgpReading } from "./pgp.js";
 import type { RecordEvent } from "./records.js";
 import { delimitedSource, type Source } from "./source.js";
 import type { FileStore } from "./store.js";
@@ -35,6 +36,8 @@ export interface StoredFile {
   /** How the connection reads its files. (Default: auto) */
   encoding?: FileEncoding;
   delimiter?: FileDelimiter;
+  /** How OpenPGP files are read (decrypted, signature checked); without it they are not recognised. */
+  pgp?: PgpReading | undefined;
 }
 
 /** The records of the transfer's file; `close` releases the file whatever happened to the reading. */
@@ -46,7 +49,7 @@ export async function openSource(
   if (!file.storeKey) throw new FileProblem("CONTENT_GONE", "The file's content is no longer kept");
   const reader = await deps.store.open(file.storeKey);
   try {
-    const text = textOf(reader, deps.limits.unpack, file.encoding ?? "auto");
+    const text = textOf(reader, deps.limits.unpack, file.encoding ?? "auto", file.pgp);
     const source =
       type.xml && /\.xml(\.gz|\.zip)?$/i.test(file.fileName)
         ? await xmlSource(text, type.columns, type.xml.records)

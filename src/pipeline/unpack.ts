@@ -5,13 +5,19 @@
  * archives that expand beyond reason (zip bombs).
  */
 
-import { Readable } from "node:stream";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import yauzl from "yauzl";
 import { FileProblem } from "../datatypes/problems.js";
 import type { FileEncoding } from "../domain/connection-rules.js";
 import { coerceError, messageOf } from "../thrown.js";
 import { type Decided, decideEncoding, SAMPLE_BYTES } from "./encoding.js";
+import { decrypted, openPgpKind, type PgpReading } from "./pgp.js";
 import { type ObjectReader, objectStream } from "./store.js";
 
 export interface UnpackLimits {
@@ -42,17 +48,58 @@ export async function* textOf(
   reader: ObjectReader,
   limits: UnpackLimits,
   encoding: FileEncoding = "utf-8",
+  pgp?: PgpReading,
 ): AsyncGenerator<string> {
-  const head = await reader.read(0, 4);
+  const head = await reader.read(0, 64);
   let bytes: Readable;
   /** Packed bytes taken in so far (null: not an archive). */
   let packedIn: (() => number) | null = null;
-  if (head[0] === 0x1f && head[1] === 0x8b) {
+  let spilled: ObjectReader | null = null;
+  /** Reads the rest of an OpenPGP file's plaintext when reading fails (see below). */
+  let readRest: (() => Promise<void>) | null = null;
+  let decryptedStream: Readable | null = null;
+  const kind = pgp ? openPgpKind(head) : null;
+  if (kind) {
+    // Decrypted first; what is inside may be gzip or zip in turn. The ratio then compares with the encrypted
+    // bytes read, so a bomb in OpenPGP's own compression is stopped like any other.
+    let read = 0;
+    const ciphertext = objectStream(reader).pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          read += chunk.length;
+          done(null, chunk);
+        },
+      }),
+    );
+    const plain = await decrypted(ciphertext, kind, pgp!, limits.maxUnpackedBytes);
+    decryptedStream = plain;
+    const [inner, rest, drain] = await peek(plain, 4);
+    readRest = drain;
+    packedIn = () => read;
+    if (inner[0] === 0x1f && inner[1] === 0x8b) {
+      bytes = rest.pipe(createGunzip());
+      rest.on("error", (err) => bytes.destroy(err));
+    } else if (inner.length === 4 && inner.readUInt32LE(0) === 0x04034b50) {
+      // A zip is read from its end: the decrypted archive goes to a temporary file first.
+      spilled = await spill(rest);
+      try {
+        bytes = await zipEntry(spilled, { bytes: 0 });
+      } catch (err) {
+        await spilled.close();
+        throw err;
+      }
+    } else bytes = rest;
+  } else if (pgp?.required) {
+    throw new FileProblem(
+      "PGP_NOT_ENCRYPTED",
+      "The file is not OpenPGP-encrypted, and this connection requires encryption; encrypt it to the account's public PGP key",
+    );
+  } else if (head[0] === 0x1f && head[1] === 0x8b) {
     const gunzip = createGunzip();
     bytes = objectStream(reader).pipe(gunzip);
     // What the inflater consumed, not what was read ahead for it.
     packedIn = () => gunzip.bytesWritten;
-  } else if (head.length === 4 && head.readUInt32LE(0) === 0x04034b50) {
+  } else if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) {
     const counted = { bytes: 0 };
     bytes = await zipEntry(reader, counted);
     packedIn = () => counted.bytes;
@@ -125,6 +172,15 @@ export async function* textOf(
       );
     }
   } catch (err) {
+    // Plaintext is read before the message's integrity check at its end, so an altered message usually fails
+    // first as bad text or a damaged archive: its real problem is the OpenPGP one found by reading on.
+    if (readRest && !(err instanceof FileProblem && err.code.startsWith("PGP_"))) {
+      const problem = await readRest().then(
+        () => null,
+        (e: unknown) => (e instanceof FileProblem && e.code.startsWith("PGP_") ? e : null),
+      );
+      if (problem) throw problem;
+    }
     if (err instanceof FileProblem) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code?.startsWith("Z_")) {
@@ -133,6 +189,64 @@ export async function* textOf(
     throw err;
   } finally {
     bytes.destroy();
+    decryptedStream?.destroy();
+    await spilled?.close();
+  }
+}
+
+/**
+ * The first `n` bytes of a stream (fewer if it is shorter), a stream of all of it, those bytes included, and a
+ * function that reads what that stream has not taken yet to the end (the stream's errors then throw).
+ */
+async function peek(stream: Readable, n: number): Promise<[Buffer, Readable, () => Promise<void>]> {
+  const it = stream[Symbol.asyncIterator]();
+  const taken: Buffer[] = [];
+  let got = 0;
+  let done = false;
+  while (got < n) {
+    const next = await it.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    taken.push(next.value as Buffer);
+    got += (next.value as Buffer).length;
+  }
+  const head = Buffer.concat(taken);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    if (done) return;
+    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value as Buffer;
+  }
+  const drain = async () => {
+    if (!done) for (let next = await it.next(); !next.done; next = await it.next());
+  };
+  return [head.subarray(0, n), Readable.from(all(), { objectMode: false, highWaterMark: 1 }), drain];
+}
+
+/** A stream written to a temporary file (removed on close), read back through the ObjectReader interface. */
+async function spill(stream: Readable): Promise<ObjectReader> {
+  const dir = await mkdtemp(path.join(tmpdir(), "ferry-unpack-"));
+  const file = path.join(dir, "archive");
+  try {
+    await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
+    const handle = await open(file, "r");
+    const { size } = await handle.stat();
+    return {
+      size,
+      async read(position, length) {
+        const buffer = Buffer.alloc(Math.max(0, Math.min(length, size - position)));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        return buffer.subarray(0, bytesRead);
+      },
+      async close() {
+        await handle.close().catch(() => {});
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
 }
 

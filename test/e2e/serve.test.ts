@@ -421,6 +421,7 @@ describe("configuration", () => {
       { id: 19, name: "webhooks", status: "already_applied" },
       { id: 20, name: "deadlines", status: "already_applied" },
       { id: 21, name: "notifications", status: "already_applied" },
+      { id: 22, name: "pgp_keys", status: "already_applied" },
     ]);
   });
 });

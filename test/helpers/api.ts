@@ -8,6 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll } from "vitest";
 import { ensureAdministrator } from "../../src/domain/bootstrap.js";
 import { LoginGuard } from "../../src/domain/login-guard.js";
+import { pgpKeyring } from "../../src/domain/pgp-keys.js";
 import { secretBox } from "../../src/domain/secretbox.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/http/metrics.js";
@@ -88,9 +89,10 @@ export function useTestApi(): { current: TestApi } {
         await db.current.pool.query(`DROP SCHEMA IF EXISTS ${db.current.schema}_jobs CASCADE`);
       }
     });
+    const box = secretBox(randomBytes(32));
     const app = await buildApp({
       db: db.current.db,
-      box: secretBox(randomBytes(32)),
+      box,
       store,
       endpoints: { publicHost: "ferry.test", sftpPort: 2222, ftpPort: 2121, emailDomain: "in.ferry.test" },
       metrics: createMetrics(),
@@ -121,6 +123,7 @@ export function useTestApi(): { current: TestApi } {
     };
     const processDeps: ProcessDeps = {
       pool: db.current.pool,
+      pgp: pgpKeyring(db.current.db, box),
       store,
       log: createLogger("debug", sink),
       limits: { maxLineChars: 64 * 1024, unpack: { maxUnpackedBytes: 1024 ** 3, maxRatio: 200 } },
