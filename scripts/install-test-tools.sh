@@ -17,6 +17,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 # systemd's own check of the unit file in deploy/ (test/e2e/package.test.ts).
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# GnuPG: the partner's side of OpenPGP (test/pipeline/pgp.test.ts, test/e2e/pgp.test.ts, bench/pgp.ts).
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 # Third-party clients of the interop suite (test/interop/).
 command -v rclone >/dev/null 2>&1 || need+=(rclone)
 command -v ncftpput >/dev/null 2>&1 || need+=(ncftp)

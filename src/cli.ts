@@ -6,6 +6,7 @@ import { ApiError } from "./cli/client.js";
 import { registerConnectionCommands } from "./cli/connections.js";
 import { registerCredentialCommands } from "./cli/credentials.js";
 import { registerNotificationCommands } from "./cli/notifications.js";
+import { registerPgpKeyCommands } from "./cli/pgp-keys.js";
 import { registerPlatformCommands } from "./cli/platform.js";
 import { registerStatusCommand } from "./cli/status.js";
 import { registerTransferCommands } from "./cli/transfers.js";
@@ -210,6 +211,7 @@ registerConnectionCommands(program);
 registerTransferCommands(program);
 registerPlatformCommands(program);
 registerWebhookCommands(program);
+registerPgpKeyCommands(program);
 registerNotificationCommands(program);
 registerAuditCommand(program);
 

@@ -117,11 +117,11 @@ export interface CliResult {
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
-  options: { cwd?: string } = {},
+  options: { cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
   checkBuilt();
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [CLI, ...args],
       { env: childEnv(env), timeout: 60_000, cwd: options.cwd },
@@ -130,6 +130,8 @@ export function runCli(
         resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) });
       },
     );
+    // Standard input is what the test gives, and ends: a command reading it never waits for more.
+    child.stdin?.end(options.input ?? "");
   });
 }
 
