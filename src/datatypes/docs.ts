@@ -42,7 +42,7 @@ export function dataTypesReference(): string {
     "",
     "Generated from the column declarations in `src/datatypes/` (`npm run docs:datatypes`); a test keeps it current.",
     "",
-    "All types: header names are matched without case, spaces, underscores or hyphens; aliases are accepted; unknown columns are reported once as a warning. The delimiter (comma, tab, pipe or semicolon) is found from the header, or set per connection (`delimiter`). `.gz` and single-file `.zip` are unpacked. The encoding is read from a byte-order mark (UTF-8, UTF-16), else UTF-8 when the file is valid UTF-8, else detected among Windows-1252 (also ISO-8859-1) and Shift_JIS, or set per connection (`encoding`); a file mixing encodings is refused. Amounts take a decimal point or a decimal comma (`12,50`). Empty fields are empty values. A row longer than FERRY_MAX_LINE_CHARS is a row error.",
+    "All types: header names are matched without case, spaces, underscores or hyphens; aliases are accepted; unknown columns are reported once as a warning. The delimiter (comma, tab, pipe or semicolon) is found from the header, or set per connection (`delimiter`). OpenPGP-encrypted files (to the account's PGP key) are decrypted first; `.gz` and single-file `.zip` are unpacked. The encoding is read from a byte-order mark (UTF-8, UTF-16), else UTF-8 when the file is valid UTF-8, else detected among Windows-1252 (also ISO-8859-1) and Shift_JIS, or set per connection (`encoding`); a file mixing encodings is refused. Amounts take a decimal point or a decimal comma (`12,50`). Empty fields are empty values. A row longer than FERRY_MAX_LINE_CHARS is a row error.",
     "",
   ];
   for (const s of SECTIONS) {

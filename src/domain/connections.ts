@@ -21,9 +21,9 @@ import {
 import { DomainError, invalid, isUniqueViolation, notFound } from "./errors.js";
 import {
   type Compression,
-  compressedName,
   DEFAULT_FILE_NAME_TEMPLATE,
   FORMAT_EXT,
+  packedName,
   renderFileName,
 } from "./file-names.js";
 import { ownedBy } from "./owned.js";
@@ -200,6 +200,7 @@ function exampleFileName(r: Row): string | null {
     compression?: Compression;
     fileNameTemplate?: string;
     report?: string;
+    pgpEncryptTo?: string;
   };
   const now = Date.now();
   return renderFileName(
@@ -210,7 +211,7 @@ function exampleFileName(r: Row): string | null {
       periodStart: new Date(now - 86_400_000),
       periodEnd: new Date(now),
       runId: "0000000000000",
-      ext: compressedName(FORMAT_EXT[d.format ?? "csv"], d.compression ?? "none"),
+      ext: packedName(FORMAT_EXT[d.format ?? "csv"], d.compression ?? "none", Boolean(d.pgpEncryptTo)),
     },
     r.account_time_zone,
   );

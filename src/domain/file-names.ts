@@ -9,6 +9,10 @@ export type Compression = "none" | "gzip" | "zip";
 export const compressedName = (fileName: string, compression: Compression): string =>
   compression === "none" ? fileName : `${fileName}.${compression === "gzip" ? "gz" : "zip"}`;
 
+/** An outbound file's name once compressed as asked and, when encrypted to a partner's PGP key, `.pgp`. */
+export const packedName = (fileName: string, compression: Compression, encrypted: boolean): string =>
+  compressedName(fileName, compression) + (encrypted ? ".pgp" : "");
+
 /** The extension of each outbound format. */
 export const FORMAT_EXT = { csv: "csv", tsv: "tsv", pipe: "txt", jsonl: "jsonl" } as const;
 

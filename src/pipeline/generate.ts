@@ -16,6 +16,7 @@ import {
   compressedName,
   DEFAULT_FILE_NAME_TEMPLATE,
   FORMAT_EXT,
+  packedName,
   renderFileName,
 } from "../domain/file-names.js";
 import { messageOf } from "../thrown.js";
@@ -142,7 +143,7 @@ async function generate(deps: GenerateDeps, client: pg.PoolClient, runId: string
         position += chunk.length;
       },
     });
-    const ext = compressedName(format.ext, compression) + (pgp ? ".pgp" : "");
+    const ext = packedName(format.ext, compression, pgp !== null);
     const nameWith = (e: string) =>
       renderFileName(
         run.details.fileNameTemplate ?? DEFAULT_FILE_NAME_TEMPLATE,

@@ -157,6 +157,7 @@ describe("editing connections", () => {
           errorsCompression: "none",
           encoding: "auto",
           delimiter: "auto",
+          pgpEncryption: "accepted",
         },
         to: {
           allOrNothing: true,
@@ -164,6 +165,7 @@ describe("editing connections", () => {
           errorsCompression: "none",
           encoding: "auto",
           delimiter: "auto",
+          pgpEncryption: "accepted",
         },
       },
     });

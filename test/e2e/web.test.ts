@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import axe from "axe-core";
+import * as openpgp from "openpgp";
 import pg from "pg";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
@@ -948,6 +949,70 @@ describe("the web UI", () => {
     } finally {
       receiver.close();
     }
+  });
+
+  it("makes a PGP key pair, takes a partner's public key, and encrypts a connection's files to it", async () => {
+    const partner = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ name: "Partner Ops", email: "ops@partner.example" }],
+      format: "armored",
+    });
+    const credential = await api("POST", "/api/v1/credentials", { name: "pgp reports", kind: "password" });
+    const report = await api("POST", "/api/v1/connections", {
+      name: "Encrypted report",
+      direction: "outbound",
+      dataType: "reports",
+      method: "sftp",
+      methodology: "pull_from_platform",
+      credentialId: credential.id,
+      details: { report: "action_listing" },
+    });
+    const { context, page } = await newPage();
+    await signIn(page, "admin", ADMIN_PASSWORD);
+    await page.getByRole("link", { name: "PGP keys", exact: true }).click();
+    await page.getByRole("heading", { name: "PGP keys" }).waitFor();
+    const own = page.getByRole("table", { name: "Your key pairs" });
+    await page.getByRole("form", { name: "Create a key pair" }).getByLabel("Key name").fill("Inbound files");
+    await page.getByRole("button", { name: "Create key pair" }).click();
+    await contains(own, "Inbound files");
+    await contains(own, "Curve25519");
+    await contains(own, /([0-9A-F]{4} ){9}[0-9A-F]{4}/);
+    // A private key pasted by mistake is refused, and said so by the field.
+    const add = page.getByRole("form", { name: "Add a partner's public key" });
+    await add.getByLabel("Key name").fill("Partner Ops");
+    await add.getByLabel("Public key").fill(partner.privateKey);
+    await add.getByRole("button", { name: "Add public key" }).click();
+    await contains(add.locator(".field.invalid"), "is a private key; never share it");
+    await add.getByLabel("Public key").fill(partner.publicKey);
+    await add.getByRole("button", { name: "Add public key" }).click();
+    const partners = page.getByRole("table", { name: "Partners' public keys" });
+    await contains(partners, "Partner Ops <ops@partner.example>");
+    await shot(page, "60-pgp-keys");
+    // The public key downloads as a .asc file gpg reads.
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      own.getByRole("link", { name: "Download public key of Inbound files" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^Inbound_files_[0-9A-F]{16}\.asc$/);
+    expect(await readFile((await download.path())!, "utf8")).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
+
+    await page.goto(`/settings/technical/connections/${report.id}?edit`);
+    const encryptTo = page.getByLabel("Encrypt files to", { exact: true });
+    await encryptTo.selectOption(
+      (await encryptTo.locator("option", { hasText: "Partner Ops" }).getAttribute("value"))!,
+    );
+    await page.getByLabel("Sign them with your newest PGP key").check();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await visible(page.getByText("Changes saved."));
+    const attributes = page.getByTestId("attributes");
+    await contains(attributes, /Encrypted to \(PGP\)\s*Partner Ops \([0-9A-F]{16}\)/);
+    await contains(attributes, /Signed with your PGP key\s*Yes/);
+    await shot(page, "61-pgp-connection");
+    // The key is in use now: the PGP keys page says by what.
+    await page.getByRole("link", { name: "PGP keys", exact: true }).click();
+    await contains(partners, "Encrypted report");
+    await context.close();
   });
 
   it("shows a second account's user none of the first account's objects", async () => {

@@ -6,11 +6,12 @@ import { AuditPage } from "./pages/AuditPage";
 import { ConnectionPage } from "./pages/ConnectionPage";
 import { Connections } from "./pages/Connections";
 import { Credentials } from "./pages/Credentials";
+import { PgpKeys } from "./pages/PgpKeys";
 import { Security } from "./pages/Security";
 import { SignIn } from "./pages/SignIn";
 import { Webhooks } from "./pages/Webhooks";
 import { Wizard } from "./pages/Wizard";
-import { ACCOUNT, AUDIT, CONNECTIONS, CREDENTIALS, SECURITY, WEBHOOKS } from "./paths";
+import { ACCOUNT, AUDIT, CONNECTIONS, CREDENTIALS, PGP_KEYS, SECURITY, WEBHOOKS } from "./paths";
 import { Link, match, navigate, usePath } from "./router";
 import { Loading, Notice } from "./ui";
 
@@ -99,6 +100,7 @@ export function App() {
     );
   else if (match(AUDIT, path)) page = <AuditPage />;
   else if (match(WEBHOOKS, path)) page = <Webhooks session={session} />;
+  else if (match(PGP_KEYS, path)) page = <PgpKeys session={session} />;
   else if (match(SECURITY, path))
     page = (
       <Security
@@ -122,11 +124,13 @@ export function App() {
       ? "security"
       : path.startsWith(WEBHOOKS)
         ? "webhooks"
-        : path.startsWith(AUDIT)
-          ? "audit"
-          : path.startsWith(ACCOUNT)
-            ? "account"
-            : "connections";
+        : path.startsWith(PGP_KEYS)
+          ? "pgp"
+          : path.startsWith(AUDIT)
+            ? "audit"
+            : path.startsWith(ACCOUNT)
+              ? "account"
+              : "connections";
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -145,6 +149,9 @@ export function App() {
           </Link>
           <Link href={SECURITY} aria-current={section === "security" ? "page" : undefined}>
             Security
+          </Link>
+          <Link href={PGP_KEYS} aria-current={section === "pgp" ? "page" : undefined}>
+            PGP keys
           </Link>
           <Link href={WEBHOOKS} aria-current={section === "webhooks" ? "page" : undefined}>
             Notifications

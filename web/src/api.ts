@@ -90,6 +90,7 @@ export type AuditEvent = Body<typeof S.AuditEvent>;
 export type WebhookEndpoint = Body<typeof S.WebhookEndpointWithSecret>;
 export type WebhookDelivery = Body<typeof S.WebhookDelivery>;
 export type Subscription = Body<typeof S.Subscription>;
+export type PgpKey = Body<typeof S.PgpKey>;
 
 export interface Page<T> {
   items: T[];

@@ -37,6 +37,9 @@ export function EditConnection(props: {
         details: {
           ...detailsOf(s),
           ...(s.direction === "inbound" && !s.expectFiles ? { expectFiles: null } : {}),
+          // A key unset is removed the same way.
+          ...(s.direction === "inbound" && !s.pgpSignedBy ? { pgpSignedBy: null } : {}),
+          ...(s.direction === "outbound" && !s.pgpEncryptTo ? { pgpEncryptTo: null, pgpSign: false } : {}),
         },
         retentionDays: keep.days.trim() === "" ? null : Number(keep.days),
         ...(c.direction === "inbound"

@@ -3,11 +3,12 @@
  * history of transfers with downloads and a readable view of row errors.
  */
 import { useCallback, useEffect, useState } from "react";
-import { api, type Connection, type Session } from "../api";
+import { api, type Connection, type PgpKey, type Session } from "../api";
 import { EditConnection } from "../connection/edit";
 import { HandOff } from "../connection/hand-off";
 import type { HistoryFocus } from "../connection/history";
 import { Activity, History } from "../connection/history";
+import { pgpKeyLabel, usePgpKeys } from "../connection/pgp";
 import { Pulls } from "../connection/pulls";
 import { Upload } from "../connection/upload";
 import {
@@ -61,6 +62,11 @@ const DETAIL_LABELS: Record<string, string> = {
   recipients: "Recipients",
   campaignIds: "Campaigns",
   partnerIds: "Partners",
+  deliverToServer: "Delivered to your server",
+  pgpEncryption: "Encrypted files (PGP)",
+  pgpSignedBy: "Signature required from",
+  pgpEncryptTo: "Encrypted to (PGP)",
+  pgpSign: "Signed with your PGP key",
 };
 
 const CODE_DETAILS = new Set([
@@ -71,8 +77,10 @@ const CODE_DETAILS = new Set([
   "resultFolder",
 ]);
 
-function detailText(key: string, v: unknown): string {
+function detailText(key: string, v: unknown, keys: PgpKey[] | null): string {
   if (key === "passwordSet") return "set (stored encrypted)";
+  if (key === "pgpSignedBy" || key === "pgpEncryptTo") return pgpKeyLabel(keys, String(v));
+  if (key === "pgpEncryption") return v === "required" ? "Required" : "Accepted (plain files too)";
   if (key === "report") return REPORTS[String(v)] ?? String(v);
   if (key === "format") return FORMATS[String(v)] ?? String(v);
   if (key === "expectFiles" && v && typeof v === "object") {
@@ -99,6 +107,7 @@ function detailText(key: string, v: unknown): string {
 
 export function ConnectionPage(props: { id: string; session: Session }) {
   const [c, setConnection] = useState<Connection | null>(null);
+  const pgpKeys = usePgpKeys();
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState(() => new URLSearchParams(location.search).has("edit"));
   const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
@@ -268,7 +277,7 @@ export function ConnectionPage(props: { id: string; session: Session }) {
                 <dt>{DETAIL_LABELS[k] ?? k}</dt>
                 <dd>
                   {/* Fingerprints, templates and paths are read character by character: shown as code. */}
-                  {CODE_DETAILS.has(k) ? <code>{detailText(k, v)}</code> : detailText(k, v)}
+                  {CODE_DETAILS.has(k) ? <code>{detailText(k, v, pgpKeys)}</code> : detailText(k, v, pgpKeys)}
                   {k === "fileNameTemplate" && c.exampleFileName && (
                     <span className="muted" data-testid="example-file-name">
                       {" "}

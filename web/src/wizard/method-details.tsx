@@ -1,6 +1,7 @@
 /** The method's settings: push, pull (the server to log in to) or outbound delivery; Ferry's own key. */
 import { useEffect, useState } from "react";
 import { api } from "../api";
+import { PgpSettings } from "../connection/pgp";
 import { COMPRESSIONS, DELIMITERS, ENCODINGS, METHODS, WEEKDAYS } from "../labels";
 import { BusyButton, Checkbox, Copyable, Notice, SelectField, TextField, useOnce } from "../ui";
 import type { StepProps } from "./state";
@@ -222,6 +223,7 @@ export function MethodDetails({ s, set, errors, connectionId }: StepProps) {
           )}
         </fieldset>
       )}
+      <PgpSettings s={s} set={set} errors={errors} />
       {s.direction === "inbound" && (
         <fieldset>
           <legend>Processing</legend>

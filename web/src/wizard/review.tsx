@@ -1,6 +1,7 @@
 /** The Review step, and the created connection's address and next steps. */
 import type { Connection, Credential, Session } from "../api";
 import { HandOff } from "../connection/hand-off";
+import { pgpKeyLabel, usePgpKeys } from "../connection/pgp";
 import {
   COMPRESSIONS,
   DATA_TYPES,
@@ -29,6 +30,7 @@ export function Review(props: {
 }) {
   const { s } = props;
   const d = detailsOf(s);
+  const pgpKeys = usePgpKeys();
   const rows: [string, string][] = [
     ["Name", s.name.trim()],
     ["Direction", `${s.direction === "inbound" ? "Inbound" : "Outbound"}: ${DIRECTIONS[s.direction]}`],
@@ -88,6 +90,19 @@ export function Review(props: {
         s.expectFiles ? `${s.expectDays.map((d) => d.slice(0, 3)).join(", ")} by ${s.expectBy}` : "No",
       ],
     );
+  }
+  if (s.direction === "inbound") {
+    rows.push(
+      ["Encrypted files (PGP)", s.pgpEncryption === "required" ? "Required" : "Accepted (plain files too)"],
+      ["Signature required from", s.pgpSignedBy ? pgpKeyLabel(pgpKeys, s.pgpSignedBy) : "No"],
+    );
+  } else if (s.direction === "outbound") {
+    rows.push([
+      "Encrypted to (PGP)",
+      s.pgpEncryptTo
+        ? `${pgpKeyLabel(pgpKeys, s.pgpEncryptTo)}${s.pgpSign ? ", signed with your key" : ""}`
+        : "No",
+    ]);
   }
   if (needsCredential(s.method, s.methodology)) {
     const c = props.credential;

@@ -37,6 +37,12 @@ export interface WizardState {
   expectFiles: boolean;
   expectDays: string[];
   expectBy: string;
+  /** OpenPGP, inbound: "accepted" or "required"; the partner key files must be signed with ("" none). */
+  pgpEncryption: "accepted" | "required";
+  pgpSignedBy: string;
+  /** OpenPGP, outbound: the partner key files are encrypted to ("" none), and whether Ferry signs them. */
+  pgpEncryptTo: string;
+  pgpSign: boolean;
   filePattern: string;
   returnAddress: string;
   host: string;
@@ -79,6 +85,10 @@ export const INITIAL: WizardState = {
   expectFiles: false,
   expectDays: ["monday", "tuesday", "wednesday", "thursday", "friday"],
   expectBy: "09:00",
+  pgpEncryption: "accepted",
+  pgpSignedBy: "",
+  pgpEncryptTo: "",
+  pgpSign: false,
   filePattern: "",
   returnAddress: "",
   host: "",
@@ -117,6 +127,7 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
       ...(s.dataType === "reports" ? { report: s.report } : {}),
       ...(s.method === "email" ? { recipients: splitList(s.recipients) } : {}),
       ...(s.method !== "email" ? { deliverToServer: s.deliverToServer } : {}),
+      ...(s.pgpEncryptTo ? { pgpEncryptTo: s.pgpEncryptTo, pgpSign: s.pgpSign } : {}),
       ...(s.method !== "email" && s.deliverToServer
         ? {
             host: s.host.trim(),
@@ -137,6 +148,8 @@ export function detailsOf(s: WizardState): Record<string, unknown> {
     encoding: s.encoding,
     delimiter: s.delimiter,
     ...(s.expectFiles ? { expectFiles: { days: s.expectDays, by: s.expectBy } } : {}),
+    pgpEncryption: s.pgpEncryption,
+    ...(s.pgpSignedBy ? { pgpSignedBy: s.pgpSignedBy } : {}),
   };
   if (s.methodology === "push_to_platform") {
     if (s.method !== "email") return inbound;
@@ -268,6 +281,10 @@ export function stateOf(c: Connection): WizardState {
     expectFiles: Boolean(d.expectFiles),
     expectDays: (d.expectFiles as { days?: string[] } | undefined)?.days ?? INITIAL.expectDays,
     expectBy: (d.expectFiles as { by?: string } | undefined)?.by ?? INITIAL.expectBy,
+    pgpEncryption: d.pgpEncryption === "required" ? "required" : "accepted",
+    pgpSignedBy: str(d.pgpSignedBy),
+    pgpEncryptTo: str(d.pgpEncryptTo),
+    pgpSign: d.pgpSign === true,
     filePattern: str(d.filePattern),
     returnAddress: str(d.returnAddress),
     host: str(d.host),
