@@ -14,7 +14,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -38,6 +38,8 @@ const CATALOG_MB = Number(values["catalog-mb"]);
 const CATALOG_LINE = 196;
 
 const dir = await mkdtemp(path.join(os.tmpdir(), "ferry-bench-pgp-"));
+// The embedded PostgreSQL runs as another user when this runs as root: it must reach its data directory.
+await chmod(dir, 0o755);
 const home = path.join(dir, "gnupg");
 await mkdir(home, { mode: 0o700 });
 const gpg = (args: string[], input?: string) =>

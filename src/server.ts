@@ -258,7 +258,7 @@ export async function startFerry(config: Config, log: Logger): Promise<Ferry> {
         ),
       );
       await queue.every("check-deadlines", "* * * * *", () =>
-        checkDeadlines(handle.pool, queue, log.child({ component: "deadlines" })).then(
+        checkDeadlines(handle.db, queue, log.child({ component: "deadlines" })).then(
           () => {},
           (err) => log.error({ component: "deadlines", err }, "checking expected files failed"),
         ),

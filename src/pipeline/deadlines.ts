@@ -5,34 +5,32 @@
  * local midnight are recorded once each (deadline_misses) and raise a `file.missing` event and an audit
  * event. PostgreSQL does the time zones, daylight saving included.
  */
-import type pg from "pg";
+import { type Kysely, sql } from "kysely";
 import type { Logger } from "pino";
-import { newId } from "../db/ids.js";
-import { emitEvent } from "./events.js";
+import type { Database } from "../db/schema.js";
+import { systemActor } from "../domain/actor.js";
+import { audit } from "../domain/audit.js";
+import { emitEvent, sqlClientOf } from "./events.js";
 import type { JobQueue } from "./jobs.js";
 
 /** Records missed deadlines up to `now` (today's, in each account's zone) and raises their events once. */
 export async function checkDeadlines(
-  pool: pg.Pool,
+  db: Kysely<Database>,
   queue: Pick<JobQueue, "enqueueWebhook" | "wake">,
   log: Logger,
   now: Date = new Date(),
 ): Promise<number> {
-  const client = await pool.connect();
-  let missed = 0;
-  try {
-    await client.query("BEGIN");
+  const missed = await db.transaction().execute(async (trx) => {
     // Today's deadline of each expecting connection, as an instant: the local date at `now` plus `by`.
-    const { rows } = await client.query<{
+    const { rows } = await sql<{
       connection_id: string;
       account_id: string;
       name: string;
       due_at: Date;
       by: string;
-    }>(
-      `WITH expecting AS (
+    }>`WITH expecting AS (
          SELECT c.id, c.account_id, c.name, c.details->'expectFiles' AS expect, a.time_zone,
-                ($1::timestamptz AT TIME ZONE a.time_zone)::date AS local_day
+                (${now}::timestamptz AT TIME ZONE a.time_zone)::date AS local_day
          FROM connections c JOIN accounts a ON a.id = c.account_id
          WHERE c.direction = 'inbound' AND c.status = 'active' AND c.details ? 'expectFiles'
        ), due AS (
@@ -43,44 +41,34 @@ export async function checkDeadlines(
        ), inserted AS (
          INSERT INTO deadline_misses (connection_id, due_at, account_id)
          SELECT d.id, d.due_at, d.account_id FROM due d
-         WHERE d.due_at <= $1::timestamptz
+         WHERE d.due_at <= ${now}::timestamptz
            AND NOT EXISTS (
              SELECT 1 FROM transfers t
              WHERE t.connection_id = d.id AND t.direction = 'inbound' AND t.reprocess_of IS NULL
                AND t.created_at >= (d.local_day::timestamp AT TIME ZONE d.time_zone)
-               AND t.created_at < $1::timestamptz)
+               AND t.created_at < ${now}::timestamptz)
          ON CONFLICT DO NOTHING
          RETURNING connection_id, account_id, due_at)
        SELECT i.connection_id, i.account_id, i.due_at, d.name, d.by
-       FROM inserted i JOIN due d ON d.id = i.connection_id`,
-      [now],
-    );
+       FROM inserted i JOIN due d ON d.id = i.connection_id`.execute(trx);
     for (const r of rows) {
-      await emitEvent(client, queue, r.account_id, "file.missing", {
+      const dueAt = new Date(r.due_at).toISOString();
+      await emitEvent(sqlClientOf(trx), queue, r.account_id, "file.missing", {
         connectionId: r.connection_id,
         connectionName: r.name,
-        dueAt: r.due_at.toISOString(),
+        dueAt,
         expectedBy: r.by,
       });
-      await client.query(
-        `INSERT INTO audit_events (id, account_id, actor_type, actor_id, action, object_type, object_id, details)
-         VALUES ($1, $2, 'system', NULL, 'connection.file_missing', 'connection', $3, $4)`,
-        [
-          newId(),
-          r.account_id,
-          r.connection_id,
-          JSON.stringify({ dueAt: r.due_at.toISOString(), expectedBy: r.by }),
-        ],
+      await audit(
+        trx,
+        systemActor(r.account_id),
+        "connection.file_missing",
+        { type: "connection", id: r.connection_id },
+        { dueAt, expectedBy: r.by },
       );
-      missed++;
     }
-    await client.query("COMMIT");
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+    return rows.length;
+  });
   if (missed > 0) {
     queue.wake();
     log.info({ missed }, "expected files not received by their deadline");

@@ -1,5 +1,7 @@
+import { Readable } from "node:stream";
+import * as openpgp from "openpgp";
 import { describe, expect, it } from "vitest";
-import { openPgpKind } from "./pgp.js";
+import { decrypted, openPgpKind, type PgpKeyring } from "./pgp.js";
 
 describe("openPgpKind", () => {
   it("knows armored messages, with a BOM or blank lines before them", () => {
@@ -27,5 +29,69 @@ describe("openPgpKind", () => {
     expect(openPgpKind(Buffer.from([0x1f, 0x8b, 0x08, 0x00]))).toBeNull(); // gzip
     expect(openPgpKind(Buffer.from([0x50, 0x4b, 0x03, 0x04]))).toBeNull(); // zip
     expect(openPgpKind(Buffer.alloc(0))).toBeNull();
+  });
+});
+
+describe("decrypted", () => {
+  const keyringOf = (key: openpgp.PrivateKey): PgpKeyring => ({
+    ownKeys: async () => [
+      { key, name: "own", fingerprint: key.getFingerprint().toUpperCase(), expiresAt: null },
+    ],
+    partnerKey: async () => null,
+    describeKeyIds: async () => [],
+  });
+  const text = async (stream: Readable) => {
+    let out = "";
+    for await (const chunk of stream) out += chunk.toString();
+    return out;
+  };
+
+  it("decrypts a file encrypted to the account's key while the key was valid, though it has expired since", async () => {
+    const day = 86_400_000;
+    const { privateKey } = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ name: "Old" }],
+      date: new Date(Date.now() - 10 * day),
+      keyExpirationTime: 86_400,
+      format: "object",
+    });
+    const message = await openpgp.encrypt({
+      message: await openpgp.createMessage({ binary: Buffer.from("OrderId\n1\n") }),
+      encryptionKeys: privateKey.toPublic(),
+      date: new Date(Date.now() - 9.5 * day),
+      format: "binary",
+    });
+    const plain = await decrypted(
+      Readable.from([Buffer.from(message)]),
+      "binary",
+      { keyring: keyringOf(privateKey), accountId: "a", required: true },
+      1024 ** 2,
+    );
+    expect(await text(plain)).toBe("OrderId\n1\n");
+  });
+
+  it("says a message damaged in its armor is truncated or damaged", async () => {
+    const { privateKey } = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ name: "K" }],
+      format: "object",
+    });
+    const armored = await openpgp.encrypt({
+      message: await openpgp.createMessage({ text: "x".repeat(10_000) }),
+      encryptionKeys: privateKey.toPublic(),
+    });
+    const cut = armored.slice(0, armored.length / 2);
+    const read = async () =>
+      text(
+        await decrypted(
+          Readable.from([Buffer.from(cut)]),
+          "armored",
+          { keyring: keyringOf(privateKey), accountId: "a", required: true },
+          1024 ** 2,
+        ),
+      );
+    await expect(read()).rejects.toMatchObject({ code: expect.stringMatching(/^PGP_(TRUNCATED|DAMAGED)$/) });
   });
 });

@@ -94,6 +94,11 @@ export async function* textOf(
       "PGP_NOT_ENCRYPTED",
       "The file is not OpenPGP-encrypted, and this connection requires encryption; encrypt it to the account's public PGP key",
     );
+  } else if (pgp?.signedBy) {
+    throw new FileProblem(
+      "PGP_NOT_SIGNED",
+      "The file is not an OpenPGP message, and this connection requires it signed with the partner's key (gpg --sign, or --encrypt --sign)",
+    );
   } else if (head[0] === 0x1f && head[1] === 0x8b) {
     const gunzip = createGunzip();
     bytes = objectStream(reader).pipe(gunzip);

@@ -14,7 +14,7 @@ const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"];
 
 const call = (method: string, url: string, body?: unknown) => api.current.call(p.token, method, url, body);
 const check = (iso: string) =>
-  checkDeadlines(api.current.db.pool, api.current.queue, api.current.processDeps.log, new Date(iso));
+  checkDeadlines(api.current.db.db, api.current.queue, api.current.processDeps.log, new Date(iso));
 const missing = async () =>
   (
     await api.current.db.pool.query(

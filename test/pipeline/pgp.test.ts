@@ -241,6 +241,44 @@ describe("inbound: files the partner encrypted with gpg", () => {
     expect(await actions()).toBe(before);
   });
 
+  it("refuses a plain file when only a signature is required", async () => {
+    await call("PATCH", conversions(), { details: { pgpEncryption: "accepted" } });
+    const { transfer, summary } = await run("conversions", "plain-unsigned.csv", csv("NO-SIG-1"));
+    expect(transfer.status).toBe("failed");
+    expect(summary.error.code).toBe("PGP_NOT_SIGNED");
+    // Signed without encryption (gpg --sign) is a signature too.
+    const signed = await run(
+      "conversions",
+      "signed.csv.gpg",
+      gpg(["--sign", "-u", partnerFpr], csv("SIG-ONLY-1")),
+    );
+    expect(signed.summary.rows, JSON.stringify(signed.summary)).toMatchObject({ total: 1, ok: 1 });
+  });
+
+  it("stops a bomb in OpenPGP's own compression like one in gzip", async () => {
+    // A real header, then one row a million times: 64 MiB that zlib packs into less than 1 MiB.
+    const line = csv("BOMB-1").split("\n")[1]!;
+    const body = `${HEADER}\n${`${line}\n`.repeat(Math.ceil((64 * 1024 * 1024) / (line.length + 1)))}`;
+    const bomb = gpg(
+      [
+        "--compress-algo",
+        "zlib",
+        "-z",
+        "9",
+        "--encrypt",
+        "--sign",
+        "-r",
+        ferryKey.fingerprint,
+        "-u",
+        partnerFpr,
+      ],
+      body,
+    );
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const { summary } = await run("conversions", "bomb.csv.gpg", bomb);
+    expect(summary.error.code).toBe("ARCHIVE_BOMB");
+  });
+
   it("takes plaintext when encryption is only accepted, and a file encrypted to a retired key is refused by name", async () => {
     await call("PATCH", conversions(), { details: { pgpEncryption: "accepted", pgpSignedBy: null } });
     const plain = await run("conversions", "plain-ok.csv", csv("PLAIN-1"));
