@@ -47,37 +47,68 @@ export const LINK_DAYS = 7;
  * downloaded meanwhile keeps saying so). Its job retries; a success makes it `delivered`.
  */
 async function deliveryFailed(deps: DeliverDeps, id: string, error: string): Promise<void> {
-  const { rows } = await deps.pool.query(
+  await settle(
+    deps,
     `WITH before AS (SELECT id, status FROM transfers WHERE id = $1 FOR UPDATE)
      UPDATE transfers t SET error = $2, updated_at = now(),
        status = CASE WHEN t.status = 'generated' THEN 'delivery_failed' ELSE t.status END
-     FROM before WHERE t.id = before.id RETURNING before.status AS was`,
+     FROM before WHERE t.id = before.id RETURNING ${SETTLED}, before.status AS was`,
     [id, error],
+    // Webhooks hear of the first failure, not of every retry.
+    (t) => (t.was === "generated" ? "file.delivery_failed" : null),
   );
-  // Webhooks hear of the first failure, not of every retry.
-  if (rows[0]?.was === "generated") await tell(deps, id, "file.delivery_failed");
 }
 
-/** Tells the account's webhooks what became of an outbound file (after its status changed). */
-async function tell(deps: DeliverDeps, id: string, type: "file.delivered" | "file.delivery_failed") {
-  if (!deps.queue) return;
-  const { rows } = await deps.pool.query(
-    `SELECT id, account_id, connection_id, file_name, size, sha256, status, rows_total, error
-     FROM transfers WHERE id = $1`,
+/** A delivery succeeded: the file is delivered (one downloaded meanwhile keeps saying so). */
+async function delivered(deps: DeliverDeps, id: string): Promise<void> {
+  await settle(
+    deps,
+    `UPDATE transfers t SET status = CASE WHEN status IN ('generated', 'delivery_failed') THEN 'delivered' ELSE status END,
+       delivered_at = now(), error = NULL, updated_at = now() WHERE id = $1 RETURNING ${SETTLED}`,
     [id],
+    () => "file.delivered",
   );
-  const t = rows[0];
-  if (!t) return;
-  await emitEvent(deps.pool, deps.queue, t.account_id, type, {
-    transferId: t.id,
-    connectionId: t.connection_id,
-    direction: "outbound",
-    fileName: t.file_name,
-    size: Number(t.size),
-    sha256: t.sha256,
-    status: t.status,
-    error: t.error,
-  } satisfies TransferEventData);
+}
+
+/** What an outbound file's event says of it. */
+const SETTLED =
+  "t.id, t.account_id, t.connection_id, t.file_name, t.size, t.sha256, t.status, t.rows_total, t.error";
+
+/**
+ * Changes an outbound file's status and, in the same transaction, records the event the account's webhooks and
+ * subscriptions hear of it (if `eventOf` names one): neither happens without the other.
+ */
+async function settle(
+  deps: DeliverDeps,
+  update: string,
+  values: unknown[],
+  eventOf: (t: { was?: string }) => "file.delivered" | "file.delivery_failed" | null,
+): Promise<void> {
+  const client = await deps.pool.connect();
+  try {
+    await client.query("BEGIN");
+    const { rows } = await client.query(update, values);
+    const t = rows[0];
+    const type = t ? eventOf(t) : null;
+    if (t && type && deps.queue) {
+      await emitEvent(client, deps.queue, t.account_id, type, {
+        transferId: t.id,
+        connectionId: t.connection_id,
+        direction: "outbound",
+        fileName: t.file_name,
+        size: Number(t.size),
+        sha256: t.sha256,
+        status: t.status,
+        error: t.error,
+      } satisfies TransferEventData);
+    }
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 export async function deliverByEmail(
@@ -125,11 +156,7 @@ export async function deliverByEmail(
     await deliveryFailed(deps, t.id, `Delivery failed: ${messageOf(err)}`);
     throw err;
   }
-  await deps.pool.query(
-    "UPDATE transfers SET status = 'delivered', delivered_at = now(), error = NULL, updated_at = now() WHERE id = $1",
-    [t.id],
-  );
-  await tell(deps, t.id, "file.delivered");
+  await delivered(deps, t.id);
   deps.log.info({ transferId, recipients: recipients.length }, "file delivered by email");
   return "delivered";
 }
@@ -235,12 +262,7 @@ export async function pushToServer(deps: DeliverDeps, transferId: string): Promi
     await deliveryFailed(deps, t.id, `Delivery to your server failed: ${messageOf(err)}`);
     throw err;
   }
-  await deps.pool.query(
-    `UPDATE transfers SET status = CASE WHEN status IN ('generated', 'delivery_failed') THEN 'delivered' ELSE status END,
-       delivered_at = now(), error = NULL, updated_at = now() WHERE id = $1`,
-    [t.id],
-  );
-  await tell(deps, t.id, "file.delivered");
+  await delivered(deps, t.id);
   deps.log.info({ transferId }, "file delivered to the connection's server");
   return "delivered";
 }

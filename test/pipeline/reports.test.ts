@@ -258,9 +258,23 @@ describe("run now", () => {
     expect(transfer.status).toBe("generated");
     const deps = {
       ...api.current.processDeps,
+      queue: api.current.queue,
       maxAttachmentBytes: 1024 * 1024,
       publicUrl: "http://ferry.example",
     };
+    // A webhook endpoint hears of the first failure and of the delivery, each with the status it made.
+    await call("POST", "/api/v1/webhooks", {
+      url: "https://hooks.example/ferry",
+      events: ["file.delivered", "file.delivery_failed"],
+    });
+    const events = async () =>
+      (
+        await api.current.db.pool.query(
+          `SELECT event_type, payload->'data'->>'status' AS status FROM webhook_deliveries
+           WHERE payload->'data'->>'transferId' = $1 ORDER BY created_at`,
+          [transfer.id],
+        )
+      ).rows;
     // No relay configured: the send cannot happen, and the file says so.
     await expect(deliverByEmail({ ...deps, mailer: noMailer }, transfer.id)).rejects.toThrow(/No SMTP relay/);
     const failed = await call("GET", `/api/v1/transfers/${transfer.id}`);
@@ -268,6 +282,9 @@ describe("run now", () => {
     expect(failed.error).toMatch(/^Delivery failed: No SMTP relay is configured/);
     const connection = await call("GET", `/api/v1/connections/${c.id}`);
     expect(connection.activity.status).toBe("failed");
+    // A second failed attempt is not a second event.
+    await expect(deliverByEmail({ ...deps, mailer: noMailer }, transfer.id)).rejects.toThrow(/No SMTP relay/);
+    expect(await events()).toEqual([{ event_type: "file.delivery_failed", status: "delivery_failed" }]);
     const [day] = (await call("GET", `/api/v1/connections/${c.id}/activity?days=1`)).items;
     expect(day).toMatchObject({ files: 1, failed: 1 });
     // The retry, once a relay takes the mail (the relay is outside Ferry: the port's other side).
@@ -285,6 +302,8 @@ describe("run now", () => {
       error: null,
     });
     expect((await call("GET", `/api/v1/connections/${c.id}`)).activity.status).toBe("completed");
+    expect((await events()).map((e) => e.event_type)).toEqual(["file.delivery_failed", "file.delivered"]);
+    expect((await events())[1].status).toBe("delivered");
   });
 
   it("keeps generated files for the retention period; then the bytes go and the transfer stays", async () => {
