@@ -70,3 +70,19 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     /Connection terminated|connection timeout/i.test(e.message ?? "")
   );
 }
+
+/** Runs `fn` in a transaction on one of the pool's clients: committed when it returns, rolled back if it throws. */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}

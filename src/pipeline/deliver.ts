@@ -8,6 +8,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { inTransaction } from "../db/pool.js";
 import { messageOf } from "../thrown.js";
 import { emitEvent, type TransferEventData } from "./events.js";
 import type { JobQueue } from "./jobs.js";
@@ -84,9 +85,7 @@ async function settle(
   values: unknown[],
   eventOf: (t: { was?: string }) => "file.delivered" | "file.delivery_failed" | null,
 ): Promise<void> {
-  const client = await deps.pool.connect();
-  try {
-    await client.query("BEGIN");
+  await inTransaction(deps.pool, async (client) => {
     const { rows } = await client.query(update, values);
     const t = rows[0];
     const type = t ? eventOf(t) : null;
@@ -102,13 +101,7 @@ async function settle(
         error: t.error,
       } satisfies TransferEventData);
     }
-    await client.query("COMMIT");
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export async function deliverByEmail(

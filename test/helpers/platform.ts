@@ -112,3 +112,22 @@ export function csvRows(csv: string | null): string[][] {
 
 /** An errors file as [line, ErrorType] pairs. */
 export const errorTypes = (csv: string | null) => csvRows(csv).map((f) => [Number(f[0]), f[f.length - 2]]);
+
+/** An outbound SFTP report connection (a credential of its own), through `call`; the created connection. */
+export async function outboundReport(
+  call: (method: string, url: string, body?: unknown) => Promise<any>,
+  name: string,
+  details: Record<string, unknown>,
+) {
+  const credentialId = (await call("POST", "/api/v1/credentials", { name: `out ${name}`, kind: "password" }))
+    .id;
+  return call("POST", "/api/v1/connections", {
+    name,
+    direction: "outbound",
+    dataType: "reports",
+    method: "sftp",
+    methodology: "pull_from_platform",
+    credentialId,
+    details,
+  });
+}

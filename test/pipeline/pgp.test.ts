@@ -12,7 +12,7 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateRun } from "../../src/pipeline/generate.js";
 import { useTestApi } from "../helpers/api.js";
-import { createProgram, daysAgo, fileRunner, type Program } from "../helpers/platform.js";
+import { createProgram, daysAgo, fileRunner, outboundReport, type Program } from "../helpers/platform.js";
 import { zip } from "../helpers/zip.js";
 
 const api = useTestApi();
@@ -313,20 +313,8 @@ describe("inbound: files the partner encrypted with gpg", () => {
 });
 
 describe("outbound: files Ferry encrypts for the partner", () => {
-  async function outbound(name: string, details: Record<string, unknown>) {
-    const credentialId = (
-      await call("POST", "/api/v1/credentials", { name: `out ${name}`, kind: "password" })
-    ).id;
-    return call("POST", "/api/v1/connections", {
-      name,
-      direction: "outbound",
-      dataType: "reports",
-      method: "sftp",
-      methodology: "pull_from_platform",
-      credentialId,
-      details: { report: "action_listing", ...details },
-    });
-  }
+  const outbound = (name: string, details: Record<string, unknown>) =>
+    outboundReport(call, name, { report: "action_listing", ...details });
   const period = { from: daysAgo(10).slice(0, 10), to: daysAgo(-1).slice(0, 10) };
 
   it("encrypts and signs to the partner's key: gpg decrypts it and says Good signature from Ferry's key", async () => {

@@ -9,7 +9,14 @@ import { generateRun } from "../../src/pipeline/generate.js";
 import { type Mailer, noMailer } from "../../src/pipeline/mailer.js";
 import { expireFiles } from "../../src/pipeline/retention.js";
 import { useTestApi } from "../helpers/api.js";
-import { createProgram, csvRows, daysAgo, fileRunner, type Program } from "../helpers/platform.js";
+import {
+  createProgram,
+  csvRows,
+  daysAgo,
+  fileRunner,
+  outboundReport,
+  type Program,
+} from "../helpers/platform.js";
 import { unzipAll } from "../helpers/zip.js";
 
 const api = useTestApi();
@@ -32,19 +39,7 @@ const ORDERS = [
 const REVERSED = new Set(["R-2"]);
 let period: { from: string; to: string };
 
-async function outbound(name: string, details: Record<string, unknown>) {
-  const credentialId = (await call("POST", "/api/v1/credentials", { name: `out ${name}`, kind: "password" }))
-    .id;
-  return call("POST", "/api/v1/connections", {
-    name,
-    direction: "outbound",
-    dataType: "reports",
-    method: "sftp",
-    methodology: "pull_from_platform",
-    credentialId,
-    details,
-  });
-}
+const outbound = (name: string, details: Record<string, unknown>) => outboundReport(call, name, details);
 
 /** Runs a connection now for the test's period and returns the generated file's bytes and transfer. */
 async function generate(connectionId: string) {
