@@ -163,7 +163,17 @@ async function main() {
     await waitDone(c.id);
     console.log(`clicks: ${CLICKS} rows in ${(await seconds(c.id)).toFixed(2)} s`);
 
-    // 1. Throughput.
+    /** The processing phases a transfer's summary records (ms). */
+    const phases = async (id: string) =>
+      (
+        (await (
+          await fetch(`${ferry.url}/api/v1/transfers/${id}/results/summary`, {
+            headers: { authorization: `Bearer ${admin}` },
+          })
+        ).json()) as { timings?: Record<string, number> }
+      ).timings;
+
+    // 1. Throughput (--runs 0: skipped, and the modifications of its orders with it).
     const ours: number[] = [];
     const reference: number[] = [];
     const raw: number[] = [];
@@ -200,21 +210,17 @@ async function main() {
       // Fair reference: the same conversions as Ferry stored them (enriched: the columns its insert gives),
       // COPYed into a fresh table with the keys and indexes of `actions`, in one transaction.
       reference.push(ROWS / (await copyIntoTwins(databaseUrl, dir, [actionsTwin(t.id)])));
-      const summary = (await (
-        await fetch(`${ferry.url}/api/v1/transfers/${t.id}/results/summary`, {
-          headers: { authorization: `Bearer ${admin}` },
-        })
-      ).json()) as { timings?: Record<string, number> };
-      console.log(`  phases: ${JSON.stringify(summary.timings)}`);
+      console.log(`  phases: ${JSON.stringify(await phases(t.id))}`);
       console.log(
         `run ${run + 1}: Ferry ${Math.round(ours[run]!)} rows/s (${s.toFixed(2)} s), COPY into actions' twin ${Math.round(reference[run]!)} rows/s, raw psql \\copy ${Math.round(raw[run]!)} rows/s`,
       );
       await rm(file);
     }
     await db.query("DROP TABLE IF EXISTS bench_copy");
-    console.log(
-      `\nthroughput (${ROWS} rows, ${(bytes / 1e6).toFixed(0)} MB, median of ${RUNS}): Ferry ${Math.round(median(ours))} rows/s; COPY of the enriched rows into a twin of actions ${Math.round(median(reference))} rows/s, ratio ${(median(ours) / median(reference)).toFixed(2)}x; raw psql \\copy ${Math.round(median(raw))} rows/s, ratio ${(median(ours) / median(raw)).toFixed(2)}x`,
-    );
+    if (RUNS > 0)
+      console.log(
+        `\nthroughput (${ROWS} rows, ${(bytes / 1e6).toFixed(0)} MB, median of ${RUNS}): Ferry ${Math.round(median(ours))} rows/s; COPY of the enriched rows into a twin of actions ${Math.round(median(reference))} rows/s, ratio ${(median(ours) / median(reference)).toFixed(2)}x; raw psql \\copy ${Math.round(median(raw))} rows/s, ratio ${(median(ours) / median(raw)).toFixed(2)}x`,
+      );
 
     // 1b. Item level: orders of three items, ROWS lines; the reference COPYs the enriched actions and items.
     {
@@ -235,6 +241,7 @@ async function main() {
       const t = await upload(conversions, file, "items.csv");
       if ((await waitDone(t.id)) !== "processed") throw new Error("item-level file not processed");
       const ferryRate = ROWS / (await seconds(t.id));
+      console.log(`  phases: ${JSON.stringify(await phases(t.id))}`);
       const referenceRate =
         ROWS /
         (await copyIntoTwins(databaseUrl, dir, [
@@ -253,7 +260,7 @@ async function main() {
 
     // 1c. Action modifications: ROWS changes (reversals, returns, approvals) of the first run's orders, against
     // an UPDATE … FROM of the same changes (COPYed into a temporary table) in one transaction.
-    {
+    if (RUNS > 0) {
       const file = path.join(dir, "modifications.csv");
       await writeLines(
         file,

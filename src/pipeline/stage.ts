@@ -138,7 +138,12 @@ async function stageSource(
   // One batch in flight: batches waiting in a queue live long enough to be promoted to the old generation,
   // which V8 collects lazily (RSS grew past 400 MB on a 0.4 GB catalog with the default 16).
   await pipeline(Readable.from(copyText(), { highWaterMark: 1 }), copy);
-  await client.query("ANALYZE stage");
+  // Statistics for the joins that resolve the rows; not of jsonb columns (an item-level file's items), which
+  // nothing filters or joins on and which cost most of the ANALYZE: 0.71 → 0.16 s per 100,000 orders.
+  const analysed = ["line", "last_line", "rows", "error_type"].concat(
+    type.staging.filter(([, sqlType]) => sqlType !== "jsonb").map(([name]) => name),
+  );
+  await client.query(`ANALYZE stage (${analysed.join(", ")})`);
   return { binding };
 }
 
