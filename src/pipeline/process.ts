@@ -188,6 +188,7 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
     };
     const staged = await stage(deps, client, file, type, ctx);
     lap("stageMs");
+    for (const [name, ms] of Object.entries(staged.timings)) timings[`stage.${name}`] = ms;
     // Validating, or all or nothing: every row is judged before anything is applied. Otherwise rows are
     // applied as resolved, and checks a unique key makes anyway are left to it (see trustUniqueKeys).
     const judgeFirst = t.details.validateOnly === true || t.details.allOrNothing === true;
