@@ -55,8 +55,6 @@ export async function* textOf(
   /** Packed bytes taken in so far (null: not an archive). */
   let packedIn: (() => number) | null = null;
   let spilled: ObjectReader | null = null;
-  /** Reads the rest of an OpenPGP file's plaintext when reading fails (see below). */
-  let readRest: (() => Promise<void>) | null = null;
   let decryptedStream: Readable | null = null;
   const kind = pgp ? openPgpKind(head) : null;
   if (kind) {
@@ -73,8 +71,7 @@ export async function* textOf(
     );
     const plain = await decrypted(ciphertext, kind, pgp!, limits.maxUnpackedBytes);
     decryptedStream = plain;
-    const [inner, rest, drain] = await peek(plain, 4);
-    readRest = drain;
+    const [inner, rest] = await peek(plain, 4);
     packedIn = () => read;
     if (inner[0] === 0x1f && inner[1] === 0x8b) {
       bytes = rest.pipe(createGunzip());
@@ -179,11 +176,10 @@ export async function* textOf(
   } catch (err) {
     // Plaintext is read before the message's integrity check at its end, so an altered message usually fails
     // first as bad text or a damaged archive: its real problem is the OpenPGP one found by reading on.
-    if (readRest && !(err instanceof FileProblem && err.code.startsWith("PGP_"))) {
-      const problem = await readRest().then(
-        () => null,
-        (e: unknown) => (e instanceof FileProblem && e.code.startsWith("PGP_") ? e : null),
-      );
+    // The message is read again, on its own, to its end: what is left of this reading depends on how far the
+    // streams between had read ahead.
+    if (kind && !(err instanceof FileProblem && err.code.startsWith("PGP_"))) {
+      const problem = await pgpProblemOf(reader, kind, pgp!, limits.maxUnpackedBytes);
       if (problem) throw problem;
     }
     if (err instanceof FileProblem) throw err;
@@ -199,11 +195,23 @@ export async function* textOf(
   }
 }
 
-/**
- * The first `n` bytes of a stream (fewer if it is shorter), a stream of all of it, those bytes included, and a
- * function that reads what that stream has not taken yet to the end (the stream's errors then throw).
- */
-async function peek(stream: Readable, n: number): Promise<[Buffer, Readable, () => Promise<void>]> {
+/** The OpenPGP problem a message ends with when read to its end (decrypted, signature judged), or null. */
+async function pgpProblemOf(
+  reader: ObjectReader,
+  kind: "armored" | "binary",
+  pgp: PgpReading,
+  maxBytes: number,
+): Promise<FileProblem | null> {
+  try {
+    for await (const _ of await decrypted(objectStream(reader), kind, pgp, maxBytes));
+    return null;
+  } catch (err) {
+    return err instanceof FileProblem && err.code.startsWith("PGP_") ? err : null;
+  }
+}
+
+/** The first `n` bytes of a stream (fewer if it is shorter), and a stream of all of it, those bytes included. */
+async function peek(stream: Readable, n: number): Promise<[Buffer, Readable]> {
   const it = stream[Symbol.asyncIterator]();
   const taken: Buffer[] = [];
   let got = 0;
@@ -223,10 +231,7 @@ async function peek(stream: Readable, n: number): Promise<[Buffer, Readable, () 
     if (done) return;
     for (let next = await it.next(); !next.done; next = await it.next()) yield next.value as Buffer;
   }
-  const drain = async () => {
-    if (!done) for (let next = await it.next(); !next.done; next = await it.next());
-  };
-  return [head.subarray(0, n), Readable.from(all(), { objectMode: false, highWaterMark: 1 }), drain];
+  return [head.subarray(0, n), Readable.from(all(), { objectMode: false, highWaterMark: 1 })];
 }
 
 /** A stream written to a temporary file (removed on close), read back through the ObjectReader interface. */
