@@ -161,13 +161,7 @@ async function insertKey(
     return await db.transaction().execute(async (trx) => {
       // The account row serialises additions, so the cap holds under concurrent requests.
       await trx.selectFrom("accounts").select("id").where("id", "=", actor.accountId).forUpdate().execute();
-      const { n } = await trx
-        .selectFrom("pgp_keys")
-        .select((e) => e.fn.countAll<number>().as("n"))
-        .where("account_id", "=", actor.accountId)
-        .executeTakeFirstOrThrow();
-      if (Number(n) >= MAX_KEYS)
-        throw new DomainError("CONFLICT", `An account has at most ${MAX_KEYS} PGP keys`);
+      await checkRoom(trx, actor.accountId);
       return trx.insertInto("pgp_keys").values(values).returningAll().executeTakeFirstOrThrow();
     });
   } catch (err) {
@@ -176,6 +170,16 @@ async function insertKey(
     }
     throw err;
   }
+}
+
+/** Refuses one more key beyond MAX_KEYS. */
+async function checkRoom(db: Kysely<Database>, accountId: string): Promise<void> {
+  const { n } = await db
+    .selectFrom("pgp_keys")
+    .select((e) => e.fn.countAll<number>().as("n"))
+    .where("account_id", "=", accountId)
+    .executeTakeFirstOrThrow();
+  if (Number(n) >= MAX_KEYS) throw new DomainError("CONFLICT", `An account has at most ${MAX_KEYS} PGP keys`);
 }
 
 /** Generates a key pair for the account; its public key is then downloadable, its private key never. */
@@ -197,6 +201,8 @@ export async function generatePgpKey(
       },
     ]);
   }
+  // Before generating: an RSA 4096 key costs about a second of CPU, not to be spent past the cap.
+  await checkRoom(db, actor.accountId);
   const account = await db
     .selectFrom("accounts")
     .select("name")

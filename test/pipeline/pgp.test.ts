@@ -153,6 +153,26 @@ describe("keys", () => {
   });
 });
 
+describe("limits", () => {
+  it("refuses a key past the account's 100 before spending the CPU to generate it", async () => {
+    const { id, token } = await api.current.newAccount();
+    await api.current.db.pool.query(
+      `INSERT INTO pgp_keys (id, account_id, kind, name, fingerprint, key_id, algorithm, public_key)
+       SELECT gen_random_uuid(), $1, 'partner', 'k' || n, lpad(n::text, 40, '0'), lpad(n::text, 16, '0'), 'RSA 3072', 'x'
+       FROM generate_series(1, 100) n`,
+      [id],
+    );
+    const started = Date.now();
+    const res = await api.current.call(token, "POST", "/api/v1/pgp-keys", {
+      name: "one more",
+      algorithm: "rsa4096",
+    });
+    expect(res.status).toBe(409);
+    expect(res.body.error.message).toMatch(/at most 100 PGP keys/);
+    expect(Date.now() - started).toBeLessThan(400);
+  });
+});
+
 describe("inbound: files the partner encrypted with gpg", () => {
   it("decrypts, verifies the partner's signature, and processes; the stored original stays encrypted", async () => {
     await call("PATCH", conversions(), { details: { pgpEncryption: "required", pgpSignedBy: partnerKeyId } });
