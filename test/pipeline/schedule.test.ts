@@ -107,7 +107,10 @@ describe("scheduled runs", () => {
       credentialId,
       details: { report: "action_listing", schedule: { frequency: "hourly" } },
     });
-    const later = new Date(new Date(c.createdAt).getTime() + 3 * 3_600_000 + 60_000);
+    // A minute past the third hour that ends after the connection was made (three periods, whatever the
+    // minute of the hour the test runs at: "3 h after creation" made four when created in an hour's last minute).
+    const hour = 3_600_000;
+    const later = new Date(Math.ceil(new Date(c.createdAt).getTime() / hour) * hour + 2 * hour + 60_000);
     const { db, queue } = { db: api.current.db.db, queue: api.current.queue };
     const counts = await Promise.all([1, 2, 3].map(() => scheduleDueRuns(db, queue, later)));
     expect(await scheduleDueRuns(db, queue, later)).toBe(0);
