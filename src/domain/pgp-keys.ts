@@ -5,7 +5,7 @@
  * verify inbound signatures and receive outbound files. Keys are never deleted, only retired. The pipeline
  * reaches them through `pgpKeyring` (pipeline/pgp.ts does the decrypting and encrypting).
  */
-import { type Insertable, type Kysely, type Selectable, sql } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import * as openpgp from "openpgp";
 import { isId, newId } from "../db/ids.js";
 import type { Database, PgpKeysTable } from "../db/schema.js";
@@ -151,18 +151,38 @@ function checkName(name: string): string {
   return trimmed;
 }
 
+/** Adds a key to the account, its columns read from the key itself (a private key is given sealed). */
 async function insertKey(
   db: Kysely<Database>,
   actor: Actor,
-  values: Insertable<PgpKeysTable>,
-  fingerprint: string,
+  kind: "own" | "partner",
+  name: string,
+  key: openpgp.Key,
+  privateKeySealed: string | null,
 ) {
+  const fingerprint = hex(key.getFingerprint());
   try {
     return await db.transaction().execute(async (trx) => {
       // The account row serialises additions, so the cap holds under concurrent requests.
       await trx.selectFrom("accounts").select("id").where("id", "=", actor.accountId).forUpdate().execute();
       await checkRoom(trx, actor.accountId);
-      return trx.insertInto("pgp_keys").values(values).returningAll().executeTakeFirstOrThrow();
+      return trx
+        .insertInto("pgp_keys")
+        .values({
+          id: newId(),
+          account_id: actor.accountId,
+          kind,
+          name,
+          fingerprint,
+          key_id: hex(key.getKeyID().toHex()),
+          algorithm: describe(key),
+          user_ids: key.getUserIDs(),
+          public_key: key.toPublic().armor(),
+          private_key_sealed: privateKeySealed,
+          expires_at: await expiryDate(key),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
     });
   } catch (err) {
     if (isUniqueViolation(err, "pgp_keys_account_fingerprint")) {
@@ -208,7 +228,7 @@ export async function generatePgpKey(
     .select("name")
     .where("id", "=", actor.accountId)
     .executeTakeFirstOrThrow();
-  const { privateKey, publicKey } = await openpgp.generateKey({
+  const { privateKey } = await openpgp.generateKey({
     ...(algorithm === "curve25519"
       ? { type: "ecc", curve: "curve25519Legacy" }
       : { type: "rsa", rsaBits: algorithm === "rsa3072" ? 3072 : 4096 }),
@@ -216,24 +236,7 @@ export async function generatePgpKey(
     keyExpirationTime: days === null ? 0 : days * 86_400,
     format: "object",
   });
-  const row = await insertKey(
-    db,
-    actor,
-    {
-      id: newId(),
-      account_id: actor.accountId,
-      kind: "own",
-      name,
-      fingerprint: hex(privateKey.getFingerprint()),
-      key_id: hex(privateKey.getKeyID().toHex()),
-      algorithm: describe(privateKey),
-      user_ids: privateKey.getUserIDs(),
-      public_key: publicKey.armor(),
-      private_key_sealed: box.seal(privateKey.armor()),
-      expires_at: await expiryDate(privateKey),
-    },
-    privateKey.getFingerprint(),
-  );
+  const row = await insertKey(db, actor, "own", name, privateKey, box.seal(privateKey.armor()));
   await audit(
     db,
     actor,
@@ -300,24 +303,7 @@ export async function importPartnerKey(
   requireAccountAdmin(actor, "add PGP keys");
   const name = checkName(input.name);
   const key = await readPartnerKey(input.publicKey);
-  const row = await insertKey(
-    db,
-    actor,
-    {
-      id: newId(),
-      account_id: actor.accountId,
-      kind: "partner",
-      name,
-      fingerprint: hex(key.getFingerprint()),
-      key_id: hex(key.getKeyID().toHex()),
-      algorithm: describe(key),
-      user_ids: key.getUserIDs(),
-      public_key: key.armor(),
-      private_key_sealed: null,
-      expires_at: await expiryDate(key),
-    },
-    hex(key.getFingerprint()),
-  );
+  const row = await insertKey(db, actor, "partner", name, key, null);
   await audit(
     db,
     actor,
