@@ -10,10 +10,14 @@ import { Link } from "../router";
 import { Checkbox, SelectField } from "../ui";
 import type { StepProps } from "../wizard/state";
 
-/** The account's PGP keys (null while loading; empty when they cannot be read). */
-export function usePgpKeys(): PgpKey[] | null {
+/**
+ * The account's PGP keys (null while loading; empty when they cannot be read). Read only when `wanted`: a page
+ * whose connection names no key asks for none.
+ */
+export function usePgpKeys(wanted = true): PgpKey[] | null {
   const [keys, setKeys] = useState<PgpKey[] | null>(null);
   useEffect(() => {
+    if (!wanted) return;
     let live = true;
     api<{ items: PgpKey[] }>("GET", "/pgp-keys").then(
       (r) => live && setKeys(r.items),
@@ -22,7 +26,7 @@ export function usePgpKeys(): PgpKey[] | null {
     return () => {
       live = false;
     };
-  }, []);
+  }, [wanted]);
   return keys;
 }
 

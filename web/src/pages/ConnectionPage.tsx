@@ -107,7 +107,7 @@ function detailText(key: string, v: unknown, keys: PgpKey[] | null): string {
 
 export function ConnectionPage(props: { id: string; session: Session }) {
   const [c, setConnection] = useState<Connection | null>(null);
-  const pgpKeys = usePgpKeys();
+  const pgpKeys = usePgpKeys(Boolean(c?.details.pgpSignedBy || c?.details.pgpEncryptTo));
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState(() => new URLSearchParams(location.search).has("edit"));
   const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);

@@ -30,7 +30,7 @@ export function Review(props: {
 }) {
   const { s } = props;
   const d = detailsOf(s);
-  const pgpKeys = usePgpKeys();
+  const pgpKeys = usePgpKeys(Boolean(s.pgpSignedBy || s.pgpEncryptTo));
   const rows: [string, string][] = [
     ["Name", s.name.trim()],
     ["Direction", `${s.direction === "inbound" ? "Inbound" : "Outbound"}: ${DIRECTIONS[s.direction]}`],
