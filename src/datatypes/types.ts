@@ -66,6 +66,14 @@ export interface InboundType {
   tables: readonly string[];
   /** Messages for the error codes `resolve` finds. */
   messages: Record<string, Message>;
+  /**
+   * Whether a file's rows may be resolved and applied a part of the file at a time, in file order, within
+   * the file's transaction: what a row becomes depends only on the platform's data and the rows before it
+   * (true of conversions, whose repeats are refused as duplicates; not of clicks, where the last row wins).
+   * Applying files (not validating, nor all or nothing) then overlaps reading the file with the database's
+   * work.
+   */
+  inParts?: boolean;
   /** Whether a file of this type may also be XML (product catalogs). */
   xml?: {
     /** The element that holds one record, e.g. `item` (RSS) or `entry` (Atom). */

@@ -23,7 +23,7 @@ import type { JobQueue } from "./jobs.js";
 import { withLease } from "./lease.js";
 import type { PgpKeyring } from "./pgp.js";
 import { resultNames, type Summary, writeObject } from "./results.js";
-import { type FileAccess, type ProcessLimits, stage } from "./stage.js";
+import { type FileAccess, type ProcessLimits, type StoredFile, stage, stageInParts } from "./stage.js";
 
 export interface ProcessDeps extends FileAccess {
   pool: pg.Pool;
@@ -168,12 +168,6 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
     // duplicate-order aggregate and the sort by line of a million-row file spilled: 1.3 s and 1.1 s).
     await client.query("SET LOCAL work_mem = '256MB'");
     const timings: Record<string, number> = {};
-    let mark = Date.now();
-    const lap = (name: string) => {
-      const now = Date.now();
-      timings[name] = now - mark;
-      mark = now;
-    };
     const file = {
       storeKey: t.store_key,
       fileName: t.file_name,
@@ -186,34 +180,26 @@ async function run(deps: ProcessDeps, client: pg.PoolClient, transferId: string)
         signedBy: t.details.pgpSignedBy,
       },
     };
-    const staged = await stage(deps, client, file, type, ctx);
-    lap("stageMs");
-    for (const [name, ms] of Object.entries(staged.timings)) timings[`stage.${name}`] = ms;
     // Validating, or all or nothing: every row is judged before anything is applied. Otherwise rows are
     // applied as resolved, and checks a unique key makes anyway are left to it (see trustUniqueKeys).
     const judgeFirst = t.details.validateOnly === true || t.details.allOrNothing === true;
-    await type.resolve(client, ctx, { trustUniqueKeys: !judgeFirst });
-    lap("resolveMs");
-    let counts: Summary["rows"];
-    let refused = false;
-    let applied = 0;
-    if (judgeFirst) {
-      counts = await countRows(client);
-      refused = t.details.allOrNothing === true && counts.ok < counts.total;
-      if (t.details.validateOnly !== true && !refused) applied = await type.apply(client, ctx);
-    } else {
-      applied = await applyOrResolveAgain(client, type, ctx, log);
-      counts = await countRows(client);
-    }
-    lap("applyMs");
+    const done =
+      !judgeFirst && type.inParts
+        ? await applyInParts(deps, client, file, type, ctx, log)
+        : await applyWhole(deps, client, file, type, ctx, log, t.details);
+    const { staged, counts, refused, applied } = done;
+    Object.assign(timings, done.timings);
+    for (const [name, ms] of Object.entries(staged.timings)) timings[`stage.${name}`] = ms;
     let errorsFile: { key: string; size: number } | null = null;
+    const errorsStarted = Date.now();
     if (counts.ok < counts.total) {
       errorsFile = await writeErrors(deps, client, file, type, staged.binding, {
         compression: t.details.errorsCompression ?? "none",
         csvName: names.errorsCsv,
+        table: done.errorsTable,
       });
     }
-    lap("errorsMs");
+    timings.errorsMs = Date.now() - errorsStarted;
     const warnings = staged.binding.unknown.length
       ? [`Unknown columns, ignored: ${staged.binding.unknown.join(", ")}`]
       : [];
@@ -278,6 +264,110 @@ function counted(summary: Summary, startedAt: Date): void {
   processingSeconds.observe({ data_type: dataType }, (Date.now() - startedAt.getTime()) / 1000);
 }
 
+/** What staging, resolving and applying a file came to. */
+interface Applied {
+  staged: Awaited<ReturnType<typeof stage>>;
+  counts: Summary["rows"];
+  /** All or nothing, and a row cannot be taken: nothing was applied. */
+  refused: boolean;
+  applied: number;
+  /** Milliseconds per phase. */
+  timings: Record<string, number>;
+  /** The table of the rows not taken (line, last_line, error_type, error_message), for the errors file. */
+  errorsTable: string;
+}
+
+/** The whole file staged, then resolved, then applied (unless validating, or all or nothing refuses it). */
+async function applyWhole(
+  deps: ProcessDeps,
+  client: pg.PoolClient,
+  file: StoredFile,
+  type: InboundType,
+  ctx: Context,
+  log: Logger,
+  details: Loaded["details"],
+): Promise<Applied> {
+  const timings: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (name: string) => {
+    const now = Date.now();
+    timings[name] = now - mark;
+    mark = now;
+  };
+  const staged = await stage(deps, client, file, type, ctx);
+  lap("stageMs");
+  const judgeFirst = details.validateOnly === true || details.allOrNothing === true;
+  await type.resolve(client, ctx, { trustUniqueKeys: !judgeFirst });
+  lap("resolveMs");
+  let counts: Summary["rows"];
+  let refused = false;
+  let applied = 0;
+  if (judgeFirst) {
+    counts = await countRows(client);
+    refused = details.allOrNothing === true && counts.ok < counts.total;
+    if (details.validateOnly !== true && !refused) applied = await type.apply(client, ctx);
+  } else {
+    applied = (await applyOrResolveAgain(client, type, ctx, log, true)).applied;
+    counts = await countRows(client);
+  }
+  lap("applyMs");
+  return { staged, counts, refused, applied, timings, errorsTable: "resolved" };
+}
+
+/**
+ * The file staged, resolved and applied a part at a time (see InboundType.inParts), in its one transaction:
+ * the next part is read meanwhile. Rows not taken are gathered in `file_errors`. Once a unique key objects
+ * (an order repeated, or recorded before), the rest of the file is resolved with every check.
+ */
+async function applyInParts(
+  deps: ProcessDeps,
+  client: pg.PoolClient,
+  file: StoredFile,
+  type: InboundType,
+  ctx: Context,
+  log: Logger,
+): Promise<Applied> {
+  await client.query(
+    `CREATE TEMP TABLE file_errors (line int, last_line int, rows int, error_type text, error_message text)
+     ON COMMIT DROP`,
+  );
+  const timings = { resolveMs: 0, applyMs: 0, gatherMs: 0 };
+  let applied = 0;
+  let trust = true;
+  const staged = await stageInParts(deps, client, file, type, ctx, async () => {
+    let mark = Date.now();
+    await type.resolve(client, ctx, { trustUniqueKeys: trust });
+    timings.resolveMs += Date.now() - mark;
+    mark = Date.now();
+    const part = await applyOrResolveAgain(client, type, ctx, log, trust);
+    applied += part.applied;
+    trust = part.trusted;
+    timings.applyMs += Date.now() - mark;
+    mark = Date.now();
+    await client.query(
+      `INSERT INTO file_errors SELECT line, last_line, rows, error_type, error_message FROM resolved
+       WHERE error_type IS NOT NULL`,
+    );
+    await client.query("DROP TABLE resolved");
+    timings.gatherMs += Date.now() - mark;
+  });
+  // Every line read is a row of one part; the rows not taken are in file_errors.
+  const { rows } = await client.query<{ duplicate: number; error: number }>(
+    `SELECT coalesce(sum(rows) FILTER (WHERE error_type = 'DUPLICATE'), 0)::int AS duplicate,
+            coalesce(sum(rows) FILTER (WHERE error_type <> 'DUPLICATE'), 0)::int AS error
+     FROM file_errors`,
+  );
+  const { duplicate, error } = rows[0]!;
+  return {
+    staged,
+    counts: { total: staged.lines, ok: staged.lines - duplicate - error, error, duplicate },
+    refused: false,
+    applied,
+    timings: { stageMs: (staged.timings.copyMs ?? 0) + (staged.timings.analyseMs ?? 0), ...timings },
+    errorsTable: "file_errors",
+  };
+}
+
 /** The rows of `resolved`: in all, taken, duplicates, and other errors. */
 async function countRows(client: pg.ClientBase): Promise<Summary["rows"]> {
   const { rows } = await client.query(
@@ -299,19 +389,21 @@ async function applyOrResolveAgain(
   type: InboundType,
   ctx: Context,
   log: Logger,
-): Promise<number> {
+  trusted: boolean,
+): Promise<{ applied: number; trusted: boolean }> {
+  if (!trusted) return { applied: await type.apply(client, ctx), trusted };
   await client.query("SAVEPOINT apply");
   try {
     const applied = await type.apply(client, ctx);
     await client.query("RELEASE SAVEPOINT apply");
-    return applied;
+    return { applied, trusted };
   } catch (err) {
     if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
     log.info({ reason: messageOf(err) }, "a unique key objected; resolving again with every check");
     await client.query("ROLLBACK TO SAVEPOINT apply");
     await client.query("DROP TABLE resolved");
     await type.resolve(client, ctx, { trustUniqueKeys: false });
-    return type.apply(client, ctx);
+    return { applied: await type.apply(client, ctx), trusted: false };
   }
 }
 

@@ -247,7 +247,7 @@ describe("outbound files", () => {
 });
 
 describe("reliability", () => {
-  it("survives kill -9 in the middle of a large file: the data equals a clean run", async () => {
+  it("survives kill -9 in the middle of a large file, between two of its parts: the data equals a clean run", async () => {
     const rows = 150_000;
     const file = text(
       conversionLines({
@@ -262,13 +262,20 @@ describe("reliability", () => {
     );
     const expectedSum = csvRows(file).reduce((s, r) => s + Math.round(Number(r[6]) * 100), 0);
     const { id } = await upload(demo.connections.conversions!.id, "big.csv", file);
-    // Wait until a worker has started on it, then kill the whole process without warning.
-    const deadline = Date.now() + 30_000;
-    while ((await api("GET", `/api/v1/transfers/${id}`)).status !== "processing") {
-      if (Date.now() > deadline) throw new Error("processing never started");
-      await new Promise((r) => setTimeout(r, 20));
+    // Wait until the worker has applied a part of the file (its insert into actions was seen) and is on the
+    // next (the COPY into stage after it), then kill the whole process without warning.
+    const deadline = Date.now() + 60_000;
+    let inserted = false;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error("never saw a part applied and the next one staged");
+      const seen = await db.query(
+        "SELECT query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+      );
+      const queries = seen.rows.map((r: { query: string }) => r.query.trim());
+      if (queries.some((q) => q.startsWith("INSERT INTO actions"))) inserted = true;
+      else if (inserted && queries.some((q) => q.startsWith("COPY stage"))) break;
+      await new Promise((r) => setTimeout(r, 5));
     }
-    await new Promise((r) => setTimeout(r, 300));
     await ferry.stop("SIGKILL");
     const mid = await db.query("SELECT status FROM transfers WHERE id = $1", [id]);
     expect(mid.rows[0].status).toBe("processing");

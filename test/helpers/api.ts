@@ -126,7 +126,13 @@ export function useTestApi(): { current: TestApi } {
       pgp: pgpKeyring(db.current.db, box),
       store,
       log: createLogger("debug", sink),
-      limits: { maxLineChars: 64 * 1024, unpack: { maxUnpackedBytes: 1024 ** 3, maxRatio: 200 } },
+      limits: {
+        maxLineChars: 64 * 1024,
+        unpack: { maxUnpackedBytes: 1024 ** 3, maxRatio: 200 },
+        // Files applied a part at a time (conversions) start with parts of a few rows (2, 4, 8…): tests of them
+        // cross parts (repeats in another part, item-level orders, errors gathered from every part).
+        parts: { firstRows: 2, maxRows: 4096, maxChars: 1024 * 1024 },
+      },
     };
     const receive = async (
       to: { accountId: string; connectionId: string },

@@ -1,4 +1,4 @@
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { conversionLines } from "../../src/demo/samples.js";
 import { useTestApi } from "../helpers/api.js";
@@ -389,5 +389,44 @@ and two lines",clk-1,1.001`,
     expect(await estimate()).toBe(known);
     expect((await run("conversions", "more.csv", orders("MORE-", 20_000))).summary.applied).toBe(20_000);
     expect(await estimate()).toBeGreaterThanOrEqual(known + 28_000);
+  });
+
+  it("are applied a part at a time in the file's one transaction: repeats across parts, ids in line order, nothing kept when the file breaks at its end", async () => {
+    // The test processes in parts of 2, 4, 8… rows (test/helpers/api.ts): 60 rows are five parts.
+    const header = "CampaignId,ActionTrackerId,EventDate,OrderId,ClickId,Amount";
+    const rows = (prefix: string) =>
+      Array.from(
+        { length: 60 },
+        (_, i) => `${p.campaignId},${p.percentTracker},${daysAgo(1)},${prefix}-${i + 1},clk-1,${i + 1}.00`,
+      );
+    const repeated = rows("PART");
+    repeated[44] = repeated[2]!; // line 46 repeats line 4's order, four parts later
+    const { transfer, summary, errors } = await run(
+      "conversions",
+      "parts.csv",
+      [header, ...repeated].join("\n"),
+    );
+    expect(summary.timings["stage.parts"]).toBe(5);
+    expect(summary.rows).toEqual({ total: 60, ok: 59, error: 0, duplicate: 1 });
+    expect(errorTypes(errors)).toEqual([[46, "DUPLICATE"]]);
+    const lines = await api.current.db.pool.query(
+      "SELECT line FROM actions WHERE transfer_id = $1 ORDER BY id",
+      [transfer.id],
+    );
+    const taken = lines.rows.map((r: { line: number }) => r.line);
+    expect(taken).toHaveLength(59);
+    expect(taken).toEqual([...taken].sort((a, b) => a - b));
+
+    // A gzip file cut short fails at its end, after four parts were applied: none of them is kept.
+    const whole = gzipSync(`${[header, ...rows("CUT")].join("\n")}\n`);
+    const cut = await run("conversions", "cut.csv.gz", whole.subarray(0, whole.length - 12));
+    expect(cut.summary).toMatchObject({ status: "failed", error: { code: "BAD_ARCHIVE" }, applied: 0 });
+    const kept = await api.current.db.pool.query(
+      "SELECT count(*)::int AS n FROM actions WHERE transfer_id = $1 OR order_id LIKE 'CUT-%'",
+      [cut.transfer.id],
+    );
+    expect(kept.rows[0].n).toBe(0);
+    const again = await run("conversions", "whole.csv.gz", whole);
+    expect(again.summary.rows).toEqual({ total: 60, ok: 60, error: 0, duplicate: 0 });
   });
 });
