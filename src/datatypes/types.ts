@@ -56,7 +56,10 @@ export interface InboundType {
    * (the stage's own error first). Runs in the processing transaction.
    */
   resolve(client: pg.ClientBase, ctx: Context, options?: ResolveOptions): Promise<void>;
-  /** Applies the rows of `resolved` without error_type; returns how many objects it created or changed. */
+  /**
+   * Applies the rows of `resolved` without error_type (`stage` is there too, e.g. for what resolve did not
+   * need); returns how many objects it created or changed.
+   */
   apply(client: pg.ClientBase, ctx: Context): Promise<number>;
   /**
    * The platform tables `apply` writes. After a large file they are analysed at once: their statistics would
