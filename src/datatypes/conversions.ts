@@ -252,14 +252,12 @@ export const conversions: InboundType = {
   },
 
   async resolve(client, ctx, options) {
-    // Orders given twice in the file (a hash aggregate over every row: 1–1.5 s of a million-row file). When the
-    // caller trusts the unique key instead, an order repeated in the file makes the insert fail, and the caller
-    // resolves again with this.
-    // Orders already recorded (a join with the account's actions: a hash of all of them for a large file, 2–3 s
-    // of a million-row file against a million actions, growing with the account) are left to the unique key
-    // too when trusted: the insert looks each order up in it anyway.
-    const repeats = options?.trustUniqueKeys !== true;
-    const recorded = repeats;
+    // Orders given twice in the file (a hash aggregate over every row: 1–1.5 s of a million-row file), and
+    // orders already recorded (a join with the account's actions: a hash of all of them for a large file,
+    // 2–3 s of a million-row file against a million actions, growing with the account). When the caller trusts
+    // the unique key instead (the insert looks each order up in it anyway), such an order makes the insert
+    // fail, and the caller resolves again with both checks.
+    const everyCheck = options?.trustUniqueKeys !== true;
     await client.query(
       `CREATE TEMP TABLE resolved ON COMMIT DROP AS
        SELECT s.line, s.last_line, s.rows, s.campaign_id, s.tracker_id, s.event_date, s.order_id, s.click_id,
@@ -269,7 +267,7 @@ export const conversions: InboundType = {
                    THEN round(s.amount * coalesce(tp.payout_value, t.payout_value) / 100, 2)
                    ELSE round(coalesce(tp.payout_value, t.payout_value), 2) END AS payout,
               s.event_date + make_interval(days => t.lock_days) AS locking_date,
-              ${recorded ? "a.id IS NOT NULL" : "false"} AS already,
+              ${everyCheck ? "a.id IS NOT NULL" : "false"} AS already,
               CASE
                 WHEN s.error_type IS NOT NULL THEN s.error_type
                 WHEN camp.id IS NULL THEN 'UNKNOWN_CAMPAIGN'
@@ -282,8 +280,8 @@ export const conversions: InboundType = {
                 WHEN s.event_date < now() - make_interval(days => CASE WHEN s.media_id IS NULL THEN $2::int ELSE $3::int END)
                   THEN 'EVENT_TOO_OLD'
                 WHEN coalesce(s.currency, t.currency) <> t.currency THEN 'CURRENCY_MISMATCH'
-                ${repeats ? "WHEN d.first_line < s.line THEN 'DUPLICATE'" : ""}
-                ${recorded ? "WHEN a.id IS NOT NULL AND (a.transfer_id <> $4 OR a.line <> s.line) THEN 'DUPLICATE'" : ""}
+                ${everyCheck ? "WHEN d.first_line < s.line THEN 'DUPLICATE'" : ""}
+                ${everyCheck ? "WHEN a.id IS NOT NULL AND (a.transfer_id <> $4 OR a.line <> s.line) THEN 'DUPLICATE'" : ""}
               END AS error_type,
               s.error_message
        FROM stage s
@@ -294,9 +292,9 @@ export const conversions: InboundType = {
        LEFT JOIN promo_codes pc ON pc.account_id = $1 AND pc.code = upper(s.promo_code)
        CROSS JOIN LATERAL (SELECT coalesce(c.partner_id, p.id, pc.partner_id) AS partner_id) x
        LEFT JOIN tracker_payouts tp ON tp.tracker_id = t.id AND tp.partner_id = x.partner_id
-       ${recorded ? "LEFT JOIN actions a ON a.account_id = $1 AND a.tracker_id = s.tracker_id AND a.order_id = s.order_id" : ""}
+       ${everyCheck ? "LEFT JOIN actions a ON a.account_id = $1 AND a.tracker_id = s.tracker_id AND a.order_id = s.order_id" : ""}
        ${
-         repeats
+         everyCheck
            ? // A hash aggregate: much cheaper than a window's sort of every row.
              `LEFT JOIN (
                 SELECT tracker_id, order_id, min(line) AS first_line FROM stage
@@ -304,7 +302,7 @@ export const conversions: InboundType = {
               ) d ON d.tracker_id = s.tracker_id AND d.order_id = s.order_id`
            : ""
        }`,
-      [ctx.accountId, EVENT_WINDOW_DAYS, EVENT_WINDOW_DAYS_MEDIA, ...(recorded ? [ctx.transferId] : [])],
+      [ctx.accountId, EVENT_WINDOW_DAYS, EVENT_WINDOW_DAYS_MEDIA, ...(everyCheck ? [ctx.transferId] : [])],
     );
   },
 
@@ -317,9 +315,9 @@ export const conversions: InboundType = {
          payout, payout, locking_date, $2, line
        FROM resolved WHERE error_type IS NULL AND NOT already ORDER BY line`;
     // In file order, so action ids follow the lines (the joins' order depends on the plan: a small file is
-    // the hash side). No ON CONFLICT (it cost a third more): resolve excluded every recorded order. An order
-    // repeated in the file, or recorded by another file in the meantime, fails the insert on the unique key;
-    // the caller then resolves again, finding repeats, and the other file's order is seen as recorded.
+    // the hash side). No ON CONFLICT (it cost a third more): an order repeated in the file, recorded before,
+    // or recorded by another file in the meantime fails the insert on the unique key; the caller then resolves
+    // again with every check (see resolve), which refuses it as a DUPLICATE.
     const items = await client.query("SELECT EXISTS (SELECT 1 FROM stage WHERE items IS NOT NULL) AS any");
     if (!items.rows[0].any) {
       return (await client.query(insert, [ctx.accountId, ctx.transferId])).rowCount ?? 0;

@@ -201,10 +201,10 @@ export interface PartSizes {
 export const PARTS: PartSizes = { firstRows: 25_000, maxRows: 400_000, maxChars: 48 * 1024 * 1024 };
 
 /**
- * Stages the file a part at a time, in file order: each part is COPYed into a fresh `stage` table and handed to
- * `onPart` (which resolves and applies it, in the same transaction), while the next part is read, parsed and
- * checked meanwhile: Node's work on the file overlaps the database's on the part before. `stage` is dropped
- * after each part. Returns the header binding, the data lines read and where the time went.
+ * Stages the file a part at a time, in file order: each part is COPYed into `stage` (made for the first part,
+ * emptied after each) and handed to `onPart` (which resolves and applies it, in the same transaction), while
+ * the next part is read, parsed and checked meanwhile: Node's work on the file overlaps the database's on the
+ * part before. Returns the header binding, the data lines read and where the time went.
  */
 export async function stageInParts(
   deps: FileAccess,
@@ -229,32 +229,40 @@ export async function stageInParts(
         timings,
       ),
     );
-    for (;;) {
-      const waited = performance.now();
-      const next = await parts.next();
-      timings.waitMs += performance.now() - waited;
-      if (next.done) break;
-      const copyStarted = performance.now();
-      if (timings.parts === 0) await createStage(client, type);
-      await pipeline(Readable.from(next.value, { highWaterMark: 1 }), client.query(copyStage(type)));
-      timings.copyMs += performance.now() - copyStarted;
-      // Statistics of the first part serve the rest (TRUNCATE keeps them; the planner counts the rows from
-      // the table's size): an ANALYZE per part cost 0.2 s each, 1.1 s of a million-row file.
-      if (timings.parts === 0) {
-        const analyseStarted = performance.now();
-        await analyseStage(client, type);
-        timings.analyseMs += performance.now() - analyseStarted;
+    try {
+      await stageParts();
+    } finally {
+      // A part that failed ends the reading too (after the part being read).
+      await parts.return(undefined);
+    }
+    async function stageParts() {
+      for (;;) {
+        const waited = performance.now();
+        const next = await parts.next();
+        timings.waitMs += performance.now() - waited;
+        if (next.done) return;
+        const copyStarted = performance.now();
+        if (timings.parts === 0) await createStage(client, type);
+        await pipeline(Readable.from(next.value, { highWaterMark: 1 }), client.query(copyStage(type)));
+        timings.copyMs += performance.now() - copyStarted;
+        // Statistics of the first part serve the rest (TRUNCATE keeps them; the planner counts the rows from
+        // the table's size): an ANALYZE per part cost 0.2 s each, 1.1 s of a million-row file.
+        if (timings.parts === 0) {
+          const analyseStarted = performance.now();
+          await analyseStage(client, type);
+          timings.analyseMs += performance.now() - analyseStarted;
+        }
+        timings.parts++;
+        await onPart();
+        await client.query("TRUNCATE stage");
       }
-      timings.parts++;
-      await onPart();
-      await client.query("TRUNCATE stage");
     }
     const { lines, ...times } = timings;
     return {
       binding,
       lines,
       // Reading is Node's (unpack, decode, parse, check, the COPY text), overlapping the database's work except
-      // where the database waited for it (waitMs); copyMs is the COPY of the parts and their statistics.
+      // where the database waited for it (waitMs); copyMs is the parts' COPYs, analyseMs the first's statistics.
       timings: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, Math.round(v)])),
     };
   } finally {
