@@ -16,6 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { inTransaction } from "../db/pool.js";
 import { loginFailures, openSessions } from "../telemetry.js";
 
 /** The default window in which failures count towards a ban. */
@@ -149,9 +150,7 @@ export class LoginGuard {
     protocol?: string;
   }): Promise<SessionSlot | null> {
     const id = randomUUID();
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
+    const taken = await inTransaction(this.pool, async (client) => {
       // One credential's sessions are counted one opening at a time, across nodes.
       await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
         `ferry-sessions:${login.credentialId}`,
@@ -161,22 +160,15 @@ export class LoginGuard {
          WHERE credential_id = $1 AND seen_at > clock_timestamp() - make_interval(secs => $2)`,
         [login.credentialId, SESSION_LOST_S],
       );
-      if ((rows[0]?.n ?? 0) >= this.sessionCap(login)) {
-        await client.query("ROLLBACK");
-        return null;
-      }
+      if ((rows[0]?.n ?? 0) >= this.sessionCap(login)) return false;
       await client.query("INSERT INTO login_sessions (id, credential_id, node) VALUES ($1, $2, $3)", [
         id,
         login.credentialId,
         this.node,
       ]);
-      await client.query("COMMIT");
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+      return true;
+    });
+    if (!taken) return null;
     let closed = false;
     const protocol = login.protocol ?? "other";
     openSessions.inc({ protocol });

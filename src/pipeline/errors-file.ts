@@ -14,8 +14,8 @@ import type { Source } from "./source.js";
 import { type FileAccess, openSource, type StoredFile } from "./stage.js";
 
 /**
- * The errors file: every row that was not taken, with its line, its original fields, ErrorType and
- * ErrorMessage. The file is read a second time for the original fields (only when there are errors), so
+ * The errors file: every row that was not taken (in `as.table`: line, last_line, error_type, error_message),
+ * with its line, its original fields, ErrorType and ErrorMessage. The file is read a second time for the original fields (only when there are errors), so
  * neither pass holds more than a batch in memory.
  */
 export async function writeErrors(
@@ -24,9 +24,9 @@ export async function writeErrors(
   file: StoredFile,
   type: InboundType,
   binding: Binding,
-  as: { compression: Compression; csvName: string; table?: string },
+  as: { compression: Compression; csvName: string; table: string },
 ): Promise<{ key: string; size: number }> {
-  await client.query(`CREATE INDEX ON ${as.table ?? "resolved"} (line) WHERE error_type IS NOT NULL`);
+  await client.query(`CREATE INDEX ON ${as.table} (line) WHERE error_type IS NOT NULL`);
   const { source, close } = await openSource(deps, file, type);
   try {
     return await writeErrorLines(deps, client, type, binding, source, as);
@@ -42,7 +42,7 @@ async function writeErrorLines(
   type: InboundType,
   binding: Binding,
   source: Source,
-  as: { compression: Compression; csvName: string; table?: string },
+  as: { compression: Compression; csvName: string; table: string },
 ): Promise<{ key: string; size: number }> {
   const colIndex = new Map(type.columns.map((c, i) => [c.name, binding.index[i]!]));
   let page: { line: number; last_line: number; error_type: string; error_message: string | null }[] = [];
@@ -50,7 +50,7 @@ async function writeErrorLines(
   let after = 0;
   const nextPage = async () => {
     const r = await client.query(
-      `SELECT line, last_line, error_type, error_message FROM ${as.table ?? "resolved"}
+      `SELECT line, last_line, error_type, error_message FROM ${as.table}
        WHERE error_type IS NOT NULL AND line > $1 ORDER BY line LIMIT 5000`,
       [after],
     );
